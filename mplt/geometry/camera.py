@@ -1,0 +1,661 @@
+"""Camera models: pixel <-> ray <-> ground.
+
+Conventions (binding for all of mplt; this is the one place they are written down in code):
+
+* Pixel coordinates are 0-based and continuous: column ``u`` covers ``[u, u + 1)``, so the
+  centre of pixel ``(u, v)`` is ``(u + 0.5, v + 0.5)``. Every ``uv`` argument below is such a
+  continuous coordinate ``(x, y)``.
+* Equirectangular frame ``W x H`` with ``W = 2H``: continuous column ``x`` -> azimuth
+  ``az = x / W * 360 - 180`` degrees (pixel column ``u`` -> ``(u + 0.5) / W * 360 - 180``);
+  continuous row ``y`` -> elevation ``el = 90 - y / H * 180`` degrees. The image centre
+  ``(W/2, H/2)`` looks forward (az 0, el 0); azimuth grows to the RIGHT; the seam is at
+  azimuth +-180 deg (``x = 0 = W``). A box crossing the seam is stored unwrapped: ``x1`` in
+  ``[0, W)`` and ``x2`` may exceed ``W`` (see :mod:`mplt.geometry.boxes`).
+* Ground frame: right-handed, metres, z up, origin on the ground below the camera (for a
+  calibrated pinhole camera: its world frame, ground plane ``z = 0``). ``x`` = the
+  panorama's forward direction (azimuth 0), ``y`` = left, ``z`` = up.
+* Camera-frame ray for azimuth ``a`` and elevation ``e`` (before the camera rotation):
+  ``d = (cos e cos a, -cos e sin a, sin e)`` -- azimuth grows clockwise seen from above, hence
+  the minus sign on ``y``. World ray = ``R @ d`` with
+  ``R = R_ground_from_camera = Rz(yaw) @ Ry(pitch) @ Rx(roll)`` (degrees, right-handed
+  rotations: positive yaw turns forward to the left (+y), positive pitch tilts forward DOWN,
+  positive roll is about +x).
+* Calibrated pinhole camera: OpenCV convention ``x_cam = R @ X_world + t`` (camera axes x
+  right, y down, z forward), ``K`` 3x3 with OpenCV pixel coordinates (pixel centres at
+  integers, i.e. ``x_opencv = x - 0.5``), distortion ``(k1, k2, p1, p2[, k3])``.
+* Rays are directions from the camera centre, in the ground frame, shape ``(N, 3)``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from mplt.errors import MpltError
+
+# OpenCV camera axes (x right, y down, z forward) written in the frame of a level camera that
+# looks along +x of the ground frame: the columns are the ground-frame images of the cv axes.
+CV_TO_RIG = np.array([[0.0, 0.0, 1.0], [-1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])
+
+
+def points(values: object, dim: int, name: str = "uv") -> np.ndarray:
+    """``values`` as a float64 ``(N, dim)`` array (N may be 0) or raise ValueError."""
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.size == 0:
+        arr = arr.reshape(0, dim)
+    if arr.ndim != 2 or arr.shape[1] != dim:
+        raise ValueError(f"{name} must have shape (N, {dim}), got {arr.shape}")
+    return arr
+
+
+def rotations(yaw_deg: object, pitch_deg: object, roll_deg: object) -> np.ndarray:
+    """Vectorised :func:`rotation_matrix`: broadcastable angle arrays -> ``(..., 3, 3)``."""
+    y, p, r = np.broadcast_arrays(
+        *(np.radians(np.asarray(a, float)) for a in (yaw_deg, pitch_deg, roll_deg))
+    )
+    cy, sy, cp, sp, cr, sr = np.cos(y), np.sin(y), np.cos(p), np.sin(p), np.cos(r), np.sin(r)
+    # Rz(yaw) @ Ry(pitch) @ Rx(roll), multiplied out.
+    return np.stack(
+        [
+            np.stack([cy * cp, cy * sp * sr - sy * cr, cy * sp * cr + sy * sr], -1),
+            np.stack([sy * cp, sy * sp * sr + cy * cr, sy * sp * cr - cy * sr], -1),
+            np.stack([-sp, cp * sr, cp * cr], -1),
+        ],
+        -2,
+    )
+
+
+def rotation_matrix(yaw_deg: float, pitch_deg: float, roll_deg: float) -> np.ndarray:
+    """``R_ground_from_camera = Rz(yaw) @ Ry(pitch) @ Rx(roll)`` (degrees) -> ``(3, 3)``."""
+    return rotations(yaw_deg, pitch_deg, roll_deg)
+
+
+def rows(m: np.ndarray, rays: np.ndarray) -> np.ndarray:
+    """``(3, N)`` rows x, y, z of ``m @ ray`` for each ``(N, 3)`` ray.
+
+    ``np.dot`` with the rays transposed takes the BLAS path; ``rays @ m.T`` is ~20x slower
+    for large N in numpy 2, which matters for remap tables of 10^5..10^6 rays.
+    """
+    return np.dot(m, rays.T)
+
+
+def _unit_rows(v: np.ndarray) -> np.ndarray:
+    """``(3, N)`` rows -> ``(N, 3)`` unit rays (NaN for zero vectors)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (v / np.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2])).T
+
+
+def ray_to_azel(rays: np.ndarray) -> np.ndarray:
+    """Rays ``(N, 3)`` (need not be unit) -> ``(N, 2)`` azimuth in [-180, 180), elevation, degrees.
+
+    The angles are those of the frame the rays are given in (the ground frame for the rays
+    the cameras return).
+    """
+    x, y, z = points(rays, 3, "rays").T
+    az = np.degrees(np.arctan2(-y, x)) + 0.0  # + 0.0: no negative zero
+    az[az >= 180.0] -= 360.0
+    return np.stack([az, np.degrees(np.arctan2(z, np.sqrt(x * x + y * y)))], 1)
+
+
+@runtime_checkable
+class Camera(Protocol):
+    """What every camera model offers; see the module docstring for the frames."""
+
+    width: int  #: image width, px
+    height: int  #: image height, px
+    x_period: float | None  #: W for a full panorama (columns wrap), None otherwise
+    camera_height: float | None  #: metres above the ground plane; None = unknown
+
+    def pixel_to_ray(self, uv: np.ndarray) -> np.ndarray:
+        """uv ``(N, 2)`` continuous pixels -> ``(N, 3)`` unit rays in the ground frame."""
+        ...
+
+    def ray_to_pixel(self, rays: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Ground-frame rays ``(N, 3)`` -> uv ``(N, 2)``, valid ``(N,)`` bool."""
+        ...
+
+    def center(self) -> np.ndarray:
+        """``(3,)`` camera centre in the ground frame; z is NaN when the height is unknown."""
+        ...
+
+
+def _check_height(camera_height: float | None) -> float | None:
+    if camera_height is None:
+        return None
+    h = float(camera_height)
+    if not np.isfinite(h) or h <= 0:
+        raise MpltError(
+            f"camera height is {camera_height}; give the height of the camera "
+            "above the ground in metres (> 0), or leave it unset if unknown"
+        )
+    return h
+
+
+class Equirectangular:
+    """Full 360 x 180 degree equirectangular panorama (``W = 2H``), camera at the origin.
+
+    Attributes:
+        rotation: ``(3, 3)`` ``R_ground_from_camera`` built from yaw/pitch/roll (degrees).
+    """
+
+    def __init__(
+        self,
+        width: int,
+        height: int,
+        camera_height: float | None = None,
+        yaw_deg: float = 0.0,
+        pitch_deg: float = 0.0,
+        roll_deg: float = 0.0,
+    ) -> None:
+        if height <= 0 or width != 2 * height:
+            raise MpltError(
+                f"frame is {width}x{height}, equirectangular needs 2:1 "
+                "(width = 2 x height); use a full 360x180 panorama or a pinhole "
+                "camera file"
+            )
+        self.width, self.height = int(width), int(height)
+        self.x_period: float | None = float(width)
+        self.camera_height = _check_height(camera_height)
+        self.yaw_deg, self.pitch_deg, self.roll_deg = (
+            float(yaw_deg),
+            float(pitch_deg),
+            float(roll_deg),
+        )
+        self.rotation = rotation_matrix(yaw_deg, pitch_deg, roll_deg)
+
+    def __repr__(self) -> str:
+        return (
+            f"Equirectangular({self.width}x{self.height}, camera_height="
+            f"{self.camera_height}, ypr=({self.yaw_deg}, {self.pitch_deg}, "
+            f"{self.roll_deg}))"
+        )
+
+    def pixel_to_azel(self, uv: np.ndarray) -> np.ndarray:
+        """uv ``(N, 2)`` -> ``(N, 2)`` azimuth in [-180, 180), elevation, degrees, CAMERA frame."""
+        uv = points(uv, 2)
+        az = np.mod(uv[:, 0] / self.width * 360.0, 360.0) - 180.0
+        return np.stack([az, 90.0 - uv[:, 1] / self.height * 180.0], 1)
+
+    def azel_to_pixel(self, azel: np.ndarray) -> np.ndarray:
+        """Camera-frame azimuth/elevation ``(N, 2)`` degrees -> uv ``(N, 2)``, u in [0, W)."""
+        azel = points(azel, 2, "azel")
+        u = np.mod((azel[:, 0] + 180.0) / 360.0 * self.width, self.width)
+        u[u >= self.width] = 0.0  # mod of a tiny negative number can round up to W
+        return np.stack([u, (90.0 - azel[:, 1]) / 180.0 * self.height], 1)
+
+    def pixel_to_ray(self, uv: np.ndarray) -> np.ndarray:
+        uv = points(uv, 2)
+        a = uv[:, 0] * (2 * np.pi / self.width)  # az + pi: cos and sin change sign
+        e = (0.5 - uv[:, 1] / self.height) * np.pi
+        ce = np.cos(e)
+        d = np.stack([-ce * np.cos(a), ce * np.sin(a), np.sin(e)])  # (3, N) camera frame
+        return np.dot(self.rotation, d).T
+
+    def ray_to_pixel(self, rays: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x, y, z = rows(self.rotation.T, points(rays, 3, "rays"))
+        horiz = np.sqrt(x * x + y * y)
+        u = (np.arctan2(-y, x) + np.pi) * (self.width / (2 * np.pi))
+        u[u >= self.width] = 0.0  # arctan2 = +pi is the seam, x = 0
+        v = (0.5 * np.pi - np.arctan2(z, horiz)) * (self.height / np.pi)
+        valid = np.isfinite(u) & np.isfinite(v) & ((horiz > 0) | (z != 0))
+        return np.stack([u, v]).T, valid  # an (N, 2) view of (2, N): columns stay contiguous
+
+    def center(self) -> np.ndarray:
+        return np.array([0.0, 0.0, np.nan if self.camera_height is None else self.camera_height])
+
+
+def distort(x: np.ndarray, y: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """OpenCV radial-tangential model on normalised coordinates; ``d = (k1, k2, p1, p2, k3)``."""
+    k1, k2, p1, p2, k3 = d
+    r2 = x * x + y * y
+    radial = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3))
+    return (
+        x * radial + 2 * p1 * x * y + p2 * (r2 + 2 * x * x),
+        y * radial + p1 * (r2 + 2 * y * y) + 2 * p2 * x * y,
+    )
+
+
+def undistort(xd: np.ndarray, yd: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Invert :func:`distort`: OpenCV's fixed-point iteration (at most 20 steps), then Newton.
+
+    The fixed-point iteration converges slowly near the image corners of strongly distorted
+    lenses; when it has not settled after 20 steps, two Newton steps finish the job.
+    """
+    if not np.any(d):
+        return xd, yd
+    k1, k2, p1, p2, k3 = d
+    x, y = xd.copy(), yd.copy()
+    for _ in range(20):
+        r2 = x * x + y * y
+        radial = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3))
+        x_new = (xd - 2 * p1 * x * y - p2 * (r2 + 2 * x * x)) / radial
+        y_new = (yd - p1 * (r2 + 2 * y * y) - 2 * p2 * x * y) / radial
+        step = np.abs(x_new - x) + np.abs(y_new - y)
+        x, y = x_new, y_new
+        if not step.size or step.max() < 1e-14:  # NaN steps never settle: they fall through
+            return x, y
+    for _ in range(2):
+        r2 = x * x + y * y
+        radial = 1.0 + r2 * (k1 + r2 * (k2 + r2 * k3))
+        g = 2.0 * (k1 + r2 * (2 * k2 + 3 * k3 * r2))  # 2 * d(radial)/d(r2)
+        ex, ey = distort(x, y, d)
+        ex, ey = ex - xd, ey - yd
+        a = radial + x * x * g + 2 * p1 * y + 6 * p2 * x
+        b = x * y * g + 2 * p1 * x + 2 * p2 * y  # the Jacobian is symmetric
+        e = radial + y * y * g + 6 * p1 * y + 2 * p2 * x
+        det = a * e - b * b
+        x, y = x - (e * ex - b * ey) / det, y - (a * ey - b * ex) / det
+    return x, y
+
+
+_PINHOLE_KEYS = (
+    "expected keys: width, height, K (3x3), optional dist [k1, k2, p1, p2(, k3)], "
+    "R (3x3) or rvec (3), t or tvec (3)"
+)
+_ALIASES = {
+    "width": ("width", "image_width"),
+    "height": ("height", "image_height"),
+    "K": ("K", "camera_matrix"),
+    "dist": ("dist", "distortion_coefficients", "D"),
+    "R": ("R",),
+    "rvec": ("rvec",),
+    "t": ("t", "tvec"),
+}
+
+
+def _matrix(value: object, shape: tuple[int, ...], key: str, what: str) -> np.ndarray:
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        arr = np.full(0, np.nan)
+    if arr.size != int(np.prod(shape)) or not np.isfinite(arr).all():
+        raise MpltError(f"invalid '{key}': expected {what}, got {value!r}")
+    return arr.reshape(shape)
+
+
+def _check_size(width: object, height: object) -> tuple[int, int]:
+    size = _matrix([width, height], (2,), "width/height", "positive integers (px)")
+    if (size <= 0).any() or (size != np.round(size)).any():
+        raise MpltError(
+            f"invalid image size {width}x{height}: width and height must be positive integers (px)"
+        )
+    return int(size[0]), int(size[1])
+
+
+def _check_K(K: object) -> np.ndarray:
+    k = _matrix(K, (3, 3), "K", "a 3x3 matrix [[fx, 0, cx], [0, fy, cy], [0, 0, 1]]")
+    if not (np.allclose(k[2], [0, 0, 1]) and k[1, 0] == 0 and k[0, 0] > 0 and k[1, 1] > 0):
+        raise MpltError(
+            f"invalid 'K' {k.tolist()}: expected [[fx, s, cx], [0, fy, cy], "
+            "[0, 0, 1]] with fx, fy > 0 (an invertible intrinsic matrix)"
+        )
+    return k
+
+
+def _check_dist(dist: object) -> np.ndarray:
+    if dist is None:
+        return np.zeros(5)
+    d = np.asarray(dist, dtype=np.float64).ravel() if np.size(dist) else np.zeros(5)
+    if d.size > 5 and not d[5:].any():  # OpenCV pads the unused rational/prism terms
+        d = d[:5]
+    if d.size not in (4, 5) or not np.isfinite(d).all():
+        raise MpltError(
+            f"invalid 'dist' {dist!r}: expected 4 or 5 numbers (k1, k2, p1, p2"
+            "[, k3]); rational and thin-prism models are not supported"
+        )
+    return np.pad(d, (0, 5 - d.size))
+
+
+def _check_R(R: object) -> np.ndarray:
+    r = _matrix(R, (3, 3), "R", "a 3x3 rotation matrix")
+    if np.abs(r @ r.T - np.eye(3)).max() > 1e-3 or np.linalg.det(r) <= 0:
+        raise MpltError(
+            "invalid 'R': not a rotation matrix (R @ R.T must be the identity and "
+            "det(R) = +1); give a 3x3 rotation or a Rodrigues vector 'rvec'"
+        )
+    u, _, vt = np.linalg.svd(r)  # remove the rounding of the printed values
+    return u @ vt
+
+
+def _rodrigues(rvec: np.ndarray) -> np.ndarray:
+    theta = float(np.linalg.norm(rvec))
+    if theta < 1e-12:
+        return np.eye(3)
+    kx, ky, kz = rvec / theta
+    k = np.array([[0, -kz, ky], [kz, 0, -kx], [-ky, kx, 0]])
+    return np.eye(3) + np.sin(theta) * k + (1 - np.cos(theta)) * k @ k
+
+
+def _load_mapping(path: Path) -> object:
+    """Parse a JSON or YAML file (OpenCV FileStorage YAML included)."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise MpltError(f"cannot read camera file {path}: {exc.strerror}; check the path") from None
+    import yaml  # only needed here; keeps the geometry package import-light
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def opencv_matrix(loader: yaml.SafeLoader, node: yaml.MappingNode) -> list:
+        m = loader.construct_mapping(node, deep=True)
+        return np.asarray(m["data"], float).reshape(int(m["rows"]), int(m["cols"])).tolist()
+
+    Loader.add_constructor("tag:yaml.org,2002:opencv-matrix", opencv_matrix)
+    if text.startswith("%YAML:"):  # OpenCV's directive is not valid YAML
+        text = text.split("\n", 1)[-1]
+    try:
+        if path.suffix.lower() == ".json":
+            return json.loads(text)
+        return yaml.load(text, Loader=Loader)  # a SafeLoader: no arbitrary objects
+    except (ValueError, KeyError, yaml.YAMLError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise MpltError(
+            f"cannot parse camera file {path} ({first}); it must be YAML or JSON "
+            f"with {_PINHOLE_KEYS}"
+        ) from None
+
+
+def _pinhole_kwargs(data: object) -> dict[str, object]:
+    if not isinstance(data, dict):
+        raise MpltError(f"expected a mapping; {_PINHOLE_KEYS}")
+
+    def get(key: str) -> object:
+        return next((data[name] for name in _ALIASES[key] if name in data), None)
+
+    for key in ("width", "height", "K"):
+        if get(key) is None:
+            raise MpltError(f"missing key '{key}'; {_PINHOLE_KEYS}")
+    R, rvec = get("R"), get("rvec")
+    if R is not None and rvec is not None:
+        raise MpltError("give either 'R' or 'rvec', not both")
+    if rvec is not None:
+        R = _rodrigues(_matrix(rvec, (3,), "rvec", "3 numbers (Rodrigues vector, radians)"))
+    return {
+        "width": get("width"),
+        "height": get("height"),
+        "K": get("K"),
+        "dist": get("dist"),
+        "R": R,
+        "t": get("t"),
+    }
+
+
+class Pinhole:
+    """Calibrated pinhole camera with OpenCV distortion; the ground frame is its world frame.
+
+    Args:
+        width, height: image size, px.
+        K: ``(3, 3)`` intrinsics (OpenCV pixel convention, see the module docstring).
+        dist: ``(k1, k2, p1, p2[, k3])`` or None for no distortion.
+        R: ``(3, 3)`` world-to-camera rotation. None: a level camera looking along world +x.
+        t: ``(3,)`` translation, ``x_cam = R @ X + t``. None: the centre is above the world
+            origin at an unknown height (ground positions then come from the height prior).
+    """
+
+    def __init__(
+        self,
+        width: int,
+        height: int,
+        K: object,
+        dist: object = None,
+        R: object = None,
+        t: object = None,
+    ) -> None:
+        self.width, self.height = _check_size(width, height)
+        self.K = _check_K(K)
+        self.dist = _check_dist(dist)
+        self.rotation = CV_TO_RIG.T if R is None else _check_R(R)
+        self.t = None if t is None else _matrix(t, (3,), "t", "3 numbers (metres)")
+        self.K_inv = np.linalg.inv(self.K)
+        self.x_period: float | None = None
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Pinhole:
+        """Load a calibration from YAML or JSON.
+
+        Keys: ``width``, ``height`` (px), ``K`` (3x3), optional ``dist`` (4 or 5 numbers),
+        ``R`` (3x3) or ``rvec`` (Rodrigues, 3), ``t`` or ``tvec`` (3, metres). OpenCV's
+        FileStorage YAML (``%YAML:1.0``, ``!!opencv-matrix``, ``camera_matrix``,
+        ``distortion_coefficients``, ``image_width``, ``image_height``) is read as well.
+
+        Raises:
+            MpltError: unreadable file, or a missing or invalid key (named in the message).
+        """
+        data = _load_mapping(Path(path))
+        try:
+            return cls(**_pinhole_kwargs(data))
+        except MpltError as exc:
+            raise MpltError(f"{path}: {exc}") from None
+
+    def __repr__(self) -> str:
+        return f"Pinhole({self.width}x{self.height}, camera_height={self.camera_height})"
+
+    @property
+    def camera_height(self) -> float | None:
+        """z of the camera centre in the world frame, metres; None when t is unknown."""
+        return None if self.t is None else float(self.center()[2])
+
+    def center(self) -> np.ndarray:
+        if self.t is None:
+            return np.array([0.0, 0.0, np.nan])
+        return -self.rotation.T @ self.t
+
+    def pixel_to_ray(self, uv: np.ndarray) -> np.ndarray:
+        uv = points(uv, 2)
+        h = rows(self.K_inv, np.column_stack([uv - 0.5, np.ones(len(uv))]))
+        x, y = undistort(h[0] / h[2], h[1] / h[2], self.dist)
+        return _unit_rows(rows(self.rotation.T, np.column_stack([x, y, np.ones_like(x)])))
+
+    def ray_to_pixel(self, rays: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Points behind the camera are still projected (mirrored) but flagged invalid."""
+        cx, cy, cz = rows(self.rotation, points(rays, 3, "rays"))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x, y = distort(cx / cz, cy / cz, self.dist)
+        (k00, k01, k02), (_, k11, k12) = self.K[:2]
+        u, v = k00 * x + k01 * y + k02 + 0.5, k11 * y + k12 + 0.5
+        return np.stack([u, v]).T, np.isfinite(u) & np.isfinite(v) & (cz > 0)
+
+
+@dataclass(frozen=True)
+class View:
+    """One perspective view stored in a cell of a :class:`MultiView` mosaic.
+
+    The upright view image is ``np.rot90(cell, rot90)``, then ``np.fliplr`` when ``mirror``
+    (MPLT stores its back view rotated). The intrinsics are those of the upright image in
+    continuous pixels (``cx = w / 2`` is the centre); the view looks along ``yaw_deg``,
+    ``pitch_deg`` of the ground frame (conventions of :func:`rotation_matrix`, no roll).
+    """
+
+    name: str
+    x0: int  #: left of the cell in the mosaic, px
+    y0: int  #: top of the cell in the mosaic, px
+    w: int  #: cell width in the mosaic, px
+    h: int  #: cell height in the mosaic, px
+    yaw_deg: float
+    pitch_deg: float
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+    rot90: int = 0
+    mirror: bool = False
+
+    @property
+    def upright_size(self) -> tuple[int, int]:
+        """(width, height) of the upright view image, px."""
+        return (self.h, self.w) if self.rot90 % 2 else (self.w, self.h)
+
+    def cell_to_upright(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Cell-local continuous coordinates -> upright view coordinates."""
+        w, h = self.w, self.h
+        for _ in range(self.rot90 % 4):  # one np.rot90 (counter-clockwise) step
+            x, y, w, h = y, w - x, h, w
+        return (w - x if self.mirror else x), y
+
+    def upright_to_cell(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Inverse of :meth:`cell_to_upright`."""
+        w, h = self.upright_size
+        if self.mirror:
+            x = w - x
+        for _ in range(self.rot90 % 4):
+            x, y, w, h = h - y, x, h, w
+        return x, y
+
+
+class MultiView:
+    """A mosaic of perspective views around one centre (MPLT's input format, seeds.md 1.b).
+
+    Pixels outside every view map to NaN rays; rays seen by no view project to NaN pixels
+    with ``valid = False``; a ray seen by several views goes to the one it is most central in.
+    """
+
+    def __init__(
+        self, width: int, height: int, views: Sequence[View], camera_height: float | None = None
+    ) -> None:
+        if not views:
+            raise MpltError("a multi-view camera needs at least one view; list the views")
+        for v in views:
+            if v.x0 < 0 or v.y0 < 0 or v.x0 + v.w > width or v.y0 + v.h > height:
+                raise MpltError(
+                    f"view {v.name!r} ({v.w}x{v.h} at {v.x0},{v.y0}) lies outside "
+                    f"the {width}x{height} mosaic; fix its cell"
+                )
+        self.width, self.height = int(width), int(height)
+        self.views = list(views)
+        self.x_period: float | None = None
+        self.camera_height = _check_height(camera_height)
+        # ground_from_view rotations (OpenCV view axes), one per view
+        self._rot = [rotation_matrix(v.yaw_deg, v.pitch_deg, 0.0) @ CV_TO_RIG for v in views]
+
+    @classmethod
+    def mplt_mosaic(cls, camera_height: float | None = None) -> MultiView:
+        """MPLT's 2x3 mosaic, 2400x1024: top row left | front | right, bottom-middle back.
+
+        Views are 800x512, f = 500 px, principal point at the centre, level; yaw +90 (left),
+        0 (front), -90 (right), 180 (back). The bottom-left and bottom-right cells are empty.
+        """
+        w, h, f = 800, 512, 500.0
+        cells = [
+            ("left", 0, 0, 90.0),
+            ("front", 1, 0, 0.0),
+            ("right", 2, 0, -90.0),
+            ("back", 1, 1, 180.0),
+        ]
+        views = [
+            View(n, c * w, r * h, w, h, yaw, 0.0, f, f, w / 2, h / 2) for n, c, r, yaw in cells
+        ]
+        return cls(3 * w, 2 * h, views, camera_height)
+
+    def __repr__(self) -> str:
+        return (
+            f"MultiView({self.width}x{self.height}, views={[v.name for v in self.views]}, "
+            f"camera_height={self.camera_height})"
+        )
+
+    def view_index(self, uv: np.ndarray) -> np.ndarray:
+        """uv ``(N, 2)`` -> ``(N,)`` int64 index into ``views`` of the cell it lies in, or -1.
+
+        Cells are half-open (``[x0, x0 + w)``); a point on a right or bottom border that no
+        other cell claims (e.g. the mosaic's own border) belongs to the cell it borders.
+        """
+        x, y = points(uv, 2).T
+        index = np.full(len(x), -1, np.int64)
+        for closed in (False, True):
+            for i, v in enumerate(self.views):
+                if closed:
+                    inside = (x <= v.x0 + v.w) & (y <= v.y0 + v.h)
+                else:
+                    inside = (x < v.x0 + v.w) & (y < v.y0 + v.h)
+                index[inside & (x >= v.x0) & (y >= v.y0) & (index < 0)] = i
+        return index
+
+    def pixel_to_ray(self, uv: np.ndarray) -> np.ndarray:
+        uv = points(uv, 2)
+        index = self.view_index(uv)
+        rays = np.full((len(uv), 3), np.nan)
+        for i, v in enumerate(self.views):
+            sel = index == i
+            x, y = v.cell_to_upright(uv[sel, 0] - v.x0, uv[sel, 1] - v.y0)
+            d = np.column_stack([(x - v.cx) / v.fx, (y - v.cy) / v.fy, np.ones_like(x)])
+            rays[sel] = _unit_rows(rows(self._rot[i], d))
+        return rays
+
+    def ray_to_pixel(self, rays: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        rays = _unit_rows(points(rays, 3, "rays").T)
+        uv = np.full((len(rays), 2), np.nan)
+        best = np.full(len(rays), -np.inf)  # cosine to the optical axis of the chosen view
+        for i, v in enumerate(self.views):
+            c = rows(self._rot[i].T, rays).T
+            with np.errstate(divide="ignore", invalid="ignore"):
+                x, y = v.cx + v.fx * c[:, 0] / c[:, 2], v.cy + v.fy * c[:, 1] / c[:, 2]
+            wu, hu = v.upright_size
+            # A hair of tolerance keeps rays through the cell's own border in; the result is
+            # then clipped inside the half-open cell so that pixel_to_ray finds this view.
+            tol = 1e-6
+            take = (c[:, 2] > best) & (x >= -tol) & (x <= wu + tol) & (y >= -tol) & (y <= hu + tol)
+            xc, yc = v.upright_to_cell(x[take], y[take])
+            uv[take] = np.column_stack(
+                [np.clip(xc, 0, v.w * (1 - 1e-12)) + v.x0, np.clip(yc, 0, v.h * (1 - 1e-12)) + v.y0]
+            )
+            best[take] = c[take, 2]
+        return uv, np.isfinite(best)
+
+    def center(self) -> np.ndarray:
+        return np.array([0.0, 0.0, np.nan if self.camera_height is None else self.camera_height])
+
+
+def ray_to_ground(
+    origin: np.ndarray, rays: np.ndarray, z: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Intersect rays from ``origin`` ``(3,)`` with the plane ``z``.
+
+    Returns:
+        xy ``(N, 2)`` metres (NaN where invalid) and valid ``(N,)``: the ray hits the plane in
+        front of the origin.
+    """
+    o = np.asarray(origin, np.float64).reshape(3)
+    r = points(rays, 3, "rays")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = (z - o[2]) / r[:, 2]
+        valid = np.isfinite(s) & (s > 0)
+        xy = np.where(valid[:, None], o[:2] + s[:, None] * r[:, :2], np.nan)
+    return xy, valid & np.isfinite(xy).all(1)
+
+
+def _require_height(camera: Camera) -> np.ndarray:
+    if camera.camera_height is None:
+        raise MpltError(
+            "the camera height is unknown; set the camera height above the ground "
+            "(metres) in the camera config to get ground positions"
+        )
+    return camera.center()
+
+
+def pixel_to_ground(
+    camera: Camera, uv: np.ndarray, z: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels ``(N, 2)`` -> ground-frame ``xy (N, 2)`` on the plane ``z``, valid ``(N,)``.
+
+    Raises:
+        MpltError: the camera height is unknown.
+    """
+    origin = _require_height(camera)
+    return ray_to_ground(origin, camera.pixel_to_ray(uv), z)
+
+
+def ground_to_pixel(camera: Camera, xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ground-frame points ``(N, 3)`` metres -> uv ``(N, 2)``, valid ``(N,)``.
+
+    Raises:
+        MpltError: the camera height is unknown.
+    """
+    origin = _require_height(camera)
+    rays = points(xyz, 3, "xyz") - origin
+    uv, valid = camera.ray_to_pixel(rays)
+    return uv, valid & (np.abs(rays).sum(1) > 0)

@@ -1,0 +1,149 @@
+"""JSON Lines track output: one JSON object per frame, written as the run goes.
+
+Each line::
+
+    {"frame": 12, "time_s": 0.44, "tracks": [
+        {"id": 3, "box_xyxy": [x1, y1, x2, y2], "conf": 0.91,
+         "azimuth_deg": -12.5, "elevation_deg": -8.1,
+         "ground_xy": [2.315, -0.404], "velocity_mps": [0.8, 0.1],
+         "state": "confirmed", "detection_index": 0}, ...]}
+
+* ``frame`` is 1-based, like the MOT file; ``time_s`` is seconds from the start of the input.
+* ``box_xyxy`` is in the code's pixel convention, *not* MOT's: 0-based continuous pixels
+  (column u covers [u, u + 1)), and a box crossing a panorama's seam is unwrapped
+  (``x2`` may exceed the frame width).
+* ``azimuth_deg`` / ``elevation_deg``: direction of the track (as given by the caller, usually
+  the box's foot or centre ray), degrees; ``null`` when unknown.
+* ``ground_xy`` (metres) and ``velocity_mps`` (metres per second) are in the ground frame
+  (x forward, y left, z up); ``null`` when unknown.
+* ``state`` is ``tentative``, ``confirmed`` or ``lost``; ``detection_index`` is the matched
+  detection's row in that frame, ``null`` while the track coasts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+import numpy as np
+
+from mplt.errors import MpltError
+from mplt.types import Tracks, TrackState
+
+_STATE_NAMES = {int(s): s.name.lower() for s in TrackState}
+
+
+def _pair(values: np.ndarray, decimals: int) -> list[float] | None:
+    """A JSON pair, or None when any component is NaN."""
+    if not np.isfinite(values).all():
+        return None
+    return [round(float(v), decimals) for v in values]
+
+
+def _scalar(value: float, decimals: int) -> float | None:
+    return round(float(value), decimals) if np.isfinite(value) else None
+
+
+def frame_record(
+    frame_index: int, time_s: float, tracks: Tracks, azel: np.ndarray | None = None
+) -> dict[str, Any]:
+    """The JSON-ready dict of one frame (see the module doc for the fields).
+
+    Args:
+        frame_index: 0-based frame index.
+        time_s: seconds since the start of the input.
+        tracks: M tracks (M may be 0).
+        azel: (M, 2) azimuth and elevation in degrees, NaN where unknown; None = all unknown.
+    """
+    m = len(tracks)
+    azel = np.full((m, 2), np.nan) if azel is None else np.asarray(azel, np.float64)
+    if azel.shape != (m, 2):
+        raise ValueError(f"azel must have shape ({m}, 2), got {azel.shape}")
+    records = []
+    for i in range(m):
+        det = int(tracks.detection_indices[i])
+        records.append(
+            {
+                "id": int(tracks.ids[i]),
+                "box_xyxy": [round(float(v), 2) for v in tracks.boxes[i]],
+                "conf": round(float(tracks.scores[i]), 3),
+                "azimuth_deg": _scalar(azel[i, 0], 3),
+                "elevation_deg": _scalar(azel[i, 1], 3),
+                "ground_xy": _pair(tracks.ground_xy[i], 3),
+                "velocity_mps": _pair(tracks.ground_velocity[i], 3),
+                "state": _STATE_NAMES.get(int(tracks.states[i]), str(int(tracks.states[i]))),
+                "detection_index": det if det >= 0 else None,
+            }
+        )
+    return {"frame": frame_index + 1, "time_s": round(float(time_s), 4), "tracks": records}
+
+
+class JsonlWriter:
+    """Writes one JSON line per frame; use as a context manager.
+
+    The file is created (truncated) on open; every :meth:`write` is a single write call
+    followed by a flush, so a killed run leaves whole lines up to the last finished frame.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._file: IO[str] | None = open(self.path, "w", encoding="utf-8", newline="\n")
+
+    def write(
+        self, frame_index: int, time_s: float, tracks: Tracks, azel: np.ndarray | None = None
+    ) -> None:
+        """Append the line of one frame (also for M = 0: a frame with an empty track list)."""
+        if self._file is None:
+            raise ValueError(f"JsonlWriter for {self.path} is closed")
+        record = frame_record(frame_index, time_s, tracks, azel)
+        self._file.write(json.dumps(record, separators=(",", ":")) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        """Flush and close the file; safe to call twice."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> JsonlWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def read_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
+    """Yield the JSON object of each non-blank line of ``path``.
+
+    Raises:
+        MpltError: the file is missing, or a line is not a JSON object (names the line).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise MpltError(f"JSON Lines file {path} does not exist; pass the tracks.jsonl of a run")
+    return _iter_jsonl(path)
+
+
+def _iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    with open(path, encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise MpltError(
+                    f"{path} line {line_no}: invalid JSON ({exc.msg}); "
+                    "the file may be cut short or edited by hand"
+                ) from None
+            if not isinstance(record, dict):
+                raise MpltError(f"{path} line {line_no}: expected a JSON object per line")
+            yield record

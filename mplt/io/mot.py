@@ -1,0 +1,219 @@
+"""MOTChallenge text files: ``frame,id,left,top,width,height,conf,x,y,z`` per line.
+
+File conventions (MOTChallenge 2D MOT 2015, as TrackEval and py-motmetrics read them):
+
+* ``frame`` is 1-based (code frame index + 1).
+* ``left, top`` are 1-based pixels: the top-left pixel's corner is (1, 1), so a box with
+  0-based continuous corner ``(x1, y1)`` is written as ``(x1 + 1, y1 + 1)``.
+* ``width, height`` come from the box as stored in the code. On a panorama a box that crosses
+  the seam is stored unwrapped, so its row has ``left + width > W + 1`` (the part beyond the
+  right edge continues at column 1). Seam-aware evaluation must wrap it; naive readers see a box
+  that sticks out of the right edge, which only clips it.
+* ``x, y, z`` is the ground position in metres (z = 0 on the ground plane), ``-1, -1, -1`` when
+  unknown. Detection files use ``id = -1``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+import numpy as np
+
+from mplt.errors import MpltError
+from mplt.types import Detections, Tracks
+
+#: Columns of a full MOTChallenge row.
+MOT_COLUMNS = ("frame", "id", "left", "top", "width", "height", "conf", "x", "y", "z")
+#: Value written for an unknown ground coordinate.
+UNKNOWN = -1.0
+
+
+def format_mot_rows(frame_index: int, tracks: Tracks) -> str:
+    """The MOT text of one frame's tracks (one line per track, each ending in a newline).
+
+    Boxes are written with 2 decimals, confidences with 3, ground positions with 3 (mm).
+    """
+    if len(tracks) == 0:
+        return ""
+    boxes = tracks.boxes
+    left_top = boxes[:, :2] + 1.0
+    size = boxes[:, 2:] - boxes[:, :2]
+    known = np.isfinite(tracks.ground_xy).all(axis=1)
+    lines = []
+    for i in range(len(tracks)):
+        ground = (
+            f"{tracks.ground_xy[i, 0]:.3f},{tracks.ground_xy[i, 1]:.3f},0"
+            if known[i]
+            else "-1,-1,-1"
+        )
+        lines.append(
+            f"{frame_index + 1},{tracks.ids[i]},{left_top[i, 0]:.2f},{left_top[i, 1]:.2f},"
+            f"{size[i, 0]:.2f},{size[i, 1]:.2f},{tracks.scores[i]:.3f},{ground}\n"
+        )
+    return "".join(lines)
+
+
+class MotWriter:
+    """Writes tracks to a MOTChallenge file frame by frame; use as a context manager.
+
+    The file is created (truncated) on open. Every :meth:`write` emits the frame's rows in a
+    single write call and flushes, so a run that is killed leaves whole lines up to the last
+    finished frame. The writer writes every track it is given; choosing which states to
+    report is the caller's job.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._file: IO[str] | None = open(self.path, "w", encoding="utf-8", newline="\n")
+
+    def write(self, frame_index: int, tracks: Tracks) -> None:
+        """Append the rows of one frame.
+
+        Args:
+            frame_index: 0-based frame index (written as ``frame_index + 1``).
+            tracks: the tracks to write; M = 0 writes nothing.
+        """
+        if self._file is None:
+            raise ValueError(f"MotWriter for {self.path} is closed")
+        text = format_mot_rows(frame_index, tracks)
+        if text:
+            self._file.write(text)
+            self._file.flush()
+
+    def close(self) -> None:
+        """Flush and close the file; safe to call twice."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> MotWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _parse_mot(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Rows padded to 10 columns and the number of columns each row had."""
+    if not path.is_file():
+        raise MpltError(f"MOT file {path} does not exist; pass an existing frame,id,left,... file")
+    rows: list[list[float]] = []
+    ncols: list[int] = []
+    with open(path, encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            text = line.strip()
+            if not text:
+                continue
+            fields = [f.strip() for f in text.split(",")]
+            if len(fields) < 6:
+                raise MpltError(
+                    f"{path} line {line_no}: {len(fields)} columns, need at least 6 "
+                    "(frame,id,left,top,width,height[,conf,x,y,z]); fix or regenerate the file"
+                )
+            try:
+                values = [float(f) for f in fields[:10]]
+            except ValueError:
+                bad = next(f for f in fields[:10] if not _is_float(f))
+                raise MpltError(
+                    f"{path} line {line_no}: {bad!r} is not a number; "
+                    "MOT files hold comma-separated numbers only"
+                ) from None
+            if not all(math.isfinite(v) for v in values[:7]):
+                raise MpltError(
+                    f"{path} line {line_no}: frame, id, box and conf must be finite numbers"
+                )
+            frame = values[0]
+            if frame < 1 or frame != int(frame):
+                raise MpltError(
+                    f"{path} line {line_no}: frame {fields[0]} is not an integer >= 1 "
+                    "(MOT frames are numbered from 1)"
+                )
+            if values[4] < 0 or values[5] < 0:
+                raise MpltError(f"{path} line {line_no}: negative box width or height")
+            ncols.append(len(fields))
+            rows.append(values + [1.0] * (len(values) < 7) + [UNKNOWN] * (10 - max(len(values), 7)))
+    if not rows:
+        return np.zeros((0, 10)), np.zeros(0, np.int64)
+    return np.asarray(rows, np.float64), np.asarray(ncols, np.int64)
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def read_mot(path: str | Path) -> np.ndarray:
+    """Read and validate a MOTChallenge file.
+
+    Lines may have 6 to 10 (or more) comma-separated numbers; missing ``conf`` becomes 1 and
+    missing ``x, y, z`` become -1; columns beyond the tenth are ignored. Blank lines are skipped.
+
+    Returns:
+        (R, 10) float64 rows in file order and file conventions (1-based frames and pixels).
+
+    Raises:
+        MpltError: the file is missing, or a line has fewer than 6 columns, a non-numeric or
+            non-finite value, a frame that is not an integer >= 1, or a negative box size; the
+            message names the line number.
+    """
+    return _parse_mot(Path(path))[0]
+
+
+def read_mot_detections(path: str | Path, frame_count: int | None = None) -> dict[int, Detections]:
+    """Read a MOT detection (or ground-truth) file into per-frame :class:`Detections`.
+
+    The id column is ignored. Boxes are converted back to 0-based continuous ``xyxy``; conf
+    becomes ``scores``. A row's ground position is used only when the file has all ten columns
+    and ``x, y, z`` are not all -1 (the MOT "unknown" marker); its covariance stays NaN (the
+    file carries none). Nine-column files (MOT16/17 class and visibility) have no positions.
+
+    Args:
+        path: MOT text file.
+        frame_count: when given, frames ``0 .. frame_count - 1`` without rows map to empty
+            Detections and rows of later frames are dropped (e.g. a run limited by max frames).
+
+    Returns:
+        0-based frame index -> Detections (with ``frame_index`` set), in frame order.
+    """
+    rows, ncols = _parse_mot(Path(path))
+    frames = rows[:, 0].astype(np.int64) - 1
+    if frame_count is not None:
+        keep = frames < frame_count
+        rows, ncols, frames = rows[keep], ncols[keep], frames[keep]
+    x1y1 = rows[:, 2:4] - 1.0
+    boxes = np.concatenate([x1y1, x1y1 + rows[:, 4:6]], axis=1)
+    unknown = (rows[:, 7:10] == UNKNOWN).all(axis=1) | (ncols < 10)
+    ground = np.where(unknown[:, None], np.nan, rows[:, 7:9])
+
+    order = np.argsort(frames, kind="stable")
+    frames, boxes, scores, ground = frames[order], boxes[order], rows[order, 6], ground[order]
+    unique, first = np.unique(frames, return_index=True)
+    bounds = np.append(first, len(frames))
+    result: dict[int, Detections] = {}
+    all_frames = range(frame_count) if frame_count is not None else unique.tolist()
+    starts = dict(zip(unique.tolist(), zip(bounds[:-1], bounds[1:])))
+    for frame in all_frames:
+        if frame not in starts:
+            result[frame] = Detections.empty(frame_index=frame)
+            continue
+        lo, hi = starts[frame]
+        n = hi - lo
+        result[frame] = Detections(
+            boxes=boxes[lo:hi],
+            scores=scores[lo:hi],
+            ground_xy=ground[lo:hi],
+            ground_cov=np.full((n, 2, 2), np.nan),
+            frame_index=frame,
+        )
+    return result

@@ -1,0 +1,247 @@
+"""Ground position of each detected person, with an uncertainty, for any camera model.
+
+Two cues, both computed from rays in the ground frame (so they hold for panoramas, pinhole
+cameras and view mosaics alike; frames in :mod:`mplt.geometry.camera`):
+
+* **Foot cue** (needs the camera height ``h``): the ray through the bottom centre of the box,
+  ``(0.5 * (x1 + x2), y2)``, meets the ground at horizontal distance ``d = h / tan(-e_b)``
+  where ``e_b`` is the ray's elevation.
+* **Height-prior cue** (MPLT's cue, generalised): a vertical person of height ``H`` at
+  horizontal distance ``d`` is seen with head-top and foot elevations ``e_t``, ``e_b`` such
+  that ``H = d (tan e_t - tan e_b)`` exactly, whatever the camera height. When the feet are
+  cut off by the image edge but ``h`` is known, ``d = (H - h) / tan e_t`` instead.
+
+Both measure the range to the front of the body (the nearest foot, the near side of the head);
+``foot_offset_m`` is added so that positions are body centres, like tracking ground truth.
+
+Both give a range along the same horizontal direction (that of the foot ray, or of the head
+ray when the feet are cut off); they are fused by inverse variance, generalised to the
+correlation the shared foot pixel causes (weights kept in [0, 1]). Variances come from
+first-order propagation of the pixel noise (through the camera's local pixel -> angle scale,
+measured numerically), of the person-height prior and of the camera-height uncertainty. The
+position covariance is ``R(phi) diag(var_range, var_tangential) R(phi)^T`` in the ground
+frame, with ``phi`` the direction's angle and ``std_tangential = range * std_azimuth``.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import numpy as np
+
+from mplt.errors import MpltError
+from mplt.geometry.boxes import as_boxes, boxes_touch_edge
+from mplt.geometry.camera import Camera, MultiView
+
+_STEP_PX = 0.5  # finite-difference step for the local pixel -> angle scale
+
+
+class LocalizationMethod(enum.IntEnum):
+    """Which cue produced a position (values of :attr:`Localization.method`)."""
+
+    NONE = 0  #: no usable cue; the position is NaN
+    FOOT = 1  #: foot ray meets the ground (camera height known)
+    HEIGHT_PRIOR = 2  #: person-height prior
+    FUSED = 3  #: both, fused by inverse variance
+
+
+@dataclass(frozen=True)
+class Localization:
+    """Ground positions of N boxes.
+
+    Attributes:
+        ground_xy: ``(N, 2)`` float64 metres, ground frame; NaN where unknown.
+        ground_cov: ``(N, 2, 2)`` float64 m^2 covariance of ``ground_xy``; NaN where unknown.
+        method: ``(N,)`` int8 :class:`LocalizationMethod` values.
+    """
+
+    ground_xy: np.ndarray
+    ground_cov: np.ndarray
+    method: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.method)
+
+
+class Localizer:
+    """Turns person boxes into ground positions for one camera.
+
+    Args:
+        camera: any :class:`~mplt.geometry.Camera`; its ``camera_height`` (None = unknown)
+            decides whether the foot cue is available.
+        person_height_m: height prior for a standing person (head top to soles), metres.
+        person_height_std_m: standard deviation of that prior, metres.
+        camera_height_std_m: uncertainty of the camera height, metres.
+        pixel_std_px: standard deviation of a box edge, pixels.
+        horizon_margin_deg: rays closer than this to the horizon give no range (the range
+            error explodes there).
+        edge_margin_px: a box edge this close to the image edge is taken as cut off.
+        foot_offset_m: horizontal distance from the visible front of the feet to the body's
+            centre, metres, added to every range.
+    """
+
+    def __init__(
+        self,
+        camera: Camera,
+        person_height_m: float = 1.70,
+        person_height_std_m: float = 0.09,
+        camera_height_std_m: float = 0.05,
+        pixel_std_px: float = 2.0,
+        horizon_margin_deg: float = 3.0,
+        edge_margin_px: float = 2.0,
+        foot_offset_m: float = 0.12,
+    ) -> None:
+        values = {
+            "person_height_m": person_height_m,
+            "person_height_std_m": person_height_std_m,
+            "camera_height_std_m": camera_height_std_m,
+            "pixel_std_px": pixel_std_px,
+        }
+        for name, value in values.items():
+            if not (np.isfinite(value) and value > 0):
+                raise MpltError(f"localization setting {name} is {value}; it must be > 0")
+        if not 0 <= horizon_margin_deg < 90 or not edge_margin_px >= 0 or not foot_offset_m >= 0:
+            raise MpltError(
+                "localization settings need 0 <= horizon_margin_deg < 90, edge_margin_px >= 0 "
+                f"and foot_offset_m >= 0, got {horizon_margin_deg}, {edge_margin_px}, "
+                f"{foot_offset_m}"
+            )
+        self.camera = camera
+        self.person_height_m = float(person_height_m)
+        self.person_height_std_m = float(person_height_std_m)
+        self.camera_height_std_m = float(camera_height_std_m)
+        self.pixel_std_px = float(pixel_std_px)
+        self.horizon_margin = np.radians(horizon_margin_deg)
+        self.edge_margin_px = float(edge_margin_px)
+        self.foot_offset_m = float(foot_offset_m)
+
+    def _cut_off(self, boxes: np.ndarray, xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(top, bottom) ``(N,)`` bool: the head / the feet are cut off by an image edge."""
+        cam, m = self.camera, self.edge_margin_px
+        touch = boxes_touch_edge(boxes, cam.width, cam.height, m, cam.x_period)
+        top, bottom = touch[:, 1], touch[:, 3]
+        if isinstance(cam, MultiView):  # each view's cell has edges inside the mosaic too
+            ys = [boxes[:, 1] + _STEP_PX, boxes[:, 1] - m, boxes[:, 3] - _STEP_PX, boxes[:, 3] + m]
+            idx = cam.view_index(np.column_stack([np.tile(xc, 4), np.concatenate(ys)]))
+            idx = idx.reshape(4, -1)
+            top, bottom = top | (idx[0] != idx[1]), bottom | (idx[2] != idx[3])
+        return top, bottom
+
+    def localize(self, boxes: np.ndarray) -> Localization:
+        """Ground positions of people from their boxes.
+
+        Args:
+            boxes: ``(N, 4)`` xyxy pixels of the camera's image (seam-unwrapped on a
+                panorama); N may be 0.
+
+        Returns:
+            :class:`Localization` with N rows.
+        """
+        b = as_boxes(boxes)
+        n = len(b)
+        if n == 0:
+            return Localization(np.zeros((0, 2)), np.zeros((0, 2, 2)), np.zeros(0, np.int8))
+        xc = 0.5 * (b[:, 0] + b[:, 2])
+        top_cut, bottom_cut = self._cut_off(b, xc)
+
+        # Foot and head points, and each shifted by one step right and down: one camera call.
+        pts = np.concatenate([np.column_stack([xc, b[:, 3]]), np.column_stack([xc, b[:, 1]])])
+        probe = np.concatenate([pts, pts + [_STEP_PX, 0.0], pts + [0.0, _STEP_PX]])
+        r0, ru, rv = self.camera.pixel_to_ray(probe).reshape(3, 2, n, 3)
+        horiz = np.hypot(r0[..., 0], r0[..., 1])  # (2, n): foot, head
+        el = np.arctan2(r0[..., 2], horiz)
+        scale = self.pixel_std_px / _STEP_PX
+
+        def d_el(r: np.ndarray) -> np.ndarray:
+            return np.arctan2(r[..., 2], np.hypot(r[..., 0], r[..., 1])) - el
+
+        def d_az(r: np.ndarray) -> np.ndarray:  # signed horizontal angle from r0 to r
+            return np.arctan2(
+                r0[..., 0] * r[..., 1] - r0[..., 1] * r[..., 0],
+                r0[..., 0] * r[..., 0] + r0[..., 1] * r[..., 1],
+            )
+
+        with np.errstate(invalid="ignore", divide="ignore"):
+            var_el = scale**2 * (d_el(ru) ** 2 + d_el(rv) ** 2)
+            var_az = scale**2 * (d_az(ru) ** 2 + d_az(rv) ** 2)
+            r_f, v_f, j_f, ok_f = self._foot_cue(el[0], var_el[0], bottom_cut)
+            r_h, v_h, j_h, ok_h = self._height_cue(el, var_el, top_cut, bottom_cut)
+            r_f, v_f = np.where(ok_f, r_f, 0.0), np.where(ok_f, v_f, 0.0)
+            r_h, v_h = np.where(ok_h, r_h, 0.0), np.where(ok_h, v_h, 0.0)
+            # Both cues read the foot pixel, so their errors correlate: weight by the
+            # generalised least-squares formula for two correlated estimates of one range,
+            # with the weights kept in [0, 1] (no extrapolation beyond either cue).
+            both = ok_f & ok_h
+            cross = np.where(both, j_f * j_h * var_el[0], 0.0)
+            w_f = np.where(
+                both, np.clip((v_h - cross) / (v_f + v_h - 2 * cross), 0.0, 1.0), ok_f.astype(float)
+            )
+            w_h = 1.0 - w_f
+            rng = w_f * r_f + w_h * r_h + self.foot_offset_m
+            var_r = w_f**2 * v_f + w_h**2 * v_h + 2 * w_f * w_h * cross
+
+            # Shared direction: the foot ray's, or the head ray's when the feet are cut off.
+            use = np.where(bottom_cut, 1, 0)
+            cols = np.arange(n)
+            c, s = (r0[use, cols, :2] / horiz[use, cols, None]).T
+            var_t = rng**2 * var_az[use, cols]
+
+        method = ok_f.astype(np.int8) + 2 * ok_h.astype(np.int8)
+        method[~(np.isfinite(rng) & np.isfinite(var_t) & np.isfinite(c + s))] = 0
+        known = method > 0
+        xy = self.camera.center()[:2] + rng[:, None] * np.column_stack([c, s])
+        off = c * s * (var_r - var_t)
+        cov = np.stack(
+            [
+                np.column_stack([c * c * var_r + s * s * var_t, off]),
+                np.column_stack([off, s * s * var_r + c * c * var_t]),
+            ],
+            1,
+        )
+        xy[~known] = np.nan
+        cov[~known] = np.nan
+        return Localization(xy, cov, method)
+
+    def _foot_cue(
+        self, e_b: np.ndarray, var_eb: np.ndarray, bottom_cut: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Range, its variance, d(range)/d(foot elevation), usability ``(N,)``: foot cue."""
+        h = self.camera.camera_height
+        if h is None or not h > 0:
+            nan = np.full_like(e_b, np.nan)
+            return nan, nan, nan, np.zeros(len(e_b), bool)
+        dep = -e_b  # depression of the foot ray below the horizon
+        sin_dep = np.sin(dep)
+        r = h * np.cos(dep) / sin_dep
+        jac = h / sin_dep**2
+        var = jac**2 * var_eb + (r / h * self.camera_height_std_m) ** 2
+        ok = ~bottom_cut & (dep > self.horizon_margin) & np.isfinite(r) & np.isfinite(var)
+        return r, var, jac, ok
+
+    def _height_cue(
+        self, el: np.ndarray, var_el: np.ndarray, top_cut: np.ndarray, bottom_cut: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Range, its variance, d(range)/d(foot elevation), usability ``(N,)``: height cue."""
+        H, var_H = self.person_height_m, self.person_height_std_m**2
+        e_b, e_t = el
+        tan_b, tan_t = np.tan(e_b), np.tan(e_t)
+        sec2_b, sec2_t = 1.0 + tan_b**2, 1.0 + tan_t**2
+        # Both ends visible: d = H / (tan e_t - tan e_b).
+        span = tan_t - tan_b
+        r = H / span
+        jac = H / span**2 * sec2_b
+        var = (r / H) ** 2 * var_H + (H / span**2 * sec2_t) ** 2 * var_el[1] + jac**2 * var_el[0]
+        ok = ~top_cut & ~bottom_cut & (span > 0)
+        # Feet cut off, camera height known: d = (H - h) / tan e_t.
+        h = self.camera.camera_height
+        if h is not None and h > 0:
+            r_c = (H - h) / tan_t
+            var_c = (var_H + self.camera_height_std_m**2) / tan_t**2 + (
+                (H - h) * sec2_t / tan_t**2
+            ) ** 2 * var_el[1]
+            ok_c = ~top_cut & bottom_cut & (np.abs(e_t) > self.horizon_margin) & (r_c > 0)
+            r, var = np.where(ok_c, r_c, r), np.where(ok_c, var_c, var)
+            jac = np.where(ok_c, 0.0, jac)  # the fallback does not read the foot pixel
+            ok = ok | ok_c
+        return r, var, jac, ok & np.isfinite(r) & np.isfinite(var)

@@ -1,0 +1,394 @@
+"""The streaming ``mplt track`` pipeline: source -> detect -> localize -> embed -> track -> sinks.
+
+Frames are decoded lazily and processed in small batches, so memory does not grow with the
+length of the video. Outputs are appended frame by frame; ``config.yaml`` and ``summary.json``
+are replaced atomically, so a run killed at any point leaves valid files up to the last
+finished frame.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import resource
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mplt import __version__
+from mplt.appearance import build_embedder
+from mplt.config import CameraConfig, TrackConfig, dump_config, kwargs_of
+from mplt.detection import build_detector
+from mplt.errors import MpltError
+from mplt.geometry import Equirectangular, MultiView, Pinhole, box_iou, ray_to_azel
+from mplt.io.files import ensure_writable_dir, write_atomic
+from mplt.io.jsonl import JsonlWriter
+from mplt.io.mot import MotWriter, read_mot_detections
+from mplt.io.sources import FrameSource, VideoInfo, open_source
+from mplt.localize import Localizer
+from mplt.types import Detections, Tracks, TrackState
+from trackers import TRACKERS
+
+STAGES = ("decode", "detect", "localize", "embed", "track", "write", "render")
+
+# The camera frame of a nominal pinhole looking along the ground frame's +x (forward) with
+# z up: OpenCV camera axes are x right (= -y ground), y down (= -z ground), z forward (= +x).
+_LEVEL_CAMERA_R = np.array([[0.0, -1.0, 0.0], [0.0, 0.0, -1.0], [1.0, 0.0, 0.0]])
+
+
+@dataclass
+class StageTimer:
+    """Wall-clock seconds spent per pipeline stage."""
+
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+
+    @contextlib.contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] += time.perf_counter() - start
+
+
+def build_camera(cfg: CameraConfig, info: VideoInfo) -> tuple[Any, str]:
+    """The camera model for a video, and the model name actually used.
+
+    ``image`` (uncalibrated perspective video) gets a nominal level pinhole with a 60° horizontal
+    field of view: good enough to rectify crops, never used for ground positions.
+    """
+    model = cfg.model
+    if model == "auto":
+        if cfg.calib:
+            model = "pinhole"
+        elif info.width == 2 * info.height:
+            model = "equirect"
+        else:
+            model = "image"
+    if model == "equirect":
+        camera = Equirectangular(
+            info.width,
+            info.height,
+            camera_height=cfg.height_m,
+            yaw_deg=cfg.yaw_deg,
+            pitch_deg=cfg.pitch_deg,
+            roll_deg=cfg.roll_deg,
+        )
+    elif model == "pinhole":
+        if not cfg.calib:
+            raise MpltError(
+                "camera.model=pinhole needs a calibration file; pass --calib FILE "
+                "(YAML/JSON with K, dist, R or rvec, t)"
+            )
+        camera = Pinhole.from_file(cfg.calib)
+        if (camera.width, camera.height) != (info.width, info.height):
+            raise MpltError(
+                f"calibration {cfg.calib} is for {camera.width}x{camera.height} frames but the "
+                f"video is {info.width}x{info.height}; calibrate this video's resolution"
+            )
+    elif model == "multiview":
+        camera = MultiView.mplt_mosaic(camera_height=cfg.height_m)
+        if (camera.width, camera.height) != (info.width, info.height):
+            raise MpltError(
+                f"the multiview mosaic is {camera.width}x{camera.height} but the video is "
+                f"{info.width}x{info.height}; resize the video or use another camera.model"
+            )
+    elif model == "image":
+        focal = info.width / (2.0 * np.tan(np.radians(30.0)))
+        K = np.array([[focal, 0, info.width / 2], [0, focal, info.height / 2], [0, 0, 1]])
+        camera = Pinhole(info.width, info.height, K, R=_LEVEL_CAMERA_R, t=np.zeros(3))
+    else:
+        raise MpltError(
+            f"unknown camera.model {model!r}; choose one of: auto, equirect, pinhole, "
+            "multiview, image"
+        )
+    return camera, model
+
+
+def _select_output(tracks: Tracks, cfg: TrackConfig) -> Tracks:
+    keep = tracks.states == TrackState.CONFIRMED
+    if cfg.output.write_tentative:
+        keep |= tracks.states == TrackState.TENTATIVE
+    if cfg.output.write_lost:
+        keep |= tracks.states == TrackState.LOST
+    return tracks.select(keep)
+
+
+def _track_azel(camera: Any, tracks: Tracks, model: str) -> np.ndarray:
+    """(M, 2) azimuth/elevation in degrees (ground frame) of each track's box centre."""
+    if model == "image" or len(tracks) == 0:
+        return np.full((len(tracks), 2), np.nan)
+    boxes = tracks.boxes
+    centres = np.stack([(boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2], 1)
+    if camera.x_period is not None:
+        centres[:, 0] %= camera.x_period
+    return ray_to_azel(camera.pixel_to_ray(centres))
+
+
+def _unique_run_dir(base: Path) -> Path:
+    """``base`` if free, else ``base-2``, ``base-3``...: a run never overwrites another."""
+    if not base.exists() or not any(base.iterdir()):
+        return base
+    n = 2
+    while (candidate := base.with_name(f"{base.name}-{n}")).exists():
+        n += 1
+    return candidate
+
+
+def default_run_dir(source: str) -> Path:
+    """``runs/<video name>`` (made unique)."""
+    stem = Path(source).stem if not source.isdigit() else f"webcam{source}"
+    return _unique_run_dir(Path("runs") / (stem or "stream"))
+
+
+class _Progress:
+    """tqdm progress bar with frames/s and ETA, on stderr; silent when disabled."""
+
+    def __init__(self, total: int | None, enabled: bool) -> None:
+        self._bar = None
+        if enabled:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, unit="frame", dynamic_ncols=True, file=sys.stderr)
+
+    def update(self, n: int, people: int) -> None:
+        if self._bar is not None:
+            self._bar.set_postfix(people=people, refresh=False)
+            self._bar.update(n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _batches(source: FrameSource, size: int, timer: StageTimer) -> Iterator[list[tuple[int, np.ndarray]]]:
+    frames = iter(source)
+    while True:
+        batch = []
+        with timer("decode"):
+            for _ in range(size):
+                item = next(frames, None)
+                if item is None:
+                    break
+                batch.append(item)
+        if not batch:
+            return
+        yield batch
+
+
+def _peak_memory_mb() -> float:
+    # ru_maxrss is KiB on Linux.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def run_track(
+    source_spec: str,
+    cfg: TrackConfig,
+    out_dir: str | Path | None = None,
+    *,
+    start: int = 0,
+    max_frames: int | None = None,
+    detections_file: str | Path | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Track every person in a video; returns the summary also written to ``summary.json``.
+
+    Args:
+        source_spec: video file, folder of images, stream URL or webcam index.
+        cfg: resolved configuration (written to ``config.yaml`` in the run directory).
+        out_dir: run directory; default ``runs/<video name>`` (never overwrites a run).
+        start: first frame to process (0-based).
+        max_frames: stop after this many frames.
+        detections_file: MOTChallenge detections to track instead of running the detector.
+        progress: show a progress bar on stderr.
+    """
+    given_detections = read_mot_detections(detections_file) if detections_file else None
+    run_dir = ensure_writable_dir(Path(out_dir) if out_dir else default_run_dir(source_spec))
+    with open_source(source_spec, start=start, max_frames=max_frames) as source:
+        info = source.info
+        camera, camera_model = build_camera(cfg.camera, info)
+        pipeline = _Pipeline(cfg, camera, camera_model, info, run_dir, given_detections)
+        write_atomic(run_dir / "config.yaml", dump_config(cfg))
+        return pipeline.run(source, start, max_frames, progress)
+
+
+class _Pipeline:
+    """One run's stages and sinks; :func:`run_track` is the public entry point."""
+
+    def __init__(
+        self,
+        cfg: TrackConfig,
+        camera: Any,
+        camera_model: str,
+        info: VideoInfo,
+        run_dir: Path,
+        given_detections: dict[int, Detections] | None,
+    ) -> None:
+        self.cfg = cfg
+        self.camera = camera
+        self.camera_model = camera_model
+        self.info = info
+        self.run_dir = run_dir
+        self.given = given_detections or {}
+        self.detector = None if given_detections is not None else build_detector(cfg.detector, camera)
+        self.embedder = build_embedder(cfg.embedder, camera)
+        ground = camera_model != "image"
+        self.localizer = Localizer(camera, **kwargs_of(cfg.localize)) if ground else None
+        mode = cfg.tracker.mode
+        if mode == "auto":
+            mode = "ground" if ground else "image"
+        if mode == "ground" and not ground:
+            raise MpltError(
+                "tracker.mode=ground needs ground positions, which an uncalibrated perspective "
+                "video does not have; pass --calib FILE or use tracker.mode=image"
+            )
+        self.tracker_mode = mode
+        tracker_cls = TRACKERS.get(cfg.tracker.name)
+        self.tracker = tracker_cls(
+            **kwargs_of(cfg.tracker, exclude=("name", "mode")),
+            mode=mode,
+            fps=info.fps,
+            iou_fn=partial(box_iou, period=camera.x_period),
+            x_period=camera.x_period,
+        )
+        self.timer = StageTimer()
+        self.frames_done = 0
+        self.last_frame = -1
+        self.detection_count = 0
+        self.confirmed_ids: set[int] = set()
+        self.max_people = 0
+
+    def _detect(self, batch: list[tuple[int, np.ndarray]]) -> list[Detections]:
+        with self.timer("detect"):
+            if self.detector is None:
+                return [
+                    self.given.get(index, Detections.empty(index)).replace(frame_index=index)
+                    for index, _ in batch
+                ]
+            results = self.detector.detect([frame for _, frame in batch])
+            return [
+                Detections.from_boxes(boxes, scores, frame_index=index)
+                for (index, _), (boxes, scores) in zip(batch, results, strict=True)
+            ]
+
+    def _enrich(self, frame: np.ndarray, dets: Detections) -> Detections:
+        if self.localizer is not None and len(dets) and np.isnan(dets.ground_xy).all():
+            with self.timer("localize"):
+                loc = self.localizer.localize(dets.boxes)
+                dets = dets.replace(ground_xy=loc.ground_xy, ground_cov=loc.ground_cov)
+        if self.embedder is not None:
+            with self.timer("embed"):
+                dets = dets.replace(embeddings=self.embedder.embed(frame, dets.boxes))
+        return dets
+
+    def summary(self, status: str, wall_s: float) -> dict[str, Any]:
+        n = max(self.frames_done, 1)
+        cam_h = getattr(self.camera, "camera_height", None)
+        if self.camera_model == "image":
+            localization = "none (uncalibrated perspective video: image-space tracking)"
+        elif cam_h is None:
+            localization = "height prior only (camera height unknown; pass --camera-height)"
+        else:
+            localization = "foot point on the ground fused with the person-height prior"
+        return {
+            "mplt_version": __version__,
+            "status": status,
+            "input": {
+                "source": self.info.source,
+                "width": self.info.width,
+                "height": self.info.height,
+                "fps": self.info.fps,
+                "frame_count": self.info.frame_count,
+            },
+            "run_dir": str(self.run_dir),
+            "frames_processed": self.frames_done,
+            "last_frame": self.last_frame + 1,
+            "camera": {"model": self.camera_model, "height_m": cam_h},
+            "localization": localization,
+            "detector": "given detections" if self.detector is None else self.detector.name,
+            "embedder": None if self.embedder is None else self.embedder.name,
+            "tracker": {"name": self.cfg.tracker.name, "mode": self.tracker_mode},
+            "counts": {
+                "detections": self.detection_count,
+                "tracks_confirmed": len(self.confirmed_ids),
+                "max_people_in_frame": self.max_people,
+            },
+            "timing": {
+                "wall_s": round(wall_s, 3),
+                "fps": round(self.frames_done / wall_s, 3) if wall_s > 0 else None,
+                "ms_per_frame": {k: round(1000 * v / n, 3) for k, v in self.timer.seconds.items()},
+            },
+            "peak_memory_mb": round(_peak_memory_mb(), 1),
+            "outputs": sorted(p.name for p in self.run_dir.iterdir() if not p.name.startswith(".")),
+        }
+
+    def run(
+        self, source: FrameSource, start: int, max_frames: int | None, progress: bool
+    ) -> dict[str, Any]:
+        total = self.info.frame_count
+        if total is not None:
+            total = max(total - start, 0)
+            if max_frames is not None:
+                total = min(total, max_frames)
+        elif max_frames is not None:
+            total = max_frames
+        bar = _Progress(total, progress)
+        started = time.perf_counter()
+        write_atomic(self.run_dir / "summary.json", json.dumps(self.summary("running", 0.0), indent=2))
+        status = "finished"
+        with contextlib.ExitStack() as stack:
+            mot = stack.enter_context(MotWriter(self.run_dir / "tracks.txt"))
+            jsonl = stack.enter_context(JsonlWriter(self.run_dir / "tracks.jsonl"))
+            renderer = self._open_renderer(stack)
+            try:
+                for batch in _batches(source, self.cfg.batch_frames, self.timer):
+                    people = 0
+                    for (index, frame), dets in zip(batch, self._detect(batch), strict=True):
+                        dets = self._enrich(frame, dets)
+                        with self.timer("track"):
+                            tracks = self.tracker.update(dets)
+                        out = _select_output(tracks, self.cfg)
+                        with self.timer("write"):
+                            mot.write(index, out)
+                            jsonl.write(index, index / self.info.fps, out, _track_azel(self.camera, out, self.camera_model))
+                        if renderer is not None:
+                            with self.timer("render"):
+                                renderer(frame, out)
+                        self.detection_count += len(dets)
+                        self.confirmed_ids.update(out.ids[out.states == TrackState.CONFIRMED].tolist())
+                        self.max_people = max(self.max_people, len(out))
+                        people = len(out)
+                        self.frames_done += 1
+                        self.last_frame = index
+                    bar.update(len(batch), people)
+            except KeyboardInterrupt:
+                status = "interrupted"
+            finally:
+                bar.close()
+        summary = self.summary(status, time.perf_counter() - started)
+        write_atomic(self.run_dir / "summary.json", json.dumps(summary, indent=2))
+        if status == "interrupted":
+            raise KeyboardInterrupt
+        return summary
+
+    def _open_renderer(self, stack: contextlib.ExitStack) -> Any:
+        if not self.cfg.output.render:
+            return None
+        from mplt.io.video import VideoWriter
+        from mplt.render import default_renderer
+
+        writer = stack.enter_context(
+            VideoWriter(self.run_dir / "video.mp4", self.info.fps, (self.info.width, self.info.height))
+        )
+        annotate = default_renderer(wrap=self.camera.x_period is not None, fps=self.info.fps)
+
+        def render(frame: np.ndarray, tracks: Tracks) -> None:
+            writer.write(annotate.annotate(frame, tracks))
+
+        return render

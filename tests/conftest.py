@@ -1,0 +1,57 @@
+"""Shared fixtures: tiny generated videos with known content."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import imageio_ffmpeg
+import numpy as np
+import pytest
+
+TINY_W, TINY_H = 64, 32  # 2:1, so the tiny video is also a valid equirectangular frame
+TINY_FRAMES = 10
+TINY_FPS = 25
+
+
+def _tiny_level(index: int) -> int:
+    return 20 + 20 * index
+
+
+def write_video(path: Path, frames: list[np.ndarray], fps: float) -> Path:
+    """Encode RGB frames with plain imageio-ffmpeg (independent of ``mplt.io.video``)."""
+    height, width = frames[0].shape[:2]
+    writer = imageio_ffmpeg.write_frames(
+        str(path),
+        (width, height),
+        fps=fps,
+        quality=None,
+        macro_block_size=1,
+        ffmpeg_log_level="error",
+        output_params=["-crf", "10"],
+    )
+    writer.send(None)
+    for frame in frames:
+        writer.send(np.ascontiguousarray(frame))
+    writer.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 10-frame 64x32 H.264 video at 25 fps; frame i is uniform grey ``tiny_level(i)``."""
+    frames = [np.full((TINY_H, TINY_W, 3), _tiny_level(i), np.uint8) for i in range(TINY_FRAMES)]
+    return write_video(tmp_path_factory.mktemp("video") / "tiny.mp4", frames, TINY_FPS)
+
+
+@pytest.fixture(scope="session")
+def tiny_level() -> Callable[[int], int]:
+    """Brightness (all channels) of frame ``index`` of :func:`tiny_video`."""
+    return _tiny_level
+
+
+@pytest.fixture(scope="session")
+def large_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """30 frames of 320x160 (150 KB of RGB each, more than a pipe buffer holds), 25 fps."""
+    frames = [np.full((160, 320, 3), 5 * i, np.uint8) for i in range(30)]
+    return write_video(tmp_path_factory.mktemp("video") / "large.mp4", frames, TINY_FPS)

@@ -1,0 +1,131 @@
+"""Rectified crops and the colour embedder on synthetic panoramas with known people."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mplt.appearance import EMBEDDERS, ColourEmbedder, build_embedder, extract_crops
+from mplt.config import EmbedderConfig
+from mplt.errors import MpltError
+from mplt.geometry import Equirectangular
+
+W, H = 2048, 1024
+SKIN = (224, 172, 140)
+
+
+def textured_panorama(seed: int = 0) -> np.ndarray:
+    """Background of random coloured 16x16 blocks (a busy scene, not a flat wall)."""
+    rng = np.random.default_rng(seed)
+    blocks = rng.integers(0, 256, (H // 16, W // 16, 3), dtype=np.uint8)
+    return np.repeat(np.repeat(blocks, 16, axis=0), 16, axis=1)
+
+
+def draw_person(frame: np.ndarray, box: tuple[int, int, int, int], shirt, trousers,
+                hair=(40, 30, 20)) -> None:
+    """Hair/face, shirt, trousers as rectangles in ``box`` (x2 may pass the seam)."""
+    x1, y1, x2, y2 = box
+    h = y2 - y1
+    cols = np.arange(x1, x2) % frame.shape[1]
+    parts = [(0.0, 0.06, hair), (0.06, 0.16, SKIN), (0.16, 0.55, shirt), (0.55, 1.0, trousers)]
+    for top, bottom, colour in parts:
+        frame[y1 + round(top * h):y1 + round(bottom * h), cols] = colour
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    return float(a @ b)
+
+
+@pytest.fixture
+def scene() -> tuple[np.ndarray, np.ndarray]:
+    """Person A twice (small; big and across the seam), B (other clothes), C (A's shirt)."""
+    frame = textured_panorama()
+    boxes = np.array([
+        [600, 500, 640, 620],     # A, 120 px tall
+        [2010, 470, 2080, 680],   # A again, 210 px tall, across the seam (x2 > W)
+        [1200, 500, 1240, 620],    # B: green shirt, black trousers
+        [300, 480, 350, 640],     # C: A's red shirt, but beige trousers
+    ], np.float64)
+    draw_person(frame, (600, 500, 640, 620), (200, 30, 30), (40, 60, 150))
+    draw_person(frame, (2010, 470, 2080, 680), (200, 30, 30), (40, 60, 150))
+    draw_person(frame, (1200, 500, 1240, 620), (40, 160, 60), (20, 20, 20))
+    draw_person(frame, (300, 480, 350, 640), (200, 30, 30), (200, 180, 140))
+    return frame, boxes
+
+
+def test_same_person_is_closer_than_different_people(scene) -> None:
+    frame, boxes = scene
+    emb = ColourEmbedder(Equirectangular(W, H))
+    f = emb.embed(frame, boxes)
+    assert f.shape == (4, emb.dim) and f.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(f, axis=1), 1.0, rtol=1e-5)
+    same = cosine(f[0], f[1])
+    assert same > 0.8
+    for other in (2, 3):  # a different outfit; the same shirt with other trousers
+        assert same > cosine(f[0], f[other]) + 0.15
+        assert same > cosine(f[1], f[other]) + 0.15
+
+
+def test_grey_clothes_are_told_apart_by_brightness() -> None:
+    frame = textured_panorama(1)
+    draw_person(frame, (400, 500, 440, 620), (20, 20, 20), (20, 20, 20))      # all black
+    draw_person(frame, (800, 500, 840, 620), (235, 235, 235), (20, 20, 20))   # white shirt
+    draw_person(frame, (1200, 500, 1250, 640), (20, 20, 20), (20, 20, 20))    # black again
+    f = ColourEmbedder(Equirectangular(W, H)).embed(
+        frame, [[400, 500, 440, 620], [800, 500, 840, 620], [1200, 500, 1250, 640]])
+    assert cosine(f[0], f[2]) > cosine(f[0], f[1]) + 0.15
+
+
+def test_no_people() -> None:
+    emb = ColourEmbedder(Equirectangular(W, H))
+    frame = textured_panorama()
+    out = emb.embed(frame, np.zeros((0, 4)))
+    assert out.shape == (0, emb.dim) and out.dtype == np.float32
+    crops = extract_crops(frame, Equirectangular(W, H), np.zeros((0, 4)), (32, 16))
+    assert crops.shape == (0, 32, 16, 3) and crops.dtype == np.uint8
+
+
+def test_crop_across_the_seam_is_whole_and_upright() -> None:
+    frame = np.full((H, W, 3), 128, np.uint8)
+    draw_person(frame, (2010, 470, 2090, 680), (200, 30, 30), (40, 60, 150))
+    crop, = extract_crops(frame, Equirectangular(W, H), [[2010, 470, 2090, 680]], (128, 64))
+    assert crop.shape == (128, 64, 3)
+    middle = crop[:, 24:40].astype(int)
+    # top to bottom: hair, face, shirt, trousers -- and no grey gap where the seam is
+    assert np.abs(middle[12] - (40, 30, 20)).max() < 40
+    assert np.abs(middle[50] - (200, 30, 30)).max() < 10
+    assert np.abs(middle[100] - (40, 60, 150)).max() < 10
+    shirt_rows = middle[35:65]
+    assert np.all(np.abs(shirt_rows - (200, 30, 30)).max(axis=2) < 30)
+
+
+def test_crops_of_an_uncalibrated_image_are_axis_aligned() -> None:
+    frame = np.zeros((100, 200, 3), np.uint8)
+    frame[:, :, 0] = np.arange(200)[None, :]  # red = column
+    frame[:, :, 1] = np.arange(100)[:, None]  # green = row
+    crop, = extract_crops(frame, None, [[50, 20, 70, 60]], (44, 22), margin=0.1)
+    # 44 rows over 1.1 x 40 = 44 px: one source pixel per crop pixel, centred on the box
+    np.testing.assert_array_equal(crop[:, 0, 1], np.arange(18, 62))
+    np.testing.assert_array_equal(crop[0, :, 0], np.arange(49, 71))
+
+
+def test_many_crops_go_through_one_stacked_remap() -> None:
+    frame = textured_panorama()
+    boxes = np.tile([[100.0, 500, 140, 620]], (300, 1)) + np.arange(300)[:, None] * [5, 0, 5, 0]
+    crops = extract_crops(frame, Equirectangular(W, H), boxes, (128, 64))  # 38400 rows
+    assert crops.shape == (300, 128, 64, 3)
+    single = extract_crops(frame, Equirectangular(W, H), boxes[299:], (128, 64))
+    np.testing.assert_array_equal(crops[299], single[0])
+
+
+def test_build_embedder_kinds() -> None:
+    camera = Equirectangular(W, H)
+    assert build_embedder(EmbedderConfig(kind="none"), camera) is None
+    emb = build_embedder(EmbedderConfig(kind="colour", crop_height=96, crop_width=48), camera)
+    assert isinstance(emb, ColourEmbedder) and emb.name == "colour" and emb.crop_hw == (96, 48)
+    assert emb.embed(textured_panorama(), [[600, 500, 640, 620]]).shape == (1, emb.dim)
+    with pytest.raises(MpltError, match=r"mplt train.*embedder\.kind=colour"):
+        build_embedder(EmbedderConfig(kind="reid"), camera)
+    with pytest.raises(MpltError, match="choose one of: colour, none, reid"):
+        build_embedder(EmbedderConfig(kind="sift"), camera)
+    assert set(EMBEDDERS.names()) == {"colour", "reid"}

@@ -1,0 +1,75 @@
+import dataclasses
+import inspect
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mplt.config import TrackConfig, TrackerConfig, dump_config, load_config
+from mplt.errors import MpltError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_defaults_file_matches_dataclass_defaults():
+    from_file = load_config(TrackConfig, REPO / "configs" / "track.yaml")
+    assert from_file == TrackConfig()
+
+
+def test_overrides_are_typed(tmp_path):
+    cfg = load_config(
+        TrackConfig,
+        None,
+        ["tracker.n_init=5", "camera.height_m=1.6", "detector.weights=null", "output.render=true"],
+    )
+    assert cfg.tracker.n_init == 5
+    assert cfg.camera.height_m == 1.6
+    assert cfg.detector.weights is None
+    assert cfg.output.render is True
+
+
+def test_int_is_accepted_for_float_but_not_the_reverse():
+    assert load_config(TrackConfig, None, ["camera.height_m=2"]).camera.height_m == 2.0
+    with pytest.raises(MpltError, match="tracker.n_init must be int"):
+        load_config(TrackConfig, None, ["tracker.n_init=2.5"])
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("tracker.n_inti=3", "unknown config key tracker.n_inti; valid keys here: "),
+        ("nonsense=1", "unknown config key nonsense"),
+        ("tracker", "--set expects key=value"),
+        ("camera.height_m=tall", "camera.height_m must be float"),
+    ],
+)
+def test_bad_overrides_name_the_problem(override, message):
+    with pytest.raises(MpltError, match=message):
+        load_config(TrackConfig, None, [override])
+
+
+def test_bad_yaml_file(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("tracker: [unclosed\n")
+    with pytest.raises(MpltError, match="not valid YAML at line"):
+        load_config(TrackConfig, bad)
+    with pytest.raises(MpltError, match="does not exist"):
+        load_config(TrackConfig, tmp_path / "missing.yaml")
+
+
+def test_dump_round_trips(tmp_path):
+    cfg = load_config(TrackConfig, None, ["tracker.max_age_s=2.5", "camera.height_m=2.1"])
+    path = tmp_path / "config.yaml"
+    path.write_text(dump_config(cfg))
+    assert load_config(TrackConfig, path) == cfg
+    assert list(yaml.safe_load(path.read_text()))[:2] == ["camera", "detector"]
+
+
+def test_tracker_config_covers_the_constructor():
+    from trackers import DeepSortTracker
+
+    params = inspect.signature(DeepSortTracker.__init__).parameters
+    config_fields = {f.name for f in dataclasses.fields(TrackerConfig)} - {"name", "mode"}
+    wired_by_pipeline = {"mode", "fps", "iou_fn", "x_period"}
+    constructor = {n for n, p in params.items() if p.kind is p.KEYWORD_ONLY} - wired_by_pipeline
+    assert config_fields == constructor

@@ -1,0 +1,360 @@
+"""DeepSORT-style tracker on the ground plane (or in the image), built for stable IDs.
+
+Per frame (:meth:`DeepSortTracker.update`):
+
+1. Predict every track: a constant-velocity Kalman filter on the ground plane (ground mode)
+   and one on its image box (both modes; in ground mode it only predicts the box drawn while
+   the track coasts and the box used for IoU matching).
+2. Stage 1, matching cascade: confirmed tracks, most recently seen first (one Hungarian solve
+   per ``time_since_update`` level), against all detections. Cost
+   ``w * cosine + (1 - w) * d2 / gate`` (StrongSORT-style fusion; ``d2`` the squared Mahalanobis
+   distance, ``gate`` its chi-square threshold) when the detections carry embeddings, ``d2 /
+   gate`` alone when they do not. Pairs outside the chi-square gate, above
+   ``max_cosine_distance`` or (ground mode) further than the jump cap are never matched.
+3. Stage 2, IoU: tentative tracks and confirmed tracks seen in the previous frame against the
+   detections left, cost ``1 - IoU`` of the predicted box and the detection box, gated by
+   ``max_iou_distance`` and, in ground mode, by the Mahalanobis gate. The jump cap is not
+   applied here: overlapping boxes one frame apart already bound the jump in the image, and
+   for far people (ground std of metres) the image is the more reliable cue.
+4. Unmatched detections with ``score >= min_score_new_track`` start tentative tracks; a
+   tentative track is confirmed after ``n_init`` consecutive hits and deleted on its first miss;
+   a confirmed track coasts (state LOST) and is deleted after ``max_age`` frames unmatched.
+
+Ground mode and unknown positions: a detection whose ``ground_xy`` is NaN (the localiser could
+not place it) takes part in stage 2 only, by IoU without the Mahalanobis gate. Matching it
+refreshes the track's box, score and life but not its ground position, which keeps coasting.
+Such a detection never starts a track.
+
+IDs are owned by the tracker instance and given when a track is *confirmed*, starting at 1, so
+they are consecutive: tentative tracks that die never use one up. Tentative tracks are
+reported with id -1.
+
+Frame gaps: ``fps`` is the rate of ``Detections.frame_index``. When the index advances by
+``k > 1`` (frames skipped), tracks are predicted ``k / fps`` seconds ahead and age by ``k``
+frames; an index that does not advance (for instance always 0) counts as one frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from mplt.errors import MpltError
+from mplt.types import Detections, Tracks, TrackState
+from trackers.association import apply_gate, box_iou, linear_assignment, nn_cosine_distance
+from trackers.kalman import GroundModel, ImageModel, gating_threshold
+from trackers.track_set import TrackSet, known_ground
+
+#: Track lifetime without matches when neither ``max_age_s`` nor ``max_age_frames`` is given.
+DEFAULT_MAX_AGE_S = 2.0
+
+#: Mahalanobis gate probability per mode when ``gating_probability`` is None. The ground filter
+#: uses the localiser's covariance and is statistically consistent, so a 95 % gate would reject
+#: one true match in twenty (measured on the scripted scenes: many more fragmented tracks); the
+#: image filter has DeepSORT's deliberately generous noise, for which DeepSORT's 95 % is right.
+DEFAULT_GATING_PROBABILITY = {"ground": 0.999, "image": 0.95}
+
+#: How many of a track's newest features are tried before its whole gallery (speed only).
+_NEWEST_FEATURES_FIRST = 8
+
+IouFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise MpltError(message)
+
+
+class DeepSortTracker:
+    """Multi-person tracker: Kalman prediction, appearance cascade, IoU fallback.
+
+    Args:
+        mode: ``"ground"`` tracks ground positions (needs ``Detections.ground_xy`` and
+            ``ground_cov``); ``"image"`` tracks boxes in pixels.
+        fps: frames per second of the detections' ``frame_index``; sets the Kalman time step
+            and converts ``max_age_s`` to frames.
+        max_cosine_distance: largest appearance (cosine) distance a stage-1 match may have.
+        nn_budget: most appearance features remembered per track.
+        feature_ema: if given, keep one exponentially averaged feature per track with this
+            momentum (StrongSORT uses 0.9) instead of a gallery of ``nn_budget``.
+        gating_probability: chi-square probability of the Mahalanobis gate (2 dof in ground
+            mode, 4 in image mode); None = :data:`DEFAULT_GATING_PROBABILITY` of the mode.
+        appearance_weight: ``w`` in the stage-1 cost ``w * cosine + (1 - w) * d2 / gate``.
+        n_init: consecutive matched frames before a track is confirmed and gets an ID.
+        max_age_frames: frames a confirmed track survives unmatched; used when ``max_age_s``
+            is None.
+        max_age_s: the same in seconds (``round(max_age_s * fps)`` frames); takes precedence.
+            With neither given, :data:`DEFAULT_MAX_AGE_S` seconds.
+        max_iou_distance: largest ``1 - IoU`` a stage-2 match may have.
+        min_score_new_track: lowest detection score that may start a track (lower-scored
+            detections still update existing tracks).
+        ground_match_radius_m: ground mode, stage 1: largest distance in metres between a
+            track's predicted position and a detection one frame after its last match.
+        max_speed_mps: ground mode, stage 1: that radius grows by this many metres per second
+            the track has coasted (a person may turn around while unseen).
+        accel_std: ground mode: white-acceleration noise of the Kalman filter, m/s^2.
+        init_speed_std: ground mode: velocity standard deviation of a new track, m/s.
+        iou_fn: ``(A, 4), (B, 4) -> (A, B)`` IoU of ``xyxy`` boxes. Default plain axis-aligned
+            IoU; on a panorama pass a seam-aware one (``mplt.geometry.box_iou`` with the period).
+        x_period: panorama width in pixels: the image-space filter wraps x (boxes seam-unwrapped
+            as in ``mplt.types``); None for a flat image.
+    """
+
+    def __init__(
+        self,
+        *,
+        mode: str = "ground",
+        fps: float = 30.0,
+        max_cosine_distance: float = 0.3,
+        nn_budget: int = 100,
+        feature_ema: float | None = None,
+        gating_probability: float | None = None,
+        appearance_weight: float = 0.9,
+        n_init: int = 3,
+        max_age_frames: int | None = None,
+        max_age_s: float | None = None,
+        max_iou_distance: float = 0.7,
+        min_score_new_track: float = 0.5,
+        ground_match_radius_m: float = 3.0,
+        max_speed_mps: float = 3.0,
+        accel_std: float = 5.0,
+        init_speed_std: float = 1.5,
+        iou_fn: IouFn | None = None,
+        x_period: float | None = None,
+    ) -> None:
+        _check(
+            mode in ("ground", "image"),
+            f"tracker mode {mode!r} is unknown; use 'ground' or 'image'",
+        )
+        _check(fps > 0, f"tracker fps must be > 0, got {fps}; set it to the video's frame rate")
+        _check(nn_budget >= 1, f"tracker nn_budget must be >= 1, got {nn_budget}")
+        _check(
+            feature_ema is None or 0.0 <= feature_ema < 1.0,
+            f"tracker feature_ema must be in [0, 1) or null, got {feature_ema}",
+        )
+        _check(
+            0.0 <= appearance_weight <= 1.0,
+            f"tracker appearance_weight must be in [0, 1], got {appearance_weight}",
+        )
+        _check(n_init >= 1, f"tracker n_init must be >= 1, got {n_init}")
+        if gating_probability is None:
+            gating_probability = DEFAULT_GATING_PROBABILITY[mode]
+        _check(
+            0.0 < gating_probability < 1.0,
+            f"tracker gating_probability must be in (0, 1), got {gating_probability}",
+        )
+        if max_age_s is not None:
+            _check(max_age_s >= 0, f"tracker max_age_s must be >= 0, got {max_age_s}")
+            max_age = round(max_age_s * fps)
+        elif max_age_frames is not None:
+            _check(
+                max_age_frames >= 0, f"tracker max_age_frames must be >= 0, got {max_age_frames}"
+            )
+            max_age = int(max_age_frames)
+        else:
+            max_age = round(DEFAULT_MAX_AGE_S * fps)
+        self.mode = mode
+        self.fps = float(fps)
+        self.max_age = max_age
+        self.max_cosine_distance = float(max_cosine_distance)
+        self.nn_budget = int(nn_budget)
+        self.feature_ema = feature_ema
+        self.appearance_weight = float(appearance_weight)
+        self.n_init = int(n_init)
+        self.max_iou_distance = float(max_iou_distance)
+        self.min_score_new_track = float(min_score_new_track)
+        self.ground_match_radius_m = float(ground_match_radius_m)
+        self.max_speed_mps = float(max_speed_mps)
+        self.iou_fn: IouFn = box_iou if iou_fn is None else iou_fn
+        self._image = ImageModel(x_period=x_period)
+        self._ground = (
+            GroundModel(accel_std=accel_std, init_speed_std=init_speed_std)
+            if mode == "ground"
+            else None
+        )
+        dof = 2 if mode == "ground" else 4
+        self.gate = gating_threshold(gating_probability, dof)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every track; the next confirmed track gets ID 1 again."""
+        self._tracks = TrackSet(self._image, self._ground, self.nn_budget, self.feature_ema)
+        self._next_id = 1
+        self._last_frame: int | None = None
+
+    # -- per frame -------------------------------------------------------------------------
+
+    def update(self, detections: Detections) -> Tracks:
+        """Advance one frame with ``detections`` (N may be 0) and return every live track.
+
+        Returns:
+            Tentative (id -1), confirmed (matched now) and lost (coasting) tracks, in creation
+            order; see :class:`mplt.types.Tracks` and the module notes.
+        """
+        if not isinstance(detections, Detections):
+            raise TypeError(
+                f"update() takes mplt.types.Detections, got {type(detections).__name__}"
+            )
+        steps = self._elapsed_frames(detections.frame_index)
+        tracks = self._tracks
+        tracks.predict(steps, steps / self.fps)
+        matches = self._associate(detections, steps)
+        tracks.correct(matches[:, 0], matches[:, 1], detections)
+
+        matched = tracks.time_since_update == 0
+        self._confirm(np.flatnonzero(~tracks.confirmed & (tracks.hits >= self.n_init)))
+        tracks.keep(matched | (tracks.confirmed & (tracks.time_since_update <= self.max_age)))
+
+        eligible = detections.scores >= self.min_score_new_track
+        eligible[matches[:, 1]] = False
+        if self._ground is not None:
+            eligible &= known_ground(detections)
+        new_rows = tracks.start(np.flatnonzero(eligible), detections)
+        if self.n_init <= 1:
+            self._confirm(new_rows)
+        return self._output(detections.frame_index)
+
+    def _elapsed_frames(self, frame_index: int) -> int:
+        last, self._last_frame = self._last_frame, int(frame_index)
+        if last is None or frame_index <= last:
+            return 1
+        return int(frame_index) - last
+
+    def _confirm(self, rows: np.ndarray) -> None:
+        tracks = self._tracks
+        tracks.confirmed[rows] = True
+        tracks.ids[rows] = np.arange(self._next_id, self._next_id + len(rows))
+        self._next_id += len(rows)
+
+    # -- association -----------------------------------------------------------------------
+
+    def _motion_distance(self, detections: Detections) -> np.ndarray:
+        """(T, D) squared Mahalanobis distances; NaN where a detection has no ground position."""
+        tracks = self._tracks
+        if self._ground is not None:
+            return self._ground.gating_distance(
+                tracks.ground_x, tracks.ground_P, detections.ground_xy, detections.ground_cov
+            )
+        z = self._image.boxes_to_measurements(detections.boxes)
+        return self._image.gating_distance(tracks.image_x, tracks.image_P, z)
+
+    def _associate(self, detections: Detections, steps: int) -> np.ndarray:
+        """Both matching stages; returns (K, 2) int64 (track row, detection row) pairs."""
+        tracks = self._tracks
+        n_tracks, n_det = len(tracks), len(detections)
+        if n_tracks == 0 or n_det == 0:
+            return np.zeros((0, 2), np.int64)
+        d2 = self._motion_distance(detections)
+        with np.errstate(invalid="ignore"):
+            in_gate = d2 <= self.gate  # NaN (unknown position) is outside
+        free_dets = np.arange(n_det)
+        found = []
+
+        confirmed = np.flatnonzero(tracks.confirmed)
+        if len(confirmed):
+            cost, max_cost = self._cascade_cost(confirmed, detections, d2, in_gate)
+            levels = tracks.time_since_update[confirmed]
+            for level in np.unique(levels):
+                if len(free_dets) == 0:
+                    break
+                rows = np.flatnonzero(levels == level)
+                pairs, _, free = linear_assignment(cost[np.ix_(rows, free_dets)], max_cost)
+                found.append(np.stack([confirmed[rows[pairs[:, 0]]], free_dets[pairs[:, 1]]], 1))
+                free_dets = free_dets[free]
+
+        matched = np.zeros(n_tracks, bool)
+        for pairs in found:
+            matched[pairs[:, 0]] = True
+        recent = ~tracks.confirmed | (tracks.time_since_update == steps)
+        rows = np.flatnonzero(recent & ~matched)
+        if len(rows) and len(free_dets):
+            boxes = tracks.predicted_boxes(rows)
+            cost = 1.0 - np.asarray(self.iou_fn(boxes, detections.boxes[free_dets]), float)
+            allowed = cost <= self.max_iou_distance
+            if self._ground is not None:
+                unknown = ~known_ground(detections)[free_dets]
+                allowed &= in_gate[np.ix_(rows, free_dets)] | unknown[None, :]
+            pairs, _, _ = linear_assignment(apply_gate(cost, allowed), self.max_iou_distance)
+            found.append(np.stack([rows[pairs[:, 0]], free_dets[pairs[:, 1]]], 1))
+        return np.concatenate(found) if found else np.zeros((0, 2), np.int64)
+
+    def _cascade_cost(
+        self, rows: np.ndarray, detections: Detections, d2: np.ndarray, in_gate: np.ndarray
+    ) -> tuple[np.ndarray, float]:
+        """Stage-1 cost (len(rows), D) for the confirmed tracks ``rows`` and its threshold."""
+        tracks = self._tracks
+        allowed = in_gate[rows]
+        motion = np.where(allowed, d2[rows], self.gate) / self.gate
+        if self._ground is not None:
+            # The chi-square gate widens with the covariance; this caps the jump regardless.
+            coasted_s = (tracks.time_since_update[rows] - 1) / self.fps
+            radius = self.ground_match_radius_m + self.max_speed_mps * coasted_s
+            offset = detections.ground_xy[None, :, :] - tracks.ground_x[rows, None, :2]
+            with np.errstate(invalid="ignore"):
+                allowed &= np.hypot(offset[..., 0], offset[..., 1]) <= radius[:, None]
+        if detections.embeddings is None:
+            return apply_gate(motion, allowed), 1.0
+        cosine = self._appearance_distance(rows, detections.embeddings, allowed)
+        # A track without features yet (embeddings skipped on earlier frames) is scored as
+        # if its appearance were just acceptable, so motion decides among such tracks.
+        empty = np.array([len(tracks.galleries[r]) == 0 for r in rows.tolist()], bool)
+        cosine[empty] = self.max_cosine_distance
+        allowed &= cosine <= self.max_cosine_distance
+        cosine = np.where(allowed, cosine, 0.0)  # gated below; avoids inf * 0
+        w = self.appearance_weight
+        cost = w * cosine + (1.0 - w) * motion
+        return apply_gate(cost, allowed), w * self.max_cosine_distance + (1.0 - w)
+
+    def _appearance_distance(
+        self, rows: np.ndarray, embeddings: np.ndarray, candidates: np.ndarray
+    ) -> np.ndarray:
+        """Cosine distances (len(rows), D) for the candidate pairs, ``inf`` elsewhere.
+
+        A pair alone in both its row and its column of ``candidates`` cannot compete with
+        any other pair, so the assignment only needs to know whether its distance is within
+        ``max_cosine_distance``; for those pairs the gallery is searched newest first and the
+        search stops at the first close-enough feature. Other pairs get the exact
+        nearest-neighbour distance.
+        """
+        tracks = self._tracks
+        isolated = (
+            candidates
+            & (candidates.sum(axis=1) == 1)[:, None]
+            & (candidates.sum(axis=0) == 1)[None, :]
+        )
+        galleries = [tracks.galleries[r].features for r in rows]
+        cosine = nn_cosine_distance(galleries, embeddings, candidates & ~isolated)
+        for r, c in zip(*np.nonzero(isolated)):
+            cosine[r, c] = tracks.galleries[rows[r]].distance_within(
+                embeddings[c], self.max_cosine_distance, _NEWEST_FEATURES_FIRST
+            )
+        return cosine
+
+    # -- track bookkeeping -----------------------------------------------------------------
+
+    def _output(self, frame_index: int) -> Tracks:
+        tracks = self._tracks
+        matched = tracks.time_since_update == 0
+        boxes = tracks.box.copy()
+        if not matched.all():
+            boxes[~matched] = tracks.predicted_boxes(~matched)
+        states = np.where(
+            tracks.confirmed,
+            np.where(matched, TrackState.CONFIRMED, TrackState.LOST),
+            TrackState.TENTATIVE,
+        )
+        if self._ground is not None:
+            ground_xy, velocity = tracks.ground_x[:, :2], tracks.ground_x[:, 2:]
+        else:
+            ground_xy = velocity = np.full((len(tracks), 2), np.nan)
+        return Tracks(
+            ids=tracks.ids.copy(),
+            boxes=boxes,
+            scores=tracks.score.copy(),
+            ground_xy=ground_xy.copy(),
+            ground_velocity=velocity.copy(),
+            states=states,
+            detection_indices=tracks.det_index.copy(),
+            frame_index=frame_index,
+        )

@@ -1,0 +1,171 @@
+"""The tracker's live tracks, stored as parallel arrays (one row per track)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mplt.types import Detections
+from trackers.gallery import FeatureGallery
+from trackers.kalman import GroundModel, ImageModel
+
+
+def known_ground(detections: Detections) -> np.ndarray:
+    """(N,) bool: the detection has a finite ground position and covariance."""
+    finite_xy = np.isfinite(detections.ground_xy).all(axis=1)
+    return finite_xy & np.isfinite(detections.ground_cov).all(axis=(1, 2))
+
+
+class TrackSet:
+    """Struct-of-arrays storage of tracks and their filters; rows stay in creation order.
+
+    Args:
+        image: the box filter (every mode).
+        ground: the ground-position filter, or None in image mode.
+        nn_budget, feature_ema: settings of each track's :class:`FeatureGallery`.
+
+    Attributes:
+        ids: (N,) int64 track IDs; -1 until the track is confirmed.
+        confirmed: (N,) bool, True once the track had ``n_init`` consecutive hits.
+        hits: (N,) int64 number of matched frames.
+        time_since_update: (N,) int64 frames since the last match (0 = matched this frame).
+        det_index: (N,) int64 row of this frame's matched detection, -1 when unmatched.
+        score: (N,) float32 score of the last matched detection.
+        box: (N, 4) float64 ``xyxy`` box of the last matched detection, pixels.
+        ground_x, ground_P: (N, 4), (N, 4, 4) ground Kalman states (x, y, vx, vy) in m, m/s;
+            (N, 0), (N, 0, 0) in image mode.
+        image_x, image_P: (N, 8), (N, 8, 8) box Kalman states (cx, cy, w, h, v...), px, px/s.
+        galleries: N :class:`FeatureGallery`.
+    """
+
+    _ARRAYS = (
+        "ids",
+        "confirmed",
+        "hits",
+        "time_since_update",
+        "det_index",
+        "score",
+        "box",
+        "ground_x",
+        "ground_P",
+        "image_x",
+        "image_P",
+    )
+
+    def __init__(
+        self,
+        image: ImageModel,
+        ground: GroundModel | None,
+        nn_budget: int,
+        feature_ema: float | None,
+    ) -> None:
+        self.image, self.ground = image, ground
+        self._gallery_args = (nn_budget, feature_ema)
+        g = 0 if ground is None else ground.dim_x
+        self.ids = np.zeros(0, np.int64)
+        self.confirmed = np.zeros(0, bool)
+        self.hits = np.zeros(0, np.int64)
+        self.time_since_update = np.zeros(0, np.int64)
+        self.det_index = np.zeros(0, np.int64)
+        self.score = np.zeros(0, np.float32)
+        self.box = np.zeros((0, 4))
+        self.ground_x = np.zeros((0, g))
+        self.ground_P = np.zeros((0, g, g))
+        self.image_x = np.zeros((0, 8))
+        self.image_P = np.zeros((0, 8, 8))
+        self.galleries: list[FeatureGallery] = []
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def predict(self, steps: int, dt: float) -> None:
+        """Advance every filter ``dt`` seconds (``steps`` frames) and forget last matches."""
+        self.det_index[:] = -1
+        if len(self) == 0:
+            return
+        self.image_x, self.image_P = self.image.predict(self.image_x, self.image_P, dt)
+        if self.ground is not None:
+            self.ground_x, self.ground_P = self.ground.predict(self.ground_x, self.ground_P, dt)
+        self.time_since_update += steps
+
+    def predicted_boxes(self, rows: np.ndarray) -> np.ndarray:
+        """(len(rows), 4) ``xyxy`` boxes of the box filters (seam-unwrapped when periodic)."""
+        return self.image.states_to_boxes(self.image_x[rows])
+
+    def correct(self, rows: np.ndarray, cols: np.ndarray, detections: Detections) -> None:
+        """Update tracks ``rows`` with detections ``cols`` (matched pairs, same length).
+
+        The ground filter is updated only from detections with a known ground position.
+        """
+        if len(rows) == 0:
+            return
+        image = self.image
+        z = image.boxes_to_measurements(detections.boxes[cols])
+        R = image.measurement_noise(self.image_x[rows])
+        self.image_x[rows], self.image_P[rows] = image.update(
+            self.image_x[rows], self.image_P[rows], z, R
+        )
+        if self.ground is not None:
+            known = known_ground(detections)[cols]
+            g_rows, g_cols = rows[known], cols[known]
+            self.ground_x[g_rows], self.ground_P[g_rows] = self.ground.update(
+                self.ground_x[g_rows],
+                self.ground_P[g_rows],
+                detections.ground_xy[g_cols],
+                detections.ground_cov[g_cols],
+            )
+        self.time_since_update[rows] = 0
+        self.hits[rows] += 1
+        self.det_index[rows] = cols
+        self.score[rows] = detections.scores[cols]
+        self.box[rows] = detections.boxes[cols]
+        if detections.embeddings is not None:
+            for r, c in zip(rows.tolist(), cols.tolist()):
+                self.galleries[r].add(detections.embeddings[c])
+
+    def start(self, cols: np.ndarray, detections: Detections) -> np.ndarray:
+        """Append tentative tracks from detections ``cols`` (one hit each); returns their rows.
+
+        In ground mode every one of these detections must have a known ground position.
+        """
+        n = len(cols)
+        if n == 0:
+            return np.zeros(0, np.int64)
+        image_x, image_P = self.image.initiate(
+            self.image.boxes_to_measurements(detections.boxes[cols])
+        )
+        if self.ground is not None:
+            ground_x, ground_P = self.ground.initiate(
+                detections.ground_xy[cols], detections.ground_cov[cols]
+            )
+        else:
+            ground_x, ground_P = np.zeros((n, 0)), np.zeros((n, 0, 0))
+        galleries = [FeatureGallery(*self._gallery_args) for _ in range(n)]
+        if detections.embeddings is not None:
+            for gallery, c in zip(galleries, cols.tolist()):
+                gallery.add(detections.embeddings[c])
+        new = {
+            "ids": np.full(n, -1, np.int64),
+            "confirmed": np.zeros(n, bool),
+            "hits": np.ones(n, np.int64),
+            "time_since_update": np.zeros(n, np.int64),
+            "det_index": np.asarray(cols, np.int64),
+            "score": detections.scores[cols],
+            "box": detections.boxes[cols],
+            "ground_x": ground_x,
+            "ground_P": ground_P,
+            "image_x": image_x,
+            "image_P": image_P,
+        }
+        first = len(self)
+        for name in self._ARRAYS:
+            setattr(self, name, np.concatenate([getattr(self, name), new[name]]))
+        self.galleries.extend(galleries)
+        return np.arange(first, first + n)
+
+    def keep(self, mask: np.ndarray) -> None:
+        """Drop the rows where ``mask`` (N,) bool is False."""
+        if mask.all():
+            return
+        for name in self._ARRAYS:
+            setattr(self, name, getattr(self, name)[mask])
+        self.galleries = [g for g, k in zip(self.galleries, mask.tolist()) if k]
