@@ -50,6 +50,8 @@ class DetectorConfig:
     tile_overlap: float = 0.25  #: fraction of a tile shared with its neighbour
     seam_pad_px: int = 128  #: circular padding added on each side of the panorama
     global_pass: bool = True  #: also run the whole (downscaled) panorama for near, big people
+    min_elevation_deg: float = -60.0  #: tiles cover this elevation band (far, small people)
+    max_elevation_deg: float = 30.0
     min_box_height_px: float = 8.0
     batch_size: int = 16  #: images (tiles/views) per forward pass
     device: str = "auto"  #: auto | cpu | cuda | cuda:N

@@ -140,4 +140,6 @@ def build_detector(cfg: DetectorConfig, camera: Camera | None) -> Detector:
                              tile_overlap=cfg.tile_overlap, seam_pad_px=cfg.seam_pad_px,
                              global_pass=cfg.global_pass, batch_size=cfg.batch_size,
                              nms_iou_threshold=cfg.nms_iou_threshold,
-                             min_box_height_px=cfg.min_box_height_px)
+                             min_box_height_px=cfg.min_box_height_px,
+                             min_elevation_deg=cfg.min_elevation_deg,
+                             max_elevation_deg=cfg.max_elevation_deg)

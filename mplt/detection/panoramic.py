@@ -11,9 +11,10 @@ Modes:
   first ones after it) so a person cut by the seam appears whole, then cut at NATIVE
   resolution into ``imgsz`` squares overlapping by ``tile_overlap`` side by side (and by at
   least half a tile between rows, people being taller than wide), within the elevation
-  band where people can be (rows entirely above ``max_elevation_deg`` are skipped, everything
-  down to the nadir is kept); with ``global_pass`` the whole padded panorama, shrunk to
-  ``imgsz`` on its long side, is added for near people too big for one tile.
+  band where small (far) people can be: rows entirely above ``max_elevation_deg`` or below
+  ``min_elevation_deg`` are skipped. With ``global_pass`` the whole padded panorama, shrunk
+  to ``imgsz`` on its long side, is added for near people: too big for a tile, or reaching
+  out of the band (feet near the nadir).
 * ``views``: ``n_views`` perspective views around the horizon (``view_hfov_deg`` wide,
   centred at ``view_elevation_deg``), ``imgsz`` square, resampled with ``cv2.remap``.
 * ``whole``: the padded panorama shrunk to ``imgsz``, one pass.
@@ -68,19 +69,22 @@ def tile_starts(length: int, size: int, overlap: float) -> np.ndarray:
     return np.round(np.linspace(0, length - size, n)).astype(np.int64)
 
 
-def band_top(camera: Camera, max_elevation_deg: float) -> int:
-    """First image row that has a pixel at or below ``max_elevation_deg`` in the GROUND frame
-    (rows above it are sky for every column, whatever the camera's tilt).
+def band_rows(camera: Camera, min_elevation_deg: float, max_elevation_deg: float) -> tuple[int, int]:
+    """Rows ``[top, bottom)`` holding every pixel whose GROUND-frame elevation lies in
+    ``[min_elevation_deg, max_elevation_deg]`` (whatever the camera's tilt).
 
     Returns:
-        Row index in ``[0, H)``.
+        ``0 <= top < bottom <= H``; the whole image when no row qualifies.
     """
     cols = np.linspace(0.5, camera.width - 0.5, 64)
     rows = np.arange(camera.height) + 0.5
     uv = np.stack(np.meshgrid(cols, rows), axis=-1).reshape(-1, 2)
-    up = np.clip(camera.pixel_to_ray(uv)[:, 2], -1.0, 1.0)
-    low = (np.degrees(np.arcsin(up)) <= max_elevation_deg).reshape(len(rows), len(cols)).any(1)
-    return int(np.argmax(low)) if low.any() else 0
+    el = np.degrees(np.arcsin(np.clip(camera.pixel_to_ray(uv)[:, 2], -1.0, 1.0)))
+    inside = ((el >= min_elevation_deg) & (el <= max_elevation_deg)).reshape(len(rows), len(cols))
+    hit = np.flatnonzero(inside.any(1))
+    if len(hit) == 0:
+        return 0, camera.height
+    return int(hit[0]), int(hit[-1]) + 1
 
 
 class PanoramicDetector:
@@ -100,7 +104,9 @@ class PanoramicDetector:
         batch_size: patches per call of ``base.detect``.
         nms_iou_threshold: IoU above which two boxes are the same person.
         min_box_height_px: boxes lower than this (panorama pixels) are dropped.
-        max_elevation_deg: tiles mode skips rows entirely above this elevation.
+        min_elevation_deg, max_elevation_deg: tiles cover the rows with ground-frame
+            elevations in this band (degrees), where far, small people are; nearer ones are
+            left to the global pass.
         n_views, view_hfov_deg, view_elevation_deg: views mode layout (degrees; elevation
             positive up).
         edge_margin_px: a box within this distance of a patch edge (patch pixels) touches it.
@@ -115,7 +121,8 @@ class PanoramicDetector:
     def __init__(self, base: Detector, camera: Camera, *, mode: str = "tiles",
                  imgsz: int = 640, tile_overlap: float = 0.25, seam_pad_px: int = 128,
                  global_pass: bool = True, batch_size: int = 16, nms_iou_threshold: float = 0.5,
-                 min_box_height_px: float = 8.0, max_elevation_deg: float = 45.0,
+                 min_box_height_px: float = 8.0, min_elevation_deg: float = -60.0,
+                 max_elevation_deg: float = 30.0,
                  n_views: int = 8, view_hfov_deg: float = 90.0,
                  view_elevation_deg: float = -15.0, edge_margin_px: float = 3.0) -> None:
         if camera.x_period is None:
@@ -146,6 +153,7 @@ class PanoramicDetector:
         self.views: list[PerspectiveView] = []
         self._maps: list[tuple[np.ndarray, np.ndarray]] = []
         self._global: tuple[int, int] | None = None  # (w, h) of the shrunk panorama
+        self.band = (0, height)  # rows covered by the tiles
         # Per patch: size (w, h) in patch px, scale (sx, sy) patch px per panorama px,
         # origin (ox, oy) in panorama px, and which edges (left, top, right, bottom) cut people.
         # min_h: boxes from that patch lower than this (panorama px) are left to the tiles.
@@ -153,13 +161,14 @@ class PanoramicDetector:
         padded_w = width + 2 * self.pad
         row_overlap = 0.0
         if mode == "tiles":
-            top = band_top(camera, max_elevation_deg)
+            top, bottom = band_rows(camera, min_elevation_deg, max_elevation_deg)
+            self.band = (top, bottom)
             t = int(imgsz)
             # People are ~2.5x taller than wide: rows overlap by at least half a tile so that
             # anyone up to half a tile tall is whole in some row.
-            ys = top + tile_starts(height - top, t, max(tile_overlap, 0.5))
+            ys = top + tile_starts(bottom - top, t, max(tile_overlap, 0.5))
             xs = tile_starts(padded_w, t, tile_overlap)
-            tw, th = min(t, padded_w), min(t, height - top)
+            tw, th = min(t, padded_w), min(t, bottom - top)
             self.tiles = np.array([(x, y, x + tw, y + th) for y in ys for x in xs], np.int64)
             for x0, y0, x1, y1 in self.tiles:
                 size.append((tw, th))
@@ -178,9 +187,11 @@ class PanoramicDetector:
             origin.append((-self.pad, 0))
             # the sides continue round the panorama; top and bottom are the poles
             cut.append((True, False, True, False))
-            # the shrunk panorama is for people too tall for the tiles: shrunk several times,
-            # it also merges neighbours into one box, which must not compete with the tiles
+            # the shrunk panorama is for people too tall for the tiles or reaching out of
+            # their band: shrunk several times, it also merges neighbours into one box,
+            # which must not compete with the tiles
             min_h.append(row_overlap)
+        self._global_patch = len(size) - 1 if self._global is not None else -1
         if mode == "views":
             yaws = np.arange(n_views) * 360.0 / n_views
             self.views = [PerspectiveView(yaw, -view_elevation_deg, view_hfov_deg, imgsz, imgsz)
@@ -228,6 +239,10 @@ class PanoramicDetector:
             cut = (boxes_touch_edge(b, w, h, self.edge_margin_px) & self._cut[patch]).any(axis=1)
             b = self._to_panorama(patch, b)
             keep = ~cut & (b[:, 3] - b[:, 1] >= self._min_h[patch])
+            if patch == self._global_patch:
+                # a person reaching out of the tiles' band is seen whole only here
+                out_of_band = (b[:, 1] < self.band[0]) | (b[:, 3] > self.band[1])
+                keep |= ~cut & out_of_band & (b[:, 3] - b[:, 1] >= self.min_box_height_px)
             boxes.append(b[keep])
             scores.append(s[keep])
         if sum(len(s) for s in scores) == 0:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mplt.detection.panoramic import PanoramicDetector, band_top, tile_starts
+from mplt.detection.panoramic import PanoramicDetector, band_rows, tile_starts
 from mplt.errors import MpltError
 from mplt.geometry import Equirectangular, PerspectiveView
 
@@ -72,7 +72,7 @@ def test_views_mode_finds_people_all_round() -> None:
 
 
 def test_duplicates_across_overlapping_tiles_are_merged() -> None:
-    det, _ = detector(global_pass=False)
+    det, _ = detector(global_pass=False, min_elevation_deg=-90.0, max_elevation_deg=45.0)
     # padded columns 430..500 lie in tiles 0 and 1; rows 400..500 in both tile rows
     person = (430 - det.pad, 400, 500 - det.pad, 500)
     seen = [t for t in det.tiles if t[0] <= 430 and 500 <= t[2] and t[1] <= 400 and 500 <= t[3]]
@@ -128,8 +128,8 @@ def test_4k_frames_are_tiled_at_native_resolution_in_batches() -> None:
         assert im.shape == (640, 640, 3)
         np.testing.assert_array_equal(im, padded[y0:y1, x0:x1])
     assert received[2 * per_frame - 1].shape == (300, 640, 3)  # the shrunk 4096 x 1920
-    # rows above +45 deg elevation (y < 480) are skipped; everything below is covered
-    assert det.tiles[:, 1].min() == 480 and det.tiles[:, 3].max() == 1920
+    # the tiles cover the band +30 deg .. -60 deg elevation (rows 640 .. 1600) exactly
+    assert det.tiles[:, 1].min() == 640 and det.tiles[:, 3].max() == 1600
     assert det.tiles[:, 0].min() == 0 and det.tiles[:, 2].max() == 3840 + 256
     assert all(b.shape == (0, 4) and s.shape == (0,) for b, s in results)
 
@@ -163,10 +163,21 @@ def test_bad_input_and_settings_are_reported() -> None:
         detector(seam_pad_px=5000)
 
 
-def test_band_top_follows_the_camera_tilt() -> None:
-    assert band_top(Equirectangular(2048, 1024), 45.0) == 256
+def test_band_rows_follow_the_camera_tilt() -> None:
+    assert band_rows(Equirectangular(2048, 1024), -60.0, 45.0) == (256, 853)
     # pitched down by 20 deg, the ground-frame 45 deg line rises in the image at the front
-    assert band_top(Equirectangular(2048, 1024, pitch_deg=20.0), 45.0) < 256
+    top, bottom = band_rows(Equirectangular(2048, 1024, pitch_deg=20.0), -60.0, 45.0)
+    assert top < 256 and bottom > 853
+
+
+def test_a_near_person_out_of_the_tile_band_comes_from_the_global_pass() -> None:
+    # feet at -75 deg elevation (below the -60 deg band): a person next to the camera
+    person = (1000, 560, 1060, 940)
+    det, _ = detector(imgsz=512)
+    assert det.band == (341, 853)  # +30 deg .. -60 deg
+    (boxes, _), = det.detect([panorama(2048, [person])])
+    assert len(boxes) == 1
+    np.testing.assert_allclose(boxes[0], person, atol=6)
 
 
 @given(length=st.integers(1, 5000), size=st.integers(16, 1024), overlap=st.floats(0, 0.9))
