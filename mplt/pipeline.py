@@ -278,10 +278,16 @@ class _Pipeline:
             ]
 
     def _enrich(self, frame: np.ndarray, dets: Detections) -> Detections:
-        if self.localizer is not None and len(dets) and np.isnan(dets.ground_xy).all():
+        if self.localizer is not None and len(dets):
             with self.timer("localize"):
                 loc = self.localizer.localize(dets.boxes)
-                dets = dets.replace(ground_xy=loc.ground_xy, ground_cov=loc.ground_cov)
+                # Positions given with the detections (e.g. from a 3D detector) win; they
+                # come without a covariance, so they borrow the localizer's.
+                given = np.isfinite(dets.ground_xy).all(axis=1)
+                usable = given & np.isfinite(loc.ground_cov).all(axis=(1, 2))
+                xy = np.where(given[:, None], dets.ground_xy, loc.ground_xy)
+                xy[given & ~usable] = np.nan
+                dets = dets.replace(ground_xy=xy, ground_cov=loc.ground_cov)
         if self.embedder is not None:
             with self.timer("embed"):
                 dets = dets.replace(embeddings=self.embedder.embed(frame, dets.boxes))
@@ -289,7 +295,7 @@ class _Pipeline:
 
     def summary(self, status: str, wall_s: float) -> dict[str, Any]:
         n = max(self.frames_done, 1)
-        cam_h = getattr(self.camera, "camera_height", None)
+        cam_h = None if self.camera_model == "image" else self.camera.camera_height
         if self.camera_model == "image":
             localization = "none (uncalibrated perspective video: image-space tracking)"
         elif cam_h is None:

@@ -182,3 +182,82 @@ def test_help_lists_the_commands():
     result = CliRunner().invoke(cli, ["--help"])
     assert result.exit_code == 0
     assert "track" in result.output
+
+
+class _InterruptedSource:
+    """Wraps a real source; Ctrl-C arrives while frame ``stop_at`` is being decoded."""
+
+    def __init__(self, inner, stop_at: int) -> None:
+        self.inner, self.stop_at, self.info = inner, stop_at, inner.info
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.inner.close()
+
+    def __iter__(self):
+        for index, frame in self.inner:
+            if index == self.stop_at:
+                raise KeyboardInterrupt
+            yield index, frame
+
+
+def test_ctrl_c_leaves_valid_outputs_up_to_the_last_frame(clip, tmp_path, monkeypatch):
+    import mplt.pipeline
+    from mplt.io.sources import open_source
+
+    video, det_file, _ = clip
+    monkeypatch.setattr(
+        mplt.pipeline, "open_source", lambda *a, **k: _InterruptedSource(open_source(*a, **k), 13)
+    )
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        mplt.pipeline.run_track(
+            str(video), _config(), out, detections_file=det_file, progress=False
+        )
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "interrupted"
+    # Frames are decoded in batches of 4: the batch holding frame 13 (12..15) never ran.
+    assert summary["frames_processed"] == 12 and summary["last_frame"] == 12
+    rows = np.loadtxt(out / "tracks.txt", delimiter=",", ndmin=2)
+    assert rows[:, 0].max() == 12
+    assert [json.loads(line)["frame"] for line in (out / "tracks.jsonl").read_text().splitlines()] == list(range(1, 13))
+
+
+def test_ctrl_c_exits_130_with_a_one_line_note(clip, tmp_path, monkeypatch):
+    import mplt.pipeline
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mplt.pipeline, "run_track", interrupted)
+    monkeypatch.setattr(sys, "argv", ["mplt", "track", str(clip[0])])
+    from cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 130
+
+
+def _config():
+    from mplt.config import TrackConfig, load_config
+
+    return load_config(TrackConfig, None, [f"camera.height_m={CAMERA_HEIGHT}"])
+
+
+def test_ground_positions_given_with_the_detections_are_used(clip, tmp_path):
+    video, _, gt = clip
+    det = gt.copy()
+    det[:, 1] = -1  # keep the true x, y, z columns
+    det_file = tmp_path / "det3d.txt"
+    np.savetxt(det_file, det, fmt="%.4f", delimiter=",")
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        cli, ["track", str(video), "--detections", str(det_file), "--camera-height",
+              str(CAMERA_HEIGHT), "--out", str(out), "--quiet"],
+    )
+    assert result.exit_code == 0, result.output
+    rows = np.loadtxt(out / "tracks.txt", delimiter=",", ndmin=2)
+    assert len(np.unique(rows[:, 1])) == 4
+    assert np.median(_ground_errors(rows, gt)) < 0.02

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from types import TracebackType
+from typing import IO
 
 from mplt.errors import MpltError
 
@@ -65,3 +67,39 @@ def ensure_writable_dir(path: str | Path) -> Path:
             f"output directory {path} is not writable; fix its permissions or choose another"
         )
     return path
+
+
+class FrameLineWriter:
+    """Base of the per-frame text writers: whole lines, one write call and a flush per frame.
+
+    The file is created (truncated) on open, so a run that is killed leaves whole lines up to
+    the last finished frame. Use as a context manager.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._file: IO[str] | None = open(self.path, "w", encoding="utf-8", newline="\n")
+
+    def _append(self, text: str) -> None:
+        if self._file is None:
+            raise ValueError(f"{type(self).__name__} for {self.path} is closed")
+        if text:
+            self._file.write(text)
+            self._file.flush()
+
+    def close(self) -> None:
+        """Flush and close the file; safe to call twice."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> FrameLineWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -25,12 +25,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
 from mplt.errors import MpltError
+from mplt.io.files import FrameLineWriter
 from mplt.types import Tracks, TrackState
 
 _STATE_NAMES = {int(s): s.name.lower() for s in TrackState}
@@ -81,43 +81,15 @@ def frame_record(
     return {"frame": frame_index + 1, "time_s": round(float(time_s), 4), "tracks": records}
 
 
-class JsonlWriter:
-    """Writes one JSON line per frame; use as a context manager.
-
-    The file is created (truncated) on open; every :meth:`write` is a single write call
-    followed by a flush, so a killed run leaves whole lines up to the last finished frame.
-    """
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self._file: IO[str] | None = open(self.path, "w", encoding="utf-8", newline="\n")
+class JsonlWriter(FrameLineWriter):
+    """Writes one JSON line per frame (a single write call and a flush); a context manager."""
 
     def write(
         self, frame_index: int, time_s: float, tracks: Tracks, azel: np.ndarray | None = None
     ) -> None:
         """Append the line of one frame (also for M = 0: a frame with an empty track list)."""
-        if self._file is None:
-            raise ValueError(f"JsonlWriter for {self.path} is closed")
         record = frame_record(frame_index, time_s, tracks, azel)
-        self._file.write(json.dumps(record, separators=(",", ":")) + "\n")
-        self._file.flush()
-
-    def close(self) -> None:
-        """Flush and close the file; safe to call twice."""
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
-    def __enter__(self) -> JsonlWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+        self._append(json.dumps(record, separators=(",", ":")) + "\n")
 
 
 def read_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:

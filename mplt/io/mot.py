@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from types import TracebackType
-from typing import IO
 
 import numpy as np
 
 from mplt.errors import MpltError
+from mplt.io.files import FrameLineWriter
 from mplt.types import Detections, Tracks
 
 #: Columns of a full MOTChallenge row.
@@ -56,18 +55,12 @@ def format_mot_rows(frame_index: int, tracks: Tracks) -> str:
     return "".join(lines)
 
 
-class MotWriter:
+class MotWriter(FrameLineWriter):
     """Writes tracks to a MOTChallenge file frame by frame; use as a context manager.
 
-    The file is created (truncated) on open. Every :meth:`write` emits the frame's rows in a
-    single write call and flushes, so a run that is killed leaves whole lines up to the last
-    finished frame. The writer writes every track it is given; choosing which states to
-    report is the caller's job.
+    Every :meth:`write` emits the frame's rows in a single write call and flushes. The writer
+    writes every track it is given; choosing which states to report is the caller's job.
     """
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self._file: IO[str] | None = open(self.path, "w", encoding="utf-8", newline="\n")
 
     def write(self, frame_index: int, tracks: Tracks) -> None:
         """Append the rows of one frame.
@@ -76,29 +69,7 @@ class MotWriter:
             frame_index: 0-based frame index (written as ``frame_index + 1``).
             tracks: the tracks to write; M = 0 writes nothing.
         """
-        if self._file is None:
-            raise ValueError(f"MotWriter for {self.path} is closed")
-        text = format_mot_rows(frame_index, tracks)
-        if text:
-            self._file.write(text)
-            self._file.flush()
-
-    def close(self) -> None:
-        """Flush and close the file; safe to call twice."""
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
-    def __enter__(self) -> MotWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+        self._append(format_mot_rows(frame_index, tracks))
 
 
 def _parse_mot(path: Path) -> tuple[np.ndarray, np.ndarray]:
