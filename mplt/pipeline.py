@@ -37,11 +37,6 @@ from trackers import TRACKERS
 
 STAGES = ("decode", "detect", "localize", "embed", "track", "write", "render")
 
-# The camera frame of a nominal pinhole looking along the ground frame's +x (forward) with
-# z up: OpenCV camera axes are x right (= -y ground), y down (= -z ground), z forward (= +x).
-_LEVEL_CAMERA_R = np.array([[0.0, -1.0, 0.0], [0.0, 0.0, -1.0], [1.0, 0.0, 0.0]])
-
-
 @dataclass
 class StageTimer:
     """Wall-clock seconds spent per pipeline stage."""
@@ -102,7 +97,7 @@ def build_camera(cfg: CameraConfig, info: VideoInfo) -> tuple[Any, str]:
     elif model == "image":
         focal = info.width / (2.0 * np.tan(np.radians(30.0)))
         K = np.array([[focal, 0, info.width / 2], [0, focal, info.height / 2], [0, 0, 1]])
-        camera = Pinhole(info.width, info.height, K, R=_LEVEL_CAMERA_R, t=np.zeros(3))
+        camera = Pinhole(info.width, info.height, K)  # level, height unknown
     else:
         raise MpltError(
             f"unknown camera.model {model!r}; choose one of: auto, equirect, pinhole, "
