@@ -26,14 +26,17 @@ from mplt.geometry import Equirectangular, PerspectiveView
 TUD = Path("/work/shared/data/TUD-Stadtmitte.mp4")
 
 
-def place(pano: np.ndarray, image: np.ndarray, camera: Equirectangular,
-          view: PerspectiveView) -> None:
-    """Paint ``image``, as seen by the perspective ``view``, into the panorama in place."""
+def view_maps_on_panorama(camera: Equirectangular, view: PerspectiveView) -> tuple[np.ndarray, np.ndarray]:
+    """cv2.remap maps (H, W, 2) from the panorama into ``view``'s image, and where it sees."""
     w, h = camera.width, camera.height
     u, v = np.meshgrid(np.arange(w) + 0.5, np.arange(h) + 0.5)
     uv, valid = view.ray_to_pixel(camera.pixel_to_ray(np.column_stack([u.ravel(), v.ravel()])))
     inside = (valid & np.all((uv >= 0) & (uv < [view.width, view.height]), axis=1)).reshape(h, w)
-    maps = (uv - 0.5).astype(np.float32).reshape(h, w, 2)
+    return (uv - 0.5).astype(np.float32).reshape(h, w, 2), inside
+
+
+def place(pano: np.ndarray, image: np.ndarray, maps: np.ndarray, inside: np.ndarray) -> None:
+    """Paint ``image`` into the panorama in place through maps from :func:`view_maps_on_panorama`."""
     warped = cv2.remap(image, maps[..., 0], maps[..., 1], cv2.INTER_LINEAR)
     pano[inside] = warped[inside]
 
@@ -55,10 +58,15 @@ def panorama(width: int) -> tuple[np.ndarray, Equirectangular]:
     camera = Equirectangular(width, width // 2)
     pano = np.full((width // 2, width, 3), 100, np.uint8)
     image = source_image()
-    # yaw -166.7: a person of the TUD frame straddles the seam; two more copies elsewhere
-    for yaw, hfov in ((-166.7, 60.0), (60.0, 45.0), (-60.0, 75.0)):
-        place(pano, image, camera, PerspectiveView(yaw, 5.0, hfov, image.shape[1], image.shape[0]))
+    for view in tud_views(image.shape[1], image.shape[0]):
+        place(pano, image, *view_maps_on_panorama(camera, view))
     return pano, camera
+
+
+def tud_views(width: int, height: int) -> list[PerspectiveView]:
+    """Where the TUD frame is placed: yaw -166.7 puts one of its people across the seam."""
+    return [PerspectiveView(yaw, 5.0, hfov, width, height)
+            for yaw, hfov in ((-166.7, 60.0), (60.0, 45.0), (-60.0, 75.0))]
 
 
 def device_name(device: str) -> str:

@@ -325,7 +325,20 @@ class DeepSortTracker:
         )
         galleries = [tracks.galleries[r].features for r in rows]
         cosine = nn_cosine_distance(galleries, embeddings, candidates & ~isolated)
-        for r, c in zip(*np.nonzero(isolated)):
+        pair_rows, pair_cols = np.nonzero(isolated)
+        # Most isolated pairs are settled by the track's newest feature alone: one batched
+        # dot product for all of them, the gallery search only for the rest.
+        newest = [tracks.galleries[rows[r]].newest for r in pair_rows.tolist()]
+        has = np.array([f is not None for f in newest], bool)
+        if has.any():
+            stacked = np.stack([f for f in newest if f is not None])
+            d = 1.0 - np.einsum("ij,ij->i", stacked, embeddings[pair_cols[has]])
+            close = d <= self.max_cosine_distance
+            cosine[pair_rows[has][close], pair_cols[has][close]] = d[close]
+            settled = np.zeros(len(pair_rows), bool)
+            settled[np.flatnonzero(has)[close]] = True
+            pair_rows, pair_cols = pair_rows[~settled], pair_cols[~settled]
+        for r, c in zip(pair_rows.tolist(), pair_cols.tolist()):
             cosine[r, c] = tracks.galleries[rows[r]].distance_within(
                 embeddings[c], self.max_cosine_distance, _NEWEST_FEATURES_FIRST
             )

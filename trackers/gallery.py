@@ -63,6 +63,13 @@ class FeatureGallery:
         return 1.0 - float((self._data[:n] @ feature).max())
 
     @property
+    def newest(self) -> np.ndarray | None:
+        """(F,) the most recently added feature (the average with ``ema``); None when empty."""
+        if self._data is None or self._count == 0:
+            return None
+        return self._data[(self._count - 1) % self._budget]
+
+    @property
     def features(self) -> np.ndarray:
         """(G, F) float32 stored features, G <= budget; (0, 0) before the first ``add``."""
         if self._data is None:
