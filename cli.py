@@ -97,7 +97,9 @@ def main() -> None:
         click.echo("interrupted: outputs are valid up to the last finished frame", err=True)
         sys.exit(130)
     except click.ClickException as exc:
-        exc.show()
+        # One line, like every other user error (click's default adds a usage block).
+        hint = "; see 'mplt --help'" if isinstance(exc, click.UsageError) else ""
+        click.echo(f"error: {exc.format_message()}{hint}", err=True)
         sys.exit(exc.exit_code)
     except MpltError as exc:
         click.echo(f"error: {exc}", err=True)

@@ -153,6 +153,8 @@ def test_runs_never_overwrite_each_other(clip, tmp_path, monkeypatch):
         (["track", "{video}", "--device", "tpu"], "device"),
         (["track", "{video}", "--set", "camera.model=equirect", "--set", "camera.model=pinhole"],
          "--calib"),
+        (["track", "{video}", "--camera-height", "-1"], "must be a positive number of metres"),
+        (["track", "{video}", "--bogus"], "No such option '--bogus'"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(clip, tmp_path, args, message):
