@@ -114,6 +114,19 @@ class OutputConfig:
 
 
 @dataclass
+class RenderConfig:
+    """The annotated video (``mplt render``, ``mplt track --render``)."""
+
+    layout: str = "side"  #: side (panorama | map) | below (map under the panorama) | map | pano
+    width: int = 1920  #: output video width, px (panels scaled to fit; height follows)
+    map_size_px: int = 720  #: bird's-eye map panel size (square), before scaling to the layout
+    map_range_m: float | None = None  #: map radius in metres; None = auto from the tracks
+    trail_length: int = 30  #: frames of trail behind each person (panorama and map)
+    show_confidence: bool = False
+    crf: int = 23  #: H.264 quality (lower = better, bigger)
+
+
+@dataclass
 class TrackConfig:
     """Everything ``mplt track`` needs besides the input."""
 
@@ -123,6 +136,7 @@ class TrackConfig:
     embedder: EmbedderConfig = field(default_factory=EmbedderConfig)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    render: RenderConfig = field(default_factory=RenderConfig)
     batch_frames: int = 4  #: frames decoded and detected together
 
 
