@@ -88,6 +88,32 @@ def track(
     )
 
 
+@cli.command("eval")
+@click.option("--gt", required=True, type=click.Path(), help="Ground truth: a MOT file, or a folder of sequences.")
+@click.option("--pred", required=True, type=click.Path(), help="Predictions: a run directory, a MOT file, or a folder of sequences.")
+@click.option("--width", type=click.FloatRange(min=0, min_open=True), help="Panorama width: boxes may match across the seam [default: from the run's summary.json].")
+@click.option("--iou", "iou_threshold", type=click.FloatRange(0, 1, min_open=True), default=0.5, show_default=True, help="IoU for a match (CLEAR, Identity; HOTA averages its own thresholds).")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, allow_dash=True), help="Also write the metrics as JSON ('-' for stdout only).")
+def eval_command(gt: str, pred: str, width: float | None, iou_threshold: float, json_out: str | None) -> None:
+    """Score tracks against ground truth: HOTA, MOTA, IDF1, ID switches, FP, FN...
+
+    With ground positions on both sides (MOT columns 8-9), also the ground-plane
+    localization error of matched pairs in metres.
+    """
+    import json
+
+    from mplt.eval import run_eval
+    from mplt.io.files import write_atomic
+
+    report = run_eval(gt, pred, width=width, iou_threshold=iou_threshold)
+    if json_out == "-":
+        click.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    click.echo(report.to_text(), nl=False)
+    if json_out:
+        write_atomic(json_out, json.dumps(report.to_dict(), indent=2))
+
+
 def main() -> None:
     """Console entry point: user errors exit with code 2 and one line, no traceback."""
     try:

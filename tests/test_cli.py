@@ -263,3 +263,24 @@ def test_ground_positions_given_with_the_detections_are_used(clip, tmp_path):
     rows = np.loadtxt(out / "tracks.txt", delimiter=",", ndmin=2)
     assert len(np.unique(rows[:, 1])) == 4
     assert np.median(_ground_errors(rows, gt)) < 0.02
+
+
+def test_eval_scores_a_run_seam_aware_with_ground_error(clip, tmp_path):
+    video, det_file, gt = clip
+    gt_file = tmp_path / "gt.txt"
+    np.savetxt(gt_file, gt, fmt="%.4f", delimiter=",")
+    out = tmp_path / "run"
+    args = ["track", str(video), "--detections", str(det_file), "--camera-height",
+            str(CAMERA_HEIGHT), "--out", str(out), "--quiet",
+            "--set", f"localize.foot_offset_m={BODY_RADIUS}"]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    result = CliRunner().invoke(cli, ["eval", "--gt", str(gt_file), "--pred", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"seam-aware (panorama width {WIDTH} px)" in result.output
+    json_file = tmp_path / "metrics.json"
+    result = CliRunner().invoke(
+        cli, ["eval", "--gt", str(gt_file), "--pred", str(out), "--json", str(json_file)]
+    )
+    metrics = json.loads(json_file.read_text())["combined"]
+    assert metrics["IDSW"] == 0 and metrics["IDF1"] > 0.9 and metrics["MOTA"] > 0.85
+    assert metrics["ground_error"]["median_m"] < 0.06
