@@ -88,6 +88,36 @@ def track(
     )
 
 
+@cli.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--video", type=click.Path(dir_okay=False), help="The source video, when it moved since the run.")
+@click.option("-o", "--out", type=click.Path(dir_okay=False), help="Output file [default: RUN_DIR/video.mp4, or RUN_DIR/snapshot_<FRAME>.png].")
+@click.option("--snapshot", type=click.IntRange(min=1), metavar="FRAME", help="Write one PNG of this frame (1-based) instead of a video.")
+@click.option("--layout", type=click.Choice(["side", "below", "map", "pano"]), help="Panorama beside the bird's-eye map, above it, the map or the panorama alone.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a render setting, e.g. --set render.map_range_m=15 (repeatable).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def render(
+    run_dir: str,
+    video: str | None,
+    out: str | None,
+    snapshot: int | None,
+    layout: str | None,
+    overrides: tuple[str, ...],
+    quiet: bool,
+) -> None:
+    """Draw a run's tracks on its video, with a bird's-eye map, without re-running detection."""
+    from pathlib import Path
+
+    from mplt.config import TrackConfig, load_config
+    from mplt.render import render_run
+
+    flags = list(overrides) + ([f"render.layout={layout}"] if layout else [])
+    saved = Path(run_dir) / "config.yaml"
+    cfg = load_config(TrackConfig, saved if saved.is_file() else None, flags).render
+    path = render_run(run_dir, video=video, out=out, cfg=cfg, snapshot=snapshot, progress=not quiet)
+    click.echo(f"wrote {path}")
+
+
 @cli.command("eval")
 @click.option("--gt", required=True, type=click.Path(), help="Ground truth: a MOT file, or a folder of sequences.")
 @click.option("--pred", required=True, type=click.Path(), help="Predictions: a run directory, a MOT file, or a folder of sequences.")

@@ -244,6 +244,17 @@ class _Pipeline:
                 "video does not have; pass --calib FILE or use tracker.mode=image"
             )
         self.tracker_mode = mode
+        if cfg.output.render:
+            from mplt.render import plan_layout
+
+            # A bad layout must fail before any output file is opened.
+            plan_layout(
+                cfg.render.layout,
+                (info.width, info.height),
+                width=cfg.render.width,
+                map_size_px=cfg.render.map_size_px,
+                has_ground=ground,
+            )
         tracker_cls = TRACKERS.get(cfg.tracker.name)
         self.tracker = tracker_cls(
             **kwargs_of(cfg.tracker, exclude=("name", "mode")),
@@ -379,17 +390,20 @@ class _Pipeline:
         return summary
 
     def _open_renderer(self, stack: contextlib.ExitStack) -> Any:
+        """The same drawing as ``mplt render``, streamed: ``render(frame, tracks)`` or None."""
         if not self.cfg.output.render:
             return None
-        from mplt.io.video import VideoWriter
-        from mplt.render import default_renderer
+        from mplt.render import MapPose, VideoRenderer
 
-        writer = stack.enter_context(
-            VideoWriter(self.run_dir / "video.mp4", self.info.fps, (self.info.width, self.info.height))
+        renderer = stack.enter_context(
+            VideoRenderer(
+                self.run_dir / "video.mp4",
+                fps=self.info.fps,
+                frame_size=(self.info.width, self.info.height),
+                camera_model=self.camera_model,
+                x_period=self.camera.x_period,
+                pose=MapPose.from_camera(self.camera, self.camera_model),
+                **kwargs_of(self.cfg.render),
+            )
         )
-        annotate = default_renderer(wrap=self.camera.x_period is not None, fps=self.info.fps)
-
-        def render(frame: np.ndarray, tracks: Tracks) -> None:
-            writer.write(annotate.annotate(frame, tracks))
-
-        return render
+        return renderer.write

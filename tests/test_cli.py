@@ -284,3 +284,23 @@ def test_eval_scores_a_run_seam_aware_with_ground_error(clip, tmp_path):
     metrics = json.loads(json_file.read_text())["combined"]
     assert metrics["IDSW"] == 0 and metrics["IDF1"] > 0.9 and metrics["MOTA"] > 0.85
     assert metrics["ground_error"]["median_m"] < 0.06
+
+
+def test_render_command_draws_a_run_and_a_snapshot(clip, tmp_path):
+    video, det_file, _ = clip
+    out = tmp_path / "run"
+    args = ["track", str(video), "--detections", str(det_file), "--camera-height",
+            str(CAMERA_HEIGHT), "--out", str(out), "--quiet", "--max-frames", "6"]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    result = CliRunner().invoke(cli, ["render", str(out), "--quiet", "--set", "render.width=384"])
+    assert result.exit_code == 0, result.output
+    assert (out / "video.mp4").stat().st_size > 0
+    result = CliRunner().invoke(cli, ["render", str(out), "--snapshot", "3", "--layout", "map"])
+    assert result.exit_code == 0, result.output
+    assert (out / "snapshot_3.png").is_file()
+
+
+def test_render_of_a_missing_run_is_one_line_exit_2(tmp_path):
+    result = _run("render", str(tmp_path / "nope"))
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1
