@@ -304,3 +304,16 @@ def test_render_of_a_missing_run_is_one_line_exit_2(tmp_path):
     result = _run("render", str(tmp_path / "nope"))
     assert result.returncode == 2
     assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_synth_writes_a_reproducible_sequence(tmp_path):
+    args = ["synth", "--frames", "8", "--width", "256", "--seed", "4", "--scenario", "seam"]
+    first, second = tmp_path / "a", tmp_path / "b"
+    for out in (first, second):
+        result = CliRunner().invoke(cli, [*args[:1], str(out), *args[1:]])
+        assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in first.iterdir()) == ["det.txt", "gt.txt", "meta.json", "video.mp4"]
+    for name in ("gt.txt", "det.txt", "video.mp4"):
+        assert (first / name).read_bytes() == (second / name).read_bytes()
+    gt = np.loadtxt(first / "gt.txt", delimiter=",", ndmin=2)
+    assert gt.shape[1] == 10 and (gt[:, 7:9] != -1).all()
