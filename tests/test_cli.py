@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import imageio_ffmpeg
 import numpy as np
 import pytest
 import yaml
@@ -16,6 +15,7 @@ from click.testing import CliRunner
 from cli import cli
 from mplt.geometry import Equirectangular
 from mplt.synthetic import ground_truth_rows, orbiting_scene, render_frame
+from tests.conftest import write_video
 
 WIDTH, HEIGHT, CAMERA_HEIGHT, FRAMES = 512, 256, 2.0, 30
 BODY_RADIUS = 0.23  # mean radius of the synthetic people
@@ -28,13 +28,7 @@ def clip(tmp_path_factory) -> tuple[Path, Path, np.ndarray]:
     camera = Equirectangular(WIDTH, HEIGHT, camera_height=CAMERA_HEIGHT)
     scene = orbiting_scene(FRAMES, 4, fps=10.0, seed=3)
     video = root / "pano.mp4"
-    writer = imageio_ffmpeg.write_frames(
-        str(video), (WIDTH, HEIGHT), fps=10, codec="libx264", quality=9, macro_block_size=1
-    )
-    writer.send(None)
-    for t in range(FRAMES):
-        writer.send(np.ascontiguousarray(render_frame(camera, scene, t)))
-    writer.close()
+    write_video(video, [render_frame(camera, scene, t) for t in range(FRAMES)], 10)
     gt = ground_truth_rows(camera, scene)
     det = gt.copy()
     det[:, 1] = -1
@@ -170,11 +164,7 @@ def test_bad_input_is_one_line_exit_2(clip, tmp_path, args, message):
 
 def test_non_2to1_frame_forced_equirect_is_rejected(tmp_path):
     video = tmp_path / "wide.mp4"
-    writer = imageio_ffmpeg.write_frames(str(video), (320, 240), fps=5, macro_block_size=1)
-    writer.send(None)
-    for _ in range(3):
-        writer.send(np.zeros((240, 320, 3), np.uint8))
-    writer.close()
+    write_video(video, [np.zeros((240, 320, 3), np.uint8)] * 3, 5)
     result = _run("track", str(video), "--set", "camera.model=equirect", "--out", str(tmp_path / "r"))
     assert result.returncode == 2
     assert "equirectangular needs 2:1" in result.stderr

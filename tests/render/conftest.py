@@ -6,13 +6,13 @@ import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import imageio_ffmpeg
 import numpy as np
 import pytest
 
 from mplt.config import TrackConfig, dump_config
 from mplt.io.jsonl import JsonlWriter
 from mplt.types import Tracks, TrackState
+from tests.conftest import write_video
 
 W, H, FPS, FRAMES = 128, 64, 10.0, 12
 
@@ -47,22 +47,14 @@ def write_clip(
     path: Path, frames: int = FRAMES, width: int = W, height: int = H, fps: float = FPS
 ) -> Path:
     """A clip whose frame i has a vertical colour gradient plus brightness 10 * i."""
-    writer = imageio_ffmpeg.write_frames(
-        str(path),
-        (width, height),
-        fps=fps,
-        quality=None,
-        macro_block_size=1,
-        ffmpeg_log_level="error",
-        output_params=["-crf", "12"],
-    )
-    writer.send(None)
     ramp = np.linspace(0, 120, height, dtype=np.float64)[:, None, None]
-    for i in range(frames):
-        frame = np.broadcast_to(ramp + 10 * i + np.array([20.0, 40.0, 60.0]), (height, width, 3))
-        writer.send(np.ascontiguousarray(frame.clip(0, 255).astype(np.uint8)))
-    writer.close()
-    return path
+    images = [
+        np.broadcast_to(ramp + 10 * i + np.array([20.0, 40.0, 60.0]), (height, width, 3))
+        .clip(0, 255)
+        .astype(np.uint8)
+        for i in range(frames)
+    ]
+    return write_video(path, images, fps)
 
 
 def scene_tracks(frame_index: int, width: int = W, height: int = H) -> Tracks:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import imageio_ffmpeg
 import numpy as np
 import pytest
 
@@ -12,6 +11,7 @@ from mplt.io.sources import open_source
 from mplt.pipeline import run_track
 from mplt.render import render_run
 from mplt.synthetic import ground_truth_rows, orbiting_scene, render_frame
+from tests.conftest import write_video
 
 WIDTH, HEIGHT, FRAMES, FPS = 256, 128, 16, 10
 SMALL = RenderConfig(width=384, map_size_px=128)
@@ -24,19 +24,7 @@ def tracked(tmp_path_factory):
     camera = Equirectangular(WIDTH, HEIGHT, camera_height=2.0)
     scene = orbiting_scene(FRAMES, 3, fps=FPS, seed=3)
     video = root / "pano.mp4"
-    writer = imageio_ffmpeg.write_frames(
-        str(video),
-        (WIDTH, HEIGHT),
-        fps=FPS,
-        quality=None,
-        macro_block_size=1,
-        ffmpeg_log_level="error",
-        output_params=["-crf", "12"],
-    )
-    writer.send(None)
-    for t in range(FRAMES):
-        writer.send(np.ascontiguousarray(render_frame(camera, scene, t)))
-    writer.close()
+    write_video(video, [render_frame(camera, scene, t) for t in range(FRAMES)], FPS)
     det = ground_truth_rows(camera, scene)
     det[:, 1], det[:, 7:] = -1, -1
     np.savetxt(root / "det.txt", det, fmt="%.3f", delimiter=",")
