@@ -88,11 +88,12 @@ class TrackerConfig:
 
     name: str = "deepsort"
     mode: str = "auto"  #: auto (ground when positions are known) | ground | image
-    max_cosine_distance: float = 0.3
+    max_cosine_distance: float = 0.2
     nn_budget: int = 100
     feature_ema: float | None = None
     gating_probability: float | None = None  #: None = 0.999 ground / 0.95 image mode
     appearance_weight: float = 0.9
+    cascade_min_iou: float | None = None  #: None = 0.3 image mode / off in ground mode
     n_init: int = 3
     max_age_frames: int | None = None
     max_age_s: float | None = None  #: None (and no max_age_frames) = 2 s
@@ -100,7 +101,7 @@ class TrackerConfig:
     min_score_new_track: float = 0.5
     ground_match_radius_m: float = 3.0
     max_speed_mps: float = 3.0
-    accel_std: float = 5.0
+    accel_std: float = 2.5
     init_speed_std: float = 1.5
 
 

@@ -146,8 +146,9 @@ class Tracks:
     Attributes:
         ids: (M,) int64 track IDs, unique within a tracker instance, consecutive from 1;
             -1 for tentative tracks (an ID is given only on confirmation).
-        boxes: (M, 4) float64 ``xyxy`` pixels; the matched detection's box, or the last
-            matched box (shifted by the image-space motion where known) while coasting.
+        boxes: (M, 4) float64 ``xyxy`` pixels: the track's Kalman-filtered box, updated with
+            the matched detection and predicted while coasting (the raw detection box is
+            ``Detections.boxes[detection_indices]``).
         scores: (M,) float32 confidence of the matched detection (last one while coasting).
         ground_xy: (M, 2) float64 metres, filtered ground position; NaN in image-space mode.
         ground_velocity: (M, 2) float64 metres per second in the ground frame; NaN if unknown.

@@ -10,7 +10,13 @@ Per frame (:meth:`DeepSortTracker.update`):
    ``w * cosine + (1 - w) * d2 / gate`` (StrongSORT-style fusion; ``d2`` the squared Mahalanobis
    distance, ``gate`` its chi-square threshold) when the detections carry embeddings, ``d2 /
    gate`` alone when they do not. Pairs outside the chi-square gate, above
-   ``max_cosine_distance`` or (ground mode) further than the jump cap are never matched.
+   ``max_cosine_distance``, (ground mode) further than the jump cap or with an IoU of the
+   predicted box and the detection box below ``cascade_min_iou`` are never matched. The IoU
+   gate is on by default in image mode only: there the Mahalanobis gate of a track that has
+   coasted a few frames spans its neighbours, and a neighbour in similar clothes passes the
+   appearance gate, so without it a coasting track jumps to another person. In ground mode the
+   jump cap bounds the move on the ground, and an IoU gate measured worse with a known camera
+   height (synthetic suite, HOTA 65.5 -> 62.3, also when gating only coasting tracks).
 3. Stage 2, IoU: tentative tracks and confirmed tracks seen in the previous frame against the
    detections left, cost ``1 - IoU`` of the predicted box and the detection box, gated by
    ``max_iou_distance`` and, in ground mode, by the Mahalanobis gate. The jump cap is not
@@ -19,6 +25,12 @@ Per frame (:meth:`DeepSortTracker.update`):
 4. Unmatched detections with ``score >= min_score_new_track`` start tentative tracks; a
    tentative track is confirmed after ``n_init`` consecutive hits and deleted on its first miss;
    a confirmed track coasts (state LOST) and is deleted after ``max_age`` frames unmatched.
+
+Reported boxes: every track's box is its box filter's state (the posterior after a match, the
+prediction while coasting), not the raw detection box. A detector boxes only the visible part of
+a partly hidden person, and the filtered box is both steadier and closer to the whole person
+(measured: +1 to +2 HOTA on every benchmark suite). The raw box of a matched track is
+``detections.boxes[tracks.detection_indices]``.
 
 Ground mode and unknown positions: a detection whose ``ground_xy`` is NaN (the localiser could
 not place it) takes part in stage 2 only, by IoU without the Mahalanobis gate. Matching it
@@ -55,6 +67,9 @@ DEFAULT_MAX_AGE_S = 2.0
 #: image filter has DeepSORT's deliberately generous noise, for which DeepSORT's 95 % is right.
 DEFAULT_GATING_PROBABILITY = {"ground": 0.999, "image": 0.95}
 
+#: Stage-1 IoU gate per mode when ``cascade_min_iou`` is None (0 = off); see the module notes.
+DEFAULT_CASCADE_MIN_IOU = {"ground": 0.0, "image": 0.3}
+
 #: How many of a track's newest features are tried before its whole gallery (speed only).
 _NEWEST_FEATURES_FIRST = 8
 
@@ -75,12 +90,16 @@ class DeepSortTracker:
         fps: frames per second of the detections' ``frame_index``; sets the Kalman time step
             and converts ``max_age_s`` to frames.
         max_cosine_distance: largest appearance (cosine) distance a stage-1 match may have.
+            Colour features of different people in similar clothes are often within 0.3.
         nn_budget: most appearance features remembered per track.
         feature_ema: if given, keep one exponentially averaged feature per track with this
             momentum (StrongSORT uses 0.9) instead of a gallery of ``nn_budget``.
         gating_probability: chi-square probability of the Mahalanobis gate (2 dof in ground
             mode, 4 in image mode); None = :data:`DEFAULT_GATING_PROBABILITY` of the mode.
         appearance_weight: ``w`` in the stage-1 cost ``w * cosine + (1 - w) * d2 / gate``.
+        cascade_min_iou: smallest IoU of a track's predicted box and a detection box for a
+            stage-1 match, in [0, 1] (0 = no IoU gate); None =
+            :data:`DEFAULT_CASCADE_MIN_IOU` of the mode (0.3 image, off in ground mode).
         n_init: consecutive matched frames before a track is confirmed and gets an ID.
         max_age_frames: frames a confirmed track survives unmatched; used when ``max_age_s``
             is None.
@@ -93,7 +112,8 @@ class DeepSortTracker:
             track's predicted position and a detection one frame after its last match.
         max_speed_mps: ground mode, stage 1: that radius grows by this many metres per second
             the track has coasted (a person may turn around while unseen).
-        accel_std: ground mode: white-acceleration noise of the Kalman filter, m/s^2.
+        accel_std: ground mode: white-acceleration noise of the Kalman filter, m/s^2. Walking
+            people accelerate gently; a larger value widens the gate of people crossing.
         init_speed_std: ground mode: velocity standard deviation of a new track, m/s.
         iou_fn: ``(A, 4), (B, 4) -> (A, B)`` IoU of ``xyxy`` boxes. Default plain axis-aligned
             IoU; on a panorama pass a seam-aware one (``mplt.geometry.box_iou`` with the period).
@@ -106,11 +126,12 @@ class DeepSortTracker:
         *,
         mode: str = "ground",
         fps: float = 30.0,
-        max_cosine_distance: float = 0.3,
+        max_cosine_distance: float = 0.2,
         nn_budget: int = 100,
         feature_ema: float | None = None,
         gating_probability: float | None = None,
         appearance_weight: float = 0.9,
+        cascade_min_iou: float | None = None,
         n_init: int = 3,
         max_age_frames: int | None = None,
         max_age_s: float | None = None,
@@ -118,7 +139,7 @@ class DeepSortTracker:
         min_score_new_track: float = 0.5,
         ground_match_radius_m: float = 3.0,
         max_speed_mps: float = 3.0,
-        accel_std: float = 5.0,
+        accel_std: float = 2.5,
         init_speed_std: float = 1.5,
         iou_fn: IouFn | None = None,
         x_period: float | None = None,
@@ -136,6 +157,12 @@ class DeepSortTracker:
         _check(
             0.0 <= appearance_weight <= 1.0,
             f"tracker appearance_weight must be in [0, 1], got {appearance_weight}",
+        )
+        if cascade_min_iou is None:
+            cascade_min_iou = DEFAULT_CASCADE_MIN_IOU[mode]
+        _check(
+            0.0 <= cascade_min_iou <= 1.0,
+            f"tracker cascade_min_iou must be in [0, 1] or null, got {cascade_min_iou}",
         )
         _check(n_init >= 1, f"tracker n_init must be >= 1, got {n_init}")
         if gating_probability is None:
@@ -161,6 +188,7 @@ class DeepSortTracker:
         self.nn_budget = int(nn_budget)
         self.feature_ema = feature_ema
         self.appearance_weight = float(appearance_weight)
+        self.cascade_min_iou = float(cascade_min_iou)
         self.n_init = int(n_init)
         self.max_iou_distance = float(max_iou_distance)
         self.min_score_new_track = float(min_score_new_track)
@@ -293,6 +321,9 @@ class DeepSortTracker:
             offset = detections.ground_xy[None, :, :] - tracks.ground_x[rows, None, :2]
             with np.errstate(invalid="ignore"):
                 allowed &= np.hypot(offset[..., 0], offset[..., 1]) <= radius[:, None]
+        if self.cascade_min_iou > 0.0:
+            iou = np.asarray(self.iou_fn(tracks.predicted_boxes(rows), detections.boxes), float)
+            allowed &= iou >= self.cascade_min_iou
         if detections.embeddings is None:
             return apply_gate(motion, allowed), 1.0
         cosine = self._appearance_distance(rows, detections.embeddings, allowed)
@@ -349,9 +380,7 @@ class DeepSortTracker:
     def _output(self, frame_index: int) -> Tracks:
         tracks = self._tracks
         matched = tracks.time_since_update == 0
-        boxes = tracks.box.copy()
-        if not matched.all():
-            boxes[~matched] = tracks.predicted_boxes(~matched)
+        boxes = tracks.predicted_boxes(np.arange(len(tracks)))
         states = np.where(
             tracks.confirmed,
             np.where(matched, TrackState.CONFIRMED, TrackState.LOST),

@@ -30,7 +30,6 @@ class TrackSet:
         time_since_update: (N,) int64 frames since the last match (0 = matched this frame).
         det_index: (N,) int64 row of this frame's matched detection, -1 when unmatched.
         score: (N,) float32 score of the last matched detection.
-        box: (N, 4) float64 ``xyxy`` box of the last matched detection, pixels.
         ground_x, ground_P: (N, 4), (N, 4, 4) ground Kalman states (x, y, vx, vy) in m, m/s;
             (N, 0), (N, 0, 0) in image mode.
         image_x, image_P: (N, 8), (N, 8, 8) box Kalman states (cx, cy, w, h, v...), px, px/s.
@@ -44,7 +43,6 @@ class TrackSet:
         "time_since_update",
         "det_index",
         "score",
-        "box",
         "ground_x",
         "ground_P",
         "image_x",
@@ -67,7 +65,6 @@ class TrackSet:
         self.time_since_update = np.zeros(0, np.int64)
         self.det_index = np.zeros(0, np.int64)
         self.score = np.zeros(0, np.float32)
-        self.box = np.zeros((0, 4))
         self.ground_x = np.zeros((0, g))
         self.ground_P = np.zeros((0, g, g))
         self.image_x = np.zeros((0, 8))
@@ -88,7 +85,8 @@ class TrackSet:
         self.time_since_update += steps
 
     def predicted_boxes(self, rows: np.ndarray) -> np.ndarray:
-        """(len(rows), 4) ``xyxy`` boxes of the box filters (seam-unwrapped when periodic)."""
+        """(len(rows), 4) ``xyxy`` boxes of the box filters' current states (the prediction
+        before :meth:`correct`, the posterior after it), seam-unwrapped when periodic."""
         return self.image.states_to_boxes(self.image_x[rows])
 
     def correct(self, rows: np.ndarray, cols: np.ndarray, detections: Detections) -> None:
@@ -117,7 +115,6 @@ class TrackSet:
         self.hits[rows] += 1
         self.det_index[rows] = cols
         self.score[rows] = detections.scores[cols]
-        self.box[rows] = detections.boxes[cols]
         if detections.embeddings is not None:
             for r, c in zip(rows.tolist(), cols.tolist()):
                 self.galleries[r].add(detections.embeddings[c])
@@ -150,7 +147,6 @@ class TrackSet:
             "time_since_update": np.zeros(n, np.int64),
             "det_index": np.asarray(cols, np.int64),
             "score": detections.scores[cols],
-            "box": detections.boxes[cols],
             "ground_x": ground_x,
             "ground_P": ground_P,
             "image_x": image_x,

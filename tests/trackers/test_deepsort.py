@@ -221,7 +221,9 @@ def test_detection_indices_point_at_the_matched_rows() -> None:
         matched = np.flatnonzero(out.detection_indices >= 0)
         rows = out.detection_indices[matched]
         assert len(set(rows.tolist())) == len(rows)
-        np.testing.assert_array_equal(out.boxes[matched], dets.boxes[rows])
+        # reported boxes are filtered: close to, not equal to, the matched detection's
+        iou = np.diag(seam_iou(out.boxes[matched], dets.boxes[rows]))
+        assert np.all(iou > 0.8), iou
         np.testing.assert_array_equal(out.scores[matched], dets.scores[rows])
         # the filtered position stays close to the detection it was updated with
         near = np.hypot(*(out.ground_xy[matched] - dets.ground_xy[rows]).T)
