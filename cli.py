@@ -6,7 +6,9 @@ into ``error: <message>`` on stderr and exit code 2, with no traceback.
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -35,6 +37,7 @@ def cli() -> None:
 @click.option("--calib", type=click.Path(dir_okay=False), help="Pinhole calibration file (perspective videos).")
 @click.option("--device", help="Inference device: auto, cpu, cuda, cuda:N.")
 @click.option("--detections", type=click.Path(dir_okay=False), help="Track these MOTChallenge detections instead of running the detector.")
+@click.option("--reid", type=click.Path(dir_okay=False), help="Appearance from a trained re-ID checkpoint (`mplt train`) instead of colour statistics.")
 @click.option("--start", type=click.IntRange(min=0), default=0, show_default=True, help="First frame to process (0-based).")
 @click.option("--max-frames", type=click.IntRange(min=1), help="Process at most this many frames.")
 @click.option("--render/--no-render", default=None, help="Also write an annotated video.mp4.")
@@ -48,6 +51,7 @@ def track(
     calib: str | None,
     device: str | None,
     detections: str | None,
+    reid: str | None,
     start: int,
     max_frames: int | None,
     render: bool | None,
@@ -68,7 +72,9 @@ def track(
     if calib is not None:
         flags.append(f"camera.calib={calib}")
     if device is not None:
-        flags.append(f"detector.device={device}")
+        flags += [f"detector.device={device}", f"embedder.device={device}"]
+    if reid is not None:
+        flags += ["embedder.kind=reid", f"embedder.checkpoint={reid}"]
     if render is not None:
         flags.append(f"output.render={str(render).lower()}")
     cfg = load_config(TrackConfig, config_path, flags)
@@ -106,8 +112,6 @@ def render(
     quiet: bool,
 ) -> None:
     """Draw a run's tracks on its video, with a bird's-eye map, without re-running detection."""
-    from pathlib import Path
-
     from mplt.config import TrackConfig, load_config
     from mplt.render import render_run
 
@@ -151,6 +155,89 @@ def synth(out_dir: str, scenario: str, people: int | None, frames: int, fps: flo
     stats = meta.get("stats", {})
     details = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in stats.items())
     click.echo(f"wrote {out_dir}" + (f" ({details})" if details else ""))
+
+
+@cli.command()
+@click.argument("model", required=False)
+@click.option("--list", "list_models", is_flag=True, help="List the models that can be trained.")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Dataset folder.")
+@click.option("--dataset", help="Dataset layout: market1501, dukemtmc, msmt17, dancereid, folder.")
+@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False), help="YAML config [default: the model's defaults, as in configs/reid/MODEL.yaml].")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config value, e.g. --set train.epochs=60 (repeatable).")
+@click.option("-o", "--out", type=click.Path(file_okay=False), help="Run directory [default: runs/reid/MODEL-DATASET].")
+@click.option("--resume", is_flag=True, help="Continue the run in --out exactly where it stopped.")
+@click.option("--pretrained", type=click.Path(dir_okay=False), help="Backbone weights file (when ImageNet weights cannot be downloaded).")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def train(model: str | None, list_models: bool, data_dir: str | None, dataset: str | None,
+          config_path: str | None, overrides: tuple[str, ...], out: str | None, resume: bool,
+          pretrained: str | None, device: str, quiet: bool) -> None:
+    """Train re-ID MODEL on a dataset; checkpoints, metrics.csv and curves.png go to the run dir."""
+    import reid
+
+    from mplt.config import load_config
+    from mplt.io.files import unique_dir
+
+    if list_models:
+        click.echo("\n".join(reid.list_methods()))
+        return
+    if not model or not data_dir or not dataset:
+        raise click.UsageError("give MODEL, --data-dir and --dataset (or --list)")
+    with _reid_errors():
+        cfg = load_config(reid.config_class(model), config_path, overrides)
+        if out is None:
+            if resume:
+                raise click.UsageError("--resume needs --out: the run directory to continue")
+            out = str(unique_dir(Path("runs") / "reid" / f"{model}-{dataset}"))
+        run = reid.train(model, cfg, data_dir, dataset, out, resume=resume,
+                         pretrained=pretrained, device=device, progress=not quiet)
+    click.echo(f"trained {model} -> {run} (best.pt, last.pt, metrics.csv, curves.png)")
+
+
+@cli.command("eval-reid")
+@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.option("--data-dir", required=True, type=click.Path(file_okay=False))
+@click.option("--dataset", required=True, help="market1501, dukemtmc, msmt17, dancereid, folder.")
+@click.option("-o", "--out", type=click.Path(file_okay=False), help="Where ranking.png and eval.json go [default: beside the checkpoint].")
+@click.option("--rerank", is_flag=True, help="k-reciprocal re-ranking.")
+@click.option("--device", default="auto", show_default=True)
+def eval_reid(checkpoint: str, data_dir: str, dataset: str, out: str | None, rerank: bool, device: str) -> None:
+    """Retrieval quality of a re-ID checkpoint: CMC rank-k, mAP, mINP, and a ranking picture."""
+    import reid
+
+    with _reid_errors():
+        result = reid.evaluate(checkpoint, data_dir, dataset, out_dir=out, rerank=rerank, device=device)
+    shown = {k: result[k] for k in ("mAP", "rank1", "rank5", "rank10", "mINP") if k in result}
+    click.echo("  ".join(f"{k} {100 * v:.1f}" for k, v in shown.items()))
+    for key in ("protocol", "num_query", "num_gallery", "ranking_png"):
+        if key in result:
+            click.echo(f"{key}: {result[key]}")
+
+
+@cli.command()
+@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.option("-o", "--out", type=click.Path(dir_okay=False), help="ONNX file [default: beside the checkpoint, .onnx].")
+@click.option("--opset", type=click.IntRange(min=11), default=17, show_default=True)
+def export(checkpoint: str, out: str | None, opset: int) -> None:
+    """Export a re-ID encoder to ONNX and check that ONNX and torch features agree."""
+    import reid
+
+    target = out or str(Path(checkpoint).with_suffix(".onnx"))
+    with _reid_errors():
+        info = reid.export_onnx(checkpoint, target, opset=opset, check=True)
+    click.echo(f"wrote {info['path']} ({info['dim']}-d; max |onnx - torch| = "
+               f"{info['max_abs_diff']:.2e} with {info['runtime']})")
+
+
+@contextlib.contextmanager
+def _reid_errors():
+    """re-ID's user errors (never importing mplt) become MpltError: one line, exit 2."""
+    from reid.errors import ReidError
+
+    try:
+        yield
+    except ReidError as exc:
+        raise MpltError(str(exc)) from None
 
 
 @cli.command("eval")

@@ -12,6 +12,7 @@ body stripes (head ... feet). Learned re-ID models plug in through :data:`EMBEDD
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import cv2
@@ -205,10 +206,53 @@ def _colour(cfg: EmbedderConfig, camera: Camera | None) -> Embedder:
     return ColourEmbedder(camera, crop_height=cfg.crop_height, crop_width=cfg.crop_width)
 
 
+class ReidEmbedder:
+    """A trained re-ID encoder (``mplt train``) behind the :class:`Embedder` interface.
+
+    Crops are rectified and seam-aware like the colour embedder's, at the encoder's own input
+    size, and go through the network in batches of ``batch_size`` (fp16 autocast on CUDA).
+    """
+
+    def __init__(self, camera: Camera | None, checkpoint: str, *, device: str = "auto",
+                 batch_size: int = 64) -> None:
+        import torch
+
+        import reid
+
+        if not Path(checkpoint).is_file():
+            raise MpltError(f"re-ID checkpoint {checkpoint} does not exist; pass the best.pt "
+                            "of a `mplt train` run")
+        try:
+            self.encoder = reid.load_encoder(checkpoint, device=device)
+        except (reid.ReidError, RuntimeError) as exc:
+            raise MpltError(f"cannot load re-ID checkpoint {checkpoint}: {exc}") from None
+        self.camera = camera
+        self.batch_size = int(batch_size)
+        self.dim = self.encoder.dim
+        self.name = f"reid:{Path(checkpoint).name}"
+        self.crop_hw = (self.encoder.height, self.encoder.width)
+        self._autocast = self.encoder.device.type == "cuda"
+        self._torch = torch
+
+    def embed(self, frame: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        """``(N, D)`` float32 unit features of the people in ``boxes``."""
+        crops = extract_crops(frame, self.camera, boxes, self.crop_hw)
+        if len(crops) == 0:
+            return np.zeros((0, self.dim), np.float32)
+        with self._torch.autocast("cuda", dtype=self._torch.float16, enabled=self._autocast):
+            parts = [self.encoder.embed_crops(crops[i:i + self.batch_size])
+                     for i in range(0, len(crops), self.batch_size)]
+        feat = np.concatenate(parts).astype(np.float32)
+        # fp16 rounding: renormalise so the features stay exactly unit length
+        return feat / np.maximum(np.linalg.norm(feat, axis=1, keepdims=True), 1e-12)
+
+
 @EMBEDDERS.register("reid")
 def _reid(cfg: EmbedderConfig, camera: Camera | None) -> Embedder:
-    raise MpltError("re-ID checkpoints arrive with `mplt train`, which this version does not "
-                    "have yet; use embedder.kind=colour for now")
+    if not cfg.checkpoint:
+        raise MpltError("embedder.kind=reid needs a checkpoint; pass --reid runs/reid/.../best.pt "
+                        "(train one with `mplt train`)")
+    return ReidEmbedder(camera, cfg.checkpoint, device=cfg.device, batch_size=cfg.batch_size)
 
 
 def build_embedder(cfg: EmbedderConfig, camera: Camera | None) -> Embedder | None:

@@ -76,10 +76,11 @@ class EmbedderConfig:
     """Appearance features for re-identification."""
 
     kind: str = "colour"  #: colour (built in, no weights) | reid (needs checkpoint) | none
-    checkpoint: str | None = None
-    crop_height: int = 128
+    checkpoint: str | None = None  #: a `mplt train` checkpoint (best.pt) for kind reid
+    crop_height: int = 128  #: colour embedder crop; a re-ID model uses its own input size
     crop_width: int = 64
-    batch_size: int = 64
+    batch_size: int = 64  #: crops per forward pass of a re-ID model
+    device: str = "auto"  #: auto | cpu | cuda | cuda:N (re-ID model; fp16 on CUDA)
 
 
 @dataclass

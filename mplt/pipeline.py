@@ -27,7 +27,7 @@ from mplt.config import CameraConfig, TrackConfig, dump_config, kwargs_of
 from mplt.detection import build_detector
 from mplt.errors import MpltError
 from mplt.geometry import Equirectangular, MultiView, Pinhole, box_iou, ray_to_azel
-from mplt.io.files import ensure_writable_dir, write_atomic
+from mplt.io.files import ensure_writable_dir, unique_dir, write_atomic
 from mplt.io.jsonl import JsonlWriter
 from mplt.io.mot import MotWriter, read_mot_detections
 from mplt.io.sources import FrameSource, VideoInfo, open_source
@@ -126,20 +126,10 @@ def _track_azel(camera: Any, tracks: Tracks, model: str) -> np.ndarray:
     return ray_to_azel(camera.pixel_to_ray(centres))
 
 
-def _unique_run_dir(base: Path) -> Path:
-    """``base`` if free, else ``base-2``, ``base-3``...: a run never overwrites another."""
-    if not base.exists() or not any(base.iterdir()):
-        return base
-    n = 2
-    while (candidate := base.with_name(f"{base.name}-{n}")).exists():
-        n += 1
-    return candidate
-
-
 def default_run_dir(source: str) -> Path:
     """``runs/<video name>`` (made unique)."""
     stem = Path(source).stem if not source.isdigit() else f"webcam{source}"
-    return _unique_run_dir(Path("runs") / (stem or "stream"))
+    return unique_dir(Path("runs") / (stem or "stream"))
 
 
 class _Progress:

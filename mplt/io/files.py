@@ -69,6 +69,16 @@ def ensure_writable_dir(path: str | Path) -> Path:
     return path
 
 
+def unique_dir(base: Path) -> Path:
+    """``base`` if free, else ``base-2``, ``base-3``...: a run never overwrites another."""
+    if not base.exists() or not any(base.iterdir()):
+        return base
+    n = 2
+    while (candidate := base.with_name(f"{base.name}-{n}")).exists():
+        n += 1
+    return candidate
+
+
 class FrameLineWriter:
     """Base of the per-frame text writers: whole lines, one write call and a flush per frame.
 

@@ -1,0 +1,207 @@
+"""Library entry points behind ``mplt train-reid`` / ``mplt eval-reid`` (see reid/__init__.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+
+from reid.config import ReidConfig, config_from_dict, config_to_dict
+from reid.data.datasets import read_dataset
+from reid.data.loader import build_train_loader
+from reid.data.transforms import IMAGENET_MEAN, IMAGENET_STD
+from reid.engine.checkpoint import load_checkpoint, set_rng_state
+from reid.engine.evaluator import evaluate_model
+from reid.engine.hooks import CheckpointHook, EvalHook, LogHook
+from reid.engine.trainer import Trainer, seed_everything
+from reid.errors import ReidError
+from reid.methods import METHODS
+from reid.methods.base import Method
+from reid.metrics.visualize import save_ranking_png
+
+
+def list_methods() -> list[str]:
+    """Names of the registered training methods."""
+    return METHODS.names()
+
+
+def config_class(method: str) -> type:
+    """The config dataclass of ``method`` (load its YAML into this)."""
+    return METHODS.get(method).config_class
+
+
+def resolve_device(device: str) -> torch.device:
+    """``"auto"`` -> CUDA when available else CPU; otherwise any torch device string."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise ReidError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ReidError(f"device {device!r} requested but CUDA is not available; use --device cpu")
+    return dev
+
+
+def _checkpoint_extra(method: Method, name: str, dataset: str) -> dict[str, Any]:
+    d = method.cfg.data
+    return {
+        "method": name,
+        "config": config_to_dict(method.cfg),
+        "num_classes": method.num_classes,
+        "dataset": dataset,
+        "input": {
+            "height": d.height,
+            "width": d.width,
+            "mean": list(IMAGENET_MEAN),
+            "std": list(IMAGENET_STD),
+        },
+    }
+
+
+def train(
+    method: str,
+    cfg: ReidConfig,
+    data_dir: str | Path,
+    dataset: str,
+    out_dir: str | Path,
+    *,
+    resume: bool = False,
+    pretrained: str | None = None,
+    device: str = "auto",
+    progress: bool = True,
+) -> Path:
+    """Train ``method`` on ``dataset`` read from ``data_dir``; ``out_dir`` becomes the run folder.
+
+    The run folder receives config.yaml, last.pt (every epoch), best.pt (best mAP; the last
+    weights when evaluation is off), metrics.csv and curves.png. With ``resume`` training continues
+    from ``out_dir/last.pt`` exactly where it stopped (same batches, same weights as an
+    uninterrupted run); without it an existing run in ``out_dir`` is an error.
+
+    Raises:
+        DatasetError: the dataset folder is malformed. ReidError: other user-fixable problems.
+    """
+    method_cls = METHODS.get(method)
+    if not isinstance(cfg, method_cls.config_class):
+        raise ReidError(
+            f"method {method!r} needs a {method_cls.config_class.__name__}, "
+            f"got {type(cfg).__name__}"
+        )
+    if pretrained is not None and not Path(pretrained).is_file():
+        raise ReidError(f"pretrained weights {pretrained} do not exist; pass a local .pth file")
+    run_dir = Path(out_dir)
+    last = run_dir / "last.pt"
+    if resume and not last.is_file():
+        raise ReidError(f"cannot resume: {last} does not exist; train without --resume first")
+    if not resume and last.exists():
+        raise ReidError(
+            f"{run_dir} already holds a run (last.pt); pass --resume or choose another folder"
+        )
+    splits = read_dataset(dataset, data_dir)
+    dev = resolve_device(device)
+    seed_everything(cfg.train.seed)
+    impl = method_cls(cfg, splits.num_train_pids, dev, pretrained=pretrained)
+    loader = build_train_loader(splits.train, cfg.data, cfg.train.seed)
+    extra = _checkpoint_extra(impl, method, dataset)
+    protocol = cfg.eval.protocol or splits.eval_protocol
+
+    def evaluate() -> dict[str, float]:
+        result = evaluate_model(
+            impl.model, splits.query, splits.gallery, cfg.data, cfg.eval, dev, protocol
+        )
+        return result.metrics
+
+    hooks = [
+        EvalHook(evaluate, cfg.train.eval_every, run_dir, extra, before=cfg.train.eval_before),
+        LogHook(run_dir, verbose=progress),
+        CheckpointHook(run_dir, extra),
+    ]
+    trainer = Trainer(
+        impl,
+        loader,
+        epochs=cfg.train.epochs,
+        seed=cfg.train.seed,
+        hooks=hooks,
+        max_steps_per_epoch=cfg.train.max_steps_per_epoch,
+        progress=progress,
+    )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if resume:
+        ckpt = load_checkpoint(last)
+        impl.load_state_dict(ckpt)
+        trainer.state = ckpt["trainer"]
+        set_rng_state(ckpt["rng"])
+    tmp = run_dir / ".config.yaml.tmp"
+    tmp.write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
+    os.replace(tmp, run_dir / "config.yaml")
+    trainer.run()
+    return run_dir
+
+
+def load_method(checkpoint: str | Path, device: torch.device) -> tuple[Method, dict[str, Any]]:
+    """Rebuild the method (with weights) stored in a checkpoint; returns (method, checkpoint)."""
+    ckpt = load_checkpoint(checkpoint)
+    method_cls = METHODS.get(ckpt["method"])
+    cfg = config_from_dict(method_cls.config_class, ckpt["config"])
+    cfg.model.imagenet = False  # the checkpoint supplies every weight
+    impl = method_cls(cfg, int(ckpt["num_classes"]), device)
+    for k, m in impl.modules.items():
+        m.load_state_dict(ckpt["modules"][k])
+    return impl, ckpt
+
+
+def evaluate(
+    checkpoint: str | Path,
+    data_dir: str | Path,
+    dataset: str,
+    *,
+    out_dir: str | Path | None = None,
+    rerank: bool = False,
+    device: str = "auto",
+) -> dict[str, Any]:
+    """Evaluate a checkpoint's encoder on ``dataset``'s query/gallery.
+
+    Writes ``ranking.png`` and ``eval.json`` into ``out_dir`` (default: the checkpoint's folder).
+
+    Returns:
+        ``mAP``, ``rank1``, ``rank5``, ``rank10``, ``mINP`` (fractions in [0, 1]),
+        ``num_valid_queries``, ``num_query``, ``num_gallery``, ``protocol``, ``rerank``,
+        ``ranking_png`` (path string).
+    """
+    dev = resolve_device(device)
+    impl, ckpt = load_method(checkpoint, dev)
+    cfg = impl.cfg
+    splits = read_dataset(dataset, data_dir)
+    protocol = cfg.eval.protocol or splits.eval_protocol
+    result = evaluate_model(
+        impl.model, splits.query, splits.gallery, cfg.data, cfg.eval, dev, protocol, rerank
+    )
+    out = Path(out_dir) if out_dir is not None else Path(checkpoint).parent
+    out.mkdir(parents=True, exist_ok=True)
+    png = save_ranking_png(
+        out / "ranking.png",
+        result.distmat,
+        splits.query,
+        splits.gallery,
+        num_queries=cfg.eval.vis_queries,
+        topk=cfg.eval.vis_topk,
+        tile_hw=(cfg.data.height, cfg.data.width) if cfg.data.height <= 256 else (256, 128),
+    )
+    report = {
+        **result.metrics,
+        "num_query": len(splits.query),
+        "num_gallery": len(splits.gallery),
+        "protocol": protocol,
+        "rerank": rerank,
+        "ranking_png": str(png),
+        "checkpoint": str(checkpoint),
+        "epoch": int(ckpt["epoch"]),
+    }
+    tmp = out / ".eval.json.tmp"
+    tmp.write_text(json.dumps(report, indent=2))
+    os.replace(tmp, out / "eval.json")
+    return report

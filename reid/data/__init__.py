@@ -1,0 +1,26 @@
+"""Re-ID data: dataset readers (registry ``DATASETS``), samplers, transforms and loaders."""
+
+from reid.data import dancereid as _dancereid  # noqa: F401  (registers "dancereid")
+from reid.data.datasets import DATASETS, ReidSplits, Sample, read_dataset, relabel
+from reid.data.loader import Batch, ImageDataset, build_test_loader, build_train_loader
+from reid.data.samplers import SAMPLERS, PKSampler, TripletSampler, build_sampler
+from reid.data.transforms import IMAGENET_MEAN, IMAGENET_STD, RandomErasing
+
+__all__ = [
+    "DATASETS",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "SAMPLERS",
+    "Batch",
+    "ImageDataset",
+    "PKSampler",
+    "RandomErasing",
+    "ReidSplits",
+    "Sample",
+    "TripletSampler",
+    "build_sampler",
+    "build_test_loader",
+    "build_train_loader",
+    "read_dataset",
+    "relabel",
+]

@@ -1,0 +1,214 @@
+"""Batch samplers: identity-balanced P x K, and ST-ReIDNet's instance / spatial-temporal triplets.
+
+All samplers are batch samplers (they yield lists of dataset indices), are deterministic given
+``seed`` and the epoch set through :meth:`set_epoch`, and drop incomplete batches.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from reid.data.datasets import Sample
+from reid.errors import ReidError
+from reid.registry import Registry
+
+
+class _EpochSampler:
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the shuffling of ``epoch`` (resume reproduces the same batches)."""
+        self.epoch = epoch
+
+    def _rng(self) -> np.random.Generator:
+        return np.random.default_rng([self.seed, self.epoch])
+
+
+def _index_by_pid(samples: Sequence[Sample]) -> dict[int, np.ndarray]:
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i, s in enumerate(samples):
+        groups[s.pid].append(i)
+    return {pid: np.asarray(idx) for pid, idx in sorted(groups.items())}
+
+
+class PKSampler(_EpochSampler):
+    """Batches of P identities x K images (P = batch_size / K).
+
+    Each identity's images are shuffled and cut into chunks of K (a short identity is
+    re-sampled with replacement up to K); batches draw P distinct identities among those with
+    chunks left (topped up with fresh draws near the end), so one epoch of ``len(self)``
+    batches visits about every image once.
+    """
+
+    def __init__(
+        self, samples: Sequence[Sample], batch_size: int, num_instances: int, seed: int = 0
+    ):
+        super().__init__(seed)
+        if num_instances < 1 or batch_size % num_instances:
+            raise ReidError(
+                f"batch_size {batch_size} must be a multiple of num_instances {num_instances}"
+            )
+        self.k = num_instances
+        self.p = batch_size // num_instances
+        self.by_pid = _index_by_pid(samples)
+        if len(self.by_pid) < self.p:
+            raise ReidError(
+                f"P x K sampling needs {self.p} identities per batch but the training set has "
+                f"{len(self.by_pid)}; lower data.batch_size or raise data.num_instances"
+            )
+        chunks = sum(max(1, len(v) // self.k) for v in self.by_pid.values())
+        self._len = chunks // self.p
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __iter__(self) -> Iterator[list[int]]:
+        rng = self._rng()
+        chunks: dict[int, list[np.ndarray]] = {}
+        for pid, idx in self.by_pid.items():
+            idx = (
+                rng.choice(idx, size=self.k, replace=True)
+                if len(idx) < self.k
+                else rng.permutation(idx)
+            )
+            n = len(idx) // self.k
+            chunks[pid] = [idx[i * self.k : (i + 1) * self.k] for i in range(n)]
+        for _ in range(self._len):
+            alive = [pid for pid, c in chunks.items() if c]
+            chosen = list(rng.choice(alive, size=min(self.p, len(alive)), replace=False))
+            if len(chosen) < self.p:
+                # Late in the epoch too few identities have chunks left: top up with fresh
+                # draws from exhausted ones so every batch still holds P distinct identities.
+                spent = [pid for pid, c in chunks.items() if not c]
+                for pid in rng.choice(spent, size=self.p - len(chosen), replace=False):
+                    idx = self.by_pid[int(pid)]
+                    chunks[int(pid)].append(rng.choice(idx, size=self.k, replace=len(idx) < self.k))
+                    chosen.append(pid)
+            yield [int(i) for pid in chosen for i in chunks[int(pid)].pop()]
+
+
+class TripletSampler(_EpochSampler):
+    """ST-ReIDNet's triplet sampling: every image is an anchor once per epoch (seeds 6.b).
+
+    A batch of b = batch_size / 3 anchors is laid out as ``[anchors | positives | negatives]``
+    (each block b long) so methods can treat the last third specially.
+
+    Modes:
+        instance: positive and "negative" are two random other images of the anchor's
+            identity; batch-hard mining finds negatives across the batch.
+        st: with probability ``inter_rate`` the positive lies outside a +-``skip`` window around
+            the anchor in the identity's frame-sorted list (skip shrinks to len/5 for tracks
+            shorter than 2 * skip) and the negative is another person of the same video;
+            otherwise positive = any other image of the identity, negative = any other identity.
+    """
+
+    def __init__(
+        self,
+        samples: Sequence[Sample],
+        batch_size: int,
+        *,
+        mode: str,
+        seed: int = 0,
+        inter_rate: float = 0.7,
+        skip_frames: int = 10,
+    ):
+        super().__init__(seed)
+        if mode not in ("instance", "st"):
+            raise ReidError(f"unknown triplet sampling mode {mode!r}; choose instance or st")
+        if batch_size < 3 or batch_size % 3:
+            raise ReidError(
+                f"triplet sampling needs data.batch_size divisible by 3, got {batch_size}"
+            )
+        self.mode, self.b = mode, batch_size // 3
+        self.inter_rate, self.skip = inter_rate, skip_frames
+        self.n = len(samples)
+        pids = np.array([s.pid for s in samples])
+        # Frame order within an identity: the dataset's frame if known, else file order.
+        frames = np.array([(s.extra or {}).get("frame", i) for i, s in enumerate(samples)])
+        videos = [(s.extra or {}).get("video") for s in samples]
+        self.pids = pids
+        self.by_pid = {
+            pid: idx[np.argsort(frames[idx], kind="stable")]
+            for pid, idx in _index_by_pid(samples).items()
+        }
+        if len(self.by_pid) < 2:
+            raise ReidError("triplet sampling needs at least 2 identities in the training set")
+        self.rank_in_pid = np.empty(self.n, np.int64)
+        for idx in self.by_pid.values():
+            self.rank_in_pid[idx] = np.arange(len(idx))
+        video_pids: dict[object, set[int]] = defaultdict(set)
+        for pid, v in zip(pids, videos):
+            if v is not None:
+                video_pids[v].add(int(pid))
+        self.same_video_others = {
+            int(pid): np.array(sorted(video_pids[v] - {int(pid)}))
+            for pid, v in zip(pids, videos)
+            if v is not None
+        }
+
+    def __len__(self) -> int:
+        return self.n // self.b
+
+    def _positive(self, rng: np.random.Generator, anchor: int, far: bool) -> int:
+        idx = self.by_pid[int(self.pids[anchor])]
+        if len(idx) == 1:
+            return anchor
+        r = self.rank_in_pid[anchor]
+        if far:
+            skip = self.skip if len(idx) >= 2 * self.skip else max(1, len(idx) // 5)
+            candidates = np.concatenate([idx[: max(0, r - skip)], idx[r + skip + 1 :]])
+            if len(candidates):
+                return int(rng.choice(candidates))
+        return int(rng.choice(np.delete(idx, r)))
+
+    def _negative(self, rng: np.random.Generator, anchor: int, same_video: bool) -> int:
+        pid = int(self.pids[anchor])
+        others = self.same_video_others.get(pid) if same_video else None
+        if others is None or not len(others):
+            others = np.array([p for p in self.by_pid if p != pid])
+        return int(rng.choice(self.by_pid[int(rng.choice(others))]))
+
+    def __iter__(self) -> Iterator[list[int]]:
+        rng = self._rng()
+        order = rng.permutation(self.n)
+        for start in range(0, len(self) * self.b, self.b):
+            anchors = order[start : start + self.b]
+            pos, neg = [], []
+            for a in anchors:
+                if self.mode == "instance":
+                    pos.append(self._positive(rng, a, far=False))
+                    neg.append(self._positive(rng, a, far=False))
+                else:
+                    inter = rng.random() < self.inter_rate
+                    pos.append(self._positive(rng, a, far=inter))
+                    neg.append(self._negative(rng, a, same_video=inter))
+            yield [int(a) for a in anchors] + pos + neg
+
+
+SAMPLERS: Registry = Registry("sampler")
+SAMPLERS.register("pk")(
+    lambda samples, cfg, seed: PKSampler(samples, cfg.batch_size, cfg.num_instances, seed)
+)
+SAMPLERS.register("instance")(
+    lambda samples, cfg, seed: TripletSampler(samples, cfg.batch_size, mode="instance", seed=seed)
+)
+SAMPLERS.register("st")(
+    lambda samples, cfg, seed: TripletSampler(
+        samples,
+        cfg.batch_size,
+        mode="st",
+        seed=seed,
+        inter_rate=cfg.st_inter_rate,
+        skip_frames=cfg.st_skip_frames,
+    )
+)
+
+
+def build_sampler(samples: Sequence[Sample], data_cfg, seed: int) -> PKSampler | TripletSampler:
+    """The batch sampler named by ``data_cfg.sampler`` (a :class:`reid.config.DataConfig`)."""
+    return SAMPLERS.get(data_cfg.sampler)(samples, data_cfg, seed)

@@ -1,0 +1,89 @@
+"""Checkpoint -> encoder for the tracker's Embedder (crops in, L2-normalised embeddings out)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class NormalizedEncoder(nn.Module):
+    """Wraps a re-ID network: (N, 3, H, W) normalised float -> (N, D) L2-normalised float32."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.net(x).float(), dim=1)
+
+
+@dataclass(frozen=True)
+class Encoder:
+    """A loaded re-ID encoder.
+
+    ``module`` maps (N, 3, height, width) float tensors, normalised with ``mean`` / ``std``
+    (RGB, values in [0, 1] before normalisation), to (N, dim) L2-normalised float32 embeddings.
+    It is in eval mode and deterministic.
+    """
+
+    module: NormalizedEncoder
+    height: int
+    width: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    dim: int
+    device: torch.device
+
+    @torch.no_grad()
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) normalised float -> (N, D) L2-normalised (on ``device``)."""
+        return self.module(images.to(self.device))
+
+    def preprocess(self, crops: np.ndarray) -> torch.Tensor:
+        """(N, h, w, 3) uint8 RGB crops (any h, w) -> (N, 3, height, width) normalised float."""
+        x = torch.from_numpy(np.ascontiguousarray(crops)).permute(0, 3, 1, 2).float().div_(255.0)
+        if x.shape[-2:] != (self.height, self.width):
+            x = F.interpolate(
+                x,
+                size=(self.height, self.width),
+                mode="bilinear",
+                align_corners=False,
+                antialias=True,
+            )
+        mean = torch.tensor(self.mean).view(1, 3, 1, 1)
+        std = torch.tensor(self.std).view(1, 3, 1, 1)
+        return (x - mean) / std
+
+    @torch.no_grad()
+    def embed_crops(self, crops: np.ndarray) -> np.ndarray:
+        """(N, h, w, 3) uint8 RGB -> (N, dim) float32 L2-normalised; N = 0 gives (0, dim)."""
+        if len(crops) == 0:
+            return np.zeros((0, self.dim), np.float32)
+        return self(self.preprocess(crops)).cpu().numpy().astype(np.float32)
+
+
+def load_encoder(checkpoint: str | Path, device: str = "cpu") -> Encoder:
+    """Load the test-time encoder of a training run's ``best.pt`` / ``last.pt``."""
+    from reid.api import load_method, resolve_device
+
+    dev = resolve_device(device)
+    method, ckpt = load_method(checkpoint, dev)
+    net = method.model.eval()
+    inp = ckpt["input"]
+    module = NormalizedEncoder(net).eval()
+    with torch.no_grad():
+        dim = int(module(torch.zeros(1, 3, inp["height"], inp["width"], device=dev)).shape[1])
+    return Encoder(
+        module,
+        int(inp["height"]),
+        int(inp["width"]),
+        tuple(inp["mean"]),
+        tuple(inp["std"]),
+        dim,
+        dev,
+    )

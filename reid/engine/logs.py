@@ -1,0 +1,59 @@
+"""Run logs: metrics.csv (one row per epoch) and curves.png (losses, mAP / rank-1)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+
+def write_metrics_csv(path: str | Path, history: list[dict[str, Any]]) -> Path:
+    """Rewrite the whole CSV atomically; columns = union of keys in first-seen order, blanks
+    where an epoch lacks a value (e.g. mAP on epochs without evaluation)."""
+    path = Path(path)
+    columns: list[str] = []
+    for row in history:
+        columns += [k for k in row if k not in columns]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, restval="", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(history)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(buf.getvalue())
+    os.replace(tmp, path)
+    return path
+
+
+def write_curves_png(path: str | Path, history: list[dict[str, Any]]) -> Path:
+    """Two panels: every ``loss*`` column per epoch; mAP and rank-1 on evaluated epochs."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # no global backend switch
+    from matplotlib.figure import Figure
+
+    path = Path(path)
+    fig = Figure(figsize=(10, 4), dpi=100)
+    FigureCanvasAgg(fig)
+    ax_loss, ax_map = fig.subplots(1, 2)
+    keys = [k for k in (history[0] if history else {}) if k.startswith("loss")]
+    for row in history[1:]:
+        keys += [k for k in row if k.startswith("loss") and k not in keys]
+    for key in keys:
+        pts = [(r["epoch"], r[key]) for r in history if r.get(key) not in (None, "")]
+        if pts:
+            ax_loss.plot(*zip(*pts), label=key)
+    ax_loss.set(xlabel="epoch", ylabel="loss", title="training loss")
+    for key in ("mAP", "rank1"):
+        pts = [(r["epoch"], 100 * r[key]) for r in history if r.get(key) not in (None, "")]
+        if pts:
+            ax_map.plot(*zip(*pts), marker="o", label=key)
+    ax_map.set(xlabel="epoch", ylabel="%", title="evaluation")
+    for ax in (ax_loss, ax_map):
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend()
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.name}.tmp")
+    fig.savefig(tmp, format="png")
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,10 @@
+"""Training methods (registry ``METHODS``): name -> :class:`reid.methods.base.Method` subclass."""
+
+from reid.methods.base import Method
+from reid.methods.baseline import Baseline
+from reid.registry import Registry
+
+METHODS: Registry[type[Method]] = Registry("re-ID method")
+METHODS.register("baseline")(Baseline)
+
+__all__ = ["METHODS", "Baseline", "Method"]

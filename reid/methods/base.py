@@ -1,0 +1,105 @@
+"""The method interface: a training recipe on top of the shared engine.
+
+A method owns its networks (``modules``; ``modules["model"]`` is always the encoder used at
+test time), losses, optimizers and schedulers, and implements one ``train_step``. To add one
+(ST-ReIDNet, ECN, DNS...): subclass :class:`Method`, set ``config_class`` (a subclass of
+:class:`reid.config.ReidConfig` with extra sections), override ``build_model`` if the encoder
+differs and ``train_step``; register it in ``reid.methods.METHODS``; add configs/reid/<name>.yaml.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from reid.config import ReidConfig
+from reid.data.loader import Batch
+from reid.engine.optim import build_optimizer, build_scheduler, param_groups
+from reid.models.reidnet import build_reidnet
+
+
+class Method:
+    """Base recipe: one encoder, one optimizer (backbone lr multiplier), one per-epoch schedule.
+
+    Args:
+        cfg: the method's config (``config_class``).
+        num_classes: training identities (classifier width).
+        device: where training runs; AMP is used on CUDA when ``cfg.train.amp``.
+        pretrained: optional local backbone weights (.pth).
+    """
+
+    name: ClassVar[str] = "base"
+    config_class: ClassVar[type] = ReidConfig
+
+    def __init__(
+        self, cfg: ReidConfig, num_classes: int, device: torch.device, pretrained: str | None = None
+    ) -> None:
+        self.cfg, self.num_classes, self.device = cfg, num_classes, device
+        self.modules: dict[str, nn.Module] = {
+            "model": self.build_model(cfg, num_classes, pretrained).to(device)
+        }
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.schedulers: dict[str, Any] = {}
+        self.build_optimizers()
+        self.use_amp = cfg.train.amp and device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+
+    @classmethod
+    def build_model(
+        cls, cfg: ReidConfig, num_classes: int, pretrained: str | None = None
+    ) -> nn.Module:
+        """The encoder network (``forward`` -> (N, D) embedding)."""
+        return build_reidnet(cfg.model, num_classes, pretrained)
+
+    @property
+    def model(self) -> nn.Module:
+        return self.modules["model"]
+
+    def build_optimizers(self) -> None:
+        """Fill ``optimizers`` / ``schedulers``; the default: one Adam/SGD for the model."""
+        o = self.cfg.optim
+        opt = build_optimizer(param_groups(self.model, o.lr, o.backbone_lr_mult, o.weight_decay), o)
+        self.optimizers["model"] = opt
+        self.schedulers["model"] = build_scheduler(opt, o, self.cfg.train.epochs)
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """Mixed precision on CUDA when enabled, else a no-op."""
+        return torch.autocast("cuda") if self.use_amp else contextlib.nullcontext()
+
+    def set_train_mode(self, mode: bool) -> None:
+        for m in self.modules.values():
+            m.train(mode)
+
+    def current_lr(self) -> float:
+        """Head learning rate of the first optimizer (logged per epoch)."""
+        opt = next(iter(self.optimizers.values()))
+        return float(opt.param_groups[-1]["lr"])
+
+    def step_schedulers(self) -> None:
+        for sched in self.schedulers.values():
+            sched.step()
+
+    def train_step(self, batch: Batch) -> dict[str, float]:
+        """One optimisation step on ``batch``; returns named scalar losses (``loss`` = total)."""
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "modules": {k: m.state_dict() for k, m in self.modules.items()},
+            "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+            "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
+            "scaler": self.scaler.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for k, m in self.modules.items():
+            m.load_state_dict(state["modules"][k])
+        for k, o in self.optimizers.items():
+            o.load_state_dict(state["optimizers"][k])
+        for k, s in self.schedulers.items():
+            s.load_state_dict(state["schedulers"][k])
+        if state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])

@@ -1,0 +1,54 @@
+"""The baseline (seeds.md 6.b): BNNeck ResNet, label-smoothed CE on the BN feature's logits +
+batch-hard triplet on the pre-BN feature."""
+
+from __future__ import annotations
+
+import torch
+
+from reid.data.loader import Batch
+from reid.losses import CrossEntropyLabelSmooth, TripletLoss
+from reid.methods.base import Method
+
+
+class Baseline(Method):
+    """L = ce_weight * CE_ls(logits, pid) + triplet_weight * Triplet(g, pid)."""
+
+    name = "baseline"
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        lc = self.cfg.loss
+        self.ce = CrossEntropyLabelSmooth(lc.label_smoothing)
+        self.triplet = TripletLoss(None if lc.triplet_soft_margin else lc.triplet_margin)
+
+    def losses(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """Named loss tensors (``loss`` = weighted total) for ``batch``."""
+        images = batch.images.to(self.device, non_blocking=True)
+        pids = batch.pids.to(self.device, non_blocking=True)
+        lc = self.cfg.loss
+        with self.autocast():
+            out = self.model.forward_train(images)
+        parts = {}
+        if lc.ce_weight > 0:
+            parts["loss_ce"] = self.ce(out.logits, pids)
+        if lc.triplet_weight > 0:
+            parts["loss_triplet"] = self.triplet(out.feature, pids)
+        total = lc.ce_weight * parts.get("loss_ce", 0.0) + lc.triplet_weight * parts.get(
+            "loss_triplet", 0.0
+        )
+        with torch.no_grad():
+            acc = (
+                (out.logits.argmax(1) == pids).float().mean()
+                if out.logits.shape[1]
+                else torch.zeros(())
+            )
+        return {"loss": total, **parts, "acc": acc}
+
+    def train_step(self, batch: Batch) -> dict[str, float]:
+        logs = self.losses(batch)
+        opt = self.optimizers["model"]
+        opt.zero_grad(set_to_none=True)
+        self.scaler.scale(logs["loss"]).backward()
+        self.scaler.step(opt)
+        self.scaler.update()
+        return {k: float(v.detach()) for k, v in logs.items()}
