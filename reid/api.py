@@ -12,7 +12,6 @@ import yaml
 
 from reid.config import ReidConfig, config_from_dict, config_to_dict
 from reid.data.datasets import read_dataset
-from reid.data.loader import build_train_loader
 from reid.data.transforms import IMAGENET_MEAN, IMAGENET_STD
 from reid.engine.checkpoint import load_checkpoint, set_rng_state
 from reid.engine.evaluator import evaluate_model
@@ -105,7 +104,7 @@ def train(
     dev = resolve_device(device)
     seed_everything(cfg.train.seed)
     impl = method_cls(cfg, splits.num_train_pids, dev, pretrained=pretrained)
-    loader = build_train_loader(splits.train, cfg.data, cfg.train.seed)
+    loader = impl.build_train_loader(splits.train)
     extra = _checkpoint_extra(impl, method, dataset)
     protocol = cfg.eval.protocol or splits.eval_protocol
 

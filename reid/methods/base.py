@@ -16,7 +16,8 @@ import torch
 from torch import nn
 
 from reid.config import ReidConfig
-from reid.data.loader import Batch
+from reid.data.datasets import Sample
+from reid.data.loader import Batch, build_train_loader
 from reid.engine.optim import build_optimizer, build_scheduler, param_groups
 from reid.models.reidnet import build_reidnet
 
@@ -64,6 +65,11 @@ class Method:
         opt = build_optimizer(param_groups(self.model, o.lr, o.backbone_lr_mult, o.weight_decay), o)
         self.optimizers["model"] = opt
         self.schedulers["model"] = build_scheduler(opt, o, self.cfg.train.epochs)
+
+    def build_train_loader(self, samples: list[Sample]) -> torch.utils.data.DataLoader:
+        """The training loader over ``samples``; methods needing more than images (e.g. poses)
+        override it. The default: :func:`reid.data.loader.build_train_loader`."""
+        return build_train_loader(samples, self.cfg.data, self.cfg.train.seed)
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """Mixed precision on CUDA when enabled, else a no-op."""
