@@ -194,11 +194,13 @@ def run_track(
         progress: show a progress bar on stderr.
     """
     given_detections = read_mot_detections(detections_file) if detections_file else None
-    run_dir = ensure_writable_dir(Path(out_dir) if out_dir else default_run_dir(source_spec))
     with open_source(source_spec, start=start, max_frames=max_frames) as source:
         info = source.info
         camera, camera_model = build_camera(cfg.camera, info)
+        run_dir = Path(out_dir) if out_dir else default_run_dir(source_spec)
         pipeline = _Pipeline(cfg, camera, camera_model, info, run_dir, given_detections)
+        # Only now that every input and setting has been checked does the run leave a trace.
+        ensure_writable_dir(run_dir)
         write_atomic(run_dir / "config.yaml", dump_config(cfg))
         return pipeline.run(source, start, max_frames, progress)
 

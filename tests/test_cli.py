@@ -156,6 +156,7 @@ def test_bad_input_is_one_line_exit_2(clip, tmp_path, args, message):
     args = [a.format(video=video) for a in args] + ["--out", str(tmp_path / "run")]
     result = _run(*args)
     assert result.returncode == 2, result.stderr
+    assert not (tmp_path / "run").exists()  # bad input leaves no run directory behind
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     assert message in lines[0]
