@@ -200,13 +200,21 @@ def train(model: str | None, list_models: bool, data_dir: str | None, dataset: s
 @click.option("--dataset", required=True, help="market1501, dukemtmc, msmt17, dancereid, folder.")
 @click.option("-o", "--out", type=click.Path(file_okay=False), help="Where ranking.png and eval.json go [default: beside the checkpoint].")
 @click.option("--rerank", is_flag=True, help="k-reciprocal re-ranking.")
+@click.option("--mode", type=click.Choice(["all", "indoor"]), default="all", show_default=True, help="SYSU-MM01 search mode.")
 @click.option("--device", default="auto", show_default=True)
-def eval_reid(checkpoint: str, data_dir: str, dataset: str, out: str | None, rerank: bool, device: str) -> None:
-    """Retrieval quality of a re-ID checkpoint: CMC rank-k, mAP, mINP, and a ranking picture."""
+def eval_reid(checkpoint: str, data_dir: str, dataset: str, out: str | None, rerank: bool,
+              mode: str, device: str) -> None:
+    """Retrieval quality of a re-ID checkpoint: CMC rank-k, mAP, mINP, and a ranking picture.
+
+    The protocol follows the dataset: Market-style (same identity and camera removed) for
+    market1501/dukemtmc/msmt17/folder, CUHK03 single-gallery-shot CMC for dancereid, 10 random
+    single-shot trials for sysu-mm01 (all or indoor search), both directions for regdb and llcm.
+    """
     import reid
 
     with _reid_errors():
-        result = reid.evaluate(checkpoint, data_dir, dataset, out_dir=out, rerank=rerank, device=device)
+        result = reid.evaluate(checkpoint, data_dir, dataset, out_dir=out, rerank=rerank,
+                               device=device, mode=mode)
     shown = {k: result[k] for k in ("mAP", "rank1", "rank5", "rank10", "mINP") if k in result}
     click.echo("  ".join(f"{k} {100 * v:.1f}" for k, v in shown.items()))
     for key in ("protocol", "num_query", "num_gallery", "ranking_png"):

@@ -106,11 +106,12 @@ def train(
     impl = method_cls(cfg, splits.num_train_pids, dev, pretrained=pretrained)
     loader = impl.build_train_loader(splits.train)
     extra = _checkpoint_extra(impl, method, dataset)
-    protocol = cfg.eval.protocol or splits.eval_protocol
+    held_out = impl.eval_splits(splits)
+    protocol = cfg.eval.protocol or held_out.eval_protocol
 
     def evaluate() -> dict[str, float]:
         result = evaluate_model(
-            impl.model, splits.query, splits.gallery, cfg.data, cfg.eval, dev, protocol
+            impl.model, held_out.query, held_out.gallery, cfg.data, cfg.eval, dev, protocol
         )
         return result.metrics
 
@@ -161,16 +162,28 @@ def evaluate(
     out_dir: str | Path | None = None,
     rerank: bool = False,
     device: str = "auto",
+    mode: str = "all",
 ) -> dict[str, Any]:
     """Evaluate a checkpoint's encoder on ``dataset``'s query/gallery.
 
     Writes ``ranking.png`` and ``eval.json`` into ``out_dir`` (default: the checkpoint's folder).
+    Cross-modality datasets (SYSU-MM01, RegDB, LLCM) use their own protocols instead:
+    10 random single-shot gallery trials (``mode`` all or indoor for SYSU-MM01), both
+    directions for RegDB and LLCM, mean and std over trials; they write ``eval.json`` only.
 
     Returns:
         ``mAP``, ``rank1``, ``rank5``, ``rank10``, ``mINP`` (fractions in [0, 1]),
         ``num_valid_queries``, ``num_query``, ``num_gallery``, ``protocol``, ``rerank``,
         ``ranking_png`` (path string).
     """
+    if dataset in ("sysu-mm01", "llcm") or dataset.startswith("regdb"):
+        from reid.metrics.crossmodal import evaluate_checkpoint
+
+        report = evaluate_checkpoint(checkpoint, data_dir, dataset, mode=mode, device=device)
+        out = Path(out_dir) if out_dir is not None else Path(checkpoint).parent
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "eval.json").write_text(json.dumps(report, indent=2, default=str))
+        return report
     dev = resolve_device(device)
     impl, ckpt = load_method(checkpoint, dev)
     cfg = impl.cfg

@@ -1,5 +1,6 @@
 """Re-ID data: dataset readers (registry ``DATASETS``), samplers, transforms and loaders."""
 
+from reid.data import crossmodal as _crossmodal  # noqa: F401  (sysu-mm01, regdb*, llcm)
 from reid.data import dancereid as _dancereid  # noqa: F401  (registers "dancereid")
 from reid.data.datasets import DATASETS, ReidSplits, Sample, read_dataset, relabel
 from reid.data.loader import Batch, ImageDataset, build_test_loader, build_train_loader

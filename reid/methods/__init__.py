@@ -9,4 +9,8 @@ METHODS: Registry[type[Method]] = Registry("re-ID method")
 METHODS.register("baseline")(Baseline)
 METHODS.register("st-reidnet")(StReidNet)
 
+# Methods that register themselves with the decorator on import.
+from reid.methods import dns as _dns  # noqa: E402, F401  (registers "dns")
+from reid.methods import ecn as _ecn  # noqa: E402, F401  (registers "ecn")
+
 __all__ = ["METHODS", "Baseline", "Method", "StReidNet"]

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from reid.config import ReidConfig
-from reid.data.datasets import Sample
+from reid.data.datasets import ReidSplits, Sample
 from reid.data.loader import Batch, build_train_loader
 from reid.engine.optim import build_optimizer, build_scheduler, param_groups
 from reid.models.reidnet import build_reidnet
@@ -70,6 +70,11 @@ class Method:
         """The training loader over ``samples``; methods needing more than images (e.g. poses)
         override it. The default: :func:`reid.data.loader.build_train_loader`."""
         return build_train_loader(samples, self.cfg.data, self.cfg.train.seed)
+
+    def eval_splits(self, splits: ReidSplits) -> ReidSplits:
+        """The query/gallery evaluated during training; domain adaptation evaluates on the
+        target domain instead of the (source) dataset it trains on."""
+        return splits
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """Mixed precision on CUDA when enabled, else a no-op."""

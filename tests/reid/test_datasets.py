@@ -46,7 +46,7 @@ def test_market_malformed_name(tmp_path):
 
 def test_unknown_dataset_and_missing_root(tmp_path):
     with pytest.raises(
-        ReidError, match="choose one of: dancereid, dukemtmc, folder, market1501, msmt17"
+        ReidError, match="choose one of: dancereid, dukemtmc, folder, llcm, market1501, msmt17"
     ):
         read_dataset("cuhk99", tmp_path)
     with pytest.raises(DatasetError, match="does not exist"):

@@ -1,0 +1,329 @@
+"""ECN (Zhong et al., "Invariance Matters: Exemplar Memory for Domain Adaptive Person
+Re-identification", CVPR 2019; seeds.md 3): labelled source + unlabelled target.
+
+Network: backbone -> global pool (pool5 g, the test feature) -> Linear(C -> 4096) -> BN -> e.
+Source head ReLU(e) -> Dropout -> Linear(4096 -> N_src), plain cross-entropy. Target feature
+f = Dropout(L2norm(e)) scored against an exemplar memory of all target training images
+(:mod:`reid.losses.exemplar`): exemplar + camera invariance (CamStyle copies share their
+original's slot, :mod:`reid.data.crossdomain`), neighbourhood invariance from
+``ecn.knn_start_epoch`` on. L = (1 - lmd) L_src + lmd L_tgt; after each step the batch's
+slots move to f with momentum ``alpha x epoch`` (0-based) and are re-normalised.
+
+The target is given by ``target.data_dir`` / ``target.dataset``; training-time evaluation
+uses the target's query/gallery through :meth:`Ecn.eval_splits` (an engine hook).
+The FMCL momentum-encoder variant (seeds.md 3.h) is not implemented.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from reid.config import DataConfig, ModelConfig, OptimConfig, ReidConfig, TrainConfig
+from reid.data.crossdomain import (
+    CrossDomainBatch,
+    build_crossdomain_loader,
+    build_rect_crop_transform,
+    camstyle_index,
+    camstyle_notice,
+    find_camstyle_dir,
+)
+from reid.data.datasets import ReidSplits, Sample, read_dataset
+from reid.engine.optim import build_scheduler, param_groups
+from reid.errors import ReidError
+from reid.losses.exemplar import ExemplarMemory, invariance_loss
+from reid.methods import METHODS
+from reid.methods.base import Method
+from reid.models.backbones import build_backbone, load_pretrained
+
+
+@dataclass
+class TargetConfig:
+    """The unlabelled target domain (its train split feeds the memory, query/gallery the
+    evaluation)."""
+
+    data_dir: str | None = None  #: target dataset folder (required)
+    dataset: str | None = None  #: target dataset reader, e.g. dukemtmc (required)
+    batch_size: int = 128  #: target images per training batch (after the source images)
+    camstyle: bool = True  #: camera invariance from <target>/bounding_box_train_camstyle
+
+
+@dataclass
+class EcnSection:
+    """ECN's head, memory and loss settings (original code defaults)."""
+
+    features: int = 4096  #: embedding length (FC after pool5)
+    dropout: float = 0.5  #: dropout of both heads (target: after L2 normalisation)
+    beta: float = 0.05  #: softmax temperature of the memory logits
+    alpha: float = 0.01  #: memory momentum per epoch: momentum = alpha x 0-based epoch
+    knn: int = 6  #: k of neighbourhood invariance (0 = off)
+    knn_start_epoch: int = 5  #: 0-based epoch from which neighbourhood invariance is on
+    lmd: float = 0.3  #: L = (1 - lmd) L_src + lmd L_tgt
+    freeze_early: bool = True  #: ResNet stem + layer1 + layer2 frozen (and their BN in eval)
+    output_feature: str = "pool5"  #: test embedding: "pool5" | "embedding" (BN'ed FC output)
+    nesterov: bool = True  #: SGD with Nesterov momentum
+    crop_area_min: float = 0.64  #: rect crop area fraction in [min, 1]
+    crop_aspect_min: float = 2.0  #: rect crop aspect h/w lower bound
+    crop_aspect_max: float = 3.0  #: rect crop aspect h/w upper bound
+
+
+def _ecn_data() -> DataConfig:
+    return DataConfig(batch_size=128, pad=0, erase_area_max=0.2, erase_fill="mean")
+
+
+def _ecn_model() -> ModelConfig:
+    return ModelConfig(last_stride=2, pooling="avg", bnneck=False, test_feature="pre_bn")
+
+
+def _ecn_optim() -> OptimConfig:
+    return OptimConfig(name="sgd", lr=0.1, warmup_epochs=0)
+
+
+def _ecn_train() -> TrainConfig:
+    return TrainConfig(epochs=60)
+
+
+@dataclass
+class EcnConfig(ReidConfig):
+    """ECN: the shared sections with ECN's defaults plus ``target`` and ``ecn``.
+
+    ``loss`` and ``data.sampler`` / ``data.pad`` and ``model.bnneck`` / ``model.test_feature``
+    are unused (ECN: plain CE, uniformly shuffled source batches, rect crops, pool5 at test).
+    """
+
+    data: DataConfig = field(default_factory=_ecn_data)
+    model: ModelConfig = field(default_factory=_ecn_model)
+    optim: OptimConfig = field(default_factory=_ecn_optim)
+    train: TrainConfig = field(default_factory=_ecn_train)
+    target: TargetConfig = field(default_factory=TargetConfig)
+    ecn: EcnSection = field(default_factory=EcnSection)
+
+
+class EcnNet(nn.Module):
+    """Backbone -> pool5 -> FC + BN embedding; source classifier and target feature heads."""
+
+    def __init__(
+        self,
+        backbone: nn.Module,
+        num_classes: int,
+        *,
+        features: int = 4096,
+        dropout: float = 0.5,
+        pooling: str = "avg",
+        freeze_early: bool = True,
+        output_feature: str = "pool5",
+    ) -> None:
+        super().__init__()
+        if pooling not in ("max", "avg"):
+            raise ReidError(f"model.pooling must be 'max' or 'avg', got {pooling!r}")
+        if output_feature not in ("pool5", "embedding"):
+            raise ReidError(
+                f"ecn.output_feature must be 'pool5' or 'embedding', got {output_feature!r}"
+            )
+        self.backbone = backbone
+        self.pool = nn.AdaptiveMaxPool2d(1) if pooling == "max" else nn.AdaptiveAvgPool2d(1)
+        self.embed = nn.Linear(backbone.out_channels, features)
+        nn.init.kaiming_normal_(self.embed.weight, mode="fan_out")
+        nn.init.zeros_(self.embed.bias)
+        self.embed_bn = nn.BatchNorm1d(features)
+        self.drop = nn.Dropout(dropout)
+        self.classifier = nn.Linear(features, num_classes) if num_classes > 0 else None
+        if self.classifier is not None:
+            nn.init.normal_(self.classifier.weight, std=0.001)
+            nn.init.zeros_(self.classifier.bias)
+        self.output_feature = output_feature
+        self.dim = backbone.out_channels if output_feature == "pool5" else features
+        # ECN fixes conv1..layer2 (ImageNet low-level filters); only ResNet trunks have them.
+        self.frozen: list[nn.Module] = []
+        if freeze_early and hasattr(backbone, "stem") and hasattr(backbone, "layers"):
+            self.frozen = [backbone.stem, backbone.layers[0], backbone.layers[1]]
+            for m in self.frozen:
+                m.requires_grad_(False)
+
+    def train(self, mode: bool = True) -> EcnNet:
+        """Train/eval mode; the frozen stages (and their BN statistics) always stay in eval."""
+        super().train(mode)
+        for m in self.frozen:
+            m.eval()
+        return self
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """pool5 g (N, C) of images x (N, 3, H, W)."""
+        return self.pool(self.backbone(x)).flatten(1)
+
+    def embedding(self, g: torch.Tensor) -> torch.Tensor:
+        """e = BN(FC(g)), (N, features)."""
+        return self.embed_bn(self.embed(g))
+
+    def forward_source(self, x: torch.Tensor) -> torch.Tensor:
+        """Source identity logits (N, num_classes)."""
+        if self.classifier is None:
+            raise ReidError("this ECN network has no source classifier (built for inference)")
+        return self.classifier(self.drop(F.relu(self.embedding(self.features(x)))))
+
+    def forward_target(self, x: torch.Tensor) -> torch.Tensor:
+        """Target memory feature f = Dropout(L2norm(e)), (N, features)."""
+        return self.drop(F.normalize(self.embedding(self.features(x)).float(), dim=1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Test embedding (N, dim), not normalised: pool5 (default) or the embedding e."""
+        g = self.features(x)
+        return g if self.output_feature == "pool5" else self.embedding(g)
+
+
+@METHODS.register("ecn")
+class Ecn(Method):
+    """ECN on the shared engine; modules: model (:class:`EcnNet`). The memory is saved in
+    checkpoints (``ecn_memory``) so a resumed run continues exactly."""
+
+    name = "ecn"
+    config_class = EcnConfig
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.memory: ExemplarMemory | None = None
+        self.camstyle: dict[tuple[str, int], str] | None = None
+        self.target_splits: ReidSplits | None = None
+
+    @classmethod
+    def build_model(
+        cls, cfg: EcnConfig, num_classes: int, pretrained: str | None = None
+    ) -> nn.Module:
+        m, e = cfg.model, cfg.ecn
+        backbone = build_backbone(m.backbone, m.last_stride, m.imagenet and pretrained is None)
+        if pretrained is not None:
+            load_pretrained(backbone, pretrained)
+        return EcnNet(
+            backbone,
+            num_classes,
+            features=e.features,
+            dropout=e.dropout,
+            pooling=m.pooling,
+            freeze_early=e.freeze_early,
+            output_feature=e.output_feature,
+        )
+
+    def build_optimizers(self) -> None:
+        """SGD (Nesterov per ``ecn.nesterov``): backbone at lr x backbone_lr_mult, new layers
+        at lr; the per-epoch step schedule of ``optim``."""
+        o = self.cfg.optim
+        if o.name != "sgd":
+            raise ReidError(f"ecn trains with SGD; set optim.name=sgd (got {o.name!r})")
+        groups = [
+            g
+            for g in param_groups(self.model, o.lr, o.backbone_lr_mult, o.weight_decay)
+            if g["params"]
+        ]
+        opt = torch.optim.SGD(
+            groups, lr=o.lr, momentum=o.momentum, nesterov=self.cfg.ecn.nesterov and o.momentum > 0
+        )
+        self.optimizers["model"] = opt
+        self.schedulers["model"] = build_scheduler(opt, o, self.cfg.train.epochs)
+
+    def load_target(self) -> ReidSplits:
+        """Read the target dataset named by ``target.data_dir`` / ``target.dataset`` (once)."""
+        if self.target_splits is None:
+            t = self.cfg.target
+            if not t.data_dir or not t.dataset:
+                raise ReidError(
+                    "ecn needs an unlabelled target dataset; pass --set target.data_dir=DIR "
+                    "--set target.dataset=NAME (e.g. dukemtmc)"
+                )
+            self.target_splits = read_dataset(t.dataset, t.data_dir)
+        return self.target_splits
+
+    def eval_splits(self, splits: ReidSplits) -> ReidSplits:
+        """The splits evaluated during training: the target's (``splits`` is the source's)."""
+        return self.load_target()
+
+    def _camstyle(self, train: list[Sample]) -> dict[tuple[str, int], str] | None:
+        t = self.cfg.target
+        if not t.camstyle:
+            return None
+        folder = find_camstyle_dir(t.data_dir, train)
+        if folder is None:
+            camstyle_notice(
+                Path(t.data_dir) / "bounding_box_train_camstyle",
+                "target has no CamStyle images folder",
+            )
+            return None
+        index = camstyle_index(folder)
+        if not index:
+            camstyle_notice(folder, "no <stem>_fake_<src>to<dst>.jpg images in the CamStyle folder")
+            return None
+        return index
+
+    def build_train_loader(self, samples: list[Sample]) -> torch.utils.data.DataLoader:
+        """[source | target] batches (``samples`` = the source train split); builds the memory."""
+        target = [s._replace(pid=-1) for s in self.load_target().train]
+        e = self.cfg.ecn
+        self.memory = ExemplarMemory(len(target), e.features, self.device)
+        num_cams = len({s.camid for s in target})
+        self.camstyle = self._camstyle(target)
+        transform = build_rect_crop_transform(
+            self.cfg.data, (e.crop_area_min, 1.0), (e.crop_aspect_min, e.crop_aspect_max)
+        )
+        return build_crossdomain_loader(
+            samples,
+            target,
+            self.cfg.data,
+            self.cfg.target.batch_size,
+            self.cfg.train.seed,
+            transform,
+            self.camstyle,
+            max(num_cams, 1),
+        )
+
+    @property
+    def epoch_index(self) -> int:
+        """0-based index of the running epoch (= finished epochs, the scheduler's count)."""
+        return int(self.schedulers["model"].last_epoch)
+
+    def train_step(self, batch: CrossDomainBatch) -> dict[str, float]:
+        """One SGD step on L = (1 - lmd) CE_src + lmd L_inv, then the memory update."""
+        if self.memory is None:
+            raise RuntimeError("build_train_loader() creates the exemplar memory; call it first")
+        e, dev, epoch = self.cfg.ecn, self.device, self.epoch_index
+        src = batch.source.images.to(dev, non_blocking=True)
+        pids = batch.source.pids.to(dev, non_blocking=True)
+        tgt = batch.target.images.to(dev, non_blocking=True)
+        idx = batch.target.index.to(dev, non_blocking=True)
+        with self.autocast():
+            logits_s = self.model.forward_source(src)
+            f_t = self.model.forward_target(tgt)
+        loss_src = F.cross_entropy(logits_s.float(), pids)
+        knn = e.knn if epoch >= e.knn_start_epoch else 0
+        loss_tgt = invariance_loss(self.memory.logits(f_t, e.beta), idx, knn)
+        loss = (1 - e.lmd) * loss_src + e.lmd * loss_tgt
+        opt = self.optimizers["model"]
+        opt.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(opt)
+        self.scaler.update()
+        self.memory.update(f_t, idx, e.alpha * epoch)
+        with torch.no_grad():
+            acc = (logits_s.argmax(1) == pids).float().mean()
+        logs = {"loss": loss, "loss_src": loss_src, "loss_tgt": loss_tgt, "acc": acc}
+        return {k: float(v.detach()) for k, v in logs.items()}
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        if self.memory is not None:
+            state["ecn_memory"] = self.memory.features.cpu()
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        if self.memory is not None and "ecn_memory" in state:
+            saved = state["ecn_memory"]
+            if saved.shape != self.memory.features.shape:
+                raise ReidError(
+                    f"checkpoint memory has {saved.shape[0]} target slots but the target has "
+                    f"{self.memory.features.shape[0]} images; resume with the same target dataset"
+                )
+            self.memory.features.copy_(saved)
