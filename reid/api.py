@@ -154,6 +154,27 @@ def load_method(checkpoint: str | Path, device: torch.device) -> tuple[Method, d
     return impl, ckpt
 
 
+def _own_protocol(dataset: str) -> Any:
+    """The evaluation of datasets with a protocol of their own (not query/gallery CMC + mAP),
+    as ``fn(checkpoint, data_dir, dataset, *, out_dir, device, mode) -> dict``; else None."""
+    if dataset in ("sysu-mm01", "llcm") or dataset.startswith("regdb"):
+        from reid.metrics.crossmodal import evaluate_checkpoint as crossmodal
+
+        return lambda ckpt, root, name, *, out_dir, device, mode: crossmodal(
+            ckpt, root, name, mode=mode, device=device)
+    if dataset.startswith("pku-sketch"):
+        from reid.metrics.sketch import evaluate_checkpoint as sketch
+
+        return lambda ckpt, root, name, *, out_dir, device, mode: sketch(
+            ckpt, root, name, device=device)
+    if dataset in ("sketchy", "tu-berlin"):
+        from reid.methods.sbir import evaluate_checkpoint as sbir
+
+        return lambda ckpt, root, name, *, out_dir, device, mode: sbir(
+            ckpt, root, name, out_dir=out_dir, device=device)
+    return None
+
+
 def evaluate(
     checkpoint: str | Path,
     data_dir: str | Path,
@@ -169,17 +190,17 @@ def evaluate(
     Writes ``ranking.png`` and ``eval.json`` into ``out_dir`` (default: the checkpoint's folder).
     Cross-modality datasets (SYSU-MM01, RegDB, LLCM) use their own protocols instead:
     10 random single-shot gallery trials (``mode`` all or indoor for SYSU-MM01), both
-    directions for RegDB and LLCM, mean and std over trials; they write ``eval.json`` only.
+    directions for RegDB and LLCM, mean and std over trials; PKU-Sketch: sketch queries
+    against photos over its 10 random 150/50 identity splits. They write ``eval.json`` only.
 
     Returns:
         ``mAP``, ``rank1``, ``rank5``, ``rank10``, ``mINP`` (fractions in [0, 1]),
         ``num_valid_queries``, ``num_query``, ``num_gallery``, ``protocol``, ``rerank``,
         ``ranking_png`` (path string).
     """
-    if dataset in ("sysu-mm01", "llcm") or dataset.startswith("regdb"):
-        from reid.metrics.crossmodal import evaluate_checkpoint
-
-        report = evaluate_checkpoint(checkpoint, data_dir, dataset, mode=mode, device=device)
+    own_protocol = _own_protocol(dataset)
+    if own_protocol is not None:
+        report = own_protocol(checkpoint, data_dir, dataset, out_dir=out_dir, device=device, mode=mode)
         out = Path(out_dir) if out_dir is not None else Path(checkpoint).parent
         out.mkdir(parents=True, exist_ok=True)
         (out / "eval.json").write_text(json.dumps(report, indent=2, default=str))

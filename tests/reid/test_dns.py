@@ -149,3 +149,7 @@ def test_train_through_reid_train_and_evaluate_checkpoint(sysu_dir, tmp_path):
         )
         assert res["protocol"] == f"sysu-{mode}" and res["num_trials"] == 3
         assert 0.0 <= res["mAP"] <= 1.0 and "rank1_std" in res
+    # reid.evaluate (behind `mplt eval-reid --mode`) chooses the SYSU protocol by dataset name
+    via_api = reid.evaluate(run / "last.pt", sysu_dir, "sysu-mm01", out_dir=tmp_path, mode="indoor",
+                            device="cpu")
+    assert via_api["protocol"] == "sysu-indoor" and via_api["num_trials"] == 10
