@@ -172,6 +172,10 @@ def _own_protocol(dataset: str) -> Any:
 
         return lambda ckpt, root, name, *, out_dir, device, mode: sbir(
             ckpt, root, name, out_dir=out_dir, device=device)
+    if dataset in ("qmul-shoes", "qmul-chairs"):
+        from reid.metrics.qmul import evaluate_checkpoint as qmul
+
+        return lambda ckpt, root, name, *, out_dir, device, mode: qmul(ckpt, root, name, device=device)
     return None
 
 
@@ -191,7 +195,8 @@ def evaluate(
     Cross-modality datasets (SYSU-MM01, RegDB, LLCM) use their own protocols instead:
     10 random single-shot gallery trials (``mode`` all or indoor for SYSU-MM01), both
     directions for RegDB and LLCM, mean and std over trials; PKU-Sketch: sketch queries
-    against photos over its 10 random 150/50 identity splits. They write ``eval.json`` only.
+    against photos over its 10 random 150/50 identity splits; QMUL-Shoes/Chairs: acc@1/@10
+    over the test pairs. They write ``eval.json`` only.
 
     Returns:
         ``mAP``, ``rank1``, ``rank5``, ``rank10``, ``mINP`` (fractions in [0, 1]),

@@ -37,7 +37,7 @@ def trained(tmp_path_factory):
 def test_train_lists_models_and_writes_a_run(trained):
     _, run = trained
     assert CliRunner().invoke(cli, ["train", "--list"]).output.split() == [
-        "baseline", "dns", "ecn", "ihda", "sbir", "st-reidnet"]
+        "baseline", "dns", "ecn", "ecn-fmcl", "ihda", "sbir", "st-reidnet"]
     assert {"best.pt", "last.pt", "metrics.csv", "curves.png", "config.yaml"} <= {
         p.name for p in run.iterdir()}
 

@@ -3,6 +3,7 @@
 from reid.data import crossmodal as _crossmodal  # noqa: F401  (sysu-mm01, regdb*, llcm)
 from reid.data import dancereid as _dancereid  # noqa: F401  (registers "dancereid")
 from reid.data import pku_sketch as _pku_sketch  # noqa: F401  (pku-sketch, pku-sketch-1..10)
+from reid.data import qmul as _qmul  # noqa: F401  (registers "qmul-shoes", "qmul-chairs")
 from reid.data import sbir as _sbir  # noqa: F401  (registers "sketchy", "tu-berlin")
 from reid.data.datasets import DATASETS, ReidSplits, Sample, read_dataset, relabel
 from reid.data.loader import Batch, ImageDataset, build_test_loader, build_train_loader

@@ -12,6 +12,7 @@ METHODS.register("st-reidnet")(StReidNet)
 # Methods that register themselves with the decorator on import.
 from reid.methods import dns as _dns  # noqa: E402, F401  (registers "dns")
 from reid.methods import ecn as _ecn  # noqa: E402, F401  (registers "ecn")
+from reid.methods import fmcl as _fmcl  # noqa: E402, F401  (registers "ecn-fmcl")
 from reid.methods import ihda as _ihda  # noqa: E402, F401  (registers "ihda")
 from reid.methods import sbir as _sbir  # noqa: E402, F401  (registers "sbir")
 

@@ -19,7 +19,8 @@ logits (code: -0.1 CE(softmax(logits)), double softmax and inverted sign), so C_
 separate the domains and the encoders, through the GRL, to confuse them; the warm-up is
 (epoch+1)/11 of the lr (``optim.warmup_factor`` 1/11 over 10 epochs), not (epoch+1) times it.
 Training-time evaluation embeds queries and gallery with E1 (the engine does not pass the
-modality); :meth:`IhdaNet.forward_sketch` is the paper's sketch embedding.
+modality); ``IhdaNet.forward(x, modality)`` routes sketches (modality 1) to E2, which the
+PKU-Sketch and QMUL checkpoint evaluators use (:meth:`IhdaNet.forward_sketch` = all-E2).
 """
 
 from __future__ import annotations
@@ -164,9 +165,26 @@ class IhdaNet(nn.Module):
         """3-domain logits (N, 3) of C_d(GRL(g)); g's gradient is reversed and scaled."""
         return self.domain_head(self.grl(g))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Photo test embedding: BN(E1 feature), (N, D)."""
-        return self.bn(self.features(x))
+    def forward(self, x: torch.Tensor, modality: torch.Tensor | None = None) -> torch.Tensor:
+        """Test embedding BN(E feature), (N, D), of images x (N, 3, H, W).
+
+        ``modality`` (N,) or scalar: 0 = photo (E1), 1 = sketch (E2), the codes of
+        ``extra["modality"]``, so modality-aware evaluators (PKU-Sketch, QMUL) route each image
+        to its own encoder; None embeds every image with E1.
+        """
+        if modality is None:
+            return self.bn(self.features(x))
+        mod = torch.as_tensor(modality, device=x.device).expand(len(x))
+        if ((mod != 0) & (mod != 1)).any():
+            raise ValueError(f"IHDA modality must be 0 (photo) or 1 (sketch), got {mod.tolist()}")
+        is_sketch = mod == 1
+        if is_sketch.all() or not is_sketch.any():
+            return self.bn(self.features(x, sketch=bool(is_sketch.any())))
+        gp = self.features(x[~is_sketch])
+        gk = self.features(x[is_sketch], sketch=True)
+        g = gp.new_empty(len(x), gp.shape[1])
+        g[~is_sketch], g[is_sketch] = gp, gk.to(gp.dtype)
+        return self.bn(g)
 
     def forward_sketch(self, x: torch.Tensor) -> torch.Tensor:
         """Sketch test embedding: BN(E2 feature), (N, D)."""

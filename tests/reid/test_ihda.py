@@ -219,3 +219,81 @@ def test_step1_then_step2_train_and_reduce_the_loss(dirs, tmp_path):
     enc = reid.load_encoder(run2 / "last.pt")
     x = torch.randn(2, 3, H, W)
     assert enc(x).shape[0] == 2
+
+
+def test_forward_routes_sketches_to_e2():
+    torch.manual_seed(0)
+    net = IhdaNet(build_backbone("tiny", 1, False), 0, 3,
+                  IhdaSection(att_hidden=8, domain_hidden=8)).eval()
+    with torch.no_grad():
+        for p in net.sketch_backbone.parameters():
+            p.add_(0.5 * torch.randn_like(p))  # E2 != E1
+        x = torch.randn(4, 3, H, W)
+        mod = torch.tensor([0, 1, 1, 0])
+        mixed = net(x, mod)
+        torch.testing.assert_close(mixed[[0, 3]], net(x[[0, 3]]))
+        torch.testing.assert_close(mixed[[1, 2]], net.forward_sketch(x[[1, 2]]))
+        torch.testing.assert_close(net(x, torch.tensor(1)), net.forward_sketch(x))
+        torch.testing.assert_close(net(x, torch.zeros(4, dtype=torch.long)), net(x))
+        assert not torch.allclose(mixed[[1, 2]], net(x[[1, 2]]))
+        assert net(x[:0], mod[:0]).shape == (0, net.dim)
+        with pytest.raises(ValueError, match="0 \\(photo\\) or 1 \\(sketch\\)"):
+            net(x, torch.tensor([0, 2, 1, 0]))
+
+
+class _SketchEncoder(torch.nn.Module):
+    def __init__(self, net: IhdaNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.forward_sketch(x)
+
+
+def test_pku_evaluation_of_a_checkpoint_embeds_sketches_with_e2(dirs, tmp_path, monkeypatch):
+    from reid.api import load_method
+    from reid.data.pku_sketch import read_pku_images, read_style_groups
+    from reid.engine.evaluator import extract_features
+    from reid.metrics import sketch
+
+    market, attrs, pku = dirs
+    cfg = ihda_config(attrs, 1, lambda2=0.0, attribute_file=None)
+    cfg.train.epochs, cfg.train.max_steps_per_epoch = 1, 1
+    run = reid.train("ihda", cfg, market, "market1501", tmp_path / "s1", device="cpu",
+                     progress=False)
+    ckpt = torch.load(run / "last.pt", weights_only=True)
+    gen = torch.Generator().manual_seed(0)
+    for k, v in ckpt["modules"]["model"].items():
+        if k.startswith("sketch_backbone.") and v.is_floating_point():
+            v.add_(0.5 * torch.randn(v.shape, generator=gen))  # make E2 differ from E1
+    torch.save(ckpt, tmp_path / "ihda.pt")
+
+    seen = {}
+    original = sketch._features
+
+    def spy(impl, samples, device):
+        seen["feats"] = original(impl, samples, device)
+        return seen["feats"]
+
+    monkeypatch.setattr(sketch, "_features", spy)
+    report = reid.evaluate(tmp_path / "ihda.pt", pku, "pku-sketch-1", out_dir=tmp_path,
+                           device="cpu")
+    impl, _ = load_method(tmp_path / "ihda.pt", torch.device("cpu"))
+    net, data = impl.model, impl.cfg.data
+    photos, sketches = read_pku_images(pku)
+    cpu = torch.device("cpu")
+    e1_photos = extract_features(net, photos, data, cpu, normalize=False)
+    e2_sketches = extract_features(_SketchEncoder(net), sketches, data, cpu, normalize=False)
+    e1_sketches = extract_features(net, sketches, data, cpu, normalize=False)
+    n = len(photos)
+    np.testing.assert_allclose(seen["feats"][:n], e1_photos, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(seen["feats"][n:], e2_sketches, rtol=1e-4, atol=1e-5)
+    assert not np.allclose(e2_sketches, e1_sketches, atol=1e-3)
+    # the reported metrics are those of the routed features
+    direct = sketch.evaluate_sketch_splits(
+        np.concatenate([e1_photos, e2_sketches]),
+        np.array([s.pid for s in photos + sketches]),
+        np.array([s.extra["modality"] for s in photos + sketches]),
+        sketch.pku_test_ids(read_style_groups(pku), [1]),
+    )
+    assert report["trials"][0] == pytest.approx(direct["trials"][0])
