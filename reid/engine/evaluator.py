@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,6 +20,16 @@ from reid.metrics.rerank import k_reciprocal_rerank
 PROTOCOLS = ("market", "single_gallery_shot")
 
 
+def _modalities(model: nn.Module, samples: Sequence[Sample]) -> torch.Tensor | None:
+    """(N,) modality of every sample (0 photo/visible, 1 sketch/infrared) when the model has a
+    branch per modality (``forward(x, modality)``: DNS, IHDA) and the dataset says which."""
+    if "modality" not in inspect.signature(model.forward).parameters:
+        return None
+    if not samples or not all(s.extra and "modality" in s.extra for s in samples):
+        return None
+    return torch.tensor([int(s.extra["modality"]) for s in samples])
+
+
 @torch.no_grad()
 def extract_features(
     model: nn.Module,
@@ -27,15 +38,26 @@ def extract_features(
     device: torch.device,
     normalize: bool = True,
 ) -> np.ndarray:
-    """(N, D) float32 embeddings of ``samples`` in order (model in eval mode during the pass)."""
+    """(N, D) float32 embeddings of ``samples`` in order (model in eval mode during the pass).
+
+    Models with a branch per modality see each image through its own branch (sketches through
+    the sketch encoder, infrared images through the infrared stem).
+    """
     was_training = model.training
     model.eval()
     amp = torch.autocast("cuda") if device.type == "cuda" else contextlib.nullcontext()
-    chunks = []
+    modality = _modalities(model, samples)
+    chunks, start = [], 0
     try:
         for batch in build_test_loader(samples, data_cfg):
+            images = batch.images.to(device, non_blocking=True)
+            n = len(images)
             with amp:
-                feats = model(batch.images.to(device, non_blocking=True)).float()
+                if modality is None:
+                    feats = model(images).float()
+                else:
+                    feats = model(images, modality[start : start + n].to(device)).float()
+            start += n
             if normalize:
                 feats = nn.functional.normalize(feats, dim=1)
             chunks.append(feats.cpu().numpy())

@@ -18,9 +18,10 @@ Released-code bugs not reproduced (seeds.md 7.3): the domain loss is +l3 CE(logi
 logits (code: -0.1 CE(softmax(logits)), double softmax and inverted sign), so C_d learns to
 separate the domains and the encoders, through the GRL, to confuse them; the warm-up is
 (epoch+1)/11 of the lr (``optim.warmup_factor`` 1/11 over 10 epochs), not (epoch+1) times it.
-Training-time evaluation embeds queries and gallery with E1 (the engine does not pass the
-modality); ``IhdaNet.forward(x, modality)`` routes sketches (modality 1) to E2, which the
-PKU-Sketch and QMUL checkpoint evaluators use (:meth:`IhdaNet.forward_sketch` = all-E2).
+``IhdaNet.forward(x, modality)`` routes sketches (modality 1) to E2 and photos to E1; the
+engine's feature extraction passes each sample's modality to such models, so training-time
+evaluation and the PKU-Sketch / QMUL evaluators embed sketches with E2
+(:meth:`IhdaNet.forward_sketch` = all-E2).
 """
 
 from __future__ import annotations

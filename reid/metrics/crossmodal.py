@@ -26,7 +26,6 @@ import torch
 
 from reid.data.crossmodal import INFRARED, VISIBLE, modality_of
 from reid.data.datasets import Sample, read_dataset
-from reid.data.loader import build_test_loader
 from reid.errors import ReidError
 
 PROTOCOLS = ("sysu-all", "sysu-indoor", "llcm", "regdb")
@@ -177,16 +176,12 @@ def evaluate_crossmodal(
 def extract_modal_features(
     model: torch.nn.Module, samples: Sequence[Sample], data_cfg, device: torch.device
 ) -> np.ndarray:
-    """(N, D) float32 features, each image through the stem of its own modality."""
-    model.eval()
-    mods = torch.tensor([modality_of(s) for s in samples])
-    chunks, start = [], 0
-    for batch in build_test_loader(samples, data_cfg):
-        n = len(batch.images)
-        feats = model(batch.images.to(device), mods[start : start + n].to(device)).float()
-        chunks.append(feats.cpu().numpy())
-        start += n
-    return np.concatenate(chunks) if chunks else np.zeros((0, 0), np.float32)
+    """(N, D) float32 features (not normalised), each image through its modality's stem."""
+    from reid.engine.evaluator import extract_features
+
+    for sample in samples:
+        modality_of(sample)  # every sample must say its modality
+    return extract_features(model, samples, data_cfg, device, normalize=False)
 
 
 def _ids(samples: Sequence[Sample]) -> tuple[np.ndarray, np.ndarray]:

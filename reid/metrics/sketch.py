@@ -10,7 +10,6 @@ is reported under ``"photo_to_sketch"``.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -111,13 +110,9 @@ def _splits_of(dataset: str) -> list[int]:
 
 
 def _features(impl, samples: Sequence[Sample], device) -> np.ndarray:
-    """Modality-aware models (``forward(x, modality)``, e.g. DNS) see each image through its
-    own stem; any other encoder embeds every image alike."""
+    """Features of PKU-Sketch samples; models with a sketch branch embed sketches with it."""
     from reid.engine.evaluator import extract_features
-    from reid.metrics.crossmodal import extract_modal_features
 
-    if "modality" in inspect.signature(impl.model.forward).parameters:
-        return extract_modal_features(impl.model, samples, impl.cfg.data, device)
     return extract_features(impl.model, samples, impl.cfg.data, device)
 
 

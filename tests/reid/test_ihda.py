@@ -250,6 +250,17 @@ class _SketchEncoder(torch.nn.Module):
         return self.net.forward_sketch(x)
 
 
+class _PhotoEncoder(torch.nn.Module):
+    """E1 alone (no modality argument, so the evaluator cannot route anything to E2)."""
+
+    def __init__(self, net: IhdaNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
 def test_pku_evaluation_of_a_checkpoint_embeds_sketches_with_e2(dirs, tmp_path, monkeypatch):
     from reid.api import load_method
     from reid.data.pku_sketch import read_pku_images, read_style_groups
@@ -282,9 +293,12 @@ def test_pku_evaluation_of_a_checkpoint_embeds_sketches_with_e2(dirs, tmp_path, 
     net, data = impl.model, impl.cfg.data
     photos, sketches = read_pku_images(pku)
     cpu = torch.device("cpu")
-    e1_photos = extract_features(net, photos, data, cpu, normalize=False)
-    e2_sketches = extract_features(_SketchEncoder(net), sketches, data, cpu, normalize=False)
-    e1_sketches = extract_features(net, sketches, data, cpu, normalize=False)
+    e1_photos = extract_features(_PhotoEncoder(net), photos, data, cpu)
+    e2_sketches = extract_features(_SketchEncoder(net), sketches, data, cpu)
+    e1_sketches = extract_features(_PhotoEncoder(net), sketches, data, cpu)
+    # the engine's own extraction (training-time evaluation too) routes by modality
+    np.testing.assert_allclose(extract_features(net, sketches, data, cpu), e2_sketches,
+                               rtol=1e-4, atol=1e-5)
     n = len(photos)
     np.testing.assert_allclose(seen["feats"][:n], e1_photos, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(seen["feats"][n:], e2_sketches, rtol=1e-4, atol=1e-5)
