@@ -16,9 +16,10 @@ import torch
 from torch import nn
 
 from reid.config import ReidConfig
-from reid.data.datasets import ReidSplits, Sample
+from reid.data.datasets import ReidSplits, Sample, read_dataset
 from reid.data.loader import Batch, build_train_loader
 from reid.engine.optim import build_optimizer, build_scheduler, param_groups
+from reid.errors import ReidError
 from reid.models.reidnet import build_reidnet
 
 
@@ -70,6 +71,20 @@ class Method:
         """The training loader over ``samples``; methods needing more than images (e.g. poses)
         override it. The default: :func:`reid.data.loader.build_train_loader`."""
         return build_train_loader(samples, self.cfg.data, self.cfg.train.seed)
+
+    def read_target(self, needed_for: str) -> ReidSplits:
+        """The target dataset of a two-domain method (its config's ``target.data_dir`` and
+        ``target.dataset``), read once. ``needed_for`` starts the error message when either
+        is missing, e.g. "ecn needs an unlabelled target dataset"."""
+        cached = getattr(self, "_target_splits", None)
+        if cached is None:
+            target = getattr(self.cfg, "target", None)
+            if target is None or not target.data_dir or not target.dataset:
+                raise ReidError(
+                    f"{needed_for}; pass --set target.data_dir=DIR --set target.dataset=NAME"
+                )
+            cached = self._target_splits = read_dataset(target.dataset, target.data_dir)
+        return cached
 
     def eval_splits(self, splits: ReidSplits) -> ReidSplits:
         """The query/gallery evaluated during training; domain adaptation evaluates on the

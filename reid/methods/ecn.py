@@ -33,7 +33,7 @@ from reid.data.crossdomain import (
     camstyle_notice,
     find_camstyle_dir,
 )
-from reid.data.datasets import ReidSplits, Sample, read_dataset
+from reid.data.datasets import ReidSplits, Sample
 from reid.engine.optim import build_scheduler, param_groups
 from reid.errors import ReidError
 from reid.losses.exemplar import ExemplarMemory, invariance_loss
@@ -188,7 +188,6 @@ class Ecn(Method):
         super().__init__(*args, **kwargs)
         self.memory: ExemplarMemory | None = None
         self.camstyle: dict[tuple[str, int], str] | None = None
-        self.target_splits: ReidSplits | None = None
 
     @classmethod
     def build_model(
@@ -226,16 +225,8 @@ class Ecn(Method):
         self.schedulers["model"] = build_scheduler(opt, o, self.cfg.train.epochs)
 
     def load_target(self) -> ReidSplits:
-        """Read the target dataset named by ``target.data_dir`` / ``target.dataset`` (once)."""
-        if self.target_splits is None:
-            t = self.cfg.target
-            if not t.data_dir or not t.dataset:
-                raise ReidError(
-                    "ecn needs an unlabelled target dataset; pass --set target.data_dir=DIR "
-                    "--set target.dataset=NAME (e.g. dukemtmc)"
-                )
-            self.target_splits = read_dataset(t.dataset, t.data_dir)
-        return self.target_splits
+        """The target dataset (``target.data_dir`` / ``target.dataset``), read once."""
+        return self.read_target("ecn needs an unlabelled target dataset (e.g. dukemtmc)")
 
     def eval_splits(self, splits: ReidSplits) -> ReidSplits:
         """The splits evaluated during training: the target's (``splits`` is the source's)."""

@@ -36,7 +36,7 @@ from torch import nn
 
 from reid.config import DataConfig, ModelConfig, OptimConfig, ReidConfig, TrainConfig
 from reid.data.attributes import IHDA_ATTRIBUTES, attribute_targets, read_market_attributes
-from reid.data.datasets import ReidSplits, Sample, read_dataset
+from reid.data.datasets import ReidSplits, Sample
 from reid.data.ihda_loader import IhdaBatch, build_pair_loader
 from reid.data.loader import Batch
 from reid.engine.optim import build_scheduler
@@ -257,7 +257,6 @@ class Ihda(Method):
         self.iteration = 0
         self.attr_targets = torch.zeros(0, self.num_attributes)
         self.attr_labelled = torch.zeros(0, dtype=torch.bool)
-        self.target_splits: ReidSplits | None = None
 
     @property
     def num_attributes(self) -> int:
@@ -295,16 +294,8 @@ class Ihda(Method):
         self.schedulers["model"] = build_scheduler(opt, o, self.cfg.train.epochs)
 
     def load_target(self) -> ReidSplits:
-        """Read the target dataset (``target.data_dir`` / ``target.dataset``) once."""
-        if self.target_splits is None:
-            t = self.cfg.target
-            if not t.data_dir or not t.dataset:
-                raise ReidError(
-                    "ihda step 2 needs the target photo/sketch dataset; pass --set "
-                    "target.data_dir=DIR --set target.dataset=NAME (e.g. pku-sketch)"
-                )
-            self.target_splits = read_dataset(t.dataset, t.data_dir)
-        return self.target_splits
+        """The target dataset (``target.data_dir`` / ``target.dataset``), read once."""
+        return self.read_target("ihda step 2 needs the target photo/sketch dataset (e.g. pku-sketch)")
 
     def eval_splits(self, splits: ReidSplits) -> ReidSplits:
         """Step 2 evaluates on the target's query/gallery, step 1 on the source's."""
