@@ -40,6 +40,7 @@ from reid.losses.exemplar import ExemplarMemory, invariance_loss
 from reid.methods import METHODS
 from reid.methods.base import Method
 from reid.models.backbones import build_backbone, load_pretrained
+from reid.models.reidnet import global_pool
 
 
 @dataclass
@@ -119,14 +120,12 @@ class EcnNet(nn.Module):
         output_feature: str = "pool5",
     ) -> None:
         super().__init__()
-        if pooling not in ("max", "avg"):
-            raise ReidError(f"model.pooling must be 'max' or 'avg', got {pooling!r}")
         if output_feature not in ("pool5", "embedding"):
             raise ReidError(
                 f"ecn.output_feature must be 'pool5' or 'embedding', got {output_feature!r}"
             )
         self.backbone = backbone
-        self.pool = nn.AdaptiveMaxPool2d(1) if pooling == "max" else nn.AdaptiveAvgPool2d(1)
+        self.pool = global_pool(pooling)
         self.embed = nn.Linear(backbone.out_channels, features)
         nn.init.kaiming_normal_(self.embed.weight, mode="fan_out")
         nn.init.zeros_(self.embed.bias)

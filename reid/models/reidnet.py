@@ -19,6 +19,13 @@ class TrainOutput(NamedTuple):
     logits: torch.Tensor
 
 
+def global_pool(pooling: str) -> nn.Module:
+    """Global ``max`` or ``avg`` pooling of a backbone's (N, C, h, w) map to (N, C, 1, 1)."""
+    if pooling not in ("max", "avg"):
+        raise ReidError(f"model.pooling must be 'max' or 'avg', got {pooling!r}")
+    return nn.AdaptiveMaxPool2d(1) if pooling == "max" else nn.AdaptiveAvgPool2d(1)
+
+
 class BNNeck(nn.Module):
     """BatchNorm1d with a frozen zero bias (Luo et al. 2019) followed by a bias-free classifier.
 
@@ -59,12 +66,10 @@ class ReidNet(nn.Module):
         test_feature: str = "bn",
     ) -> None:
         super().__init__()
-        if pooling not in ("max", "avg"):
-            raise ReidError(f"model.pooling must be 'max' or 'avg', got {pooling!r}")
         if test_feature not in ("bn", "pre_bn"):
             raise ReidError(f"model.test_feature must be 'bn' or 'pre_bn', got {test_feature!r}")
         self.backbone = backbone
-        self.pool = nn.AdaptiveMaxPool2d(1) if pooling == "max" else nn.AdaptiveAvgPool2d(1)
+        self.pool = global_pool(pooling)
         self.neck = BNNeck(backbone.out_channels, num_classes, bnneck)
         self.test_feature = test_feature
         self.dim = backbone.out_channels

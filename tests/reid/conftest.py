@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -105,6 +106,20 @@ def _one_torch_thread():
 @pytest.fixture(scope="session")
 def market_dir(tmp_path_factory) -> Path:
     return make_market(tmp_path_factory.mktemp("market"))
+
+
+def remove(path: Path) -> None:
+    """Delete a file or a whole folder of a generated dataset (to test reader errors)."""
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
+@pytest.fixture(scope="module")
+def target_dir(tmp_path_factory) -> Path:
+    """A second Market-layout dataset: the unlabelled target of the domain-adaptive methods."""
+    return make_market(tmp_path_factory.mktemp("duke"), range(21, 27), range(27, 31))
 
 
 def tiny_config(**train) -> ReidConfig:

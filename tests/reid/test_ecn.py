@@ -23,13 +23,9 @@ from tests.reid.conftest import H, W, make_market, save
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def target_dir(tmp_path_factory) -> Path:
-    return make_market(tmp_path_factory.mktemp("duke"), range(21, 27), range(27, 31))
-
-
-def ecn_config(target: Path, **train) -> EcnConfig:
-    cfg = EcnConfig()
+def ecn_config(target: Path, config_class: type[EcnConfig] = EcnConfig, **train) -> EcnConfig:
+    """A tiny ECN-family config (``config_class``: EcnConfig or a subclass such as FMCL's)."""
+    cfg = config_class()
     cfg.data.height, cfg.data.width = H, W
     cfg.data.batch_size, cfg.data.workers, cfg.data.test_batch_size = 8, 0, 64
     cfg.model.backbone, cfg.model.imagenet = "tiny", False

@@ -25,29 +25,13 @@ from reid.methods.fmcl import (
     momentum_neighbour_targets,
     soft_entropy,
 )
-from tests.reid.conftest import H, W, make_market
+from tests.reid.test_ecn import ecn_config
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def target_dir(tmp_path_factory) -> Path:
-    return make_market(tmp_path_factory.mktemp("duke"), range(21, 27), range(27, 31))
-
-
 def fmcl_config(target: Path, **train) -> FmclConfig:
-    cfg = FmclConfig()
-    cfg.data.height, cfg.data.width = H, W
-    cfg.data.batch_size, cfg.data.workers, cfg.data.test_batch_size = 8, 0, 64
-    cfg.model.backbone, cfg.model.imagenet = "tiny", False
-    cfg.optim.lr = 0.05
-    cfg.train.epochs, cfg.train.eval_every = 2, 1
-    cfg.eval.vis_queries, cfg.eval.vis_topk = 2, 3
-    cfg.target.data_dir, cfg.target.dataset, cfg.target.batch_size = str(target), "market1501", 8
-    cfg.ecn.features = 32
-    for key, value in train.items():
-        setattr(cfg.train, key, value)
-    return cfg
+    return ecn_config(target, FmclConfig, **train)
 
 
 def test_config_defaults_match_yaml_and_registration():

@@ -19,7 +19,7 @@ from reid.data.pku_sketch import (
 )
 from reid.errors import DatasetError, ReidError
 from reid.metrics import sketch
-from tests.reid.conftest import save, tiny_config
+from tests.reid.conftest import remove, save, tiny_config
 
 STYLES = {"a_5.txt": (1, 2, 3, 4, 5), "b_3.txt": (6, 7, 8)}
 
@@ -56,22 +56,16 @@ def test_reader_layout_modalities_and_registration(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("remove", "match"),
+    ("missing", "match"),
     [
         ("styleAnnotation", "missing folder 'styleAnnotation'"),
         ("photo", "missing folder 'photo'"),
         ("sketch/8.jpg", r"ids \[8\] lack a photo or a sketch"),
     ],
 )
-def test_errors_name_what_is_missing(tmp_path, remove, match):
+def test_errors_name_what_is_missing(tmp_path, missing, match):
     root = make_pku(tmp_path / "pku")
-    target = root / remove
-    if target.is_dir():
-        for p in target.iterdir():
-            p.unlink()
-        target.rmdir()
-    else:
-        target.unlink()
+    remove(root / missing)
     with pytest.raises(DatasetError, match=match) as err:
         read_dataset("pku-sketch", root)
     assert "\n" not in str(err.value)

@@ -15,7 +15,7 @@ from reid.data import qmul as qmul_data  # noqa: F401  (registers qmul-shoes, qm
 from reid.data.datasets import DATASETS, read_dataset
 from reid.errors import DatasetError, ReidError
 from reid.metrics import qmul
-from tests.reid.conftest import person, save, tiny_config
+from tests.reid.conftest import person, remove, save, tiny_config
 
 TRAIN, TEST = (1, 2, 3, 4, 5, 6), (7, 8, 9, 10, 11)
 
@@ -47,22 +47,16 @@ def test_reader_pairs_modalities_and_registration(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("remove", "match"),
+    ("missing", "match"),
     [
         ("test/sketches", "missing folder 'test/sketches'"),
         ("train/images", "missing folder 'train/images'"),
         ("test/images/9.jpg", r"test pairs \[9\] lack a photo or a sketch"),
     ],
 )
-def test_errors_name_what_is_missing(tmp_path, remove, match):
+def test_errors_name_what_is_missing(tmp_path, missing, match):
     root = make_qmul(tmp_path / "shoes")
-    target = root / remove
-    if target.is_dir():
-        for p in target.iterdir():
-            p.unlink()
-        target.rmdir()
-    else:
-        target.unlink()
+    remove(root / missing)
     with pytest.raises(DatasetError, match=match) as err:
         read_dataset("qmul-shoes", root)
     assert "\n" not in str(err.value)
