@@ -17,7 +17,7 @@ A ground-truth sequence without predictions is an error naming it (an empty pred
 is the way to score a sequence with no output: all misses). Prediction files for sequences
 without ground truth are ignored.
 
-Rows and columns (files are read with :func:`mplt.io.mot.read_mot`, which validates them):
+Rows and columns (files are read with :func:`mplt.io.mot.read_mot_rows`, which validates them):
 
 * Ground-truth rows with ``conf == 0`` (MOTChallenge's "ignore") are not evaluated.
 * Nine-column rows are MOT16/17/20 ground truth ``...,conf,class,visibility``: only class 1
@@ -38,7 +38,7 @@ import numpy as np
 
 from mplt.errors import MpltError
 from mplt.eval.matching import mot_boxes
-from mplt.io.mot import UNKNOWN, read_mot
+from mplt.io.mot import UNKNOWN, read_mot_rows
 
 #: MOT16/17/20 class of the people that are evaluated.
 PEDESTRIAN = 1
@@ -101,17 +101,6 @@ class SequenceFiles:
     width: float | None
 
 
-def _line_columns(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Line numbers and column counts of the non-blank lines (the rows read_mot returns)."""
-    numbers, counts = [], []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if line.strip():
-                numbers.append(number)
-                counts.append(line.count(",") + 1)
-    return np.asarray(numbers, np.int64), np.asarray(counts, np.int64)
-
-
 def read_table(path: str | Path, *, predictions: bool = False) -> MotTable:
     """Read a MOT file (ground truth or predictions) into a :class:`MotTable`.
 
@@ -123,8 +112,7 @@ def read_table(path: str | Path, *, predictions: bool = False) -> MotTable:
             integer, or an ID appears twice in one frame.
     """
     path = Path(path)
-    rows = read_mot(path)
-    line_numbers, ncols = _line_columns(path)
+    rows, ncols, line_numbers = read_mot_rows(path)
     if predictions:
         keep = rows[:, 1] >= 0
         rows, line_numbers, ncols = rows[keep], line_numbers[keep], ncols[keep]

@@ -15,7 +15,6 @@ import numpy as np
 
 from mplt.errors import MpltError
 
-
 _PINHOLE_KEYS = (
     "expected keys: width, height, K (3x3), optional dist [k1, k2, p1, p2(, k3)], "
     "R (3x3) or rvec (3), t or tvec (3)"

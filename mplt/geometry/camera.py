@@ -37,12 +37,12 @@ import numpy as np
 
 from mplt.errors import MpltError
 from mplt.geometry.calibration import (
+    as_matrix,
     check_dist,
     check_K,
     check_R,
     check_size,
     load_mapping,
-    as_matrix,
     pinhole_kwargs,
 )
 

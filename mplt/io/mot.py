@@ -72,12 +72,20 @@ class MotWriter(FrameLineWriter):
         self._append(format_mot_rows(frame_index, tracks))
 
 
-def _parse_mot(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Rows padded to 10 columns and the number of columns each row had."""
+def read_mot_rows(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Like :func:`read_mot`, plus each row's column count and line number.
+
+    Returns:
+        rows (R, 10) float64 padded as in :func:`read_mot`; ncols (R,) int64, the number of
+        columns the line had (9 = MOT16/17 class and visibility, 10 = ground position);
+        line_numbers (R,) int64, 1-based, for error messages.
+    """
+    path = Path(path)
     if not path.is_file():
         raise MpltError(f"MOT file {path} does not exist; pass an existing frame,id,left,... file")
     rows: list[list[float]] = []
     ncols: list[int] = []
+    line_numbers: list[int] = []
     with open(path, encoding="utf-8") as handle:
         for line_no, line in enumerate(handle, start=1):
             text = line.strip()
@@ -110,10 +118,15 @@ def _parse_mot(path: Path) -> tuple[np.ndarray, np.ndarray]:
             if values[4] < 0 or values[5] < 0:
                 raise MpltError(f"{path} line {line_no}: negative box width or height")
             ncols.append(len(fields))
+            line_numbers.append(line_no)
             rows.append(values + [1.0] * (len(values) < 7) + [UNKNOWN] * (10 - max(len(values), 7)))
     if not rows:
-        return np.zeros((0, 10)), np.zeros(0, np.int64)
-    return np.asarray(rows, np.float64), np.asarray(ncols, np.int64)
+        return np.zeros((0, 10)), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return (
+        np.asarray(rows, np.float64),
+        np.asarray(ncols, np.int64),
+        np.asarray(line_numbers, np.int64),
+    )
 
 
 def _is_float(text: str) -> bool:
@@ -138,7 +151,7 @@ def read_mot(path: str | Path) -> np.ndarray:
             non-finite value, a frame that is not an integer >= 1, or a negative box size; the
             message names the line number.
     """
-    return _parse_mot(Path(path))[0]
+    return read_mot_rows(path)[0]
 
 
 def read_mot_detections(path: str | Path, frame_count: int | None = None) -> dict[int, Detections]:
@@ -157,7 +170,7 @@ def read_mot_detections(path: str | Path, frame_count: int | None = None) -> dic
     Returns:
         0-based frame index -> Detections (with ``frame_index`` set), in frame order.
     """
-    rows, ncols = _parse_mot(Path(path))
+    rows, ncols, _ = read_mot_rows(path)
     frames = rows[:, 0].astype(np.int64) - 1
     if frame_count is not None:
         keep = frames < frame_count
