@@ -1,19 +1,18 @@
 """``mplt`` command line: parses options, builds the config, calls one library function.
 
-Every user-fixable problem surfaces as :class:`mplt.errors.MpltError`; :func:`main` turns it
+Every user-fixable problem surfaces as :class:`core.errors.UserError`; :func:`main` turns it
 into ``error: <message>`` on stderr and exit code 2, with no traceback.
 """
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from mplt.errors import MpltError
+from core.errors import UserError
 
 
 def _parse_camera_height(ctx: click.Context, param: click.Parameter, value: float | None) -> Any:
@@ -63,7 +62,8 @@ def track(
     tracks.txt (MOTChallenge + ground x,y,z in metres), tracks.jsonl, config.yaml and
     summary.json into the run directory.
     """
-    from mplt.config import TrackConfig, load_config
+    from core.config import load_config
+    from mplt.config import TrackConfig
     from mplt.pipeline import run_track
 
     flags = list(overrides)
@@ -112,7 +112,8 @@ def render(
     quiet: bool,
 ) -> None:
     """Draw a run's tracks on its video, with a bird's-eye map, without re-running detection."""
-    from mplt.config import TrackConfig, load_config
+    from core.config import load_config
+    from mplt.config import TrackConfig
     from mplt.render import render_run
 
     flags = list(overrides) + ([f"render.layout={layout}"] if layout else [])
@@ -175,7 +176,7 @@ def train(model: str | None, list_models: bool, data_dir: str | None, dataset: s
     """Train re-ID MODEL on a dataset; checkpoints, metrics.csv and curves.png go to the run dir."""
     import reid
 
-    from mplt.config import load_config
+    from core.config import load_config
     from mplt.io.files import unique_dir
 
     if list_models:
@@ -183,14 +184,13 @@ def train(model: str | None, list_models: bool, data_dir: str | None, dataset: s
         return
     if not model or not data_dir or not dataset:
         raise click.UsageError("give MODEL, --data-dir and --dataset (or --list)")
-    with _reid_errors():
-        cfg = load_config(reid.config_class(model), config_path, overrides)
-        if out is None:
-            if resume:
-                raise click.UsageError("--resume needs --out: the run directory to continue")
-            out = str(unique_dir(Path("runs") / "reid" / f"{model}-{dataset}"))
-        run = reid.train(model, cfg, data_dir, dataset, out, resume=resume,
-                         pretrained=pretrained, device=device, progress=not quiet)
+    cfg = load_config(reid.config_class(model), config_path, overrides)
+    if out is None:
+        if resume:
+            raise click.UsageError("--resume needs --out: the run directory to continue")
+        out = str(unique_dir(Path("runs") / "reid" / f"{model}-{dataset}"))
+    run = reid.train(model, cfg, data_dir, dataset, out, resume=resume,
+                     pretrained=pretrained, device=device, progress=not quiet)
     click.echo(f"trained {model} -> {run} (best.pt, last.pt, metrics.csv, curves.png)")
 
 
@@ -212,9 +212,8 @@ def eval_reid(checkpoint: str, data_dir: str, dataset: str, out: str | None, rer
     """
     import reid
 
-    with _reid_errors():
-        result = reid.evaluate(checkpoint, data_dir, dataset, out_dir=out, rerank=rerank,
-                               device=device, mode=mode)
+    result = reid.evaluate(checkpoint, data_dir, dataset, out_dir=out, rerank=rerank,
+                           device=device, mode=mode)
     shown = {k: result[k] for k in ("mAP", "rank1", "rank5", "rank10", "mINP") if k in result}
     click.echo("  ".join(f"{k} {100 * v:.1f}" for k, v in shown.items()))
     for key in ("protocol", "num_query", "num_gallery", "ranking_png"):
@@ -231,21 +230,9 @@ def export(checkpoint: str, out: str | None, opset: int) -> None:
     import reid
 
     target = out or str(Path(checkpoint).with_suffix(".onnx"))
-    with _reid_errors():
-        info = reid.export_onnx(checkpoint, target, opset=opset, check=True)
+    info = reid.export_onnx(checkpoint, target, opset=opset, check=True)
     click.echo(f"wrote {info['path']} ({info['dim']}-d; max |onnx - torch| = "
                f"{info['max_abs_diff']:.2e} with {info['runtime']})")
-
-
-@contextlib.contextmanager
-def _reid_errors():
-    """re-ID's user errors (never importing mplt) become MpltError: one line, exit 2."""
-    from reid.errors import ReidError
-
-    try:
-        yield
-    except ReidError as exc:
-        raise MpltError(str(exc)) from None
 
 
 @cli.command("eval")
@@ -263,7 +250,7 @@ def eval_command(gt: str, pred: str, width: float | None, iou_threshold: float, 
     import json
 
     from mplt.eval import run_eval
-    from mplt.io.files import write_atomic
+    from core.files import write_atomic
 
     report = run_eval(gt, pred, width=width, iou_threshold=iou_threshold)
     if json_out == "-":
@@ -287,7 +274,7 @@ def main() -> None:
         hint = "; see 'mplt --help'" if isinstance(exc, click.UsageError) else ""
         click.echo(f"error: {exc.format_message()}{hint}", err=True)
         sys.exit(exc.exit_code)
-    except MpltError as exc:
+    except UserError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
 

@@ -32,12 +32,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from mplt.config import LocalizeConfig, TrackConfig, TrackerConfig, kwargs_of  # noqa: E402
+from core.config import kwargs_of  # noqa: E402
+from mplt.config import LocalizeConfig, TrackConfig, TrackerConfig  # noqa: E402
 from mplt.geometry import Equirectangular, box_iou  # noqa: E402
 from mplt.localize import Localizer  # noqa: E402
 from mplt.pipeline import run_track  # noqa: E402
 from mplt.synthetic import ground_truth_rows, orbiting_scene  # noqa: E402
-from mplt.types import Detections  # noqa: E402
+from core.types import Detections  # noqa: E402
 from bench_detect import TUD, place, tud_views, view_maps_on_panorama  # noqa: E402
 from trackers import DeepSortTracker  # noqa: E402
 

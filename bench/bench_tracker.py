@@ -4,7 +4,7 @@ Run from the repository root::
 
     python bench/bench_tracker.py [--frames 1000] [--people 30] [--repeats 3]
 
-Scenes: people walking round a 360° camera (``tests/trackers/scenes.py``), ground mode with
+Scenes: people walking round a 360° camera (``mplt/synthetic/scripted.py``), ground mode with
 512-d embeddings and ``nn_budget`` 100, then image mode on the same boxes. Detections are built
 before timing; only ``update()`` is timed. The Kalman section compares the batched numpy filter
 the tracker uses with one ``filterpy.kalman.KalmanFilter`` object per track, for 30 tracks:
@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.trackers.scenes import (
+from mplt.synthetic.scripted import (
     WIDTH,
     Person,
     as_image_detections,

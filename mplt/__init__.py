@@ -1,7 +1,5 @@
-"""mplt: multi-person localization and tracking in 360° panoramic video.
+"""mplt: multi-person localization and tracking in 360° panoramic video."""
 
-Kept import-light on purpose: ``trackers/`` imports :mod:`mplt.types`, which must not drag
-torch, cv2 or ultralytics along.
-"""
+from mplt.version import __version__
 
-__version__ = "0.1.0"
+__all__ = ["__version__"]

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import cv2
 import numpy as np
 
-from mplt.errors import MpltError
+from core.errors import UserError
 from mplt.geometry import rectified_crop_maps
-from mplt.registry import Registry
+from core.registry import Registry
 
 if TYPE_CHECKING:
     from mplt.config import EmbedderConfig
@@ -220,12 +220,12 @@ class ReidEmbedder:
         import reid
 
         if not Path(checkpoint).is_file():
-            raise MpltError(f"re-ID checkpoint {checkpoint} does not exist; pass the best.pt "
+            raise UserError(f"re-ID checkpoint {checkpoint} does not exist; pass the best.pt "
                             "of a `mplt train` run")
         try:
             self.encoder = reid.load_encoder(checkpoint, device=device)
-        except (reid.ReidError, RuntimeError) as exc:
-            raise MpltError(f"cannot load re-ID checkpoint {checkpoint}: {exc}") from None
+        except (reid.UserError, RuntimeError) as exc:
+            raise UserError(f"cannot load re-ID checkpoint {checkpoint}: {exc}") from None
         self.camera = camera
         self.batch_size = int(batch_size)
         self.dim = self.encoder.dim
@@ -250,7 +250,7 @@ class ReidEmbedder:
 @EMBEDDERS.register("reid")
 def _reid(cfg: EmbedderConfig, camera: Camera | None) -> Embedder:
     if not cfg.checkpoint:
-        raise MpltError("embedder.kind=reid needs a checkpoint; pass --reid runs/reid/.../best.pt "
+        raise UserError("embedder.kind=reid needs a checkpoint; pass --reid runs/reid/.../best.pt "
                         "(train one with `mplt train`)")
     return ReidEmbedder(camera, cfg.checkpoint, device=cfg.device, batch_size=cfg.batch_size)
 
@@ -259,11 +259,11 @@ def build_embedder(cfg: EmbedderConfig, camera: Camera | None) -> Embedder | Non
     """The embedder the ``embedder`` config section asks for; None for ``kind: none``.
 
     Raises:
-        MpltError: unknown kind, or a kind that cannot run here (with what to do).
+        UserError: unknown kind, or a kind that cannot run here (with what to do).
     """
     if cfg.kind == "none":
         return None
     if cfg.kind not in EMBEDDERS:
-        raise MpltError(f"unknown embedder.kind {cfg.kind!r}; choose one of: "
+        raise UserError(f"unknown embedder.kind {cfg.kind!r}; choose one of: "
                         f"{', '.join(sorted([*EMBEDDERS.names(), 'none']))}")
     return EMBEDDERS.get(cfg.kind)(cfg, camera)

@@ -1,26 +1,16 @@
-"""Typed run configuration: dataclasses loaded from YAML, overridden from the CLI, dumped resolved.
+"""The configuration of ``mplt track`` / ``mplt render``: one frozen dataclass per section.
 
-Library classes take plain keyword arguments; this module is the one place that maps config
-sections to them. ``configs/track.yaml`` holds the defaults below, commented.
+``configs/track.yaml`` holds the defaults below, commented; :mod:`core.config` loads, checks,
+overrides and dumps them (the one loader of the project). Library classes take typed sections
+or plain keyword arguments (:func:`core.config.kwargs_of`).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import types
-import typing
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, TypeVar
-
-import yaml
-
-from mplt.errors import MpltError
-
-T = TypeVar("T")
 
 
-@dataclass
+@dataclass(frozen=True)
 class CameraConfig:
     """How pixels relate to the ground.
 
@@ -37,7 +27,7 @@ class CameraConfig:
     calib: str | None = None  #: pinhole calibration file (YAML/JSON: K, dist, R|rvec, t)
 
 
-@dataclass
+@dataclass(frozen=True)
 class DetectorConfig:
     """Person detector and its panoramic wrapper."""
 
@@ -58,7 +48,7 @@ class DetectorConfig:
     half: bool | None = None  #: fp16; None = on for CUDA
 
 
-@dataclass
+@dataclass(frozen=True)
 class LocalizeConfig:
     """Ground positions from boxes (see :class:`mplt.localize.Localizer`)."""
 
@@ -71,7 +61,7 @@ class LocalizeConfig:
     foot_offset_m: float = 0.12
 
 
-@dataclass
+@dataclass(frozen=True)
 class EmbedderConfig:
     """Appearance features for re-identification."""
 
@@ -83,7 +73,7 @@ class EmbedderConfig:
     device: str = "auto"  #: auto | cpu | cuda | cuda:N (re-ID model; fp16 on CUDA)
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrackerConfig:
     """DeepSort-style tracker (see :class:`trackers.DeepSortTracker` for each field)."""
 
@@ -106,7 +96,7 @@ class TrackerConfig:
     init_speed_std: float = 1.5
 
 
-@dataclass
+@dataclass(frozen=True)
 class OutputConfig:
     """What a run writes besides tracks.txt / tracks.jsonl / config.yaml / summary.json."""
 
@@ -115,7 +105,7 @@ class OutputConfig:
     write_lost: bool = False  #: include coasting (unmatched) tracks in the outputs
 
 
-@dataclass
+@dataclass(frozen=True)
 class RenderConfig:
     """The annotated video (``mplt render``, ``mplt track --render``)."""
 
@@ -128,7 +118,7 @@ class RenderConfig:
     crf: int = 23  #: H.264 quality (lower = better, bigger)
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrackConfig:
     """Everything ``mplt track`` needs besides the input."""
 
@@ -140,118 +130,3 @@ class TrackConfig:
     output: OutputConfig = field(default_factory=OutputConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
     batch_frames: int = 4  #: frames decoded and detected together
-
-
-def _type_name(tp: Any) -> str:
-    return getattr(tp, "__name__", str(tp))
-
-
-def _coerce(value: Any, tp: Any, where: str) -> Any:
-    """Check/convert a YAML value to the annotated field type, or raise MpltError."""
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(tp)
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return _coerce(value, arg, where)
-            except MpltError as exc:
-                errors.append(str(exc))
-        raise MpltError(errors[0])
-    if dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
-            raise MpltError(f"config {where} must be a mapping, got {value!r}")
-        return _from_dict(tp, value, where)
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-    elif tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif tp is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-    elif tp is str:
-        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            return str(value)
-    raise MpltError(f"config {where} must be {_type_name(tp)}, got {value!r}")
-
-
-def _from_dict(cls: type[T], data: dict[str, Any], where: str = "") -> T:
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(data) - names)
-    if unknown:
-        prefix = f"{where}." if where else ""
-        raise MpltError(
-            f"unknown config key {prefix}{unknown[0]}; valid keys here: {', '.join(sorted(names))}"
-        )
-    kwargs = {
-        key: _coerce(value, hints[key], f"{where}.{key}" if where else key)
-        for key, value in data.items()
-    }
-    return cls(**kwargs)
-
-
-def _parse_scalar(text: str) -> Any:
-    """A ``--set`` value as YAML would read it (``null``, numbers, booleans, strings)."""
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
-
-
-def apply_override(data: dict[str, Any], assignment: str) -> None:
-    """Apply ``section.key=value`` to a nested config dict in place."""
-    if "=" not in assignment:
-        raise MpltError(f"--set expects key=value (e.g. tracker.n_init=5), got {assignment!r}")
-    dotted, raw = assignment.split("=", 1)
-    keys = dotted.strip().split(".")
-    node = data
-    for key in keys[:-1]:
-        node = node.setdefault(key, {})
-        if not isinstance(node, dict):
-            raise MpltError(f"--set {dotted}: {key} is not a config section")
-    node[keys[-1]] = _parse_scalar(raw)
-
-
-def load_config(
-    cls: type[T], path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()
-) -> T:
-    """Defaults, then the YAML file (if any), then ``--set`` overrides; validated and typed."""
-    data: dict[str, Any] = {}
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise MpltError(f"config file {path} does not exist; pass an existing YAML file")
-        try:
-            loaded = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as exc:
-            line = getattr(getattr(exc, "problem_mark", None), "line", None)
-            at = f" at line {line + 1}" if line is not None else ""
-            raise MpltError(f"config file {path} is not valid YAML{at}; fix its syntax") from None
-        if loaded is not None and not isinstance(loaded, dict):
-            raise MpltError(f"config file {path} must hold a mapping of sections")
-        data = loaded or {}
-    for assignment in overrides:
-        apply_override(data, assignment)
-    return _from_dict(cls, data)
-
-
-def config_to_dict(config: Any) -> dict[str, Any]:
-    """Plain nested dict of a config dataclass."""
-    return dataclasses.asdict(config)
-
-
-def dump_config(config: Any) -> str:
-    """The resolved configuration as YAML text (sections in declaration order)."""
-    return yaml.safe_dump(config_to_dict(config), sort_keys=False)
-
-
-def kwargs_of(section: Any, *, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
-    """A config section as constructor keyword arguments."""
-    return {k: v for k, v in dataclasses.asdict(section).items() if k not in exclude}

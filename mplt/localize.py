@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mplt.errors import MpltError
+from core.errors import UserError
 from mplt.geometry.boxes import as_boxes, boxes_touch_edge
 from mplt.geometry.camera import Camera, MultiView
 
@@ -100,9 +100,9 @@ class Localizer:
         }
         for name, value in values.items():
             if not (np.isfinite(value) and value > 0):
-                raise MpltError(f"localization setting {name} is {value}; it must be > 0")
+                raise UserError(f"localization setting {name} is {value}; it must be > 0")
         if not 0 <= horizon_margin_deg < 90 or not edge_margin_px >= 0 or not foot_offset_m >= 0:
-            raise MpltError(
+            raise UserError(
                 "localization settings need 0 <= horizon_margin_deg < 90, edge_margin_px >= 0 "
                 f"and foot_offset_m >= 0, got {horizon_margin_deg}, {edge_margin_px}, "
                 f"{foot_offset_m}"

@@ -21,18 +21,20 @@ from typing import Any
 
 import numpy as np
 
-from mplt import __version__
+from mplt.version import __version__
 from mplt.appearance import build_embedder
-from mplt.config import CameraConfig, TrackConfig, dump_config, kwargs_of
+from core.config import dump_config, kwargs_of
+from mplt.config import CameraConfig, TrackConfig
 from mplt.detection import build_detector
-from mplt.errors import MpltError
+from core.errors import UserError
 from mplt.geometry import Equirectangular, MultiView, Pinhole, box_iou, ray_to_azel
-from mplt.io.files import ensure_writable_dir, unique_dir, write_atomic
+from core.files import write_atomic
+from mplt.io.files import ensure_writable_dir, unique_dir
 from mplt.io.jsonl import JsonlWriter
 from mplt.io.mot import MotWriter, read_mot_detections
 from mplt.io.sources import FrameSource, VideoInfo, open_source
 from mplt.localize import Localizer
-from mplt.types import Detections, Tracks, TrackState
+from core.types import Detections, Tracks, TrackState
 from trackers import TRACKERS
 
 STAGES = ("decode", "detect", "localize", "embed", "track", "write", "render")
@@ -77,20 +79,20 @@ def build_camera(cfg: CameraConfig, info: VideoInfo) -> tuple[Any, str]:
         )
     elif model == "pinhole":
         if not cfg.calib:
-            raise MpltError(
+            raise UserError(
                 "camera.model=pinhole needs a calibration file; pass --calib FILE "
                 "(YAML/JSON with K, dist, R or rvec, t)"
             )
         camera = Pinhole.from_file(cfg.calib)
         if (camera.width, camera.height) != (info.width, info.height):
-            raise MpltError(
+            raise UserError(
                 f"calibration {cfg.calib} is for {camera.width}x{camera.height} frames but the "
                 f"video is {info.width}x{info.height}; calibrate this video's resolution"
             )
     elif model == "multiview":
         camera = MultiView.mplt_mosaic(camera_height=cfg.height_m)
         if (camera.width, camera.height) != (info.width, info.height):
-            raise MpltError(
+            raise UserError(
                 f"the multiview mosaic is {camera.width}x{camera.height} but the video is "
                 f"{info.width}x{info.height}; resize the video or use another camera.model"
             )
@@ -99,7 +101,7 @@ def build_camera(cfg: CameraConfig, info: VideoInfo) -> tuple[Any, str]:
         K = np.array([[focal, 0, info.width / 2], [0, focal, info.height / 2], [0, 0, 1]])
         camera = Pinhole(info.width, info.height, K)  # level, height unknown
     else:
-        raise MpltError(
+        raise UserError(
             f"unknown camera.model {model!r}; choose one of: auto, equirect, pinhole, "
             "multiview, image"
         )
@@ -231,7 +233,7 @@ class _Pipeline:
         if mode == "auto":
             mode = "ground" if ground else "image"
         if mode == "ground" and not ground:
-            raise MpltError(
+            raise UserError(
                 "tracker.mode=ground needs ground positions, which an uncalibrated perspective "
                 "video does not have; pass --calib FILE or use tracker.mode=image"
             )

@@ -18,7 +18,7 @@ Stable entry points (used by the CLI)::
     reid.export_onnx(checkpoint, out_path, *, opset=17, check=True) -> dict
 
 Errors: :class:`reid.errors.DatasetError` (malformed dataset folder) and its base
-:class:`reid.errors.ReidError` (any user-fixable problem; both are ValueErrors): the CLI maps
+:class:`reid.errors.UserError` (any user-fixable problem; both are ValueErrors): the CLI maps
 them to exit status 2.
 
 Extension points (``reid.registry.Registry``, unknown name -> error listing valid ones):
@@ -30,7 +30,7 @@ from reid.api import config_class, evaluate, list_methods, train
 from reid.config import ReidConfig
 from reid.data.datasets import DATASETS
 from reid.embed import Encoder, load_encoder
-from reid.errors import DatasetError, ReidError
+from core.errors import DatasetError, UserError
 from reid.export import export_onnx
 
 
@@ -43,7 +43,7 @@ __all__ = [
     "DatasetError",
     "Encoder",
     "ReidConfig",
-    "ReidError",
+    "UserError",
     "config_class",
     "evaluate",
     "export_onnx",

@@ -1,25 +1,25 @@
-"""Library entry points behind ``mplt train-reid`` / ``mplt eval-reid`` (see reid/__init__.py)."""
+"""Library entry points behind ``mplt train`` / ``mplt eval-reid`` (see reid/__init__.py)."""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-import torch
-import yaml
-
-from reid.config import ReidConfig, config_from_dict, config_to_dict
+from core.config import config_to_dict, dump_config
+from reid.config import ReidConfig
 from reid.data.datasets import read_dataset
 from reid.data.transforms import IMAGENET_MEAN, IMAGENET_STD
 from reid.engine.checkpoint import load_checkpoint, set_rng_state
+from reid.engine.device import resolve_device
 from reid.engine.evaluator import evaluate_model
 from reid.engine.hooks import CheckpointHook, EvalHook, LogHook
 from reid.engine.trainer import Trainer, seed_everything
-from reid.errors import ReidError
+from core.errors import UserError
+from core.files import write_atomic
 from reid.methods import METHODS
 from reid.methods.base import Method
+from reid.methods.load import load_method
 from reid.metrics.visualize import save_ranking_png
 
 
@@ -32,18 +32,6 @@ def config_class(method: str) -> type:
     """The config dataclass of ``method`` (load its YAML into this)."""
     return METHODS.get(method).config_class
 
-
-def resolve_device(device: str) -> torch.device:
-    """``"auto"`` -> CUDA when available else CPU; otherwise any torch device string."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        raise ReidError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ReidError(f"device {device!r} requested but CUDA is not available; use --device cpu")
-    return dev
 
 
 def _checkpoint_extra(method: Method, name: str, dataset: str) -> dict[str, Any]:
@@ -82,22 +70,22 @@ def train(
     uninterrupted run); without it an existing run in ``out_dir`` is an error.
 
     Raises:
-        DatasetError: the dataset folder is malformed. ReidError: other user-fixable problems.
+        DatasetError: the dataset folder is malformed. UserError: other user-fixable problems.
     """
     method_cls = METHODS.get(method)
     if not isinstance(cfg, method_cls.config_class):
-        raise ReidError(
+        raise UserError(
             f"method {method!r} needs a {method_cls.config_class.__name__}, "
             f"got {type(cfg).__name__}"
         )
     if pretrained is not None and not Path(pretrained).is_file():
-        raise ReidError(f"pretrained weights {pretrained} do not exist; pass a local .pth file")
+        raise UserError(f"pretrained weights {pretrained} do not exist; pass a local .pth file")
     run_dir = Path(out_dir)
     last = run_dir / "last.pt"
     if resume and not last.is_file():
-        raise ReidError(f"cannot resume: {last} does not exist; train without --resume first")
+        raise UserError(f"cannot resume: {last} does not exist; train without --resume first")
     if not resume and last.exists():
-        raise ReidError(
+        raise UserError(
             f"{run_dir} already holds a run (last.pt); pass --resume or choose another folder"
         )
     splits = read_dataset(dataset, data_dir)
@@ -135,23 +123,10 @@ def train(
         impl.load_state_dict(ckpt)
         trainer.state = ckpt["trainer"]
         set_rng_state(ckpt["rng"])
-    tmp = run_dir / ".config.yaml.tmp"
-    tmp.write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
-    os.replace(tmp, run_dir / "config.yaml")
+    write_atomic(run_dir / "config.yaml", dump_config(cfg))
     trainer.run()
     return run_dir
 
-
-def load_method(checkpoint: str | Path, device: torch.device) -> tuple[Method, dict[str, Any]]:
-    """Rebuild the method (with weights) stored in a checkpoint; returns (method, checkpoint)."""
-    ckpt = load_checkpoint(checkpoint)
-    method_cls = METHODS.get(ckpt["method"])
-    cfg = config_from_dict(method_cls.config_class, ckpt["config"])
-    cfg.model.imagenet = False  # the checkpoint supplies every weight
-    impl = method_cls(cfg, int(ckpt["num_classes"]), device)
-    for k, m in impl.modules.items():
-        m.load_state_dict(ckpt["modules"][k])
-    return impl, ckpt
 
 
 def _own_protocol(dataset: str) -> Any:
@@ -208,7 +183,7 @@ def evaluate(
         report = own_protocol(checkpoint, data_dir, dataset, out_dir=out_dir, device=device, mode=mode)
         out = Path(out_dir) if out_dir is not None else Path(checkpoint).parent
         out.mkdir(parents=True, exist_ok=True)
-        (out / "eval.json").write_text(json.dumps(report, indent=2, default=str))
+        write_atomic(out / "eval.json", json.dumps(report, indent=2, default=str))
         return report
     dev = resolve_device(device)
     impl, ckpt = load_method(checkpoint, dev)
@@ -239,7 +214,5 @@ def evaluate(
         "checkpoint": str(checkpoint),
         "epoch": int(ckpt["epoch"]),
     }
-    tmp = out / ".eval.json.tmp"
-    tmp.write_text(json.dumps(report, indent=2))
-    os.replace(tmp, out / "eval.json")
+    write_atomic(out / "eval.json", json.dumps(report, indent=2))
     return report

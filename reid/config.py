@@ -7,15 +7,10 @@ scalars / Optional scalars and nested dataclasses so that a generic YAML loader 
 
 from __future__ import annotations
 
-import dataclasses
-import typing
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
-
-T = TypeVar("T")
 
 
-@dataclass
+@dataclass(frozen=True)
 class DataConfig:
     """Input size, batch composition and augmentation."""
 
@@ -37,7 +32,7 @@ class DataConfig:
     test_batch_size: int = 128  #: images per batch when extracting features
 
 
-@dataclass
+@dataclass(frozen=True)
 class ModelConfig:
     """Backbone and BNNeck head (the encoder used at test time)."""
 
@@ -49,7 +44,7 @@ class ModelConfig:
     test_feature: str = "bn"  #: embedding at test time: "bn" (after BNNeck) | "pre_bn"
 
 
-@dataclass
+@dataclass(frozen=True)
 class LossConfig:
     """Weights and options of the identity and metric losses."""
 
@@ -60,7 +55,7 @@ class LossConfig:
     triplet_margin: float = 0.3  #: hinge margin (Euclidean distance units of the pre-BN feature)
 
 
-@dataclass
+@dataclass(frozen=True)
 class OptimConfig:
     """Optimizer and learning-rate schedule (epochs)."""
 
@@ -76,7 +71,7 @@ class OptimConfig:
     warmup_factor: float = 0.01
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainConfig:
     """Run length, seeding, evaluation and checkpoint cadence."""
 
@@ -88,7 +83,7 @@ class TrainConfig:
     max_steps_per_epoch: int | None = None  #: cap iterations per epoch (quick runs)
 
 
-@dataclass
+@dataclass(frozen=True)
 class EvalConfig:
     """Retrieval protocol."""
 
@@ -104,7 +99,7 @@ class EvalConfig:
     vis_topk: int = 10  #: gallery images per query in ranking.png
 
 
-@dataclass
+@dataclass(frozen=True)
 class ReidConfig:
     """Configuration of the baseline method (and the base of every other method's)."""
 
@@ -119,7 +114,7 @@ class ReidConfig:
 # -- ST-ReIDNet (seeds.md 6.c-6.e) -----------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class PoseConfig:
     """Keypoints, pose heatmaps and skeleton masks of ST-ReIDNet."""
 
@@ -131,7 +126,7 @@ class PoseConfig:
     cache_dir: str | None = None  #: where detected keypoints are cached (None: next to the images)
 
 
-@dataclass
+@dataclass(frozen=True)
 class GanConfig:
     """Generator / discriminators, their losses and optimisers (E's are in ``optim``/``loss``)."""
 
@@ -169,7 +164,7 @@ def _st_optim() -> OptimConfig:
     return OptimConfig(name="sgd", lr=2e-5, warmup_epochs=0)
 
 
-@dataclass
+@dataclass(frozen=True)
 class StReidNetConfig(ReidConfig):
     """ST-ReIDNet: the baseline sections with the paper's defaults plus ``pose`` and ``gan``.
 
@@ -182,26 +177,3 @@ class StReidNetConfig(ReidConfig):
     optim: OptimConfig = field(default_factory=_st_optim)
     pose: PoseConfig = field(default_factory=PoseConfig)
     gan: GanConfig = field(default_factory=GanConfig)
-
-
-def config_to_dict(cfg: Any) -> dict[str, Any]:
-    """Plain nested dict of a config dataclass (for checkpoints and config.yaml)."""
-    return dataclasses.asdict(cfg)
-
-
-def config_from_dict(cls: type[T], data: dict[str, Any]) -> T:
-    """Rebuild a config written by :func:`config_to_dict`; unknown keys are dropped.
-
-    Dropping keys lets an old checkpoint load after a field was removed; missing keys take
-    the defaults.
-    """
-    hints = typing.get_type_hints(cls)
-    kwargs = {}
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        if f.name not in data:
-            continue
-        value, tp = data[f.name], hints[f.name]
-        if dataclasses.is_dataclass(tp) and isinstance(value, dict):
-            value = config_from_dict(tp, value)
-        kwargs[f.name] = value
-    return cls(**kwargs)

@@ -69,7 +69,8 @@ class Encoder:
 
 def load_encoder(checkpoint: str | Path, device: str = "cpu") -> Encoder:
     """Load the test-time encoder of a training run's ``best.pt`` / ``last.pt``."""
-    from reid.api import load_method, resolve_device
+    from reid.engine.device import resolve_device
+    from reid.methods.load import load_method
 
     dev = resolve_device(device)
     method, ckpt = load_method(checkpoint, dev)

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from reid.embed import load_encoder
-from reid.errors import ReidError
+from core.errors import UserError
 
 
 def run_onnx(path: str | Path, images: np.ndarray) -> tuple[np.ndarray, str]:
@@ -48,7 +48,7 @@ def export_onnx(
         ``max_abs_diff`` between ONNX and PyTorch embeddings of a random batch of 2.
 
     Raises:
-        ReidError: the exported graph disagrees with PyTorch by more than ``atol``.
+        UserError: the exported graph disagrees with PyTorch by more than ``atol``.
     """
     encoder = load_encoder(checkpoint, device="cpu")
     out_path = Path(out_path)
@@ -82,7 +82,7 @@ def export_onnx(
         got, runtime = run_onnx(out_path, example.numpy())
         diff = float(np.abs(got - expected).max())
         if diff > atol:
-            raise ReidError(
+            raise UserError(
                 f"ONNX export of {checkpoint} differs from PyTorch by {diff:.2e} (> {atol}); "
                 f"try another opset"
             )

@@ -7,7 +7,7 @@ import pytest
 
 from mplt.appearance import EMBEDDERS, ColourEmbedder, build_embedder, extract_crops
 from mplt.config import EmbedderConfig
-from mplt.errors import MpltError
+from core.errors import UserError
 from mplt.geometry import Equirectangular
 
 W, H = 2048, 1024
@@ -124,10 +124,10 @@ def test_build_embedder_kinds() -> None:
     emb = build_embedder(EmbedderConfig(kind="colour", crop_height=96, crop_width=48), camera)
     assert isinstance(emb, ColourEmbedder) and emb.name == "colour" and emb.crop_hw == (96, 48)
     assert emb.embed(textured_panorama(), [[600, 500, 640, 620]]).shape == (1, emb.dim)
-    with pytest.raises(MpltError, match=r"needs a checkpoint; pass --reid"):
+    with pytest.raises(UserError, match=r"needs a checkpoint; pass --reid"):
         build_embedder(EmbedderConfig(kind="reid"), camera)
-    with pytest.raises(MpltError, match=r"missing\.pt does not exist"):
+    with pytest.raises(UserError, match=r"missing\.pt does not exist"):
         build_embedder(EmbedderConfig(kind="reid", checkpoint="missing.pt"), camera)
-    with pytest.raises(MpltError, match="choose one of: colour, none, reid"):
+    with pytest.raises(UserError, match="choose one of: colour, none, reid"):
         build_embedder(EmbedderConfig(kind="sift"), camera)
     assert set(EMBEDDERS.names()) == {"colour", "reid"}

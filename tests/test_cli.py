@@ -234,7 +234,8 @@ def test_ctrl_c_exits_130_with_a_one_line_note(clip, tmp_path, monkeypatch):
 
 
 def _config():
-    from mplt.config import TrackConfig, load_config
+    from core.config import load_config
+    from mplt.config import TrackConfig
 
     return load_config(TrackConfig, None, [f"camera.height_m={CAMERA_HEIGHT}"])
 

@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mplt.config import TrackConfig, TrackerConfig, dump_config, load_config
-from mplt.errors import MpltError
+from core.config import dump_config, load_config
+from mplt.config import TrackConfig, TrackerConfig
+from core.errors import UserError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -30,7 +31,7 @@ def test_overrides_are_typed(tmp_path):
 
 def test_int_is_accepted_for_float_but_not_the_reverse():
     assert load_config(TrackConfig, None, ["camera.height_m=2"]).camera.height_m == 2.0
-    with pytest.raises(MpltError, match="tracker.n_init must be int"):
+    with pytest.raises(UserError, match="tracker.n_init must be int"):
         load_config(TrackConfig, None, ["tracker.n_init=2.5"])
 
 
@@ -44,16 +45,16 @@ def test_int_is_accepted_for_float_but_not_the_reverse():
     ],
 )
 def test_bad_overrides_name_the_problem(override, message):
-    with pytest.raises(MpltError, match=message):
+    with pytest.raises(UserError, match=message):
         load_config(TrackConfig, None, [override])
 
 
 def test_bad_yaml_file(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("tracker: [unclosed\n")
-    with pytest.raises(MpltError, match="not valid YAML at line"):
+    with pytest.raises(UserError, match="not valid YAML at line"):
         load_config(TrackConfig, bad)
-    with pytest.raises(MpltError, match="does not exist"):
+    with pytest.raises(UserError, match="does not exist"):
         load_config(TrackConfig, tmp_path / "missing.yaml")
 
 

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
-from mplt.errors import MpltError
+from core.errors import UserError
 from mplt.geometry import Equirectangular, MultiView, Pinhole, ground_to_pixel, wrap_boxes
 from mplt.localize import Localization, LocalizationMethod
 from mplt.localize import Localizer as _Localizer
@@ -237,11 +237,11 @@ def test_mosaic_views_and_their_inner_edges() -> None:
 
 def test_invalid_settings_are_reported() -> None:
     cam = Equirectangular(64, 32)
-    with pytest.raises(MpltError, match="person_height_m"):
+    with pytest.raises(UserError, match="person_height_m"):
         Localizer(cam, person_height_m=0.0)
-    with pytest.raises(MpltError, match="pixel_std_px"):
+    with pytest.raises(UserError, match="pixel_std_px"):
         Localizer(cam, pixel_std_px=float("nan"))
-    with pytest.raises(MpltError, match="horizon_margin_deg"):
+    with pytest.raises(UserError, match="horizon_margin_deg"):
         Localizer(cam, horizon_margin_deg=95.0)
 
 

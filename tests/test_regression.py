@@ -29,7 +29,8 @@ SEQUENCE = dict(scenario="mixed", width=960, camera_height=CAMERA_HEIGHT, num_fr
 
 def score(work_dir: Path) -> dict[str, float]:
     """Track the regression detections with the default config; the combined metrics."""
-    from mplt.config import TrackConfig, load_config
+    from core.config import load_config
+    from mplt.config import TrackConfig
     from mplt.eval import run_eval
     from mplt.pipeline import run_track
 

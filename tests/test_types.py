@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from mplt.types import Detections, Tracks, TrackState
+from core.types import Detections, Tracks, TrackState
 
 
 def test_empty_detections_have_named_shapes():

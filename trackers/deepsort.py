@@ -52,8 +52,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from mplt.errors import MpltError
-from mplt.types import Detections, Tracks, TrackState
+from core.errors import UserError
+from core.types import Detections, Tracks, TrackState
 from trackers.association import apply_gate, box_iou, linear_assignment, nn_cosine_distance
 from trackers.kalman import GroundModel, ImageModel, gating_threshold
 from trackers.track_set import TrackSet, known_ground
@@ -78,7 +78,7 @@ IouFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 def _check(condition: bool, message: str) -> None:
     if not condition:
-        raise MpltError(message)
+        raise UserError(message)
 
 
 class DeepSortTracker:
@@ -118,7 +118,7 @@ class DeepSortTracker:
         iou_fn: ``(A, 4), (B, 4) -> (A, B)`` IoU of ``xyxy`` boxes. Default plain axis-aligned
             IoU; on a panorama pass a seam-aware one (``mplt.geometry.box_iou`` with the period).
         x_period: panorama width in pixels: the image-space filter wraps x (boxes seam-unwrapped
-            as in ``mplt.types``); None for a flat image.
+            as in ``core.types``); None for a flat image.
     """
 
     def __init__(
@@ -218,11 +218,11 @@ class DeepSortTracker:
 
         Returns:
             Tentative (id -1), confirmed (matched now) and lost (coasting) tracks, in creation
-            order; see :class:`mplt.types.Tracks` and the module notes.
+            order; see :class:`core.types.Tracks` and the module notes.
         """
         if not isinstance(detections, Detections):
             raise TypeError(
-                f"update() takes mplt.types.Detections, got {type(detections).__name__}"
+                f"update() takes core.types.Detections, got {type(detections).__name__}"
             )
         steps = self._elapsed_frames(detections.frame_index)
         tracks = self._tracks

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mplt.types import Detections
+from core.types import Detections
 from trackers.gallery import FeatureGallery
 from trackers.kalman import GroundModel, ImageModel
 

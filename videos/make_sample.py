@@ -28,7 +28,7 @@ from mplt.geometry import Equirectangular, PerspectiveView, view_boxes_to_camera
 from mplt.io.mot import MotWriter, read_mot
 from mplt.io.sources import open_source
 from mplt.io.video import VideoWriter
-from mplt.types import Tracks, TrackState
+from core.types import Tracks, TrackState
 
 HERE = Path(__file__).resolve().parent
 SOURCE = Path("/work/shared/data/TUD-Stadtmitte.mp4")

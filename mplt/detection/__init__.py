@@ -28,7 +28,7 @@ from mplt.detection.weights import (
     resolve_weights,
 )
 from mplt.detection.yolo import YoloDetector, resolve_device
-from mplt.errors import MpltError
+from core.errors import UserError
 
 if TYPE_CHECKING:
     from mplt.config import DetectorConfig
@@ -48,12 +48,12 @@ __all__ = [
 
 
 def _require_ultralytics() -> None:
-    """MpltError unless torch and ultralytics import."""
+    """UserError unless torch and ultralytics import."""
     try:
         import torch  # noqa: F401
         import ultralytics  # noqa: F401
     except ImportError as exc:
-        raise MpltError(f"the yolo detector needs torch and ultralytics ({exc}); run "
+        raise UserError(f"the yolo detector needs torch and ultralytics ({exc}); run "
                         "`pip install ultralytics` or use --set detector.backend=hog") from None
 
 
@@ -88,7 +88,7 @@ def _auto(cfg: DetectorConfig, min_box_height_px: float) -> Detector:
     """YOLO if torch, ultralytics and weights are there, else HOG with a notice."""
     try:
         _require_ultralytics()
-    except MpltError:
+    except UserError:
         # configured weights are the user's to fix; a missing torch/ultralytics is not
         if cfg.weights is not None or not hog_available():
             raise
@@ -118,14 +118,14 @@ def build_detector(cfg: DetectorConfig, camera: Camera | None) -> Detector:
         A :class:`Detector`; its ``name`` says which backend and weights ran.
 
     Raises:
-        MpltError: unknown backend or mode, missing weights file, unavailable device, or no
+        UserError: unknown backend or mode, missing weights file, unavailable device, or no
             detector at all.
     """
     if cfg.backend != "auto" and cfg.backend not in DETECTORS:
-        raise MpltError(f"unknown detector.backend {cfg.backend!r}; choose one of: auto, "
+        raise UserError(f"unknown detector.backend {cfg.backend!r}; choose one of: auto, "
                         f"{', '.join(DETECTORS.names())}")
     if cfg.panorama_mode not in PANORAMA_MODES:
-        raise MpltError(f"unknown detector.panorama_mode {cfg.panorama_mode!r}; choose one of: "
+        raise UserError(f"unknown detector.panorama_mode {cfg.panorama_mode!r}; choose one of: "
                         f"{', '.join(PANORAMA_MODES)}")
     panoramic = camera is not None and camera.x_period is not None
     # On a panorama the size filter runs after mapping back to panorama pixels.

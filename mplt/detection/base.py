@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import numpy as np
 
 from mplt.geometry import box_iou, nms
-from mplt.registry import Registry
+from core.registry import Registry
 
 if TYPE_CHECKING:
     from mplt.config import DetectorConfig

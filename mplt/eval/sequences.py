@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mplt.errors import MpltError
+from core.errors import UserError
 from mplt.eval.matching import mot_boxes
 from mplt.io.mot import UNKNOWN, read_mot_rows
 
@@ -108,7 +108,7 @@ def read_table(path: str | Path, *, predictions: bool = False) -> MotTable:
     ``output.write_tentative``) are left out: they are not identities yet.
 
     Raises:
-        MpltError: the file is missing or malformed (line number named), an ID is not an
+        UserError: the file is missing or malformed (line number named), an ID is not an
             integer, or an ID appears twice in one frame.
     """
     path = Path(path)
@@ -119,7 +119,7 @@ def read_table(path: str | Path, *, predictions: bool = False) -> MotTable:
     ids = rows[:, 1]
     bad = np.flatnonzero(ids != np.round(ids))
     if len(bad):
-        raise MpltError(
+        raise UserError(
             f"{path} line {line_numbers[bad[0]]}: id {ids[bad[0]]:g} is not an integer; "
             "MOT track IDs are whole numbers"
         )
@@ -132,7 +132,7 @@ def read_table(path: str | Path, *, predictions: bool = False) -> MotTable:
     if (counts > 1).any():
         dup = pairs[first[np.argmax(counts > 1)]]
         lines = line_numbers[(pairs == dup).all(axis=1)]
-        raise MpltError(
+        raise UserError(
             f"{path} lines {', '.join(map(str, lines))}: id {dup[1]} appears more than once in "
             f"frame {dup[0] + 1}; IDs must be unique within a frame (write confirmed tracks only)"
         )
@@ -161,13 +161,13 @@ def find_ground_truth(gt: str | Path) -> dict[str, Path]:
     """Ground-truth files by sequence name (see the module doc for the layouts).
 
     Raises:
-        MpltError: ``gt`` does not exist, holds no sequence, or names one sequence twice.
+        UserError: ``gt`` does not exist, holds no sequence, or names one sequence twice.
     """
     gt = Path(gt)
     if gt.is_file():
         return {_single_name(gt): gt}
     if not gt.is_dir():
-        raise MpltError(
+        raise UserError(
             f"ground truth {gt} does not exist; pass a MOT file or a directory of sequences"
         )
     if (gt / "gt" / "gt.txt").is_file():
@@ -183,13 +183,13 @@ def find_ground_truth(gt: str | Path) -> dict[str, Path]:
             continue
         name = child.name if child.is_dir() else child.stem
         if name in found:
-            raise MpltError(
+            raise UserError(
                 f"sequence {name!r} has two ground-truth files in {gt} ({found[name]} and "
                 f"{path}); keep one of them"
             )
         found[name] = path
     if not found:
-        raise MpltError(
+        raise UserError(
             f"no ground truth in {gt}; expected <seq>/gt/gt.txt, <seq>/gt.txt or <seq>.txt files"
         )
     return found
@@ -211,7 +211,7 @@ def run_width(pred_file: Path) -> float | None:
     ``equirect`` was made on a panorama ``input.width`` pixels wide.
 
     Raises:
-        MpltError: the summary exists but is not valid JSON.
+        UserError: the summary exists but is not valid JSON.
     """
     summary_path = pred_file.parent / "summary.json"
     if pred_file.name != "tracks.txt" or not summary_path.is_file():
@@ -219,7 +219,7 @@ def run_width(pred_file: Path) -> float | None:
     try:
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
     except ValueError:  # JSONDecodeError and UnicodeDecodeError
-        raise MpltError(
+        raise UserError(
             f"{summary_path} is not valid JSON; pass the panorama width explicitly (--width) "
             "or rerun mplt track"
         ) from None
@@ -249,21 +249,21 @@ def find_sequences(
         The sequences, sorted by name.
 
     Raises:
-        MpltError: a path is missing, a ground-truth sequence has no predictions, several
+        UserError: a path is missing, a ground-truth sequence has no predictions, several
             sequences are given one prediction file, or ``width`` is not positive.
     """
     if width is not None and not width > 0:
-        raise MpltError(f"width {width} is not a positive number of pixels; pass the frame width")
+        raise UserError(f"width {width} is not a positive number of pixels; pass the frame width")
     pred = Path(pred)
     if not pred.exists():
-        raise MpltError(
+        raise UserError(
             f"predictions {pred} do not exist; pass a run directory of mplt track, a MOT file "
             "or a directory of <seq>.txt files"
         )
     truth = find_ground_truth(gt)
     single = len(truth) == 1
     if pred.is_file() and not single:
-        raise MpltError(
+        raise UserError(
             f"{gt} holds {len(truth)} sequences but {pred} is one file; pass a directory with "
             "<seq>.txt or <seq>/tracks.txt per sequence"
         )
@@ -279,12 +279,12 @@ def find_sequences(
             )
         )
     if missing and single:
-        raise MpltError(
+        raise UserError(
             f"{pred} has no tracks.txt or {missing[0]}.txt; pass a run directory of mplt track "
             "or a MOT file"
         )
     if missing:
-        raise MpltError(
+        raise UserError(
             f"no predictions for sequence(s) {', '.join(missing)} in {pred}; add <seq>.txt or "
             "<seq>/tracks.txt for each (an empty file scores as all misses)"
         )

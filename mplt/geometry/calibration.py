@@ -3,7 +3,7 @@
 Accepted: YAML (OpenCV ``FileStorage`` YAML included) or JSON with ``width``, ``height``,
 ``K`` (3x3), optional ``dist`` (k1, k2, p1, p2[, k3]), ``R`` (3x3) or ``rvec`` (Rodrigues,
 radians), and ``t``/``tvec`` (metres), in OpenCV's convention ``x_cam = R @ X_world + t``.
-Every problem is an :class:`~mplt.errors.MpltError` naming the key and the expected form.
+Every problem is an :class:`~core.errors.UserError` naming the key and the expected form.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mplt.errors import MpltError
+from core.errors import UserError
 
 _PINHOLE_KEYS = (
     "expected keys: width, height, K (3x3), optional dist [k1, k2, p1, p2(, k3)], "
@@ -36,14 +36,14 @@ def as_matrix(value: object, shape: tuple[int, ...], key: str, what: str) -> np.
     except (TypeError, ValueError):
         arr = np.full(0, np.nan)
     if arr.size != int(np.prod(shape)) or not np.isfinite(arr).all():
-        raise MpltError(f"invalid '{key}': expected {what}, got {value!r}")
+        raise UserError(f"invalid '{key}': expected {what}, got {value!r}")
     return arr.reshape(shape)
 
 
 def check_size(width: object, height: object) -> tuple[int, int]:
     size = as_matrix([width, height], (2,), "width/height", "positive integers (px)")
     if (size <= 0).any() or (size != np.round(size)).any():
-        raise MpltError(
+        raise UserError(
             f"invalid image size {width}x{height}: width and height must be positive integers (px)"
         )
     return int(size[0]), int(size[1])
@@ -52,7 +52,7 @@ def check_size(width: object, height: object) -> tuple[int, int]:
 def check_K(K: object) -> np.ndarray:
     k = as_matrix(K, (3, 3), "K", "a 3x3 matrix [[fx, 0, cx], [0, fy, cy], [0, 0, 1]]")
     if not (np.allclose(k[2], [0, 0, 1]) and k[1, 0] == 0 and k[0, 0] > 0 and k[1, 1] > 0):
-        raise MpltError(
+        raise UserError(
             f"invalid 'K' {k.tolist()}: expected [[fx, s, cx], [0, fy, cy], "
             "[0, 0, 1]] with fx, fy > 0 (an invertible intrinsic matrix)"
         )
@@ -66,7 +66,7 @@ def check_dist(dist: object) -> np.ndarray:
     if d.size > 5 and not d[5:].any():  # OpenCV pads the unused rational/prism terms
         d = d[:5]
     if d.size not in (4, 5) or not np.isfinite(d).all():
-        raise MpltError(
+        raise UserError(
             f"invalid 'dist' {dist!r}: expected 4 or 5 numbers (k1, k2, p1, p2"
             "[, k3]); rational and thin-prism models are not supported"
         )
@@ -76,7 +76,7 @@ def check_dist(dist: object) -> np.ndarray:
 def check_R(R: object) -> np.ndarray:
     r = as_matrix(R, (3, 3), "R", "a 3x3 rotation matrix")
     if np.abs(r @ r.T - np.eye(3)).max() > 1e-3 or np.linalg.det(r) <= 0:
-        raise MpltError(
+        raise UserError(
             "invalid 'R': not a rotation matrix (R @ R.T must be the identity and "
             "det(R) = +1); give a 3x3 rotation or a Rodrigues vector 'rvec'"
         )
@@ -98,7 +98,7 @@ def load_mapping(path: Path) -> object:
     try:
         text = path.read_text()
     except OSError as exc:
-        raise MpltError(f"cannot read camera file {path}: {exc.strerror}; check the path") from None
+        raise UserError(f"cannot read camera file {path}: {exc.strerror}; check the path") from None
     import yaml  # only needed here; keeps the geometry package import-light
 
     class Loader(yaml.SafeLoader):
@@ -117,7 +117,7 @@ def load_mapping(path: Path) -> object:
         return yaml.load(text, Loader=Loader)  # a SafeLoader: no arbitrary objects
     except (ValueError, KeyError, yaml.YAMLError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise MpltError(
+        raise UserError(
             f"cannot parse camera file {path} ({first}); it must be YAML or JSON "
             f"with {_PINHOLE_KEYS}"
         ) from None
@@ -125,17 +125,17 @@ def load_mapping(path: Path) -> object:
 
 def pinhole_kwargs(data: object) -> dict[str, object]:
     if not isinstance(data, dict):
-        raise MpltError(f"expected a mapping; {_PINHOLE_KEYS}")
+        raise UserError(f"expected a mapping; {_PINHOLE_KEYS}")
 
     def get(key: str) -> object:
         return next((data[name] for name in _ALIASES[key] if name in data), None)
 
     for key in ("width", "height", "K"):
         if get(key) is None:
-            raise MpltError(f"missing key '{key}'; {_PINHOLE_KEYS}")
+            raise UserError(f"missing key '{key}'; {_PINHOLE_KEYS}")
     R, rvec = get("R"), get("rvec")
     if R is not None and rvec is not None:
-        raise MpltError("give either 'R' or 'rvec', not both")
+        raise UserError("give either 'R' or 'rvec', not both")
     if rvec is not None:
         R = _rodrigues(as_matrix(rvec, (3,), "rvec", "3 numbers (Rodrigues vector, radians)"))
     return {

@@ -35,7 +35,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from mplt.errors import MpltError
+from core.errors import UserError
 from mplt.geometry.calibration import (
     as_matrix,
     check_dist,
@@ -137,7 +137,7 @@ def _check_height(camera_height: float | None) -> float | None:
         return None
     h = float(camera_height)
     if not np.isfinite(h) or h <= 0:
-        raise MpltError(
+        raise UserError(
             f"camera height is {camera_height}; give the height of the camera "
             "above the ground in metres (> 0), or leave it unset if unknown"
         )
@@ -161,7 +161,7 @@ class Equirectangular:
         roll_deg: float = 0.0,
     ) -> None:
         if height <= 0 or width != 2 * height:
-            raise MpltError(
+            raise UserError(
                 f"frame is {width}x{height}, equirectangular needs 2:1 "
                 "(width = 2 x height); use a full 360x180 panorama or a pinhole "
                 "camera file"
@@ -300,13 +300,13 @@ class Pinhole:
         ``distortion_coefficients``, ``image_width``, ``image_height``) is read as well.
 
         Raises:
-            MpltError: unreadable file, or a missing or invalid key (named in the message).
+            UserError: unreadable file, or a missing or invalid key (named in the message).
         """
         data = load_mapping(Path(path))
         try:
             return cls(**pinhole_kwargs(data))
-        except MpltError as exc:
-            raise MpltError(f"{path}: {exc}") from None
+        except UserError as exc:
+            raise UserError(f"{path}: {exc}") from None
 
     def __repr__(self) -> str:
         return f"Pinhole({self.width}x{self.height}, camera_height={self.camera_height})"
@@ -394,10 +394,10 @@ class MultiView:
         self, width: int, height: int, views: Sequence[View], camera_height: float | None = None
     ) -> None:
         if not views:
-            raise MpltError("a multi-view camera needs at least one view; list the views")
+            raise UserError("a multi-view camera needs at least one view; list the views")
         for v in views:
             if v.x0 < 0 or v.y0 < 0 or v.x0 + v.w > width or v.y0 + v.h > height:
-                raise MpltError(
+                raise UserError(
                     f"view {v.name!r} ({v.w}x{v.h} at {v.x0},{v.y0}) lies outside "
                     f"the {width}x{height} mosaic; fix its cell"
                 )
@@ -505,7 +505,7 @@ def ray_to_ground(
 
 def _require_height(camera: Camera) -> np.ndarray:
     if camera.camera_height is None:
-        raise MpltError(
+        raise UserError(
             "the camera height is unknown; set the camera height above the ground "
             "(metres) in the camera config to get ground positions"
         )
@@ -518,7 +518,7 @@ def pixel_to_ground(
     """Pixels ``(N, 2)`` -> ground-frame ``xy (N, 2)`` on the plane ``z``, valid ``(N,)``.
 
     Raises:
-        MpltError: the camera height is unknown.
+        UserError: the camera height is unknown.
     """
     origin = _require_height(camera)
     return ray_to_ground(origin, camera.pixel_to_ray(uv), z)
@@ -528,7 +528,7 @@ def ground_to_pixel(camera: Camera, xyz: np.ndarray) -> tuple[np.ndarray, np.nda
     """Ground-frame points ``(N, 3)`` metres -> uv ``(N, 2)``, valid ``(N,)``.
 
     Raises:
-        MpltError: the camera height is unknown.
+        UserError: the camera height is unknown.
     """
     origin = _require_height(camera)
     rays = points(xyz, 3, "xyz") - origin

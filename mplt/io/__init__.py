@@ -3,7 +3,8 @@
 Submodules import their heavy dependencies (imageio-ffmpeg, cv2) only when used.
 """
 
-from mplt.io.files import ensure_writable_dir, write_atomic
+from core.files import write_atomic
+from mplt.io.files import ensure_writable_dir
 from mplt.io.jsonl import JsonlWriter, read_jsonl
 from mplt.io.mot import MotWriter, read_mot, read_mot_detections
 from mplt.io.sources import FrameSource, VideoInfo, open_source

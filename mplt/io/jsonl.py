@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from mplt.errors import MpltError
+from core.errors import UserError
 from mplt.io.files import FrameLineWriter
-from mplt.types import Tracks, TrackState
+from core.types import Tracks, TrackState
 
 _STATE_NAMES = {int(s): s.name.lower() for s in TrackState}
 
@@ -96,11 +96,11 @@ def read_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
     """Yield the JSON object of each non-blank line of ``path``.
 
     Raises:
-        MpltError: the file is missing, or a line is not a JSON object (names the line).
+        UserError: the file is missing, or a line is not a JSON object (names the line).
     """
     path = Path(path)
     if not path.is_file():
-        raise MpltError(f"JSON Lines file {path} does not exist; pass the tracks.jsonl of a run")
+        raise UserError(f"JSON Lines file {path} does not exist; pass the tracks.jsonl of a run")
     return _iter_jsonl(path)
 
 
@@ -112,10 +112,10 @@ def _iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise MpltError(
+                raise UserError(
                     f"{path} line {line_no}: invalid JSON ({exc.msg}); "
                     "the file may be cut short or edited by hand"
                 ) from None
             if not isinstance(record, dict):
-                raise MpltError(f"{path} line {line_no}: expected a JSON object per line")
+                raise UserError(f"{path} line {line_no}: expected a JSON object per line")
             yield record

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from mplt.errors import MpltError
+from core.errors import UserError
 from mplt.io.files import FrameLineWriter
-from mplt.types import Detections, Tracks
+from core.types import Detections, Tracks
 
 #: Columns of a full MOTChallenge row.
 MOT_COLUMNS = ("frame", "id", "left", "top", "width", "height", "conf", "x", "y", "z")
@@ -82,7 +82,7 @@ def read_mot_rows(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     """
     path = Path(path)
     if not path.is_file():
-        raise MpltError(f"MOT file {path} does not exist; pass an existing frame,id,left,... file")
+        raise UserError(f"MOT file {path} does not exist; pass an existing frame,id,left,... file")
     rows: list[list[float]] = []
     ncols: list[int] = []
     line_numbers: list[int] = []
@@ -93,7 +93,7 @@ def read_mot_rows(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]
                 continue
             fields = [f.strip() for f in text.split(",")]
             if len(fields) < 6:
-                raise MpltError(
+                raise UserError(
                     f"{path} line {line_no}: {len(fields)} columns, need at least 6 "
                     "(frame,id,left,top,width,height[,conf,x,y,z]); fix or regenerate the file"
                 )
@@ -101,22 +101,22 @@ def read_mot_rows(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]
                 values = [float(f) for f in fields[:10]]
             except ValueError:
                 bad = next(f for f in fields[:10] if not _is_float(f))
-                raise MpltError(
+                raise UserError(
                     f"{path} line {line_no}: {bad!r} is not a number; "
                     "MOT files hold comma-separated numbers only"
                 ) from None
             if not all(math.isfinite(v) for v in values[:7]):
-                raise MpltError(
+                raise UserError(
                     f"{path} line {line_no}: frame, id, box and conf must be finite numbers"
                 )
             frame = values[0]
             if frame < 1 or frame != int(frame):
-                raise MpltError(
+                raise UserError(
                     f"{path} line {line_no}: frame {fields[0]} is not an integer >= 1 "
                     "(MOT frames are numbered from 1)"
                 )
             if values[4] < 0 or values[5] < 0:
-                raise MpltError(f"{path} line {line_no}: negative box width or height")
+                raise UserError(f"{path} line {line_no}: negative box width or height")
             ncols.append(len(fields))
             line_numbers.append(line_no)
             rows.append(values + [1.0] * (len(values) < 7) + [UNKNOWN] * (10 - max(len(values), 7)))
@@ -147,7 +147,7 @@ def read_mot(path: str | Path) -> np.ndarray:
         (R, 10) float64 rows in file order and file conventions (1-based frames and pixels).
 
     Raises:
-        MpltError: the file is missing, or a line has fewer than 6 columns, a non-numeric or
+        UserError: the file is missing, or a line has fewer than 6 columns, a non-numeric or
             non-finite value, a frame that is not an integer >= 1, or a negative box size; the
             message names the line number.
     """

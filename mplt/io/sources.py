@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from mplt.errors import MpltError
+from core.errors import UserError
 
 #: Extensions (lower case) of the files a folder source reads, in natural order of their names.
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
@@ -58,7 +58,7 @@ class FrameSource:
     """A lazily decoded sequence of RGB frames; use as a context manager and iterate once.
 
     Create with :func:`open_source`. Opening already decodes the first frame, so a bad input
-    fails there with an :class:`~mplt.errors.MpltError` rather than in the middle of a run.
+    fails there with an :class:`~core.errors.UserError` rather than in the middle of a run.
     """
 
     def __init__(
@@ -134,7 +134,7 @@ def open_source(
         An open :class:`FrameSource`; its first frame is already decoded.
 
     Raises:
-        MpltError: the input does not exist, cannot be decoded, has no frames (also when
+        UserError: the input does not exist, cannot be decoded, has no frames (also when
             ``start`` lies beyond its end), or an image folder is empty or mixes frame sizes.
         ValueError: ``start`` < 0, ``max_frames`` < 1 or ``fps`` <= 0 (programming errors).
     """
@@ -153,7 +153,7 @@ def open_source(
     if path.is_dir():
         return _open_folder(path, start, max_frames, fps)
     if not path.exists():
-        raise MpltError(
+        raise UserError(
             f"input {text} does not exist; pass a video file, an image folder, "
             "a stream URL or a webcam index"
         )
@@ -166,11 +166,11 @@ def _limit(count: int | None, max_frames: int | None) -> int | None:
     return count if max_frames is None else min(count, max_frames)
 
 
-def _beyond_end(spec: str, start: int, total: int | None = None) -> MpltError:
+def _beyond_end(spec: str, start: int, total: int | None = None) -> UserError:
     if start == 0:
-        return MpltError(f"{spec} contains no frames; check the input (try `ffprobe {spec}`)")
+        return UserError(f"{spec} contains no frames; check the input (try `ffprobe {spec}`)")
     known = f" (it has {total} frames)" if total is not None else ""
-    return MpltError(
+    return UserError(
         f"start frame {start} is beyond the end of {spec}{known}; choose a smaller --start"
     )
 
@@ -201,7 +201,7 @@ def _start_ffmpeg(
         meta = next(gen)
     except Exception as exc:  # noqa: BLE001 - every failure here means "cannot decode"
         gen.close()
-        raise MpltError(
+        raise UserError(
             f"cannot decode video {spec}: {_ffmpeg_reason(str(exc))}; "
             f"is it a video file? try `ffprobe {spec}`"
         ) from None
@@ -249,7 +249,7 @@ def _open_ffmpeg(spec: str, start: int, max_frames: int | None, fps: float | Non
                     yield np.frombuffer(raw, np.uint8).reshape(height, width, 3).copy()
                 index += 1
         except RuntimeError as exc:
-            raise MpltError(
+            raise UserError(
                 f"decoding {spec} failed near frame {index}: {_ffmpeg_reason(str(exc))}; "
                 "the file may be truncated or corrupt (try re-encoding it with ffmpeg)"
             ) from None
@@ -314,7 +314,7 @@ def _open_webcam(index: int, start: int, max_frames: int | None, fps: float | No
     capture = cv2.VideoCapture(index)
     if not capture.isOpened():
         capture.release()
-        raise MpltError(
+        raise UserError(
             f"cannot open webcam {index}; check that it is connected and not in use, "
             "or pass another index or a video file"
         )
@@ -358,7 +358,7 @@ def _read_image(path: Path) -> np.ndarray:
     data = np.fromfile(path, np.uint8)
     bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if bgr is None:
-        raise MpltError(f"cannot read image {path}; is it a valid image file? remove or replace it")
+        raise UserError(f"cannot read image {path}; is it a valid image file? remove or replace it")
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
@@ -371,7 +371,7 @@ def _open_folder(
     )
     if not files:
         kinds = ", ".join(sorted(IMAGE_EXTENSIONS))
-        raise MpltError(f"folder {folder} contains no images ({kinds}); point to a frame folder")
+        raise UserError(f"folder {folder} contains no images ({kinds}); point to a frame folder")
     if start >= len(files):
         raise _beyond_end(str(folder), start, len(files))
     first = _read_image(files[start])
@@ -382,7 +382,7 @@ def _open_folder(
         for path in files[start + 1 :]:
             image = _read_image(path)
             if image.shape[:2] != (height, width):
-                raise MpltError(
+                raise UserError(
                     f"image {path.name} is {image.shape[1]}x{image.shape[0]} but the folder's "
                     f"frames are {width}x{height}; all frames must have the same size"
                 )

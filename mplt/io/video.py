@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from mplt.errors import MpltError
+from core.errors import UserError
 
 
 def part_path(path: str | Path) -> Path:
@@ -87,7 +87,7 @@ class VideoWriter:
             self._writer.send(np.ascontiguousarray(frame))
         except OSError as exc:
             self.abort()
-            raise MpltError(
+            raise UserError(
                 f"cannot write video {self.path}: {str(exc).splitlines()[0]}; "
                 "check free disk space and permissions"
             ) from None
@@ -98,7 +98,7 @@ class VideoWriter:
 
         Raises:
             ValueError: no frame was written (nothing to save; the partial file is removed).
-            MpltError: ffmpeg produced no output file.
+            UserError: ffmpeg produced no output file.
         """
         if self._writer is None:
             return self.path
@@ -109,7 +109,7 @@ class VideoWriter:
             raise ValueError(f"no frames were written to {self.path}")
         if not self.part.is_file() or self.part.stat().st_size == 0:
             self.part.unlink(missing_ok=True)
-            raise MpltError(
+            raise UserError(
                 f"ffmpeg wrote no video to {self.path}; check free disk space and the ffmpeg log"
             )
         os.replace(self.part, self.path)

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from mplt.geometry import box_center_distance, split_at_seam, wrap_boxes
-from mplt.registry import Registry
+from core.registry import Registry
 from mplt.render.style import (
     INK,
     WHITE,
@@ -35,7 +35,7 @@ from mplt.render.style import (
     tag_size,
     text_size,
 )
-from mplt.types import Tracks, TrackState
+from core.types import Tracks, TrackState
 
 ANNOTATORS: Registry[type[Annotator]] = Registry("annotator")
 

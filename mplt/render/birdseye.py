@@ -31,7 +31,7 @@ from mplt.render.style import (
     put_text,
     text_size,
 )
-from mplt.types import Tracks, TrackState
+from core.types import Tracks, TrackState
 
 BACKGROUND = (15, 18, 25)
 DISC = (22, 27, 37)

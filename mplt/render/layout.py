@@ -13,7 +13,7 @@ as H.264 in yuv420p needs):
 
 Runs without ground positions (``camera_model="image"``: an uncalibrated perspective video)
 have nothing to put on a map: ``side`` and ``below`` fall back to ``pano``, and ``map`` is
-refused with an :class:`~mplt.errors.MpltError`.
+refused with an :class:`~core.errors.UserError`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from mplt.errors import MpltError
+from core.errors import UserError
 from mplt.render.annotators import (
     BoxAnnotator,
     Compose,
@@ -37,7 +37,7 @@ from mplt.render.annotators import (
 from mplt.render.birdseye import BirdsEyeMap
 from mplt.render.mapgeom import MapPose
 from mplt.render.panels import InfoPanel, PeoplePanel
-from mplt.types import Tracks
+from core.types import Tracks
 
 LAYOUTS = ("side", "below", "map", "pano")
 MIN_WIDTH = 160
@@ -96,12 +96,12 @@ def plan_layout(
         has_ground: the run has ground positions (False: image-space tracking).
 
     Raises:
-        MpltError: unknown layout, a width below 160 px, or ``map`` without ground positions.
+        UserError: unknown layout, a width below 160 px, or ``map`` without ground positions.
     """
     if layout not in LAYOUTS:
-        raise MpltError(f"unknown render layout {layout!r}; choose one of: {', '.join(LAYOUTS)}")
+        raise UserError(f"unknown render layout {layout!r}; choose one of: {', '.join(LAYOUTS)}")
     if width < MIN_WIDTH or map_size_px < 64:
-        raise MpltError(
+        raise UserError(
             f"render width {width} / map size {map_size_px} px is too small; use a width of at "
             f"least {MIN_WIDTH} px and render.map_size_px of at least 64"
         )
@@ -110,7 +110,7 @@ def plan_layout(
     total = _even(width)
     if not has_ground:
         if layout == "map":
-            raise MpltError(
+            raise UserError(
                 "render layout 'map' needs ground positions, which this image-space run does not "
                 "have; use layout side, below or pano, or track with --calib FILE"
             )
@@ -184,12 +184,12 @@ class FrameComposer:
         show_confidence: bool = False,
     ) -> None:
         if map_range_m is not None and not map_range_m > 0:
-            raise MpltError(
+            raise UserError(
                 f"render.map_range_m must be a positive number of metres or null (automatic), "
                 f"got {map_range_m}"
             )
         if trail_length < 2:
-            raise MpltError(f"render.trail_length must be at least 2 frames, got {trail_length}")
+            raise UserError(f"render.trail_length must be at least 2 frames, got {trail_length}")
         self.frame_size = (int(frame_size[0]), int(frame_size[1]))
         has_ground = camera_model != "image"
         self.plan = plan_layout(

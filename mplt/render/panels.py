@@ -20,7 +20,7 @@ from mplt.render.style import (
     tag_size,
     text_size,
 )
-from mplt.types import Tracks, TrackState
+from core.types import Tracks, TrackState
 
 TEXT = (212, 217, 228)
 

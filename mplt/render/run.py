@@ -21,16 +21,18 @@ import cv2
 import numpy as np
 import yaml
 
-from mplt.config import RenderConfig, kwargs_of
-from mplt.errors import MpltError
+from core.config import kwargs_of
+from mplt.config import RenderConfig
+from core.errors import UserError
 from mplt.geometry import Equirectangular, MultiView, Pinhole
-from mplt.io.files import ensure_writable_dir, write_atomic
+from core.files import write_atomic
+from mplt.io.files import ensure_writable_dir
 from mplt.io.jsonl import read_jsonl
 from mplt.io.sources import VideoInfo, open_source
 from mplt.render.layout import FrameComposer
 from mplt.render.mapgeom import MapPose
 from mplt.render.video import VideoRenderer
-from mplt.types import Tracks, TrackState
+from core.types import Tracks, TrackState
 
 _STATES = {s.name.lower(): int(s) for s in TrackState}
 _LIVE_PREFIXES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://")
@@ -71,18 +73,18 @@ def load_run(run_dir: str | Path) -> RunInfo:
     """Read a run directory's summary, config and frame range.
 
     Raises:
-        MpltError: the directory, ``tracks.jsonl`` or ``summary.json`` is missing or unreadable,
+        UserError: the directory, ``tracks.jsonl`` or ``summary.json`` is missing or unreadable,
             or the run has no frames.
     """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
-        raise MpltError(
+        raise UserError(
             f"run directory {run_dir} does not exist; pass the directory `mplt track` wrote "
             "(e.g. runs/sample)"
         )
     tracks_file = run_dir / "tracks.jsonl"
     if not tracks_file.is_file():
-        raise MpltError(
+        raise UserError(
             f"{run_dir} has no tracks.jsonl, so it is not an mplt run; pass the directory "
             "`mplt track` wrote, or track the video first"
         )
@@ -95,7 +97,7 @@ def load_run(run_dir: str | Path) -> RunInfo:
         height = summary["camera"].get("height_m")
     except (OSError, ValueError, KeyError, TypeError) as exc:
         what = "is missing" if isinstance(exc, FileNotFoundError) else "is unreadable"
-        raise MpltError(
+        raise UserError(
             f"{run_dir / 'summary.json'} {what}; it is written by `mplt track` at the start of "
             "a run: re-run the tracking"
         ) from None
@@ -108,7 +110,7 @@ def load_run(run_dir: str | Path) -> RunInfo:
             _notice(f"{run_dir / 'config.yaml'} is not valid YAML; assuming a level camera")
     frames = [tracks_from_record(record).frame_index + 1 for record in read_jsonl(tracks_file)]
     if not frames:
-        raise MpltError(f"run {run_dir} tracked no frames (empty tracks.jsonl); nothing to render")
+        raise UserError(f"run {run_dir} tracked no frames (empty tracks.jsonl); nothing to render")
     first, last = min(frames) - 1, max(frames) - 1
     camera = config.get("camera") if isinstance(config.get("camera"), dict) else {}
     return RunInfo(
@@ -128,10 +130,10 @@ def tracks_from_record(record: dict[str, Any]) -> Tracks:
     """The :class:`Tracks` of one ``tracks.jsonl`` line (see :mod:`mplt.io.jsonl`).
 
     Raises:
-        MpltError: a track lacks a field or has a malformed one (names the frame).
+        UserError: a track lacks a field or has a malformed one (names the frame).
     """
     if not isinstance(record.get("frame"), int):
-        raise MpltError(
+        raise UserError(
             f"tracks.jsonl line without a frame number ({str(record)[:60]}); the file was not "
             "written by `mplt track` or was edited"
         )
@@ -157,7 +159,7 @@ def tracks_from_record(record: dict[str, Any]) -> Tracks:
             frame_index=frame_index,
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise MpltError(
+        raise UserError(
             f"tracks.jsonl frame {frame_index + 1}: malformed track ({type(exc).__name__}: "
             f"{exc}); the file was not written by `mplt track` or was edited"
         ) from None
@@ -199,7 +201,7 @@ def run_camera(run: RunInfo) -> Any:
     if run.camera_model == "pinhole":
         try:
             return Pinhole.from_file(str(cam.get("calib")))
-        except MpltError as exc:
+        except UserError as exc:
             _notice(f"{exc}; the map is centred on the world origin without a view direction")
     return None
 
@@ -207,13 +209,13 @@ def run_camera(run: RunInfo) -> Any:
 def _resolve_source(run: RunInfo, video: str | Path | None) -> str:
     if video is not None:
         if not Path(video).exists():
-            raise MpltError(
+            raise UserError(
                 f"video {video} does not exist; pass the run's input video with --video"
             )
         return str(video)
     source = run.source
     if source.lower().startswith(_LIVE_PREFIXES) or source.isdigit():
-        raise MpltError(
+        raise UserError(
             f"run {run.run_dir} was made from a live source ({source}), which cannot be replayed; "
             "pass a recording of it with --video"
         )
@@ -224,7 +226,7 @@ def _resolve_source(run: RunInfo, video: str | Path | None) -> str:
     for path in candidates:
         if path.exists():
             return str(path)
-    raise MpltError(
+    raise UserError(
         f"source video {source} of run {run.run_dir} is not there any more; "
         "pass its new location with --video PATH"
     )
@@ -232,12 +234,12 @@ def _resolve_source(run: RunInfo, video: str | Path | None) -> str:
 
 def _check_video(info: VideoInfo, run: RunInfo, source: str) -> None:
     if (info.width, info.height) != run.frame_size:
-        raise MpltError(
+        raise UserError(
             f"video {source} is {info.width}x{info.height} but run {run.run_dir} was tracked on "
             f"{run.frame_size[0]}x{run.frame_size[1]} frames; pass the run's video with --video"
         )
     if abs(info.fps - run.fps) > 0.01 * run.fps:
-        raise MpltError(
+        raise UserError(
             f"video {source} has {info.fps:g} frames/s but run {run.run_dir} was tracked at "
             f"{run.fps:g}; pass the run's video with --video"
         )
@@ -247,7 +249,7 @@ def _check_video(info: VideoInfo, run: RunInfo, source: str) -> None:
 
 
 def _short_video(source: str, run: RunInfo, frames: int) -> None:
-    raise MpltError(
+    raise UserError(
         f"video {source} has {frames} frames but run {run.run_dir} covers frames "
         f"{run.first + 1}..{run.first + run.count}; pass the run's video with --video"
     )
@@ -255,9 +257,9 @@ def _short_video(source: str, run: RunInfo, frames: int) -> None:
 
 def _check_output(path: Path, suffix: str) -> Path:
     if path.suffix.lower() != suffix:
-        raise MpltError(f"output {path} must be a {suffix} file; choose a name ending in {suffix}")
+        raise UserError(f"output {path} must be a {suffix} file; choose a name ending in {suffix}")
     if path.is_dir():
-        raise MpltError(f"output {path} is a directory; give a file name ending in {suffix}")
+        raise UserError(f"output {path} is a directory; give a file name ending in {suffix}")
     ensure_writable_dir(path.parent)
     return path
 
@@ -296,7 +298,7 @@ def render_run(
         progress: show a progress bar (frames/s, ETA) on stderr.
 
     Raises:
-        MpltError: missing run directory, tracks or video, a video that does not match the run
+        UserError: missing run directory, tracks or video, a video that does not match the run
             (size, frame rate or too few frames), an unwritable output, a snapshot frame the
             run does not have. Nothing is left under the output name on failure.
     """
@@ -339,7 +341,7 @@ def _render_snapshot(
 ) -> Path:
     first, last = run.first + 1, run.first + run.count
     if not first <= frame_no <= last:
-        raise MpltError(
+        raise UserError(
             f"frame {frame_no} is not in run {run.run_dir} (frames {first}..{last}); "
             f"pick a snapshot frame between {first} and {last}"
         )
@@ -362,6 +364,6 @@ def _render_snapshot(
             break
     ok, png = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
     if not ok:
-        raise MpltError(f"could not encode {path} as PNG; check free memory")
+        raise UserError(f"could not encode {path} as PNG; check free memory")
     write_atomic(path, png.tobytes())
     return path

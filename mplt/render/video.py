@@ -8,11 +8,11 @@ from typing import Self
 
 import numpy as np
 
-from mplt.errors import MpltError
+from core.errors import UserError
 from mplt.io.video import VideoWriter
 from mplt.render.layout import FrameComposer
 from mplt.render.mapgeom import MapPose
-from mplt.types import Tracks
+from core.types import Tracks
 
 
 class VideoRenderer:
@@ -54,7 +54,7 @@ class VideoRenderer:
         crf: int = 23,
     ) -> None:
         if not 0 <= crf <= 51:
-            raise MpltError(f"render.crf must be in 0..51 (lower is better), got {crf}")
+            raise UserError(f"render.crf must be in 0..51 (lower is better), got {crf}")
         self.composer = FrameComposer(
             frame_size,
             camera_model=camera_model,

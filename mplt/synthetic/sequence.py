@@ -20,9 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from mplt import __version__
+from mplt.version import __version__
 from mplt.geometry import Equirectangular
-from mplt.io.files import ensure_writable_dir, write_atomic
+from core.files import write_atomic
+from mplt.io.files import ensure_writable_dir
 from mplt.synthetic.detections import DetectionNoise, synthesize_detections
 from mplt.synthetic.render import person_boxes, render
 from mplt.synthetic.scenarios import DEFAULT_PEOPLE, make_scene
@@ -110,7 +111,7 @@ def write_sequence(
         (rows, people, seam crossings, mean visible fraction).
 
     Raises:
-        ValueError: invalid scene or noise parameters. MpltError: an odd width or an unwritable
+        ValueError: invalid scene or noise parameters. UserError: an odd width or an unwritable
         folder.
     """
     out = ensure_writable_dir(out_dir)

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from reid.data.datasets import Sample
-from reid.errors import DatasetError
+from core.errors import DatasetError
 
 #: IHDA's eight non-colour attributes (released code; the paper lists age instead of backpack).
 IHDA_ATTRIBUTES: tuple[str, ...] = (

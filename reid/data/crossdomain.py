@@ -30,7 +30,7 @@ from torch.utils.data import DataLoader, Dataset, default_collate
 from reid.data.datasets import IMAGE_SUFFIXES, Sample
 from reid.data.loader import Batch, _seed_worker
 from reid.data.transforms import IMAGENET_MEAN, IMAGENET_STD, RandomErasing, load_image
-from reid.errors import ReidError
+from core.errors import UserError
 
 CAMSTYLE_DIR = "bounding_box_train_camstyle"
 _CAMSTYLE_NAME = re.compile(r"^(?P<stem>.+)_fake_(?:\d+to)?(?P<dst>\d+)$")
@@ -164,12 +164,12 @@ class CrossDomainSampler:
         self, num_source: int, num_target: int, source_batch: int, target_batch: int, seed: int = 0
     ) -> None:
         if source_batch < 1 or num_source < source_batch:
-            raise ReidError(
+            raise UserError(
                 f"source has {num_source} training images, fewer than data.batch_size "
                 f"{source_batch}; lower data.batch_size"
             )
         if target_batch < 1 or num_target < target_batch:
-            raise ReidError(
+            raise UserError(
                 f"target has {num_target} training images, fewer than target.batch_size "
                 f"{target_batch}; lower target.batch_size"
             )

@@ -30,7 +30,7 @@ from reid.data.datasets import (
 from reid.data.loader import Batch, _seed_worker
 from reid.data.samplers import _EpochSampler
 from reid.data.transforms import IMAGENET_MEAN, IMAGENET_STD, RandomErasing, load_image
-from reid.errors import DatasetError, ReidError
+from core.errors import DatasetError, UserError
 
 VISIBLE, INFRARED = 0, 1
 SYSU_VISIBLE_CAMS = (1, 2, 4, 5)  #: 1-based camera folders
@@ -56,7 +56,7 @@ _LLCM_LAYOUT = (
 def modality_of(sample: Sample) -> int:
     """0 (visible) or 1 (infrared) of a cross-modality sample."""
     if not sample.extra or "modality" not in sample.extra:
-        raise ReidError(
+        raise UserError(
             f"sample {sample.path} has no modality; use a cross-modality dataset "
             "(sysu-mm01, regdb, llcm)"
         )
@@ -149,7 +149,7 @@ def read_regdb(root: Path, split: int = 1) -> ReidSplits:
     (camid 0); all test images of the other modality form the gallery."""
     name = f"regdb-{split}"
     if not 1 <= split <= 10:
-        raise ReidError(f"RegDB split must be in 1..10, got {split}")
+        raise UserError(f"RegDB split must be in 1..10, got {split}")
     root = _find_root(root, "idx")
     parts = {
         (part, mod): _list_samples(root, f"idx/{part}_{mod}_{split}.txt", name, _REGDB_LAYOUT, m, m)
@@ -203,7 +203,7 @@ class CrossModalitySampler(_EpochSampler):
     def __init__(self, samples: Sequence[Sample], num_ids: int, num_instances: int, seed: int = 0):
         super().__init__(seed)
         if num_ids < 1 or num_instances < 1:
-            raise ReidError(
+            raise UserError(
                 f"cross-modality sampling needs P, K >= 1, got {num_ids}, {num_instances}"
             )
         self.p, self.k = num_ids, num_instances
@@ -212,7 +212,7 @@ class CrossModalitySampler(_EpochSampler):
             groups[s.pid, modality_of(s)].append(i)
         self.pids = sorted({pid for pid, _ in groups if (pid, 0) in groups and (pid, 1) in groups})
         if len(self.pids) < self.p:
-            raise ReidError(
+            raise UserError(
                 f"cross-modality sampling needs {self.p} identities with both modalities per "
                 f"batch but the training set has {len(self.pids)}; lower data.batch_size"
             )
@@ -309,7 +309,7 @@ def build_crossmodal_loader(
     with K = ``data_cfg.num_instances``."""
     k = data_cfg.num_instances
     if k < 1 or data_cfg.batch_size % (2 * k):
-        raise ReidError(
+        raise UserError(
             f"data.batch_size {data_cfg.batch_size} must be a multiple of 2 * num_instances ({2 * k})"
         )
     sampler = CrossModalitySampler(samples, data_cfg.batch_size // (2 * k), k, seed)

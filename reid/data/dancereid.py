@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from reid.data.datasets import DATASETS, ReidSplits, Sample, _images, relabel
-from reid.errors import DatasetError
+from core.errors import DatasetError
 
 _LAYOUT = (
     "<root>/images/{pid:04d}_{frame:06d}.jpg, <root>/poses/<same stem>.txt, "

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from reid.errors import DatasetError
-from reid.registry import Registry
+from core.errors import DatasetError
+from core.registry import Registry
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 

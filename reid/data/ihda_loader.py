@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader, Dataset, default_collate
 from reid.data.datasets import Sample
 from reid.data.loader import Batch, _seed_worker
 from reid.data.transforms import build_train_transform, load_image
-from reid.errors import ReidError
+from core.errors import UserError
 
 
 class IhdaBatch(NamedTuple):
@@ -34,7 +34,7 @@ class IhdaBatch(NamedTuple):
 
 def _modality(s: Sample) -> int:
     if not s.extra or s.extra.get("modality") not in (0, 1):
-        raise ReidError(
+        raise UserError(
             f"target image {s.path} has no photo/sketch modality; use a sketch dataset "
             "(e.g. pku-sketch) as the target"
         )
@@ -77,12 +77,12 @@ class PairSampler:
             (sketches if _modality(s) else photos).setdefault(s.pid, []).append(num_source + j)
         self.ids = sorted(set(photos) & set(sketches))
         if pairs < 1 or len(self.ids) < pairs:
-            raise ReidError(
+            raise UserError(
                 f"target has {len(self.ids)} identities with both a photo and a sketch, fewer "
                 f"than target.batch_size {pairs}; lower target.batch_size"
             )
         if source_batch < 1 or num_source < source_batch:
-            raise ReidError(
+            raise UserError(
                 f"source has {num_source} training images, fewer than ihda.source_batch "
                 f"{source_batch}; lower ihda.source_batch"
             )

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from reid.data.datasets import DATASETS, ReidSplits, Sample, _find_root, _images, relabel
-from reid.errors import DatasetError, ReidError
+from core.errors import DatasetError, UserError
 
 PHOTO, SKETCH = 0, 1
 SKETCH_CAMID = 2
@@ -84,21 +84,21 @@ def split_identities(
         (train_ids, test_ids), each sorted int64; their union is every id of the groups.
     """
     if split < 1:
-        raise ReidError(f"PKU-Sketch split numbers start at 1, got {split}")
+        raise UserError(f"PKU-Sketch split numbers start at 1, got {split}")
     groups = [np.unique(np.asarray(g, np.int64)) for g in style_groups]
     all_ids = np.concatenate(groups) if groups else np.zeros(0, np.int64)
     if len(np.unique(all_ids)) != len(all_ids):
-        raise ReidError("PKU-Sketch style groups overlap; each identity must have one style")
+        raise UserError("PKU-Sketch style groups overlap; each identity must have one style")
     counts = train_counts([len(g) for g in groups]) if train_per_style is None else train_per_style
     if len(counts) != len(groups):
-        raise ReidError(
+        raise UserError(
             f"train_per_style has {len(counts)} entries but there are {len(groups)} style groups"
         )
     rng = np.random.default_rng([seed, split])
     train = []
     for group, n in zip(groups, counts, strict=True):
         if not 0 <= n <= len(group):
-            raise ReidError(f"cannot draw {n} train ids from a style group of {len(group)}")
+            raise UserError(f"cannot draw {n} train ids from a style group of {len(group)}")
         train.append(rng.permutation(group)[:n])
     train_ids = np.sort(np.concatenate(train)) if train else np.zeros(0, np.int64)
     return train_ids, np.setdiff1d(all_ids, train_ids)

@@ -29,7 +29,7 @@ from reid.data.datasets import Sample
 from reid.data.loader import _seed_worker
 from reid.data.samplers import build_sampler
 from reid.data.transforms import IMAGENET_MEAN, IMAGENET_STD, RandomErasing, load_image
-from reid.errors import ReidError
+from core.errors import UserError
 
 NUM_KEYPOINTS = 17
 NOSE = 0
@@ -130,7 +130,7 @@ def load_keypoints(
     runs once and fills it.
 
     Raises:
-        ReidError: no pose files, no cache and no usable ``keypoint_model``.
+        UserError: no pose files, no cache and no usable ``keypoint_model``.
     """
     pose_files = [(s.extra or {}).get("pose") for s in samples]
     if all(pose_files):
@@ -142,13 +142,13 @@ def load_keypoints(
             return kpts.astype(np.float32)
     if not keypoint_model:
         missing = sum(p is None for p in pose_files)
-        raise ReidError(
+        raise UserError(
             f"st-reidnet needs body keypoints but {missing} training images have no pose file "
             f"and no cache {cache} exists; set pose.keypoint_model to ultralytics pose weights "
             "(a local yolo11n-pose.pt, or that name to download it when online)"
         )
     if os.sep in keypoint_model and not Path(keypoint_model).is_file():
-        raise ReidError(
+        raise UserError(
             f"pose.keypoint_model {keypoint_model} does not exist; pass a local ultralytics "
             "pose weights file such as yolo11n-pose.pt"
         )
@@ -157,7 +157,7 @@ def load_keypoints(
     try:
         kpts = _detect_keypoints([s.path for s in samples], keypoint_model, min_confidence)
     except (OSError, RuntimeError, ConnectionError) as exc:
-        raise ReidError(
+        raise UserError(
             f"pose model {keypoint_model} could not run ({str(exc).splitlines()[0][:100]}); "
             "pass a local ultralytics pose weights file as pose.keypoint_model"
         ) from None
@@ -234,7 +234,7 @@ def build_pose_loader(
 ) -> DataLoader:
     """Training loader of :class:`PoseBatch` with the configured (triplet) batch sampler."""
     if pose_cfg.aug not in ("gauss", "none"):
-        raise ReidError(f"pose.aug must be 'gauss' or 'none', got {pose_cfg.aug!r}")
+        raise UserError(f"pose.aug must be 'gauss' or 'none', got {pose_cfg.aug!r}")
     return DataLoader(
         PoseDataset(samples, keypoints, data_cfg, pose_cfg),
         batch_sampler=build_sampler(samples, data_cfg, seed),

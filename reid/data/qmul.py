@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from reid.data.datasets import DATASETS, ReidSplits, Sample, _find_root, _images, relabel
-from reid.errors import DatasetError
+from core.errors import DatasetError
 
 PHOTO, SKETCH = 0, 1
 QMUL_DATASETS = ("qmul-shoes", "qmul-chairs")

@@ -12,8 +12,8 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from reid.data.datasets import Sample
-from reid.errors import ReidError
-from reid.registry import Registry
+from core.errors import UserError
+from core.registry import Registry
 
 
 class _EpochSampler:
@@ -50,14 +50,14 @@ class PKSampler(_EpochSampler):
     ):
         super().__init__(seed)
         if num_instances < 1 or batch_size % num_instances:
-            raise ReidError(
+            raise UserError(
                 f"batch_size {batch_size} must be a multiple of num_instances {num_instances}"
             )
         self.k = num_instances
         self.p = batch_size // num_instances
         self.by_pid = _index_by_pid(samples)
         if len(self.by_pid) < self.p:
-            raise ReidError(
+            raise UserError(
                 f"P x K sampling needs {self.p} identities per batch but the training set has "
                 f"{len(self.by_pid)}; lower data.batch_size or raise data.num_instances"
             )
@@ -119,9 +119,9 @@ class TripletSampler(_EpochSampler):
     ):
         super().__init__(seed)
         if mode not in ("instance", "st"):
-            raise ReidError(f"unknown triplet sampling mode {mode!r}; choose instance or st")
+            raise UserError(f"unknown triplet sampling mode {mode!r}; choose instance or st")
         if batch_size < 3 or batch_size % 3:
-            raise ReidError(
+            raise UserError(
                 f"triplet sampling needs data.batch_size divisible by 3, got {batch_size}"
             )
         self.mode, self.b = mode, batch_size // 3
@@ -137,7 +137,7 @@ class TripletSampler(_EpochSampler):
             for pid, idx in _index_by_pid(samples).items()
         }
         if len(self.by_pid) < 2:
-            raise ReidError("triplet sampling needs at least 2 identities in the training set")
+            raise UserError("triplet sampling needs at least 2 identities in the training set")
         self.rank_in_pid = np.empty(self.n, np.int64)
         for idx in self.by_pid.values():
             self.rank_in_pid[idx] = np.arange(len(idx))

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from reid.data.datasets import DATASETS, IMAGE_SUFFIXES, ReidSplits, Sample
-from reid.errors import DatasetError
+from core.errors import DatasetError
 
 SKETCH, PHOTO = 0, 1
 LAYOUT = (

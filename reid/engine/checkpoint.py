@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from reid.errors import ReidError
+from core.errors import UserError
 
 
 def rng_state() -> dict[str, Any]:
@@ -57,18 +57,18 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Load a checkpoint written by :func:`save_checkpoint` (tensors and plain types only)."""
     path = Path(path)
     if not path.is_file():
-        raise ReidError(
+        raise UserError(
             f"checkpoint {path} does not exist; pass best.pt or last.pt of a training run"
         )
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as exc:
-        raise ReidError(
+        raise UserError(
             f"checkpoint {path} cannot be read ({type(exc).__name__}); "
             "pass a file written by reid.train"
         ) from None
     if not isinstance(ckpt, dict) or "modules" not in ckpt or "method" not in ckpt:
-        raise ReidError(
+        raise UserError(
             f"{path} is not a reid checkpoint (no 'modules'/'method'); "
             "pass best.pt or last.pt of a training run"
         )

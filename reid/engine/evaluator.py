@@ -13,7 +13,7 @@ from torch import nn
 
 from reid.data.datasets import Sample
 from reid.data.loader import build_test_loader
-from reid.errors import ReidError
+from core.errors import UserError
 from reid.metrics.rank import euclidean_distance, market_rank, single_gallery_shot_cmc
 from reid.metrics.rerank import k_reciprocal_rerank
 
@@ -90,7 +90,7 @@ def evaluate_model(
     still follow the Market protocol, CMC is :func:`single_gallery_shot_cmc` (DanceReID).
     """
     if protocol not in PROTOCOLS:
-        raise ReidError(
+        raise UserError(
             f"unknown evaluation protocol {protocol!r}; choose one of: {', '.join(PROTOCOLS)}"
         )
     qf = extract_features(model, query, data_cfg, device, eval_cfg.normalize)

@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from reid.errors import ReidError
+from core.errors import UserError
 
 
 def param_groups(
@@ -40,7 +40,7 @@ def build_optimizer(groups: list[dict], optim_cfg) -> torch.optim.Optimizer:
         return torch.optim.Adam(groups, lr=optim_cfg.lr)
     if optim_cfg.name == "sgd":
         return torch.optim.SGD(groups, lr=optim_cfg.lr, momentum=optim_cfg.momentum)
-    raise ReidError(f"unknown optimizer {optim_cfg.name!r}; choose one of: adam, sgd")
+    raise UserError(f"unknown optimizer {optim_cfg.name!r}; choose one of: adam, sgd")
 
 
 class WarmupSchedule:
@@ -50,7 +50,7 @@ class WarmupSchedule:
 
     def __init__(self, optim_cfg, epochs: int) -> None:
         if optim_cfg.scheduler not in ("step", "cosine"):
-            raise ReidError(
+            raise UserError(
                 f"unknown scheduler {optim_cfg.scheduler!r}; choose one of: cosine, step"
             )
         # Plain scalars only: LambdaLR saves this object's __dict__ in checkpoints, which must

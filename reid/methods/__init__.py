@@ -1,19 +1,13 @@
-"""Training methods (registry ``METHODS``): name -> :class:`reid.methods.base.Method` subclass."""
+"""Training methods: each module registers its :class:`~reid.methods.base.Method` subclass in
+:data:`METHODS` (name -> class); importing this package registers them all."""
 
-from reid.methods.base import Method
+from reid.methods.base import METHODS, Method
 from reid.methods.baseline import Baseline
+from reid.methods.dns import Dns
+from reid.methods.ecn import Ecn
+from reid.methods.fmcl import Fmcl
+from reid.methods.ihda import Ihda
+from reid.methods.sbir import Sbir
 from reid.methods.st_reidnet import StReidNet
-from reid.registry import Registry
 
-METHODS: Registry[type[Method]] = Registry("re-ID method")
-METHODS.register("baseline")(Baseline)
-METHODS.register("st-reidnet")(StReidNet)
-
-# Methods that register themselves with the decorator on import.
-from reid.methods import dns as _dns  # noqa: E402, F401  (registers "dns")
-from reid.methods import ecn as _ecn  # noqa: E402, F401  (registers "ecn")
-from reid.methods import fmcl as _fmcl  # noqa: E402, F401  (registers "ecn-fmcl")
-from reid.methods import ihda as _ihda  # noqa: E402, F401  (registers "ihda")
-from reid.methods import sbir as _sbir  # noqa: E402, F401  (registers "sbir")
-
-__all__ = ["METHODS", "Baseline", "Method", "StReidNet"]
+__all__ = ["METHODS", "Baseline", "Dns", "Ecn", "Fmcl", "Ihda", "Method", "Sbir", "StReidNet"]

@@ -4,7 +4,8 @@ A method owns its networks (``modules``; ``modules["model"]`` is always the enco
 test time), losses, optimizers and schedulers, and implements one ``train_step``. To add one
 (ST-ReIDNet, ECN, DNS...): subclass :class:`Method`, set ``config_class`` (a subclass of
 :class:`reid.config.ReidConfig` with extra sections), override ``build_model`` if the encoder
-differs and ``train_step``; register it in ``reid.methods.METHODS``; add configs/reid/<name>.yaml.
+differs and ``train_step``; register it with ``@METHODS.register("<name>")``, import it in
+``reid/methods/__init__.py``; add configs/reid/<name>.yaml.
 """
 
 from __future__ import annotations
@@ -19,8 +20,12 @@ from reid.config import ReidConfig
 from reid.data.datasets import ReidSplits, Sample, read_dataset
 from reid.data.loader import Batch, build_train_loader
 from reid.engine.optim import build_optimizer, build_scheduler, param_groups
-from reid.errors import ReidError
+from core.errors import UserError
+from core.registry import Registry
 from reid.models.reidnet import build_reidnet
+
+#: Method name -> :class:`Method` subclass; every method module registers its class here.
+METHODS: Registry[type[Method]] = Registry("re-ID method")
 
 
 class Method:
@@ -80,7 +85,7 @@ class Method:
         if cached is None:
             target = getattr(self.cfg, "target", None)
             if target is None or not target.data_dir or not target.dataset:
-                raise ReidError(
+                raise UserError(
                     f"{needed_for}; pass --set target.data_dir=DIR --set target.dataset=NAME"
                 )
             cached = self._target_splits = read_dataset(target.dataset, target.data_dir)

@@ -7,9 +7,10 @@ import torch
 
 from reid.data.loader import Batch
 from reid.losses import CrossEntropyLabelSmooth, TripletLoss
-from reid.methods.base import Method
+from reid.methods.base import METHODS, Method
 
 
+@METHODS.register("baseline")
 class Baseline(Method):
     """L = ce_weight * CE_ls(logits, pid) + triplet_weight * Triplet(g, pid)."""
 

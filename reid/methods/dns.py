@@ -33,13 +33,12 @@ from reid.losses.dns import (
     domain_distillation_term,
     ema_update,
 )
-from reid.methods import METHODS
-from reid.methods.base import Method
+from reid.methods.base import METHODS, Method
 from reid.models.backbones import load_pretrained
 from reid.models.dns_net import DnsNet
 
 
-@dataclass
+@dataclass(frozen=True)
 class DnsSection:
     """DNS-specific losses, sampling augmentations and schedule."""
 
@@ -92,7 +91,7 @@ def _dns_train() -> TrainConfig:
     return TrainConfig(epochs=100, eval_every=10)
 
 
-@dataclass
+@dataclass(frozen=True)
 class DnsConfig(ReidConfig):
     """DNS: SYSU / LLCM defaults (RegDB: optim.lr 0.1). ``data.batch_size`` = 2 * P * K with
     K = ``data.num_instances`` (48 = 2 x 6 ids x 4). ``optim.scheduler`` / ``backbone_lr_mult``

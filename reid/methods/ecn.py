@@ -35,15 +35,14 @@ from reid.data.crossdomain import (
 )
 from reid.data.datasets import ReidSplits, Sample
 from reid.engine.optim import build_scheduler, param_groups
-from reid.errors import ReidError
+from core.errors import UserError
 from reid.losses.exemplar import ExemplarMemory, invariance_loss
-from reid.methods import METHODS
-from reid.methods.base import Method
+from reid.methods.base import METHODS, Method
 from reid.models.backbones import build_backbone, load_pretrained
 from reid.models.reidnet import global_pool
 
 
-@dataclass
+@dataclass(frozen=True)
 class TargetConfig:
     """The unlabelled target domain (its train split feeds the memory, query/gallery the
     evaluation)."""
@@ -54,7 +53,7 @@ class TargetConfig:
     camstyle: bool = True  #: camera invariance from <target>/bounding_box_train_camstyle
 
 
-@dataclass
+@dataclass(frozen=True)
 class EcnSection:
     """ECN's head, memory and loss settings (original code defaults)."""
 
@@ -89,7 +88,7 @@ def _ecn_train() -> TrainConfig:
     return TrainConfig(epochs=60)
 
 
-@dataclass
+@dataclass(frozen=True)
 class EcnConfig(ReidConfig):
     """ECN: the shared sections with ECN's defaults plus ``target`` and ``ecn``.
 
@@ -121,7 +120,7 @@ class EcnNet(nn.Module):
     ) -> None:
         super().__init__()
         if output_feature not in ("pool5", "embedding"):
-            raise ReidError(
+            raise UserError(
                 f"ecn.output_feature must be 'pool5' or 'embedding', got {output_feature!r}"
             )
         self.backbone = backbone
@@ -162,7 +161,7 @@ class EcnNet(nn.Module):
     def forward_source(self, x: torch.Tensor) -> torch.Tensor:
         """Source identity logits (N, num_classes)."""
         if self.classifier is None:
-            raise ReidError("this ECN network has no source classifier (built for inference)")
+            raise UserError("this ECN network has no source classifier (built for inference)")
         return self.classifier(self.drop(F.relu(self.embedding(self.features(x)))))
 
     def forward_target(self, x: torch.Tensor) -> torch.Tensor:
@@ -211,7 +210,7 @@ class Ecn(Method):
         at lr; the per-epoch step schedule of ``optim``."""
         o = self.cfg.optim
         if o.name != "sgd":
-            raise ReidError(f"ecn trains with SGD; set optim.name=sgd (got {o.name!r})")
+            raise UserError(f"ecn trains with SGD; set optim.name=sgd (got {o.name!r})")
         groups = [
             g
             for g in param_groups(self.model, o.lr, o.backbone_lr_mult, o.weight_decay)
@@ -312,7 +311,7 @@ class Ecn(Method):
         if self.memory is not None and "ecn_memory" in state:
             saved = state["ecn_memory"]
             if saved.shape != self.memory.features.shape:
-                raise ReidError(
+                raise UserError(
                     f"checkpoint memory has {saved.shape[0]} target slots but the target has "
                     f"{self.memory.features.shape[0]} images; resume with the same target dataset"
                 )

@@ -30,11 +30,11 @@ from torch import nn
 
 from reid.data.crossdomain import CrossDomainBatch
 from reid.data.datasets import Sample
-from reid.methods import METHODS
+from reid.methods.base import METHODS
 from reid.methods.ecn import Ecn, EcnConfig, EcnNet, EcnSection
 
 
-@dataclass
+@dataclass(frozen=True)
 class FmclSection:
     """FMCL's momentum encoder and contrastive-loss settings (original code / README values)."""
 
@@ -51,7 +51,7 @@ def _fmcl_ecn() -> EcnSection:
     return EcnSection(dropout=0.4)
 
 
-@dataclass
+@dataclass(frozen=True)
 class FmclConfig(EcnConfig):
     """ECN's config with FMCL's ``fmcl`` section; ``ecn.beta`` / ``ecn.alpha`` / ``ecn.knn`` /
     ``ecn.knn_start_epoch`` are unused (``fmcl`` replaces them), ``ecn.dropout`` is 0.4."""

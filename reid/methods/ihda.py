@@ -41,15 +41,14 @@ from reid.data.ihda_loader import IhdaBatch, build_pair_loader
 from reid.data.loader import Batch
 from reid.engine.optim import build_scheduler
 from reid.engine.ramps import dann_sigmoid_ramp
-from reid.errors import ReidError
+from core.errors import UserError
 from reid.losses import CrossEntropyLabelSmooth, TripletLoss
-from reid.methods import METHODS
-from reid.methods.base import Method
+from reid.methods.base import METHODS, Method
 from reid.models.backbones import build_backbone, load_pretrained
 from reid.models.grl import GradientReversal
 
 
-@dataclass
+@dataclass(frozen=True)
 class IhdaTargetConfig:
     """The labelled-few target domain: photo/sketch pairs (``extra["modality"]`` 0 / 1)."""
 
@@ -58,7 +57,7 @@ class IhdaTargetConfig:
     batch_size: int = 32  #: target identities per batch, each one photo + its sketch (paper)
 
 
-@dataclass
+@dataclass(frozen=True)
 class IhdaSection:
     """IHDA's step, attributes, loss weights and GRL schedule (paper values)."""
 
@@ -98,7 +97,7 @@ def _ihda_train() -> TrainConfig:
     return TrainConfig(epochs=60)
 
 
-@dataclass
+@dataclass(frozen=True)
 class IhdaConfig(ReidConfig):
     """IHDA: the shared sections with the paper's defaults plus ``target`` and ``ihda``.
 
@@ -159,7 +158,7 @@ class IhdaNet(nn.Module):
     def id_logits(self, g: torch.Tensor) -> torch.Tensor:
         """Identity logits (N, num_classes) of features g (N, D)."""
         if self.classifier is None:
-            raise ReidError("this IHDA network has no identity classifier (built for inference)")
+            raise UserError("this IHDA network has no identity classifier (built for inference)")
         return self.classifier(self.drop(self.bn(g)))
 
     def domain_logits(self, g: torch.Tensor) -> torch.Tensor:
@@ -246,9 +245,9 @@ class Ihda(Method):
 
     def __init__(self, cfg: IhdaConfig, *args, **kwargs) -> None:
         if cfg.ihda.step not in (1, 2):
-            raise ReidError(f"ihda.step must be 1 or 2, got {cfg.ihda.step}")
+            raise UserError(f"ihda.step must be 1 or 2, got {cfg.ihda.step}")
         if cfg.ihda.attribute_format != "market_mat":
-            raise ReidError(
+            raise UserError(
                 f"ihda.attribute_format {cfg.ihda.attribute_format!r} is unknown; use market_mat"
             )
         super().__init__(cfg, *args, **kwargs)
@@ -288,7 +287,7 @@ class Ihda(Method):
             {"params": head, "lr": o.lr, "name": "head"},
         ]
         if o.name != "adam":
-            raise ReidError(f"ihda trains with Adam; set optim.name=adam (got {o.name!r})")
+            raise UserError(f"ihda trains with Adam; set optim.name=adam (got {o.name!r})")
         opt = torch.optim.Adam(groups, lr=o.lr, weight_decay=o.weight_decay)
         self.optimizers["model"] = opt
         self.schedulers["model"] = build_scheduler(opt, o, self.cfg.train.epochs)
@@ -306,7 +305,7 @@ class Ihda(Method):
         if s.lambda2 <= 0:
             return
         if not s.attribute_file:
-            raise ReidError(
+            raise UserError(
                 "ihda needs source attributes; pass --set ihda.attribute_file=market_attribute.mat "
                 "(or ihda.lambda2=0)"
             )
@@ -314,7 +313,7 @@ class Ihda(Method):
         table = read_market_attributes(s.attribute_file, names)
         targets, labelled = attribute_targets(source, table, len(names))
         if not labelled.any():
-            raise ReidError(
+            raise UserError(
                 f"no source training image has attributes in {s.attribute_file}; "
                 "check that it belongs to the source dataset"
             )
@@ -438,4 +437,4 @@ def _load_step1(net: IhdaNet, path: str) -> None:
     keep.update({"sketch_" + k: v for k, v in state.items() if k.startswith("backbone.")})
     missing = net.load_state_dict(keep, strict=False)
     if any(k.startswith(("backbone.", "attribute_head.")) for k in missing.missing_keys):
-        raise ReidError(f"{path} is not an IHDA step-1 checkpoint of this backbone; pass one")
+        raise UserError(f"{path} is not an IHDA step-1 checkpoint of this backbone; pass one")

@@ -39,13 +39,12 @@ from reid.config import DataConfig, ModelConfig, OptimConfig, ReidConfig, TrainC
 from reid.data.datasets import Sample
 from reid.data.sbir import PHOTO, SKETCH, load_class_vectors
 from reid.engine.ramps import linear_ramp
-from reid.methods import METHODS
-from reid.methods.base import Method
+from reid.methods.base import METHODS, Method
 from reid.models.backbones import TinyCNN
 from reid.models.grl import GradientReversal
 
 
-@dataclass
+@dataclass(frozen=True)
 class SbirOptions:
     """Zero-shot SBIR loss weights and GRL schedule (the reference's command-line options)."""
 
@@ -100,7 +99,7 @@ def _sbir_train() -> TrainConfig:
     return TrainConfig(epochs=10, eval_every=0)
 
 
-@dataclass
+@dataclass(frozen=True)
 class SbirConfig(ReidConfig):
     """Zero-shot SBIR: 224x224 un-normalised inputs, DenseNet-121 encoders, Adam 1e-3, batch 32,
     10 epochs (fork defaults), and the ``sbir`` options section. ``loss`` is unused."""
@@ -409,7 +408,8 @@ def evaluate_checkpoint(
 ) -> dict[str, Any]:
     """Load an ``sbir`` checkpoint, evaluate on ``dataset``'s unseen classes and write
     ``retrieval.png`` (top-5 photos of 4 sketches) into ``out_dir`` (default: beside it)."""
-    from reid.api import load_method, resolve_device
+    from reid.engine.device import resolve_device
+    from reid.methods.load import load_method
     from reid.data.datasets import read_dataset
     from reid.metrics.sbir import save_retrieval_png
 

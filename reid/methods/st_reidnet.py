@@ -32,7 +32,7 @@ from reid.data.datasets import Sample
 from reid.data.poses import NUM_KEYPOINTS, PoseBatch, build_pose_loader, load_keypoints
 from reid.engine.optim import param_groups
 from reid.losses import CrossEntropyLabelSmooth, TripletLoss
-from reid.methods.base import Method
+from reid.methods.base import METHODS, Method
 from reid.models.pose_gan import ImageDiscriminator, PatchDiscriminator, PoseGenerator
 
 
@@ -59,6 +59,7 @@ class LinearDecay:
         return max(0.0, 1.0 - max(0, epoch + 2 - self.niter) / (self.niter_decay + 1))
 
 
+@METHODS.register("st-reidnet")
 class StReidNet(Method):
     """ST-ReIDNet on the shared engine; modules: model (E), generator, disc_image, disc_pose."""
 

@@ -26,7 +26,7 @@ import torch
 
 from reid.data.crossmodal import INFRARED, VISIBLE, modality_of
 from reid.data.datasets import Sample, read_dataset
-from reid.errors import ReidError
+from core.errors import UserError
 
 PROTOCOLS = ("sysu-all", "sysu-indoor", "llcm", "regdb")
 SYSU_GALLERY_CAMS = {"sysu-all": (0, 1, 3, 4), "sysu-indoor": (0, 1)}
@@ -143,7 +143,7 @@ def evaluate_crossmodal(
     ``protocol``.
     """
     if protocol not in PROTOCOLS:
-        raise ReidError(
+        raise UserError(
             f"unknown cross-modality protocol {protocol!r}; choose one of: {', '.join(PROTOCOLS)}"
         )
     g_pids, g_cams = np.asarray(g_pids), np.asarray(g_cams)
@@ -212,7 +212,7 @@ def evaluate_model_crossmodal(
     ir, vis = mods == INFRARED, mods == VISIBLE
     if dataset == "sysu-mm01":
         if mode not in ("all", "indoor"):
-            raise ReidError(f"SYSU-MM01 mode must be all or indoor, got {mode!r}")
+            raise UserError(f"SYSU-MM01 mode must be all or indoor, got {mode!r}")
         return evaluate_crossmodal(
             feats[ir],
             feats[vis],
@@ -228,7 +228,7 @@ def evaluate_model_crossmodal(
     elif dataset == "llcm":
         protocol = "llcm"
     else:
-        raise ReidError(
+        raise UserError(
             f"{dataset!r} is not a cross-modality dataset; use sysu-mm01, regdb or llcm"
         )
     out = {}
@@ -250,7 +250,8 @@ def evaluate_checkpoint(
 ) -> dict[str, Any]:
     """Load a DNS checkpoint and run :func:`evaluate_model_crossmodal` on ``dataset`` read from
     ``data_dir`` (see ``reid.data.crossmodal`` for the layouts)."""
-    from reid.api import load_method, resolve_device
+    from reid.engine.device import resolve_device
+    from reid.methods.load import load_method
 
     dev = resolve_device(device)
     impl, ckpt = load_method(checkpoint, dev)

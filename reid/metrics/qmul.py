@@ -20,7 +20,7 @@ from torch import nn
 
 from reid.data.datasets import Sample, read_dataset
 from reid.data.qmul import PHOTO, QMUL_DATASETS, SKETCH
-from reid.errors import ReidError
+from core.errors import UserError
 from reid.metrics.sbir import pair_accuracy
 
 
@@ -84,10 +84,11 @@ def evaluate_checkpoint(
     device: str = "auto",
 ) -> dict[str, Any]:
     """acc@1 / acc@10 of a checkpoint on ``dataset``'s (qmul-shoes | qmul-chairs) test pairs."""
-    from reid.api import load_method, resolve_device
+    from reid.engine.device import resolve_device
+    from reid.methods.load import load_method
 
     if dataset not in QMUL_DATASETS:
-        raise ReidError(f"{dataset!r} is not a QMUL dataset; use {' or '.join(QMUL_DATASETS)}")
+        raise UserError(f"{dataset!r} is not a QMUL dataset; use {' or '.join(QMUL_DATASETS)}")
     dev = resolve_device(device)
     impl, ckpt = load_method(checkpoint, dev)
     splits = read_dataset(dataset, data_dir)

@@ -25,7 +25,7 @@ from reid.data.pku_sketch import (
     read_style_groups,
     split_identities,
 )
-from reid.errors import ReidError
+from core.errors import UserError
 from reid.metrics.crossmodal import _cosine_distance, aggregate, rank_crossmodal
 
 _SPLIT_NAME = "pku-sketch"
@@ -58,7 +58,7 @@ def evaluate_sketch_splits(
             f"{len(modality)}"
         )
     if not len(test_ids):
-        raise ReidError("PKU-Sketch evaluation needs at least one split")
+        raise UserError("PKU-Sketch evaluation needs at least one split")
     dist = _cosine_distance(feats, feats) if len(feats) else np.zeros((0, 0))
     cams = np.where(modality == SKETCH, 1, 0)  # no removal: cams only tell the modalities apart
     out: dict[str, list[dict[str, float]]] = {"sketch_to_photo": [], "photo_to_sketch": []}
@@ -69,7 +69,7 @@ def evaluate_sketch_splits(
             np.flatnonzero(in_test & (modality == PHOTO)),
         )
         if not len(sk) or not len(ph):
-            raise ReidError(
+            raise UserError(
                 f"a PKU-Sketch split has {len(sk)} test sketches and {len(ph)} test photos; "
                 "pass features of every image"
             )
@@ -106,7 +106,7 @@ def _splits_of(dataset: str) -> list[int]:
     suffix = dataset.removeprefix(f"{_SPLIT_NAME}-")
     if dataset.startswith(f"{_SPLIT_NAME}-") and suffix.isdigit() and int(suffix) >= 1:
         return [int(suffix)]
-    raise ReidError(f"{dataset!r} is not a PKU-Sketch dataset; use pku-sketch or pku-sketch-<k>")
+    raise UserError(f"{dataset!r} is not a PKU-Sketch dataset; use pku-sketch or pku-sketch-<k>")
 
 
 def _features(impl, samples: Sequence[Sample], device) -> np.ndarray:
@@ -131,7 +131,8 @@ def evaluate_checkpoint(
     which is only unbiased for a model that saw no PKU-Sketch identity (e.g. trained on
     another dataset). For the per-split protocol use :func:`evaluate_split_checkpoints`.
     """
-    from reid.api import load_method, resolve_device
+    from reid.engine.device import resolve_device
+    from reid.methods.load import load_method
 
     splits = _splits_of(dataset)
     dev = resolve_device(device)

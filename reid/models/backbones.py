@@ -13,8 +13,8 @@ import torch
 import torchvision
 from torch import nn
 
-from reid.errors import ReidError
-from reid.registry import Registry
+from core.errors import UserError
+from core.registry import Registry
 
 BACKBONES: Registry = Registry("backbone")
 
@@ -25,7 +25,7 @@ class _ResNetTrunk(nn.Module):
     def __init__(self, net: torchvision.models.ResNet, last_stride: int) -> None:
         super().__init__()
         if last_stride not in (1, 2):
-            raise ReidError(f"model.last_stride must be 1 or 2, got {last_stride}")
+            raise UserError(f"model.last_stride must be 1 or 2, got {last_stride}")
         block = net.layer4[0]
         # Bottleneck strides its 3x3 conv2, BasicBlock its conv1; the shortcut follows suit.
         strided = (
@@ -105,12 +105,12 @@ def load_pretrained(backbone: nn.Module, path: str) -> int:
 
     Accepts a torchvision ResNet state dict (``conv1.*``, ``layer1.*``...; ``fc.*`` ignored), a
     plain state dict of this backbone, or a checkpoint of this library (its model's
-    ``backbone.*`` tensors). Raises :class:`ReidError` when nothing matches.
+    ``backbone.*`` tensors). Raises :class:`UserError` when nothing matches.
     """
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (OSError, RuntimeError) as exc:
-        raise ReidError(
+        raise UserError(
             f"cannot read pretrained weights {path}: {exc}; pass a .pth state dict"
         ) from None
     if isinstance(state, dict) and "modules" in state:  # our checkpoint
@@ -134,7 +134,7 @@ def load_pretrained(backbone: nn.Module, path: str) -> int:
     own = backbone.state_dict()
     usable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
     if not usable:
-        raise ReidError(
+        raise UserError(
             f"pretrained weights {path} match none of the backbone's tensors; "
             f"pass weights of the same architecture"
         )

@@ -12,7 +12,7 @@ from itertools import pairwise
 import torch
 from torch import nn
 
-from reid.errors import ReidError
+from core.errors import UserError
 from reid.models.backbones import build_backbone
 from reid.models.reidnet import ReidNet
 
@@ -33,7 +33,7 @@ def bottleneck_size(height: int, width: int, num_down: int) -> tuple[int, int]:
     """Spatial size (h, w) after ``num_down`` stride-2 stages; raises if the input does not divide."""
     f = 2**num_down
     if num_down < 2 or height % f or width % f:
-        raise ReidError(
+        raise UserError(
             f"st-reidnet input {height}x{width} must be divisible by 2**gan.num_down = {f} "
             "(num_down >= 2); change data.height/width or gan.num_down"
         )

@@ -7,7 +7,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from reid.errors import ReidError
+from core.errors import UserError
 from reid.models.backbones import build_backbone, load_pretrained
 
 
@@ -22,7 +22,7 @@ class TrainOutput(NamedTuple):
 def global_pool(pooling: str) -> nn.Module:
     """Global ``max`` or ``avg`` pooling of a backbone's (N, C, h, w) map to (N, C, 1, 1)."""
     if pooling not in ("max", "avg"):
-        raise ReidError(f"model.pooling must be 'max' or 'avg', got {pooling!r}")
+        raise UserError(f"model.pooling must be 'max' or 'avg', got {pooling!r}")
     return nn.AdaptiveMaxPool2d(1) if pooling == "max" else nn.AdaptiveAvgPool2d(1)
 
 
@@ -67,7 +67,7 @@ class ReidNet(nn.Module):
     ) -> None:
         super().__init__()
         if test_feature not in ("bn", "pre_bn"):
-            raise ReidError(f"model.test_feature must be 'bn' or 'pre_bn', got {test_feature!r}")
+            raise UserError(f"model.test_feature must be 'bn' or 'pre_bn', got {test_feature!r}")
         self.backbone = backbone
         self.pool = global_pool(pooling)
         self.neck = BNNeck(backbone.out_channels, num_classes, bnneck)

@@ -7,7 +7,7 @@ import pytest
 
 from mplt.detection import hog
 from mplt.detection.base import covered_fraction, suppress
-from mplt.errors import MpltError
+from core.errors import UserError
 from mplt.geometry import box_iou
 
 from .test_weights import tud_frame, tud_ground_truth
@@ -19,7 +19,7 @@ needs_hog = pytest.mark.skipif(
 
 def test_missing_hog_is_a_user_error(monkeypatch) -> None:
     monkeypatch.setattr(hog, "hog_available", lambda: False)
-    with pytest.raises(MpltError, match="opencv-contrib-python"):
+    with pytest.raises(UserError, match="opencv-contrib-python"):
         hog.HogDetector()
 
 

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mplt.detection.panoramic import PanoramicDetector, band_rows, tile_starts
-from mplt.errors import MpltError
+from core.errors import UserError
 from mplt.geometry import Equirectangular, PerspectiveView
 
 RED = (230, 20, 20)
@@ -155,11 +155,11 @@ def test_bad_input_and_settings_are_reported() -> None:
     det, _ = detector()
     with pytest.raises(ValueError, match="camera is 2048x1024"):
         det.detect([np.zeros((100, 200, 3), np.uint8)])
-    with pytest.raises(MpltError, match="panorama_mode"):
+    with pytest.raises(UserError, match="panorama_mode"):
         detector(mode="cubes")
-    with pytest.raises(MpltError, match="tile_overlap"):
+    with pytest.raises(UserError, match="tile_overlap"):
         detector(tile_overlap=1.0)
-    with pytest.raises(MpltError, match="seam_pad_px"):
+    with pytest.raises(UserError, match="seam_pad_px"):
         detector(seam_pad_px=5000)
 
 

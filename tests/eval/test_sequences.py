@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mplt.errors import MpltError
+from core.errors import UserError
 from mplt.eval.sequences import find_ground_truth, find_sequences, read_table, run_width
 
 ROW = "1,1,11,21,30,80,1,-1,-1,-1\n"
@@ -71,12 +71,12 @@ def test_empty_file_gives_an_empty_table(tmp_path: Path) -> None:
     ],
 )
 def test_malformed_files_name_the_line(tmp_path: Path, text: str, message: str) -> None:
-    with pytest.raises(MpltError, match=message):
+    with pytest.raises(UserError, match=message):
         read_table(_write(tmp_path / "bad.txt", text))
 
 
 def test_missing_file_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(MpltError, match="does not exist"):
+    with pytest.raises(UserError, match="does not exist"):
         read_table(tmp_path / "nope.txt")
 
 
@@ -102,14 +102,14 @@ def test_ground_truth_layouts(tmp_path: Path) -> None:
 
 
 def test_ground_truth_errors(tmp_path: Path) -> None:
-    with pytest.raises(MpltError, match="does not exist"):
+    with pytest.raises(UserError, match="does not exist"):
         find_ground_truth(tmp_path / "nope")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(MpltError, match="no ground truth in .*<seq>/gt/gt.txt"):
+    with pytest.raises(UserError, match="no ground truth in .*<seq>/gt/gt.txt"):
         find_ground_truth(tmp_path / "empty")
     _write(tmp_path / "both" / "s.txt")
     _write(tmp_path / "both" / "s" / "gt" / "gt.txt")
-    with pytest.raises(MpltError, match="sequence 's' has two ground-truth files"):
+    with pytest.raises(UserError, match="sequence 's' has two ground-truth files"):
         find_ground_truth(tmp_path / "both")
 
 
@@ -139,7 +139,7 @@ def test_missing_predictions_name_the_sequences(tmp_path: Path) -> None:
     for seq in ("a", "b", "c"):
         _write(tmp_path / "gt" / f"{seq}.txt")
     _write(tmp_path / "pred" / "b.txt")
-    with pytest.raises(MpltError, match=r"no predictions for sequence\(s\) a, c in "):
+    with pytest.raises(UserError, match=r"no predictions for sequence\(s\) a, c in "):
         find_sequences(tmp_path / "gt", tmp_path / "pred")
 
 
@@ -159,15 +159,15 @@ def test_single_sequence_with_a_run_directory_or_a_file(tmp_path: Path) -> None:
 def test_single_sequence_errors(tmp_path: Path) -> None:
     gt = _write(tmp_path / "gt.txt")
     (tmp_path / "run").mkdir()
-    with pytest.raises(MpltError, match="has no tracks.txt"):
+    with pytest.raises(UserError, match="has no tracks.txt"):
         find_sequences(gt, tmp_path / "run")
-    with pytest.raises(MpltError, match="predictions .* do not exist"):
+    with pytest.raises(UserError, match="predictions .* do not exist"):
         find_sequences(gt, tmp_path / "nope")
-    with pytest.raises(MpltError, match="not a positive number"):
+    with pytest.raises(UserError, match="not a positive number"):
         find_sequences(gt, gt, width=0)
     _write(tmp_path / "many" / "a.txt")
     _write(tmp_path / "many" / "b.txt")
-    with pytest.raises(MpltError, match="holds 2 sequences but .* is one file"):
+    with pytest.raises(UserError, match="holds 2 sequences but .* is one file"):
         find_sequences(tmp_path / "many", gt)
 
 
@@ -180,7 +180,7 @@ def test_run_width_reads_only_equirect_runs(tmp_path: Path) -> None:
     assert run_width(old) is None
     broken = _write(tmp_path / "broken" / "tracks.txt")
     (tmp_path / "broken" / "summary.json").write_text("{not json")
-    with pytest.raises(MpltError, match="summary.json is not valid JSON; pass the panorama width"):
+    with pytest.raises(UserError, match="summary.json is not valid JSON; pass the panorama width"):
         run_width(broken)
 
 

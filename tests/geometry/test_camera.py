@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
-from mplt.errors import MpltError
+from core.errors import UserError
 from mplt.geometry import (
     Camera,
     Equirectangular,
@@ -84,9 +84,9 @@ def test_equirect_ray_to_pixel_wraps_u_into_the_image() -> None:
 
 
 def test_equirect_needs_2_to_1_and_a_positive_height() -> None:
-    with pytest.raises(MpltError, match=r"1920x1200.*2:1"):
+    with pytest.raises(UserError, match=r"1920x1200.*2:1"):
         Equirectangular(1920, 1200)
-    with pytest.raises(MpltError, match="height"):
+    with pytest.raises(UserError, match="height"):
         Equirectangular(2048, 1024, camera_height=-1.0)
 
 
@@ -149,7 +149,7 @@ def test_pinhole_without_pose_is_level_forward_with_unknown_height() -> None:
         atol=1e-12,
     )
     assert cam.pixel_to_ray(np.zeros((0, 2))).shape == (0, 3)
-    with pytest.raises(MpltError, match="camera height"):
+    with pytest.raises(UserError, match="camera height"):
         pixel_to_ground(cam, [[320, 400]])
 
 
@@ -238,12 +238,12 @@ GOOD = "width: 640\nheight: 480\nK: [[500, 0, 320], [0, 500, 240], [0, 0, 1]]\n"
 def test_pinhole_file_errors_name_the_problem(tmp_path, text: str, message: str) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(text)
-    with pytest.raises(MpltError, match=message):
+    with pytest.raises(UserError, match=message):
         Pinhole.from_file(path)
 
 
 def test_pinhole_missing_file_is_an_mplt_error(tmp_path) -> None:
-    with pytest.raises(MpltError, match="cannot read camera file"):
+    with pytest.raises(UserError, match="cannot read camera file"):
         Pinhole.from_file(tmp_path / "nope.yaml")
 
 
@@ -316,7 +316,7 @@ def test_rotated_back_view_round_trip() -> None:
 
 
 def test_mosaic_rejects_views_outside_the_frame() -> None:
-    with pytest.raises(MpltError, match="outside"):
+    with pytest.raises(UserError, match="outside"):
         MultiView(800, 512, [View("v", 100, 0, 800, 512, 0, 0, 500, 500, 400, 256)])
 
 

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from mplt.errors import MpltError
+from core.errors import UserError
 from mplt.io.jsonl import JsonlWriter, read_jsonl
-from mplt.types import Tracks, TrackState
+from core.types import Tracks, TrackState
 
 
 def make_tracks(frame_index: int) -> Tracks:
@@ -95,10 +95,10 @@ def test_reader_errors_name_the_line(tmp_path):
     path.write_text('{"frame": 1, "tracks": []}\n\n{"frame": 2, "tr\n')
     records = read_jsonl(path)
     assert next(records)["frame"] == 1
-    with pytest.raises(MpltError, match="line 3: invalid JSON"):
+    with pytest.raises(UserError, match="line 3: invalid JSON"):
         next(records)
     path.write_text("[1, 2]\n")
-    with pytest.raises(MpltError, match="line 1: expected a JSON object"):
+    with pytest.raises(UserError, match="line 1: expected a JSON object"):
         list(read_jsonl(path))
-    with pytest.raises(MpltError, match="does not exist"):
+    with pytest.raises(UserError, match="does not exist"):
         read_jsonl(tmp_path / "missing.jsonl")

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mplt.errors import MpltError
+from core.errors import UserError
 from mplt.io.mot import MotWriter, read_mot, read_mot_detections
-from mplt.types import Tracks, TrackState
+from core.types import Tracks, TrackState
 
 W = 1920  # panorama width used for the seam case
 
@@ -131,15 +131,15 @@ def test_short_and_nine_column_rows(tmp_path):
 def test_malformed_lines_name_the_line(tmp_path, line, message):
     path = tmp_path / "bad.txt"
     path.write_text(f"1,1,1,1,1,1,1,-1,-1,-1\n{line}\n")
-    with pytest.raises(MpltError, match=message) as err:
+    with pytest.raises(UserError, match=message) as err:
         read_mot(path)
     assert str(path) in str(err.value)
-    with pytest.raises(MpltError):
+    with pytest.raises(UserError):
         read_mot_detections(path)
 
 
 def test_missing_file_is_an_error(tmp_path):
-    with pytest.raises(MpltError, match="does not exist"):
+    with pytest.raises(UserError, match="does not exist"):
         read_mot(tmp_path / "nope.txt")
 
 

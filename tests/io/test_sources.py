@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from mplt.errors import MpltError
+from core.errors import UserError
 from mplt.io.sources import VideoInfo, open_source
 
 
@@ -85,7 +85,7 @@ def test_start_and_max_frames_pick_the_right_frames(
 
 @pytest.mark.parametrize("start", [10, 25])
 def test_start_beyond_the_end_is_an_error(tiny_video, start):
-    with pytest.raises(MpltError, match=f"start frame {start} is beyond the end") as err:
+    with pytest.raises(UserError, match=f"start frame {start} is beyond the end") as err:
         open_source(tiny_video, start=start)
     assert "\n" not in str(err.value)
     assert not wait_no_ffmpeg()
@@ -144,7 +144,7 @@ def test_image_folder_start_max_frames_and_default_fps(tmp_path):
         assert source.info.fps == 30.0
         assert source.info.frame_count == 3
         assert [i for i, _ in source] == [1, 2, 3]
-    with pytest.raises(MpltError, match="beyond the end"):
+    with pytest.raises(UserError, match="beyond the end"):
         open_source(tmp_path / "frames", start=5)
 
 
@@ -152,7 +152,7 @@ def test_image_folder_with_changing_size_fails_naming_the_image(tmp_path):
     write_images(tmp_path / "frames", [("a1.png", 1), ("a2.png", 2)])
     write_images(tmp_path / "frames", [("a3.png", 3)], size=(41, 20))
     with open_source(tmp_path / "frames") as source:
-        with pytest.raises(MpltError, match=r"a3\.png is 41x20 .* 40x20"):
+        with pytest.raises(UserError, match=r"a3\.png is 41x20 .* 40x20"):
             list(source)
 
 
@@ -162,7 +162,7 @@ def test_empty_folder_is_an_error(tmp_path, content):
     folder.mkdir()
     if content:
         (folder / content).write_text("hello")
-    with pytest.raises(MpltError, match="contains no images"):
+    with pytest.raises(UserError, match="contains no images"):
         open_source(folder)
 
 
@@ -170,12 +170,12 @@ def test_unreadable_image_is_an_error(tmp_path):
     folder = tmp_path / "frames"
     folder.mkdir()
     (folder / "broken.png").write_bytes(b"not a png")
-    with pytest.raises(MpltError, match="cannot read image"):
+    with pytest.raises(UserError, match="cannot read image"):
         open_source(folder)
 
 
 def test_missing_path_is_an_error(tmp_path):
-    with pytest.raises(MpltError, match="does not exist"):
+    with pytest.raises(UserError, match="does not exist"):
         open_source(tmp_path / "nope.mp4")
 
 
@@ -183,14 +183,14 @@ def test_missing_path_is_an_error(tmp_path):
 def test_a_file_that_is_not_a_video_is_an_error(tmp_path, data):
     path = tmp_path / "clip.mp4"
     path.write_bytes(data)
-    with pytest.raises(MpltError, match="cannot decode video .*clip.mp4: .*ffprobe") as err:
+    with pytest.raises(UserError, match="cannot decode video .*clip.mp4: .*ffprobe") as err:
         open_source(path)
     assert "\n" not in str(err.value)
     assert not wait_no_ffmpeg()
 
 
 def test_missing_webcam_is_an_error():
-    with pytest.raises(MpltError, match="cannot open webcam 97"):
+    with pytest.raises(UserError, match="cannot open webcam 97"):
         open_source("97")
 
 

@@ -7,8 +7,9 @@ import os
 import numpy as np
 import pytest
 
-from mplt.errors import MpltError
-from mplt.io.files import ensure_writable_dir, write_atomic
+from core.errors import UserError
+from core.files import write_atomic
+from mplt.io.files import ensure_writable_dir
 from mplt.io.sources import open_source
 from mplt.io.video import VideoWriter, part_path
 
@@ -94,7 +95,7 @@ def test_ensure_writable_dir(tmp_path):
     assert target.is_dir()
     assert ensure_writable_dir(target) == target
     (tmp_path / "file").write_text("x")
-    with pytest.raises(MpltError, match="is a file, not a directory"):
+    with pytest.raises(UserError, match="is a file, not a directory"):
         ensure_writable_dir(tmp_path / "file")
-    with pytest.raises(MpltError, match="cannot create output directory"):
+    with pytest.raises(UserError, match="cannot create output directory"):
         ensure_writable_dir(tmp_path / "file" / "sub")

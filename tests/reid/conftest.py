@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.config import updated
 import json
 import shutil
 from pathlib import Path
@@ -125,13 +126,26 @@ def target_dir(tmp_path_factory) -> Path:
 def tiny_config(**train) -> ReidConfig:
     """A config that trains the tiny CNN on 32x16 inputs in well under a second per epoch."""
     cfg = ReidConfig()
-    cfg.data.height, cfg.data.width = H, W
-    cfg.data.batch_size, cfg.data.num_instances = 8, 2
-    cfg.data.pad, cfg.data.workers, cfg.data.test_batch_size = 2, 0, 64
-    cfg.model.backbone, cfg.model.imagenet = "tiny", False
-    cfg.optim.lr, cfg.optim.backbone_lr_mult, cfg.optim.warmup_epochs = 3e-3, 1.0, 0
-    cfg.train.epochs, cfg.train.eval_every = 2, 1
-    cfg.eval.vis_queries, cfg.eval.vis_topk = 2, 3
-    for key, value in train.items():
-        setattr(cfg.train, key, value)
+    cfg = updated(
+        cfg,
+        {
+            "data.height": H,
+            "data.width": W,
+            "data.batch_size": 8,
+            "data.num_instances": 2,
+            "data.pad": 2,
+            "data.workers": 0,
+            "data.test_batch_size": 64,
+            "model.backbone": "tiny",
+            "model.imagenet": False,
+            "optim.lr": 3e-3,
+            "optim.backbone_lr_mult": 1.0,
+            "optim.warmup_epochs": 0,
+            "train.epochs": 2,
+            "train.eval_every": 1,
+            "eval.vis_queries": 2,
+            "eval.vis_topk": 3,
+        },
+    )
+    cfg = updated(cfg, {f"train.{key}": value for key, value in train.items()})
     return cfg

@@ -8,7 +8,7 @@ from PIL import Image
 
 from reid.data.crossmodal import INFRARED, VISIBLE, CrossModalitySampler, modality_of
 from reid.data.datasets import Sample, read_dataset
-from reid.errors import DatasetError, ReidError
+from core.errors import DatasetError, UserError
 from reid.metrics.crossmodal import (
     aggregate,
     evaluate_crossmodal,
@@ -156,7 +156,7 @@ def test_sampler_composition_p_ids_k_visible_k_infrared():
     assert list(sampler) == batches  # deterministic per epoch
     sampler.set_epoch(2)
     assert list(sampler) != batches
-    with pytest.raises(ReidError, match="needs 6 identities"):
+    with pytest.raises(UserError, match="needs 6 identities"):
         CrossModalitySampler(samples, num_ids=6, num_instances=2)
 
 
@@ -215,7 +215,7 @@ def test_protocols_end_to_end_and_regdb_direction_swap():
     # Direction swap: visible queries against the thermal gallery.
     swap = evaluate_crossmodal(gf, qf, g_pids, g_cams, q_pids, q_cams, "regdb")
     assert swap["trials"][0]["num_valid_queries"] == 40 and swap["rank1"] == 1.0
-    with pytest.raises(ReidError, match="choose one of"):
+    with pytest.raises(UserError, match="choose one of"):
         evaluate_crossmodal(qf, gf, q_pids, q_cams, g_pids, g_cams, "market")
 
 

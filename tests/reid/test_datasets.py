@@ -7,7 +7,7 @@ import pytest
 
 from reid.data import read_dataset
 from reid.data.dancereid import read_pose
-from reid.errors import DatasetError, ReidError
+from core.errors import DatasetError, UserError
 from tests.reid.conftest import make_dancereid, make_folder, make_market, make_msmt
 
 
@@ -46,7 +46,7 @@ def test_market_malformed_name(tmp_path):
 
 def test_unknown_dataset_and_missing_root(tmp_path):
     with pytest.raises(
-        ReidError, match="choose one of: dancereid, dukemtmc, folder, llcm, market1501, msmt17"
+        UserError, match="choose one of: dancereid, dukemtmc, folder, llcm, market1501, msmt17"
     ):
         read_dataset("cuhk99", tmp_path)
     with pytest.raises(DatasetError, match="does not exist"):

@@ -10,7 +10,7 @@ import yaml
 from torch import nn
 
 import reid
-from reid.config import config_from_dict
+from core.config import config_from_dict, updated
 from reid.data.datasets import read_dataset
 from reid.losses.dns import circle_loss, domain_distillation_term, ema_update, mmd_rbf
 from reid.methods.dns import Dns, DnsConfig, OneCycle
@@ -24,14 +24,27 @@ REPO = Path(__file__).resolve().parents[2]
 
 def tiny_dns_config(epochs: int = 2) -> DnsConfig:
     cfg = DnsConfig()
-    cfg.data.height, cfg.data.width = H, W
-    cfg.data.batch_size, cfg.data.num_instances = 8, 2
-    cfg.data.pad, cfg.data.workers, cfg.data.test_batch_size = 2, 0, 64
-    cfg.model.backbone, cfg.model.imagenet = "tiny", False
-    cfg.optim.lr = 0.05
-    cfg.dns.decay_step = 1
-    cfg.train.epochs, cfg.train.eval_every, cfg.train.max_steps_per_epoch = epochs, 1, 4
-    cfg.eval.vis_queries, cfg.eval.vis_topk = 2, 3
+    cfg = updated(
+        cfg,
+        {
+            "data.height": H,
+            "data.width": W,
+            "data.batch_size": 8,
+            "data.num_instances": 2,
+            "data.pad": 2,
+            "data.workers": 0,
+            "data.test_batch_size": 64,
+            "model.backbone": "tiny",
+            "model.imagenet": False,
+            "optim.lr": 0.05,
+            "dns.decay_step": 1,
+            "train.epochs": epochs,
+            "train.eval_every": 1,
+            "train.max_steps_per_epoch": 4,
+            "eval.vis_queries": 2,
+            "eval.vis_topk": 3,
+        },
+    )
     return cfg
 
 
@@ -117,9 +130,18 @@ def sysu_dir(tmp_path_factory) -> Path:
 
 def test_a_few_steps_reduce_the_loss(sysu_dir):
     cfg = tiny_dns_config()
-    cfg.data.erase_prob = cfg.data.hflip_prob = 0.0
-    cfg.dns.exchange_prob = cfg.dns.ir_hue = 0.0
-    cfg.dns.lr_mult_base = cfg.dns.lr_mult_layer3 = cfg.dns.lr_mult_layer4 = 1.0
+    cfg = updated(
+        cfg,
+        {
+            "data.erase_prob": 0.0,
+            "data.hflip_prob": 0.0,
+            "dns.exchange_prob": 0.0,
+            "dns.ir_hue": 0.0,
+            "dns.lr_mult_base": 1.0,
+            "dns.lr_mult_layer3": 1.0,
+            "dns.lr_mult_layer4": 1.0,
+        },
+    )
     splits = read_dataset("sysu-mm01", sysu_dir)
     torch.manual_seed(0)
     method = Dns(cfg, splits.num_train_pids, torch.device("cpu"))

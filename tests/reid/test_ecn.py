@@ -11,11 +11,11 @@ import yaml
 
 import reid
 import reid.methods.ecn
-from reid.config import config_from_dict
+from core.config import config_from_dict, updated
 from reid.data.crossdomain import CrossDomainSampler, camstyle_index
 from reid.data.datasets import read_dataset
 from reid.engine import load_checkpoint, seed_everything
-from reid.errors import ReidError
+from core.errors import UserError
 from reid.losses.exemplar import ExemplarMemory, invariance_loss, neighbourhood_targets
 from reid.methods.ecn import Ecn, EcnConfig
 from tests.reid.conftest import H, W, make_market, save
@@ -26,16 +26,28 @@ REPO = Path(__file__).resolve().parents[2]
 def ecn_config(target: Path, config_class: type[EcnConfig] = EcnConfig, **train) -> EcnConfig:
     """A tiny ECN-family config (``config_class``: EcnConfig or a subclass such as FMCL's)."""
     cfg = config_class()
-    cfg.data.height, cfg.data.width = H, W
-    cfg.data.batch_size, cfg.data.workers, cfg.data.test_batch_size = 8, 0, 64
-    cfg.model.backbone, cfg.model.imagenet = "tiny", False
-    cfg.optim.lr = 0.05
-    cfg.train.epochs, cfg.train.eval_every = 2, 1
-    cfg.eval.vis_queries, cfg.eval.vis_topk = 2, 3
-    cfg.target.data_dir, cfg.target.dataset, cfg.target.batch_size = str(target), "market1501", 8
-    cfg.ecn.features = 32
-    for key, value in train.items():
-        setattr(cfg.train, key, value)
+    cfg = updated(
+        cfg,
+        {
+            "data.height": H,
+            "data.width": W,
+            "data.batch_size": 8,
+            "data.workers": 0,
+            "data.test_batch_size": 64,
+            "model.backbone": "tiny",
+            "model.imagenet": False,
+            "optim.lr": 0.05,
+            "train.epochs": 2,
+            "train.eval_every": 1,
+            "eval.vis_queries": 2,
+            "eval.vis_topk": 3,
+            "target.data_dir": str(target),
+            "target.dataset": "market1501",
+            "target.batch_size": 8,
+            "ecn.features": 32,
+        },
+    )
+    cfg = updated(cfg, {f"train.{key}": value for key, value in train.items()})
     return cfg
 
 
@@ -106,7 +118,7 @@ def test_crossdomain_sampler_layout_and_determinism():
     for b in batches:  # target part: offset indices, no repeats inside a batch
         assert all(20 <= i < 27 for i in b[4:]) and len(set(b[4:])) == 3
     assert batches == list(s)
-    with pytest.raises(ReidError, match="target.batch_size"):
+    with pytest.raises(UserError, match="target.batch_size"):
         CrossDomainSampler(20, 2, 4, 3)
 
 
@@ -138,8 +150,7 @@ def test_camstyle_notice_when_missing_and_use_when_present(market_dir, tmp_path,
 
 def test_steps_reduce_the_loss_and_target_is_evaluated(market_dir, target_dir, tmp_path):
     cfg = ecn_config(target_dir)
-    cfg.data.erase_prob = cfg.data.hflip_prob = 0.0
-    cfg.ecn.dropout = 0.0
+    cfg = updated(cfg, {"data.erase_prob": 0.0, "data.hflip_prob": 0.0, "ecn.dropout": 0.0})
     seed_everything(0)
     method = Ecn(cfg, 6, torch.device("cpu"))
     batch = next(iter(method.build_train_loader(read_dataset("market1501", market_dir).train)))
@@ -164,14 +175,14 @@ def test_steps_reduce_the_loss_and_target_is_evaluated(market_dir, target_dir, t
     enc = reid.load_encoder(run / "best.pt")  # rebuilds without the target folder
     assert enc.dim == 64  # pool5 of the tiny backbone
     no_target = ecn_config(target_dir)
-    no_target.target.data_dir = None
-    with pytest.raises(ReidError, match="ecn needs an unlabelled target dataset .*; pass --set target.data_dir=DIR"):
+    no_target = updated(no_target, {"target.data_dir": None})
+    with pytest.raises(UserError, match="ecn needs an unlabelled target dataset .*; pass --set target.data_dir=DIR"):
         reid.train("ecn", no_target, market_dir, "market1501", tmp_path / "n", device="cpu")
 
 
 def test_resnet_early_stages_frozen_with_bn_in_eval():
     cfg = ecn_config(Path("unused"))
-    cfg.model.backbone = "resnet18"
+    cfg = updated(cfg, {"model.backbone": "resnet18"})
     net = Ecn.build_model(cfg, 4)
     trunk = net.train().backbone
     assert not any(p.requires_grad for p in trunk.layers[1].parameters())
@@ -183,8 +194,8 @@ def test_resnet_early_stages_frozen_with_bn_in_eval():
 def test_resume_reproduces_an_uninterrupted_run(market_dir, target_dir, tmp_path):
     def cfg(epochs):
         c = ecn_config(target_dir, epochs=epochs, eval_every=0)
-        c.ecn.knn_start_epoch, c.ecn.alpha = 1, 0.3  # exercise kNN and momentum in epoch 2
-        return c
+        # exercise kNN and momentum in epoch 2
+        return updated(c, {"ecn.knn_start_epoch": 1, "ecn.alpha": 0.3})
 
     kw = {"device": "cpu", "progress": False}
     straight = reid.train("ecn", cfg(2), market_dir, "market1501", tmp_path / "a", **kw)

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 import yaml
 
 import reid
-from reid.config import config_from_dict
+from core.config import config_from_dict, updated
 from reid.data.datasets import read_dataset
 from reid.engine import load_checkpoint, seed_everything
 from reid.methods import METHODS
@@ -103,8 +103,7 @@ def test_soft_entropy_against_teacher():
 
 def test_steps_reduce_the_loss_with_fixed_label(market_dir, target_dir, tmp_path):
     cfg = fmcl_config(target_dir)
-    cfg.data.erase_prob = cfg.data.hflip_prob = 0.0
-    cfg.ecn.dropout = 0.0
+    cfg = updated(cfg, {"data.erase_prob": 0.0, "data.hflip_prob": 0.0, "ecn.dropout": 0.0})
     seed_everything(0)
     method = Fmcl(cfg, 6, torch.device("cpu"))
     batch = next(iter(method.build_train_loader(read_dataset("market1501", market_dir).train)))
@@ -138,9 +137,9 @@ def test_steps_reduce_the_loss_with_fixed_label(market_dir, target_dir, tmp_path
 def test_resume_reproduces_an_uninterrupted_run(market_dir, target_dir, tmp_path):
     def cfg(epochs):
         c = fmcl_config(target_dir, epochs=epochs, eval_every=0)
-        c.fmcl.knn, c.fmcl.knn_start_epoch = 3, 1  # exercise kNN and the late EMA rate
-        c.fmcl.ema_early_epochs, c.fmcl.ema_alpha = 0, 0.5
-        return c
+        # exercise kNN and the late EMA rate
+        changes = {"fmcl.knn": 3, "fmcl.knn_start_epoch": 1, "fmcl.ema_early_epochs": 0}
+        return updated(c, {**changes, "fmcl.ema_alpha": 0.5})
 
     kw = {"device": "cpu", "progress": False}
     straight = reid.train("ecn-fmcl", cfg(2), market_dir, "market1501", tmp_path / "a", **kw)

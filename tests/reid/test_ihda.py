@@ -14,11 +14,11 @@ import yaml
 import reid
 import reid.data.pku_sketch  # noqa: F401  (registers "pku-sketch")
 import reid.methods.ihda  # noqa: F401  (registers "ihda")
-from reid.config import config_from_dict
+from core.config import config_from_dict, updated
 from reid.data.attributes import attribute_targets, read_market_attributes
 from reid.data.datasets import Sample
 from reid.engine.ramps import dann_sigmoid_ramp
-from reid.errors import DatasetError
+from core.errors import DatasetError
 from reid.methods.ihda import (
     IhdaConfig,
     IhdaNet,
@@ -156,21 +156,41 @@ def dirs(tmp_path_factory):
 
 def ihda_config(attrs: Path, step: int, pku: Path | None = None, **ihda) -> IhdaConfig:
     cfg = IhdaConfig()
-    cfg.data.height, cfg.data.width = H, W
-    cfg.data.batch_size, cfg.data.num_instances = 8, 2
-    cfg.data.pad, cfg.data.workers, cfg.data.test_batch_size = 2, 0, 64
-    cfg.data.erase_prob = 0.0
-    cfg.model.backbone, cfg.model.imagenet = "tiny", False
-    cfg.optim.lr, cfg.optim.warmup_epochs = 3e-3, 0
-    cfg.train.epochs, cfg.train.eval_every = 3, 0
-    cfg.train.max_steps_per_epoch = 4
-    cfg.ihda.step, cfg.ihda.attribute_file = step, str(attrs)
-    cfg.ihda.att_hidden = cfg.ihda.domain_hidden = 16
-    cfg.ihda.source_batch = 4
+    cfg = updated(
+        cfg,
+        {
+            "data.height": H,
+            "data.width": W,
+            "data.batch_size": 8,
+            "data.num_instances": 2,
+            "data.pad": 2,
+            "data.workers": 0,
+            "data.test_batch_size": 64,
+            "data.erase_prob": 0.0,
+            "model.backbone": "tiny",
+            "model.imagenet": False,
+            "optim.lr": 3e-3,
+            "optim.warmup_epochs": 0,
+            "train.epochs": 3,
+            "train.eval_every": 0,
+            "train.max_steps_per_epoch": 4,
+            "ihda.step": step,
+            "ihda.attribute_file": str(attrs),
+            "ihda.att_hidden": 16,
+            "ihda.domain_hidden": 16,
+            "ihda.source_batch": 4,
+        },
+    )
     if pku is not None:
-        cfg.target.data_dir, cfg.target.dataset, cfg.target.batch_size = str(pku), "pku-sketch", 3
-    for k, v in ihda.items():
-        setattr(cfg.ihda, k, v)
+        cfg = updated(
+            cfg,
+            {
+                "target.data_dir": str(pku),
+                "target.dataset": "pku-sketch",
+                "target.batch_size": 3,
+            },
+        )
+    cfg = updated(cfg, {f"ihda.{k}": v for k, v in ihda.items()})
     return cfg
 
 
@@ -262,14 +282,14 @@ class _PhotoEncoder(torch.nn.Module):
 
 
 def test_pku_evaluation_of_a_checkpoint_embeds_sketches_with_e2(dirs, tmp_path, monkeypatch):
-    from reid.api import load_method
+    from reid.methods.load import load_method
     from reid.data.pku_sketch import read_pku_images, read_style_groups
     from reid.engine.evaluator import extract_features
     from reid.metrics import sketch
 
     market, attrs, pku = dirs
     cfg = ihda_config(attrs, 1, lambda2=0.0, attribute_file=None)
-    cfg.train.epochs, cfg.train.max_steps_per_epoch = 1, 1
+    cfg = updated(cfg, {"train.epochs": 1, "train.max_steps_per_epoch": 1})
     run = reid.train("ihda", cfg, market, "market1501", tmp_path / "s1", device="cpu",
                      progress=False)
     ckpt = torch.load(run / "last.pt", weights_only=True)

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torchvision
 
-from reid.errors import ReidError
+from core.errors import UserError
 from reid.losses import CrossEntropyLabelSmooth, TripletLoss
 from reid.models import BACKBONES, ReidNet, build_backbone, load_pretrained
 
@@ -75,7 +75,7 @@ def test_bnneck_bias_frozen_and_classifier_init():
     assert not net.neck.bn.bias.requires_grad and torch.all(net.neck.bn.bias == 0)
     assert net.neck.classifier.bias is None
     assert net.neck.classifier.weight.std().item() == pytest.approx(0.001, rel=0.05)
-    with pytest.raises(ReidError, match="choose one of: resnet18, resnet50, tiny"):
+    with pytest.raises(UserError, match="choose one of: resnet18, resnet50, tiny"):
         BACKBONES.get("vgg")
 
 
@@ -89,5 +89,5 @@ def test_pretrained_from_torchvision_state_dict(tmp_path):
     assert torch.equal(backbone.stem[0].weight, source.conv1.weight)
     assert torch.equal(backbone.layers[3][1].conv2.weight, source.layer4[1].conv2.weight)
     torch.save({"x": torch.zeros(1)}, tmp_path / "bad.pth")
-    with pytest.raises(ReidError, match="match none"):
+    with pytest.raises(UserError, match="match none"):
         load_pretrained(backbone, str(tmp_path / "bad.pth"))

@@ -17,7 +17,7 @@ from reid.data.pku_sketch import (
     split_identities,
     train_counts,
 )
-from reid.errors import DatasetError, ReidError
+from core.errors import DatasetError, UserError
 from reid.metrics import sketch
 from tests.reid.conftest import remove, save, tiny_config
 
@@ -116,13 +116,13 @@ def test_splits_disjoint_sized_per_style_and_seeded():
 
 
 def test_split_errors():
-    with pytest.raises(ReidError, match="start at 1"):
+    with pytest.raises(UserError, match="start at 1"):
         split_identities([[1, 2]], 0)
-    with pytest.raises(ReidError, match="overlap"):
+    with pytest.raises(UserError, match="overlap"):
         split_identities([[1, 2], [2, 3]], 1)
-    with pytest.raises(ReidError, match="cannot draw 3"):
+    with pytest.raises(UserError, match="cannot draw 3"):
         split_identities([[1, 2]], 1, train_per_style=[3])
-    with pytest.raises(ReidError, match="2 style groups"):
+    with pytest.raises(UserError, match="2 style groups"):
         split_identities([[1], [2]], 1, train_per_style=[1])
 
 
@@ -155,11 +155,11 @@ def test_evaluate_errors():
     feats, pids, modality = _toy([1, 2])
     with pytest.raises(ValueError, match="differ in length"):
         sketch.evaluate_sketch_splits(feats[:-1], pids, modality, [np.array([1])])
-    with pytest.raises(ReidError, match="at least one split"):
+    with pytest.raises(UserError, match="at least one split"):
         sketch.evaluate_sketch_splits(feats, pids, modality, [])
-    with pytest.raises(ReidError, match="0 test sketches"):
+    with pytest.raises(UserError, match="0 test sketches"):
         sketch.evaluate_sketch_splits(feats, pids, modality, [np.array([9])])
-    with pytest.raises(ReidError, match="not a PKU-Sketch dataset"):
+    with pytest.raises(UserError, match="not a PKU-Sketch dataset"):
         sketch._splits_of("pku-sketch-x")
 
 

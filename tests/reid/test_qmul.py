@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
+from core.config import updated
 import numpy as np
 import pytest
 import torch
@@ -13,7 +14,7 @@ from PIL import Image
 import reid
 from reid.data import qmul as qmul_data  # noqa: F401  (registers qmul-shoes, qmul-chairs)
 from reid.data.datasets import DATASETS, read_dataset
-from reid.errors import DatasetError, ReidError
+from core.errors import DatasetError, UserError
 from reid.metrics import qmul
 from tests.reid.conftest import person, remove, save, tiny_config
 
@@ -126,7 +127,7 @@ def test_baseline_checkpoint_end_to_end(tmp_path):
     # reid.evaluate (behind `mplt eval-reid`) chooses this protocol by the dataset name
     via_api = reid.evaluate(run / "best.pt", root, "qmul-shoes", out_dir=tmp_path, device="cpu")
     assert via_api["acc@1"] == report["acc@1"] and (tmp_path / "eval.json").is_file()
-    with pytest.raises(ReidError, match="not a QMUL dataset"):
+    with pytest.raises(UserError, match="not a QMUL dataset"):
         qmul.evaluate_checkpoint(run / "best.pt", root, "sketchy", device="cpu")
 
 
@@ -136,7 +137,7 @@ def test_sbir_checkpoint_uses_its_sketch_encoder(tmp_path):
 
     sbir_root = make_sbir(tmp_path / "sketchy")
     cfg = tiny_cfg()
-    cfg.train.epochs = 1
+    cfg = updated(cfg, {"train.epochs": 1})
     run = reid.train("sbir", cfg, sbir_root, "sketchy", tmp_path / "run", device="cpu",
                      progress=False)
     root = make_qmul(tmp_path / "shoes")

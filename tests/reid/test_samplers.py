@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from reid.data import PKSampler, RandomErasing, Sample, TripletSampler
-from reid.errors import ReidError
+from core.errors import UserError
 
 
 def _samples(n_ids=6, per_id=(5, 3, 7, 2, 4, 6), video=None):
@@ -34,9 +34,9 @@ def test_pk_batches_hold_p_ids_times_k_images():
 
 
 def test_pk_rejects_bad_sizes():
-    with pytest.raises(ReidError, match="multiple of num_instances"):
+    with pytest.raises(UserError, match="multiple of num_instances"):
         PKSampler(_samples(), batch_size=7, num_instances=2)
-    with pytest.raises(ReidError, match="needs 8 identities"):
+    with pytest.raises(UserError, match="needs 8 identities"):
         PKSampler(_samples(), batch_size=16, num_instances=2)
 
 

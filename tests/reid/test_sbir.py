@@ -8,10 +8,10 @@ import yaml
 from PIL import Image
 
 import reid
-from reid.config import config_from_dict
+from core.config import config_from_dict, updated
 from reid.data.datasets import read_dataset
 from reid.data.sbir import zero_shot_split
-from reid.errors import DatasetError
+from core.errors import DatasetError
 from reid.methods.sbir import Sbir, SbirConfig, evaluate_checkpoint, negative_class_probs
 from reid.metrics.sbir import map_at_all, pair_accuracy, precision_at_k, save_retrieval_png
 
@@ -43,11 +43,22 @@ def make_sbir(root: Path, train=CLASSES[:3], test=CLASSES[3:], n=4, vectors=True
 
 def tiny_cfg() -> SbirConfig:
     cfg = SbirConfig()
-    cfg.model.backbone, cfg.model.imagenet = "tiny", False
-    cfg.data.height = cfg.data.width = 32
-    cfg.data.batch_size, cfg.data.workers, cfg.data.test_batch_size = 4, 0, 8
-    cfg.train.epochs, cfg.train.eval_every = 2, 0
-    cfg.sbir.grl_start_epoch, cfg.sbir.grl_threshold_epoch = 1, 2
+    cfg = updated(
+        cfg,
+        {
+            "model.backbone": "tiny",
+            "model.imagenet": False,
+            "data.height": 32,
+            "data.width": 32,
+            "data.batch_size": 4,
+            "data.workers": 0,
+            "data.test_batch_size": 8,
+            "train.epochs": 2,
+            "train.eval_every": 0,
+            "sbir.grl_start_epoch": 1,
+            "sbir.grl_threshold_epoch": 2,
+        },
+    )
     return cfg
 
 

@@ -11,7 +11,8 @@ import torch
 import yaml
 
 import reid
-from reid.config import StReidNetConfig, config_from_dict
+from core.config import config_from_dict, updated
+from reid.config import StReidNetConfig
 from reid.data import read_dataset
 from reid.data.poses import (
     PoseDataset,
@@ -21,7 +22,7 @@ from reid.data.poses import (
     skeleton_mask,
 )
 from reid.engine import load_checkpoint, seed_everything
-from reid.errors import ReidError
+from core.errors import UserError
 from reid.methods.st_reidnet import LinearDecay, StReidNet, masked_l1
 from reid.models.pose_gan import (
     ImageDiscriminator,
@@ -39,16 +40,32 @@ NAN = float("nan")
 def st_config(**train) -> StReidNetConfig:
     """Tiny nets on 64x32 inputs; E and G learn fast enough to see progress in a few steps."""
     cfg = StReidNetConfig()
-    cfg.data.height, cfg.data.width, cfg.data.batch_size = H, W, 12
-    cfg.data.workers, cfg.data.test_batch_size = 0, 64
-    cfg.model.backbone, cfg.model.imagenet = "tiny", False
-    cfg.gan.ngf, cfg.gan.ndf, cfg.gan.pose_dim, cfg.gan.d_backbone = 8, 8, 16, "tiny"
-    cfg.optim.name, cfg.optim.lr = "adam", 3e-3
-    cfg.gan.lr_g, cfg.gan.lr_d = 1e-3, 1e-3
-    cfg.train.epochs, cfg.train.eval_every, cfg.train.max_steps_per_epoch = 2, 0, 2
-    cfg.eval.vis_queries, cfg.eval.vis_topk = 2, 3
-    for key, value in train.items():
-        setattr(cfg.train, key, value)
+    cfg = updated(
+        cfg,
+        {
+            "data.height": H,
+            "data.width": W,
+            "data.batch_size": 12,
+            "data.workers": 0,
+            "data.test_batch_size": 64,
+            "model.backbone": "tiny",
+            "model.imagenet": False,
+            "gan.ngf": 8,
+            "gan.ndf": 8,
+            "gan.pose_dim": 16,
+            "gan.d_backbone": "tiny",
+            "optim.name": "adam",
+            "optim.lr": 3e-3,
+            "gan.lr_g": 1e-3,
+            "gan.lr_d": 1e-3,
+            "train.epochs": 2,
+            "train.eval_every": 0,
+            "train.max_steps_per_epoch": 2,
+            "eval.vis_queries": 2,
+            "eval.vis_topk": 3,
+        },
+    )
+    cfg = updated(cfg, {f"train.{key}": value for key, value in train.items()})
     return cfg
 
 
@@ -77,7 +94,7 @@ def test_config_defaults_match_yaml_and_paper():
     assert cfg.data.sampler == "st" and cfg.model.test_feature == "pre_bn"
     assert reid.config_class("st-reidnet") is StReidNetConfig
     assert bottleneck_size(256, 128, 5) == (8, 4)  # the paper's 8x4 at full size
-    with pytest.raises(ReidError, match="divisible"):
+    with pytest.raises(UserError, match="divisible"):
         bottleneck_size(60, 32, 5)
 
 
@@ -129,12 +146,12 @@ def test_masked_l1_hand_computed():
 
 def test_joint_flip_of_image_heatmaps_and_mask(dance_dir):
     cfg = st_config()
-    cfg.pose.aug, cfg.data.erase_prob = "none", 0.0
+    cfg = updated(cfg, {"pose.aug": "none", "data.erase_prob": 0.0})
     samples = read_dataset("dancereid", dance_dir).train[:1]
     kpts = load_keypoints(samples)
     items = []
     for flip in (0.0, 1.0):
-        cfg.data.hflip_prob = flip
+        cfg = updated(cfg, {"data.hflip_prob": flip})
         items.append(PoseDataset(samples, kpts, cfg.data, cfg.pose)[0])
     plain, flipped = items
     assert plain.heatmaps.shape == (17, H, W) and plain.masks.shape == (1, H, W)
@@ -232,16 +249,16 @@ def test_train_evaluate_and_resume_reproduce(dance_dir, tmp_path):
 
 
 def test_missing_keypoints_is_a_clear_error_and_the_cache_is_used(market_dir, tmp_path):
-    with pytest.raises(ReidError, match="pose.keypoint_model"):
+    with pytest.raises(UserError, match="pose.keypoint_model"):
         reid.train(
             "st-reidnet", st_config(), market_dir, "market1501", tmp_path / "r", device="cpu"
         )
     train = read_dataset("market1501", market_dir).train
-    with pytest.raises(ReidError, match="does not exist"):
+    with pytest.raises(UserError, match="does not exist"):
         load_keypoints(train, str(tmp_path / "none" / "pose.pt"), cache_dir=str(tmp_path))
     # A cache written by an earlier detection run is used without any model.
     kpts = np.random.default_rng(0).uniform(0, 16, (len(train), 17, 2)).astype(np.float32)
-    with pytest.raises(ReidError):
+    with pytest.raises(UserError):
         load_keypoints(train, cache_dir=str(tmp_path))
     cache = _cache_path(train, str(tmp_path))
     np.save(cache, kpts)

@@ -10,11 +10,12 @@ import torch
 import yaml
 
 import reid
-from reid.config import ReidConfig, config_from_dict
+from core.config import config_from_dict, updated
+from reid.config import ReidConfig
 from reid.data import read_dataset
 from reid.data.loader import build_train_loader
 from reid.engine import load_checkpoint, seed_everything
-from reid.errors import ReidError
+from core.errors import UserError
 from reid.methods import Baseline
 from tests.reid.conftest import make_dancereid, tiny_config
 
@@ -27,13 +28,13 @@ def test_entry_points_and_config_defaults_match_yaml():
     data = yaml.safe_load((REPO / "configs/reid/baseline.yaml").read_text())
     assert config_from_dict(ReidConfig, data) == ReidConfig()
     assert set(data) == {f.name for f in dataclasses.fields(ReidConfig)}
-    with pytest.raises(ReidError, match="choose one of: baseline"):
+    with pytest.raises(UserError, match="choose one of: baseline"):
         reid.config_class("nope")
 
 
 def test_a_few_baseline_steps_reduce_the_loss(market_dir):
     cfg = tiny_config()
-    cfg.data.erase_prob = cfg.data.hflip_prob = 0.0
+    cfg = updated(cfg, {"data.erase_prob": 0.0, "data.hflip_prob": 0.0})
     splits = read_dataset("market1501", market_dir)
     seed_everything(0)
     method = Baseline(cfg, splits.num_train_pids, torch.device("cpu"))
@@ -96,9 +97,9 @@ def test_run_folder_artefacts_and_errors(market_dir, tmp_path):
     assert set(ckpt["rng"]) >= {"python", "numpy", "torch"} and "model" in ckpt["optimizers"]
     assert config_from_dict(ReidConfig, ckpt["config"]) == cfg
     assert yaml.safe_load((run / "config.yaml").read_text())["model"]["backbone"] == "tiny"
-    with pytest.raises(ReidError, match="already holds a run"):
+    with pytest.raises(UserError, match="already holds a run"):
         reid.train("baseline", cfg, market_dir, "market1501", run, device="cpu", progress=False)
-    with pytest.raises(ReidError, match="cannot resume"):
+    with pytest.raises(UserError, match="cannot resume"):
         reid.train(
             "baseline", cfg, market_dir, "market1501", tmp_path / "x", resume=True, device="cpu"
         )
@@ -117,7 +118,7 @@ def test_run_folder_artefacts_and_errors(market_dir, tmp_path):
         device="cpu",
     )
     assert reranked["rerank"] is True and 0 <= reranked["mAP"] <= 1
-    with pytest.raises(ReidError, match="not a reid checkpoint"):
+    with pytest.raises(UserError, match="not a reid checkpoint"):
         torch.save({"a": torch.zeros(1)}, tmp_path / "junk.pt")
         reid.evaluate(tmp_path / "junk.pt", market_dir, "market1501", device="cpu")
 
@@ -135,7 +136,7 @@ def test_training_on_colours_beats_the_untrained_model(market_dir, tmp_path):
 def test_dancereid_and_triplet_sampling_train(tmp_path):
     root = make_dancereid(tmp_path / "dance")
     cfg = tiny_config(epochs=1)
-    cfg.data.sampler, cfg.data.batch_size = "st", 12
+    cfg = updated(cfg, {"data.sampler": "st", "data.batch_size": 12})
     run = reid.train(
         "baseline", cfg, root, "dancereid", tmp_path / "run", device="cpu", progress=False
     )

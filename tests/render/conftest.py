@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mplt.config import TrackConfig, dump_config
+from core.config import dump_config, updated
+from mplt.config import TrackConfig
 from mplt.io.jsonl import JsonlWriter
-from mplt.types import Tracks, TrackState
+from core.types import Tracks, TrackState
 from tests.conftest import write_video
 
 W, H, FPS, FRAMES = 128, 64, 10.0, 12
@@ -89,7 +90,14 @@ def write_run(
     """A run directory as `mplt track` writes it, for ``frames`` frames from ``start``."""
     run_dir.mkdir(parents=True, exist_ok=True)
     cfg = TrackConfig()
-    cfg.camera.model, cfg.camera.height_m, cfg.camera.calib = model, camera_height, calib
+    cfg = updated(
+        cfg,
+        {
+            "camera.model": model,
+            "camera.height_m": camera_height,
+            "camera.calib": calib,
+        },
+    )
     (run_dir / "config.yaml").write_text(dump_config(cfg))
     summary = {
         "status": "finished",

@@ -18,7 +18,7 @@ from mplt.render import (
     id_color,
 )
 from mplt.render.style import LabelPlacer, tag_size
-from mplt.types import Tracks, TrackState
+from core.types import Tracks, TrackState
 from tests.render.conftest import make_tracks
 
 H, W = 100, 200

@@ -19,7 +19,7 @@ from mplt.render import (
 )
 from mplt.render.birdseye import ACCENT
 from mplt.render.mapgeom import DEFAULT_RANGE_M, AutoRange
-from mplt.types import Tracks
+from core.types import Tracks
 from tests.render.conftest import make_tracks
 
 

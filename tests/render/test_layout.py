@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mplt.errors import MpltError
+from core.errors import UserError
 from mplt.render import LAYOUTS, FrameComposer, plan_layout
-from mplt.types import Tracks
+from core.types import Tracks
 from tests.render.conftest import scene_tracks
 
 
@@ -54,19 +54,19 @@ def test_without_ground_positions_side_and_below_fall_back_to_the_panorama():
     for layout in ("side", "below", "pano"):
         plan = plan_layout(layout, (1280, 720), width=1280, has_ground=False)
         assert plan.name == "pano" and plan.map is None and plan.size == (1280, 720)
-    with pytest.raises(MpltError, match="needs ground positions.*--calib"):
+    with pytest.raises(UserError, match="needs ground positions.*--calib"):
         plan_layout("map", (1280, 720), has_ground=False)
 
 
 def test_bad_layout_settings_are_one_line_errors():
-    with pytest.raises(MpltError, match="unknown render layout 'top'; choose one of: side, below"):
+    with pytest.raises(UserError, match="unknown render layout 'top'; choose one of: side, below"):
         plan_layout("top", (1920, 960))
-    with pytest.raises(MpltError, match="too small"):
+    with pytest.raises(UserError, match="too small"):
         plan_layout("side", (1920, 960), width=100)
     assert LAYOUTS == ("side", "below", "map", "pano")
-    with pytest.raises(MpltError, match="map_range_m must be a positive number"):
+    with pytest.raises(UserError, match="map_range_m must be a positive number"):
         FrameComposer((128, 64), map_range_m=0.0)
-    with pytest.raises(MpltError, match="trail_length must be at least 2"):
+    with pytest.raises(UserError, match="trail_length must be at least 2"):
         FrameComposer((128, 64), trail_length=1)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.config import updated
 import numpy as np
 import pytest
 
@@ -29,9 +30,7 @@ def tracked(tmp_path_factory):
     det[:, 1], det[:, 7:] = -1, -1
     np.savetxt(root / "det.txt", det, fmt="%.3f", delimiter=",")
     cfg = TrackConfig()
-    cfg.camera.height_m = 2.0
-    cfg.output.render = True
-    cfg.render = SMALL
+    cfg = updated(cfg, {"camera.height_m": 2.0, "output.render": True, "render": SMALL})
     run_dir = root / "run"
     run_track(str(video), cfg, run_dir, detections_file=root / "det.txt", progress=False)
     return run_dir

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mplt.config import RenderConfig
-from mplt.errors import MpltError
+from core.errors import UserError
 from mplt.io.jsonl import frame_record
 from mplt.io.sources import open_source
 from mplt.render import FrameComposer, VideoRenderer, load_run, render_run, tracks_from_record
@@ -46,7 +46,7 @@ def test_a_run_over_part_of_the_video_renders_just_its_frames(tmp_path, clip):
     assert (load_run(part).first, load_run(part).count) == (3, 6)
     path = render_run(part, out=tmp_path / "out" / "part.mp4", cfg=SMALL, progress=False)
     assert len(decode(path)) == 6
-    with pytest.raises(MpltError, match=r"frame 2 is not in run .* \(frames 4\.\.9\)"):
+    with pytest.raises(UserError, match=r"frame 2 is not in run .* \(frames 4\.\.9\)"):
         render_run(part, snapshot=2)
 
 
@@ -57,7 +57,7 @@ def test_records_round_trip_to_tracks():
     for field in ("ids", "boxes", "scores", "ground_xy", "ground_velocity", "states"):
         np.testing.assert_allclose(getattr(back, field), getattr(tracks, field), atol=1e-3)
     assert len(tracks_from_record({"frame": 1, "tracks": []})) == 0
-    with pytest.raises(MpltError, match="frame 3: malformed track"):
+    with pytest.raises(UserError, match="frame 3: malformed track"):
         tracks_from_record({"frame": 3, "tracks": [{"id": 1}]})
 
 
@@ -110,43 +110,43 @@ def test_image_mode_runs_render_the_panorama_only(tmp_path, clip):
     run = write_run(tmp_path / "img", clip, model="image", camera_height=None)
     path = render_run(run, snapshot=3, cfg=SMALL)
     assert cv2.imread(str(path)).shape == (192, 384, 3)  # pano layout: 2:1 at width 384
-    with pytest.raises(MpltError, match="layout 'map' needs ground positions"):
+    with pytest.raises(UserError, match="layout 'map' needs ground positions"):
         render_run(run, cfg=RenderConfig(layout="map", width=384), progress=False)
 
 
 def test_missing_run_dir_or_tracks(tmp_path):
-    with pytest.raises(MpltError, match="run directory .* does not exist; pass the directory"):
+    with pytest.raises(UserError, match="run directory .* does not exist; pass the directory"):
         render_run(tmp_path / "nope")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(MpltError, match="has no tracks.jsonl"):
+    with pytest.raises(UserError, match="has no tracks.jsonl"):
         render_run(tmp_path / "empty")
 
 
 def test_missing_source_video_suggests_video(tmp_path, clip):
     run = write_run(tmp_path / "run", tmp_path / "moved.mp4")
-    with pytest.raises(MpltError, match=r"moved\.mp4 of run .* is not there any more; .*--video"):
+    with pytest.raises(UserError, match=r"moved\.mp4 of run .* is not there any more; .*--video"):
         render_run(run)
     assert render_run(run, video=clip, snapshot=1, cfg=SMALL).is_file()
-    with pytest.raises(MpltError, match=r"video .*gone\.mp4 does not exist; .*--video"):
+    with pytest.raises(UserError, match=r"video .*gone\.mp4 does not exist; .*--video"):
         render_run(run, video=tmp_path / "gone.mp4")
 
 
 def test_a_video_of_another_size_rate_or_length_is_refused_by_name(tmp_path, clip):
     run = write_run(tmp_path / "run", clip)
     other = write_clip(tmp_path / "other.mp4", width=96, height=48)
-    with pytest.raises(MpltError, match=r"other\.mp4 is 96x48 but run .* tracked on 128x64"):
+    with pytest.raises(UserError, match=r"other\.mp4 is 96x48 but run .* tracked on 128x64"):
         render_run(run, video=other, progress=False)
     slow = write_clip(tmp_path / "slow.mp4", fps=5.0)
-    with pytest.raises(MpltError, match=r"slow\.mp4 has 5 frames/s but run .* at 10"):
+    with pytest.raises(UserError, match=r"slow\.mp4 has 5 frames/s but run .* at 10"):
         render_run(run, video=slow, progress=False)
     short = write_clip(tmp_path / "short.mp4", frames=5)
     with pytest.raises(
-        MpltError, match=r"short\.mp4 has 5 frames but run .* covers frames 1\.\.12"
+        UserError, match=r"short\.mp4 has 5 frames but run .* covers frames 1\.\.12"
     ):
         render_run(run, video=short, progress=False)
     # the estimate of the frame count can be a frame short: decoding finds the truth
     almost = write_clip(tmp_path / "almost.mp4", frames=FRAMES - 1)
-    with pytest.raises(MpltError, match=r"almost\.mp4 has 11 frames"):
+    with pytest.raises(UserError, match=r"almost\.mp4 has 11 frames"):
         render_run(run, video=almost, cfg=SMALL, progress=False)
     assert sorted(p.name for p in run.iterdir()) == ["config.yaml", "summary.json", "tracks.jsonl"]
 
@@ -154,21 +154,21 @@ def test_a_video_of_another_size_rate_or_length_is_refused_by_name(tmp_path, cli
 def test_unwritable_or_wrong_output_paths(run, tmp_path):
     blocker = tmp_path / "file.txt"
     blocker.write_text("x")
-    with pytest.raises(MpltError, match="is a file, not a directory"):
+    with pytest.raises(UserError, match="is a file, not a directory"):
         render_run(run, out=blocker / "video.mp4", progress=False)
-    with pytest.raises(MpltError, match=r"must be a \.mp4 file"):
+    with pytest.raises(UserError, match=r"must be a \.mp4 file"):
         render_run(run, out=tmp_path / "video.avi", progress=False)
-    with pytest.raises(MpltError, match=r"must be a \.png file"):
+    with pytest.raises(UserError, match=r"must be a \.png file"):
         render_run(run, out=tmp_path / "snap.jpg", snapshot=2)
-    with pytest.raises(MpltError, match="crf must be in 0..51"):
+    with pytest.raises(UserError, match="crf must be in 0..51"):
         render_run(run, out=tmp_path / "v.mp4", cfg=RenderConfig(crf=70), progress=False)
     (tmp_path / "dir.mp4").mkdir()
-    with pytest.raises(MpltError, match="is a directory"):
+    with pytest.raises(UserError, match="is a directory"):
         render_run(run, out=tmp_path / "dir.mp4", progress=False)
     assert not list(tmp_path.glob("*.part.mp4"))
 
 
 def test_summary_missing_is_reported(run):
     (run / "summary.json").unlink()
-    with pytest.raises(MpltError, match="summary.json is missing"):
+    with pytest.raises(UserError, match="summary.json is missing"):
         render_run(run)

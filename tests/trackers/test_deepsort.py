@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mplt.errors import MpltError
-from mplt.types import Detections, Tracks, TrackState
-from tests.trackers.scenes import (
+from core.errors import UserError
+from core.types import Detections, Tracks, TrackState
+from mplt.synthetic.scripted import (
     WIDTH,
     as_image_detections,
     circle,
@@ -388,13 +388,13 @@ def test_max_age_in_seconds_follows_the_frame_rate() -> None:
     ],
 )
 def test_bad_settings_are_user_errors(kwargs) -> None:
-    with pytest.raises(MpltError):
+    with pytest.raises(UserError):
         DeepSortTracker(**kwargs)
 
 
 def test_registry_and_keyword_only_constructor() -> None:
     assert TRACKERS.get("deepsort") is DeepSortTracker
-    with pytest.raises(MpltError, match="deepsort"):
+    with pytest.raises(UserError, match="deepsort"):
         TRACKERS.get("sort")
     with pytest.raises(TypeError):
         DeepSortTracker("ground")  # type: ignore[misc]

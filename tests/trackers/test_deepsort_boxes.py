@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mplt.errors import MpltError
-from mplt.types import Detections, TrackState
-from tests.trackers.scenes import (
+from core.errors import UserError
+from core.types import Detections, TrackState
+from mplt.synthetic.scripted import (
     as_image_detections,
     make_scene,
     project_boxes,
@@ -97,7 +97,7 @@ def test_cascade_iou_gate_defaults_per_mode_and_validates() -> None:
     assert DeepSortTracker(mode="ground").cascade_min_iou == 0.0
     assert DeepSortTracker(mode="ground", cascade_min_iou=0.2).cascade_min_iou == 0.2
     for bad in (-0.1, 1.5):
-        with pytest.raises(MpltError, match="cascade_min_iou"):
+        with pytest.raises(UserError, match="cascade_min_iou"):
             DeepSortTracker(cascade_min_iou=bad)
 
 

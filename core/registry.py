@@ -1,11 +1,11 @@
-"""Name -> factory registries for the extension points (detectors, embedders, trackers...)."""
+"""Name -> factory tables for the extension points (detectors, embedders, trackers, re-ID...)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
-from mplt.errors import MpltError
+from core.errors import UserError
 
 T = TypeVar("T")
 
@@ -41,7 +41,7 @@ class Registry(Generic[T]):
             return self._items[name]
         except KeyError:
             valid = ", ".join(sorted(self._items)) or "(none)"
-            raise MpltError(f"unknown {self.kind} {name!r}; choose one of: {valid}") from None
+            raise UserError(f"unknown {self.kind} {name!r}; choose one of: {valid}") from None
 
     def names(self) -> list[str]:
         """Registered names, sorted."""

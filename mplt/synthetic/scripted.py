@@ -1,4 +1,4 @@
-"""Scripted scenes with known identities for tracker tests and benchmarks.
+"""Scripted scenes with known identities for tracker tests and benchmarks (no video).
 
 People move on the ground around a 360° camera (height :data:`CAMERA_HEIGHT`); each frame
 becomes a :class:`Detections` with noisy ground positions drawn from a distance-dependent
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mplt.types import Detections, Tracks, TrackState
+from core.types import Detections, Tracks, TrackState
 
 CAMERA_HEIGHT = 2.0  # metres
 PERSON_HEIGHT = 1.7  # metres

@@ -1,7 +1,7 @@
 """Value types that flow between pipeline stages.
 
-This is a leaf module: numpy only, so that ``trackers/`` may import it without pulling in the
-application. Every array carries its shape, unit and frame in the field documentation.
+Part of the leaf package :mod:`core` (numpy only): ``trackers/``, ``reid/`` and ``mplt/`` all
+use it. Every array carries its shape, unit and frame in the field documentation.
 
 Conventions used by every field below (see ``mplt.geometry`` for the camera side):
 

@@ -1,0 +1,187 @@
+"""Typed configuration: frozen dataclasses filled from YAML and ``--set``, dumped resolved.
+
+The one loader and dumper of every configuration in the project (``mplt track``'s
+:class:`mplt.config.TrackConfig`, each re-ID method's config in :mod:`reid.config`):
+
+* :func:`load_config` -- defaults, then a YAML file, then ``section.key=value`` overrides,
+  every value checked against the field's annotated type (an unknown key or a wrong type is a
+  :class:`~core.errors.UserError` naming the key and the valid ones).
+* :func:`config_from_dict` / :func:`config_to_dict` / :func:`dump_config` -- the same tree as
+  plain data (checkpoints, ``config.yaml``).
+* :func:`updated` -- a copy with some dotted keys changed, checked like a loaded file.
+
+Config classes are frozen dataclasses whose fields are ``bool``, ``int``, ``float``, ``str``,
+optional ones of those, or nested config dataclasses: a configuration is never changed after
+it is loaded; code that needs another one builds it with :func:`updated`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from core.errors import UserError
+
+T = TypeVar("T")
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", str(tp))
+
+
+def _coerce(value: Any, tp: Any, where: str, strict: bool) -> Any:
+    """Check/convert a YAML value to the annotated field type, or raise UserError."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, where, strict)
+            except UserError as exc:
+                errors.append(str(exc))
+        raise UserError(errors[0])
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, Mapping):
+            raise UserError(f"config {where} must be a mapping, got {value!r}")
+        return _from_dict(tp, value, where, strict)
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif tp is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+    raise UserError(f"config {where} must be {_type_name(tp)}, got {value!r}")
+
+
+def _from_dict(cls: type[T], data: Mapping[str, Any], where: str, strict: bool) -> T:
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - names)
+    if unknown and strict:
+        prefix = f"{where}." if where else ""
+        raise UserError(
+            f"unknown config key {prefix}{unknown[0]}; valid keys here: {', '.join(sorted(names))}"
+        )
+    kwargs = {
+        key: _coerce(value, hints[key], f"{where}.{key}" if where else key, strict)
+        for key, value in data.items()
+        if key in names
+    }
+    return cls(**kwargs)
+
+
+def config_from_dict(cls: type[T], data: Mapping[str, Any], *, strict: bool = True) -> T:
+    """A config of class ``cls`` from nested plain data; missing keys take the defaults.
+
+    Args:
+        cls: a config dataclass.
+        data: nested mappings of field values (e.g. :func:`config_to_dict`'s output).
+        strict: an unknown key is an error; with False it is dropped, so that a checkpoint
+            written before a field was removed still loads.
+
+    Raises:
+        UserError: an unknown key (strict) or a value of the wrong type, named with its path.
+    """
+    return _from_dict(cls, data, "", strict)
+
+
+def _parse_scalar(text: str) -> Any:
+    """A ``--set`` value as YAML would read it (``null``, numbers, booleans, strings)."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    keys = dotted.strip().split(".")
+    node = data
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise UserError(f"--set {dotted}: {key} is not a config section; set one of its keys")
+    node[keys[-1]] = value
+
+
+def apply_override(data: dict[str, Any], assignment: str) -> None:
+    """Apply ``section.key=value`` (the value parsed as YAML) to nested plain data in place."""
+    if "=" not in assignment:
+        raise UserError(f"--set expects key=value (e.g. tracker.n_init=5), got {assignment!r}")
+    dotted, raw = assignment.split("=", 1)
+    _set_dotted(data, dotted, _parse_scalar(raw))
+
+
+def read_yaml_mapping(path: str | Path, what: str = "config file") -> dict[str, Any]:
+    """The mapping stored in a YAML file ({} for an empty file).
+
+    Raises:
+        UserError: the file is missing, unreadable, not YAML or not a mapping.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{what} {path} does not exist; pass an existing YAML file")
+    try:
+        loaded = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        at = f" at line {line + 1}" if line is not None else ""
+        raise UserError(f"{what} {path} is not valid YAML{at}; fix its syntax") from None
+    if loaded is not None and not isinstance(loaded, dict):
+        raise UserError(f"{what} {path} must hold a mapping of sections")
+    return loaded or {}
+
+
+def load_config(
+    cls: type[T], path: str | Path | None = None, overrides: Iterable[str] = ()
+) -> T:
+    """Defaults, then the YAML file (if any), then ``--set`` overrides; validated and typed."""
+    data = read_yaml_mapping(path) if path is not None else {}
+    for assignment in overrides:
+        apply_override(data, assignment)
+    return config_from_dict(cls, data)
+
+
+def updated(config: T, changes: Mapping[str, Any]) -> T:
+    """A copy of ``config`` with dotted keys changed, e.g. ``{"train.epochs": 3}``.
+
+    Values are Python values (not YAML text; a whole section may be given as its config
+    object) and are checked like those of a loaded file.
+    """
+    data = config_to_dict(config)
+    for dotted, value in changes.items():
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            value = dataclasses.asdict(value)
+        _set_dotted(data, dotted, value)
+    return config_from_dict(type(config), data)
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    """Plain nested dict of a config dataclass."""
+    return dataclasses.asdict(config)
+
+
+def dump_config(config: Any) -> str:
+    """The resolved configuration as YAML text (sections in declaration order)."""
+    return yaml.safe_dump(config_to_dict(config), sort_keys=False)
+
+
+def kwargs_of(section: Any, *, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A config section as constructor keyword arguments."""
+    return {k: v for k, v in dataclasses.asdict(section).items() if k not in exclude}
