@@ -1,0 +1,289 @@
+"""Real footage with ground truth for the benchmarks: clips, their panoramic placements, and
+real detectors' detections, built once and cached.
+
+Clips (``../shared/data``, research use with acknowledgement, see its README; nothing derived
+from them is committed except results tables):
+
+* ``PETS09-S2L1`` -- the first 400 frames of PETS 2009 S2L1 View 001 (University of Reading),
+  768 x 576 at 7 fps, calibrated (camera 7.07 m above the ground, people 12-38 m away), MOT15
+  ground truth with ground positions in metres, and the Faster R-CNN detections of the SORT
+  authors (``det_frcnn.txt``).
+* ``TUD-Stadtmitte`` (179 frames) and ``TUD-Campus`` (71 frames) -- MOTChallenge 2015 (TU
+  Darmstadt), 640 x 480 at 25 fps, uncalibrated, ground truth from the PyPI package
+  ``motmetrics``.
+
+A *sequence* is a clip as a tracker sees it: the perspective clip itself, or the clip placed
+on the sphere (:mod:`mplt.synthetic.placement`) at a panorama size, through the seam. Each
+sequence folder holds ``video.mp4`` (panoramas only; perspective sequences read the clip),
+``gt.txt`` (MOT rows in the sequence's pixels, ground x, y in its ground frame or -1) and
+``meta.json``. Detections of a real detector on the perspective clip are computed once
+(:func:`clip_detections`) and carried to a panorama by the same placement
+(:func:`sequence_detections`), so every tracker gets identical real detections.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from mplt.geometry import Pinhole  # noqa: E402
+from mplt.io.mot import read_mot  # noqa: E402
+from mplt.io.sources import open_source  # noqa: E402
+from mplt.io.video import VideoWriter  # noqa: E402
+from mplt.synthetic.placement import Placement, place_calibrated, place_uncalibrated  # noqa: E402
+
+DATA = Path(os.environ.get("MPLT_SHARED_DATA", ROOT.parent / "shared" / "data"))
+CACHE = Path(os.environ.get("MPLT_BENCH_CACHE", ROOT / "bench" / ".cache"))
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A real perspective clip with ground truth."""
+
+    name: str
+    video: Path
+    gt: Path
+    fps: float
+    calib: Path | None = None  #: OpenCV pinhole calibration (world frame, ground z = 0)
+    given_detections: dict[str, Path] | None = None  #: detector name -> MOT det file
+    #: uncalibrated clips: the field of view and tilt they are given on the sphere
+    hfov_deg: float = 70.0
+    pitch_deg: float = 5.0
+
+    @property
+    def size(self) -> tuple[int, int]:
+        with open_source(str(self.video), max_frames=1) as src:
+            return src.info.width, src.info.height
+
+    def camera(self) -> Pinhole | None:
+        return None if self.calib is None else Pinhole.from_file(self.calib)
+
+
+def _motmetrics_gt(name: str) -> Path:
+    import motmetrics
+
+    return Path(motmetrics.__file__).parent / "data" / name / "gt.txt"
+
+
+def clips() -> dict[str, Clip]:
+    """The clips available on this machine (``../shared/data``)."""
+    pets = DATA / "PETS09-S2L1-1-400"
+    out = {
+        "PETS09-S2L1": Clip(
+            "PETS09-S2L1",
+            pets / "PETS09-S2L1-1-400.mp4",
+            pets / "gt.txt",
+            7.0,
+            calib=pets / "calib_opencv.json",
+            given_detections={"frcnn": pets / "det_frcnn.txt"},
+        ),
+        "TUD-Stadtmitte": Clip(
+            "TUD-Stadtmitte", DATA / "TUD-Stadtmitte.mp4", _motmetrics_gt("TUD-Stadtmitte"), 25.0
+        ),
+        "TUD-Campus": Clip("TUD-Campus", DATA / "TUD-Campus.mp4", _motmetrics_gt("TUD-Campus"), 25.0),
+    }
+    return {k: c for k, c in out.items() if c.video.is_file() and c.gt.is_file()}
+
+
+def gt_rows(clip: Clip) -> np.ndarray:
+    """(R, 10) MOT rows of the clip's ground truth, ignored rows (conf 0) dropped."""
+    rows = read_mot(clip.gt)
+    return rows[rows[:, 6] != 0]
+
+
+# -- placements ---------------------------------------------------------------------------
+
+
+def placement(clip: Clip, width: int, height: int | None = None, *, azimuth_deg: float = 180.0,
+              hfov_deg: float | None = None) -> Placement:
+    """The clip on a ``width`` x ``height`` panorama (default 2:1), its centre at ``azimuth_deg``
+    (180: through the seam). Uncalibrated clips get ``hfov_deg`` (default the clip's)."""
+    camera = clip.camera()
+    if camera is not None:
+        return place_calibrated(camera, width, height, azimuth_deg=azimuth_deg)
+    w, h = clip.size
+    return place_uncalibrated(w, h, width, height, hfov_deg=hfov_deg or clip.hfov_deg,
+                              pitch_deg=clip.pitch_deg, azimuth_deg=azimuth_deg)
+
+
+def carry_rows(rows: np.ndarray, place: Placement | None) -> np.ndarray:
+    """MOT rows of the clip -> rows of the panorama (boxes by their outline, ground x, y by the
+    rigid motion); rows whose box the panorama does not see are dropped. None: unchanged."""
+    if place is None:
+        return rows.copy()
+    x1y1 = rows[:, 2:4] - 1.0
+    boxes = place.boxes(np.concatenate([x1y1, x1y1 + rows[:, 4:6]], axis=1))
+    keep = np.isfinite(boxes).all(axis=1) & (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+    out = rows[keep].copy()
+    boxes = boxes[keep]
+    out[:, 2:4] = boxes[:, :2] + 1.0
+    out[:, 4:6] = boxes[:, 2:] - boxes[:, :2]
+    if out.shape[1] >= 9:
+        known = (out[:, 7] != -1) | (out[:, 8] != -1)
+        xy = place.ground(out[:, 7:9])
+        out[:, 7:9] = np.where(known[:, None] & np.isfinite(xy), xy, -1.0)
+    return out
+
+
+def write_rows(path: Path, rows: np.ndarray) -> None:
+    """MOT rows as text (the precision of :mod:`mplt.io.mot`)."""
+    lines = [
+        f"{int(r[0])},{int(r[1])},{r[2]:.2f},{r[3]:.2f},{r[4]:.2f},{r[5]:.2f},{r[6]:.3f},"
+        + ",".join(f"{v:.3f}" if v != -1 else "-1" for v in (r[7:10] if len(r) >= 10 else (-1, -1, -1)))
+        for r in rows
+    ]
+    path.write_text("".join(line + "\n" for line in lines))
+
+
+@dataclass(frozen=True)
+class Sequence:
+    """A clip as a tracker sees it: perspective, or on the sphere."""
+
+    name: str
+    clip: Clip
+    folder: Path
+    width: int
+    height: int
+    frames: int
+    panorama: bool
+    camera_height: float | None  #: metres; None when unknown (uncalibrated clips)
+    place: Placement | None = None
+
+    @property
+    def video(self) -> Path:
+        return self.folder / "video.mp4" if self.panorama else self.clip.video
+
+    @property
+    def gt(self) -> Path:
+        return self.folder / "gt.txt"
+
+    @property
+    def fps(self) -> float:
+        return self.clip.fps
+
+    def track_args(self, *, height: bool = True) -> list[str]:
+        """``mplt track`` options that describe this sequence's camera."""
+        if not self.panorama:
+            return ["--calib", str(self.clip.calib)] if self.clip.calib else []
+        if height and self.camera_height is not None:
+            return ["--camera-height", f"{self.camera_height:.4f}"]
+        return []
+
+
+def perspective_sequence(clip: Clip, max_frames: int | None = None) -> Sequence:
+    """The clip itself (calibrated clips keep their world frame)."""
+    folder = CACHE / "seq" / clip.name
+    folder.mkdir(parents=True, exist_ok=True)
+    w, h = clip.size
+    rows = gt_rows(clip)
+    if max_frames is not None:
+        rows = rows[rows[:, 0] <= max_frames]
+    frames = int(rows[:, 0].max())
+    if not (folder / "gt.txt").is_file():
+        write_rows(folder / "gt.txt", rows)
+    camera = clip.camera()
+    return Sequence(clip.name, clip, folder, w, h, frames, False,
+                    None if camera is None else camera.camera_height)
+
+
+def sphere_sequence(clip: Clip, width: int, height: int | None = None, *,
+                    max_frames: int | None = None, hfov_deg: float | None = None,
+                    azimuth_deg: float = 180.0, tag: str = "") -> Sequence:
+    """The clip placed on a panorama through the seam; the video is written once."""
+    height = height or width // 2
+    place = placement(clip, width, height, azimuth_deg=azimuth_deg, hfov_deg=hfov_deg)
+    name = f"{clip.name}-360-{width}x{height}{tag}"
+    folder = CACHE / "seq" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = gt_rows(clip)
+    if max_frames is not None:
+        rows = rows[rows[:, 0] <= max_frames]
+    frames = int(rows[:, 0].max())
+    meta = {"clip": clip.name, "width": width, "height": height, "frames": frames,
+            "azimuth_deg": azimuth_deg, "hfov_deg": hfov_deg or (None if clip.calib else clip.hfov_deg),
+            "camera_height_m": place.pano.camera_height}
+    meta_file = folder / "meta.json"
+    if not meta_file.is_file() or json.loads(meta_file.read_text()) != meta:
+        write_rows(folder / "gt.txt", carry_rows(rows, place))
+        started = time.perf_counter()
+        with open_source(str(clip.video), max_frames=frames) as src, \
+                VideoWriter(folder / "video.mp4", clip.fps, (width, height), crf=18) as writer:
+            for _, frame in src:
+                writer.write(place.frame(frame))
+        print(f"wrote {folder} ({frames} frames, {time.perf_counter() - started:.0f} s)",
+              file=sys.stderr)
+        meta_file.write_text(json.dumps(meta, indent=2))
+    return Sequence(name, clip, folder, width, height, frames, True, place.pano.camera_height,
+                    place)
+
+
+# -- detections ---------------------------------------------------------------------------
+
+
+def _detector(name: str):
+    from mplt.config import DetectorConfig
+    from mplt.detection import build_detector
+
+    if name == "yolov8s":
+        # Low threshold: the trackers apply their own (BYTE uses the weak ones).
+        return build_detector(DetectorConfig(backend="yolo", confidence_threshold=0.05), None)
+    if name == "hog":
+        return build_detector(DetectorConfig(backend="hog", confidence_threshold=0.0), None)
+    raise ValueError(f"unknown detector {name!r}")
+
+
+def clip_detections(clip: Clip, detector: str) -> np.ndarray:
+    """(R, 10) MOT det rows of ``detector`` ("frcnn" where given, "yolov8s", "hog") on the
+    perspective clip, computed once and cached."""
+    if clip.given_detections and detector in clip.given_detections:
+        rows = read_mot(clip.given_detections[detector])
+        rows[:, 7:10] = -1
+        return rows
+    cache = CACHE / "det" / f"{clip.name}-{detector}.txt"
+    if not cache.is_file():
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        det = _detector(detector)
+        out = []
+        started = time.perf_counter()
+        with open_source(str(clip.video)) as src:
+            batch: list[tuple[int, np.ndarray]] = []
+            for item in src:
+                batch.append(item)
+                if len(batch) == 8:
+                    out += _rows(det, batch)
+                    batch = []
+            out += _rows(det, batch)
+        rows = np.array(out).reshape(-1, 10)
+        write_rows(cache, rows)
+        print(f"{detector} on {clip.name}: {len(rows)} boxes, "
+              f"{time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return read_mot(cache)
+
+
+def _rows(det, batch: list[tuple[int, np.ndarray]]) -> list[list[float]]:
+    if not batch:
+        return []
+    out = []
+    for (index, _), (boxes, scores) in zip(batch, det.detect([f for _, f in batch]), strict=True):
+        for b, s in zip(boxes, scores, strict=True):
+            out.append([index + 1, -1, b[0] + 1, b[1] + 1, b[2] - b[0], b[3] - b[1], s, -1, -1, -1])
+    return out
+
+
+def sequence_detections(seq: Sequence, detector: str) -> Path:
+    """The det file of ``detector`` for ``seq`` (carried to the panorama for sphere sequences)."""
+    path = seq.folder / f"det-{detector}.txt"
+    if not path.is_file():
+        rows = clip_detections(seq.clip, detector)
+        rows = rows[rows[:, 0] <= seq.frames]
+        write_rows(path, carry_rows(rows, seq.place))
+    return path
