@@ -22,7 +22,6 @@ network and the key memory are saved in checkpoints, so a resumed run continues 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -31,33 +30,8 @@ from torch import nn
 from reid.data.crossdomain import CrossDomainBatch
 from reid.data.datasets import Sample
 from reid.methods.base import METHODS
-from reid.methods.ecn import Ecn, EcnConfig, EcnNet, EcnSection
-
-
-@dataclass(frozen=True)
-class FmclSection:
-    """FMCL's momentum encoder and contrastive-loss settings (original code / README values)."""
-
-    ema_alpha_early: float = 0.01  #: EMA rate while epoch <= ema_early_epochs (~ a copy)
-    ema_alpha: float = 0.999  #: EMA rate afterwards
-    ema_early_epochs: int = 25  #: last 0-based epoch with ema_alpha_early
-    temperature: float = 0.07  #: T of the logits [l_pos | q Q^T] / T
-    knn: int = 18  #: neighbours of the soft targets (0 = off)
-    knn_start_epoch: int = 20  #: 0-based epoch from which the soft targets are on
-    soft_ce_weight: float = 1.0  #: weight of the online-vs-EMA classifier soft cross-entropy
-
-
-def _fmcl_ecn() -> EcnSection:
-    return EcnSection(dropout=0.4)
-
-
-@dataclass(frozen=True)
-class FmclConfig(EcnConfig):
-    """ECN's config with FMCL's ``fmcl`` section; ``ecn.beta`` / ``ecn.alpha`` / ``ecn.knn`` /
-    ``ecn.knn_start_epoch`` are unused (``fmcl`` replaces them), ``ecn.dropout`` is 0.4."""
-
-    ecn: EcnSection = field(default_factory=_fmcl_ecn)
-    fmcl: FmclSection = field(default_factory=FmclSection)
+from reid.config import FmclConfig
+from reid.methods.ecn import Ecn, EcnNet
 
 
 @torch.no_grad()
@@ -174,8 +148,6 @@ class Fmcl(Ecn):
 
 __all__ = [
     "Fmcl",
-    "FmclConfig",
-    "FmclSection",
     "ema_update",
     "momentum_logits",
     "momentum_neighbour_targets",

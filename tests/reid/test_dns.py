@@ -13,7 +13,8 @@ import reid
 from core.config import config_from_dict, updated
 from reid.data.datasets import read_dataset
 from reid.losses.dns import circle_loss, domain_distillation_term, ema_update, mmd_rbf
-from reid.methods.dns import Dns, DnsConfig, OneCycle
+from reid.config import DnsConfig
+from reid.methods.dns import Dns, OneCycle
 from reid.metrics.crossmodal import evaluate_checkpoint
 from reid.models.dns_net import HSS, DnsNet, gem
 from tests.reid.conftest import H, W

@@ -17,7 +17,8 @@ from reid.data.datasets import read_dataset
 from reid.engine import load_checkpoint, seed_everything
 from core.errors import UserError
 from reid.losses.exemplar import ExemplarMemory, invariance_loss, neighbourhood_targets
-from reid.methods.ecn import Ecn, EcnConfig
+from reid.config import EcnConfig
+from reid.methods.ecn import Ecn
 from tests.reid.conftest import H, W, make_market, save
 
 REPO = Path(__file__).resolve().parents[2]

@@ -16,9 +16,9 @@ from core.config import config_from_dict, updated
 from reid.data.datasets import read_dataset
 from reid.engine import load_checkpoint, seed_everything
 from reid.methods import METHODS
+from reid.config import FmclConfig
 from reid.methods.fmcl import (
     Fmcl,
-    FmclConfig,
     _target_heads,
     ema_update,
     momentum_logits,

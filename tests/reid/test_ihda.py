@@ -19,10 +19,9 @@ from reid.data.attributes import attribute_targets, read_market_attributes
 from reid.data.datasets import Sample
 from reid.engine.ramps import dann_sigmoid_ramp
 from core.errors import DatasetError
+from reid.config import IhdaConfig, IhdaSection
 from reid.methods.ihda import (
-    IhdaConfig,
     IhdaNet,
-    IhdaSection,
     attribute_consistency,
     attribute_entropy,
     domain_loss,

@@ -12,7 +12,8 @@ from core.config import config_from_dict, updated
 from reid.data.datasets import read_dataset
 from reid.data.sbir import zero_shot_split
 from core.errors import DatasetError
-from reid.methods.sbir import Sbir, SbirConfig, evaluate_checkpoint, negative_class_probs
+from reid.config import SbirConfig
+from reid.methods.sbir import Sbir, evaluate_checkpoint, negative_class_probs
 from reid.metrics.sbir import map_at_all, pair_accuracy, precision_at_k, save_retrieval_png
 
 REPO = Path(__file__).resolve().parents[2]
