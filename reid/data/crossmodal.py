@@ -117,7 +117,7 @@ def read_sysu_mm01(root: Path) -> ReidSplits:
     gallery = _folder_samples(root, SYSU_VISIBLE_CAMS, ids["test"], VISIBLE)
     for what, part in (("train ids", train), ("test infrared", query), ("test visible", gallery)):
         _nonempty(part, root, what, name, _SYSU_LAYOUT)
-    return ReidSplits(name, relabel(train), query, gallery)
+    return ReidSplits(name, relabel(train), query, gallery, "sysu-mm01")
 
 
 def _list_samples(
@@ -157,7 +157,7 @@ def read_regdb(root: Path, split: int = 1) -> ReidSplits:
         for mod, m in (("visible", VISIBLE), ("thermal", INFRARED))
     }
     train = relabel(parts["train", "visible"] + parts["train", "thermal"])
-    return ReidSplits(name, train, parts["test", "thermal"], parts["test", "visible"])
+    return ReidSplits(name, train, parts["test", "thermal"], parts["test", "visible"], "regdb")
 
 
 DATASETS.register("regdb")(read_regdb)
@@ -185,7 +185,7 @@ def read_llcm(root: Path) -> ReidSplits:
     gallery = _folder_samples(root / "test_vis", LLCM_VIS_CAMS, test_ids, VISIBLE)
     _nonempty(query, root, "test_nir", name, _LLCM_LAYOUT)
     _nonempty(gallery, root, "test_vis", name, _LLCM_LAYOUT)
-    return ReidSplits(name, relabel(train), query, gallery)
+    return ReidSplits(name, relabel(train), query, gallery, "llcm")
 
 
 # -- sampling and loading --------------------------------------------------------------------

@@ -2,12 +2,14 @@
 
 Every reader returns a :class:`ReidSplits` whose train pids are relabelled 0..N-1 (classifier
 targets); query/gallery pids keep the dataset's own numbers. Camera ids are 0-based.
-A malformed folder raises :class:`reid.errors.DatasetError` naming what is missing and the
-expected layout.
+A malformed folder raises :class:`core.errors.DatasetError` naming what is missing and the
+expected layout. Every reader names the evaluation protocol of its query/gallery
+(:attr:`ReidSplits.eval_protocol`); importing :mod:`reid.data` registers every reader.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,7 +39,8 @@ class ReidSplits:
     train: list[Sample]
     query: list[Sample]
     gallery: list[Sample]
-    eval_protocol: str = "market"  #: default CMC protocol: "market" | "single_gallery_shot"
+    eval_protocol: str  #: how its query/gallery are scored: a ``reid.evaluation.PROTOCOLS`` name
+    root: Path | None = None  #: the folder it was read from (set by :func:`read_dataset`)
 
     @property
     def num_train_pids(self) -> int:
@@ -53,7 +56,7 @@ def read_dataset(name: str, root: str | Path) -> ReidSplits:
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"{name} dataset folder {root} does not exist; pass the dataset root")
-    return reader(root)
+    return dataclasses.replace(reader(root), root=root)
 
 
 def relabel(samples: list[Sample]) -> list[Sample]:
@@ -119,7 +122,9 @@ def _read_market_style(root: Path, name: str) -> ReidSplits:
         folder = _require_dir(root, sub, name, _MARKET_LAYOUT)
         parts[sub] = _market_folder(folder, name, is_train=sub == "bounding_box_train")
         _nonempty(parts[sub], root, sub, name, _MARKET_LAYOUT)
-    return ReidSplits(name, parts["bounding_box_train"], parts["query"], parts["bounding_box_test"])
+    return ReidSplits(
+        name, parts["bounding_box_train"], parts["query"], parts["bounding_box_test"], "market"
+    )
 
 
 @DATASETS.register("market1501")
@@ -187,7 +192,7 @@ def read_msmt17(root: Path) -> ReidSplits:
         ("list_gallery.txt", gallery),
     ):
         _nonempty(part, root, what, "msmt17", _MSMT_LAYOUT)
-    return ReidSplits("msmt17", relabel(train), query, gallery)
+    return ReidSplits("msmt17", relabel(train), query, gallery, "market")
 
 
 # -- folder per identity ---------------------------------------------------------------------
@@ -224,4 +229,4 @@ def read_folder(root: Path) -> ReidSplits:
     pid_of: dict[str, int] = {}
     query = _folder_split(root, "query", pid_of, 0)
     gallery = _folder_split(root, "gallery", pid_of, 10_000_000)
-    return ReidSplits("folder", train, query, gallery)
+    return ReidSplits("folder", train, query, gallery, "market")

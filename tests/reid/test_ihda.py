@@ -281,10 +281,12 @@ class _PhotoEncoder(torch.nn.Module):
 
 
 def test_pku_evaluation_of_a_checkpoint_embeds_sketches_with_e2(dirs, tmp_path, monkeypatch):
-    from reid.methods.load import load_method
     from reid.data.pku_sketch import read_pku_images, read_style_groups
-    from reid.engine.evaluator import extract_features
-    from reid.metrics import sketch
+    from reid.evaluation import pku_sketch
+    from reid.evaluation.features import extract_features
+    from reid.evaluation.pku_sketch import pku_test_ids
+    from reid.methods.load import load_method
+    from reid.metrics.sketch import evaluate_sketch_splits
 
     market, attrs, pku = dirs
     cfg = ihda_config(attrs, 1, lambda2=0.0, attribute_file=None)
@@ -299,13 +301,12 @@ def test_pku_evaluation_of_a_checkpoint_embeds_sketches_with_e2(dirs, tmp_path, 
     torch.save(ckpt, tmp_path / "ihda.pt")
 
     seen = {}
-    original = sketch._features
 
-    def spy(impl, samples, device):
-        seen["feats"] = original(impl, samples, device)
+    def spy(model, samples, data_cfg, device):
+        seen["feats"] = extract_features(model, samples, data_cfg, device)
         return seen["feats"]
 
-    monkeypatch.setattr(sketch, "_features", spy)
+    monkeypatch.setattr(pku_sketch, "extract_features", spy)
     report = reid.evaluate(tmp_path / "ihda.pt", pku, "pku-sketch-1", out_dir=tmp_path,
                            device="cpu")
     impl, _ = load_method(tmp_path / "ihda.pt", torch.device("cpu"))
@@ -323,10 +324,10 @@ def test_pku_evaluation_of_a_checkpoint_embeds_sketches_with_e2(dirs, tmp_path, 
     np.testing.assert_allclose(seen["feats"][n:], e2_sketches, rtol=1e-4, atol=1e-5)
     assert not np.allclose(e2_sketches, e1_sketches, atol=1e-3)
     # the reported metrics are those of the routed features
-    direct = sketch.evaluate_sketch_splits(
+    direct = evaluate_sketch_splits(
         np.concatenate([e1_photos, e2_sketches]),
         np.array([s.pid for s in photos + sketches]),
         np.array([s.extra["modality"] for s in photos + sketches]),
-        sketch.pku_test_ids(read_style_groups(pku), [1]),
+        pku_test_ids(read_style_groups(pku), [1]),
     )
     assert report["trials"][0] == pytest.approx(direct["trials"][0])

@@ -18,7 +18,9 @@ from reid.data.pku_sketch import (
     train_counts,
 )
 from core.errors import DatasetError, UserError
-from reid.metrics import sketch
+from reid.evaluation import evaluate_checkpoint, evaluate_split_checkpoints
+from reid.evaluation.pku_sketch import pku_test_ids, splits_of
+from reid.metrics.sketch import evaluate_sketch_splits
 from tests.reid.conftest import remove, save, tiny_config
 
 STYLES = {"a_5.txt": (1, 2, 3, 4, 5), "b_3.txt": (6, 7, 8)}
@@ -136,7 +138,7 @@ def _toy(ids, noise=0.0):
 
 def test_evaluate_perfect_and_hand_computed_ranking():
     feats, pids, modality = _toy([1, 2, 3, 4])
-    result = sketch.evaluate_sketch_splits(
+    result = evaluate_sketch_splits(
         feats, pids, modality, [np.array([1, 2]), np.array([3, 4])]
     )
     assert result["rank1"] == result["mAP"] == 1.0 and result["num_trials"] == 2
@@ -144,7 +146,7 @@ def test_evaluate_perfect_and_hand_computed_ranking():
     # Sketch of id 1 resembles id 2's photos: ranks its true photos 3rd and 4th.
     feats = feats.astype(float)
     feats[2] = feats[3]  # sketch of id 1 := a photo of id 2
-    one = sketch.evaluate_sketch_splits(feats, pids, modality, [np.array([1, 2])])
+    one = evaluate_sketch_splits(feats, pids, modality, [np.array([1, 2])])
     trial = one["trials"][0]
     assert trial["rank1"] == 0.5  # the id-2 sketch still finds its photo first
     assert trial["rank5"] == 1.0
@@ -154,18 +156,18 @@ def test_evaluate_perfect_and_hand_computed_ranking():
 def test_evaluate_errors():
     feats, pids, modality = _toy([1, 2])
     with pytest.raises(ValueError, match="differ in length"):
-        sketch.evaluate_sketch_splits(feats[:-1], pids, modality, [np.array([1])])
+        evaluate_sketch_splits(feats[:-1], pids, modality, [np.array([1])])
     with pytest.raises(UserError, match="at least one split"):
-        sketch.evaluate_sketch_splits(feats, pids, modality, [])
+        evaluate_sketch_splits(feats, pids, modality, [])
     with pytest.raises(UserError, match="0 test sketches"):
-        sketch.evaluate_sketch_splits(feats, pids, modality, [np.array([9])])
+        evaluate_sketch_splits(feats, pids, modality, [np.array([9])])
     with pytest.raises(UserError, match="not a PKU-Sketch dataset"):
-        sketch._splits_of("pku-sketch-x")
+        splits_of("pku-sketch-x")
 
 
 def test_pku_test_ids_match_the_reader(tmp_path):
     root = make_pku(tmp_path / "pku")
-    ids = sketch.pku_test_ids(pku_sketch.read_style_groups(root), [3])
+    ids = pku_test_ids(pku_sketch.read_style_groups(root), [3])
     assert ids[0].tolist() == sorted({s.pid for s in read_dataset("pku-sketch-3", root).query})
 
 
@@ -175,13 +177,13 @@ def test_train_on_a_split_then_evaluate_checkpoint(tmp_path):
     run = reid.train(
         "baseline", cfg, root, "pku-sketch-1", tmp_path / "run", device="cpu", progress=False
     )
-    one = sketch.evaluate_checkpoint(run / "best.pt", root, "pku-sketch-1", device="cpu")
+    one = evaluate_checkpoint(run / "best.pt", root, "pku-sketch-1", device="cpu")
     assert one["splits"] == [1] and one["num_trials"] == 1 and 0 <= one["rank1"] <= 1
-    every = sketch.evaluate_checkpoint(run / "best.pt", root, device="cpu")
+    every = evaluate_checkpoint(run / "best.pt", root, "pku-sketch", device="cpu")
     assert every["num_trials"] == 10 and 0 <= every["mAP"] <= 1 and "rank1_std" in every
     # reid.evaluate (behind `mplt eval-reid`) chooses this protocol by the dataset name
     via_api = reid.evaluate(run / "best.pt", root, "pku-sketch-1", out_dir=tmp_path, device="cpu")
     assert via_api["trials"] == one["trials"] and (tmp_path / "eval.json").is_file()
-    full = sketch.evaluate_split_checkpoints([run / "best.pt"] * 2, root, device="cpu")
+    full = evaluate_split_checkpoints([run / "best.pt"] * 2, root, device="cpu")
     assert full["num_trials"] == 2
     assert full["trials"][0] == one["trials"][0]

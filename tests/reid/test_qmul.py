@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 from core.config import updated
 import numpy as np
@@ -12,10 +11,11 @@ import torch
 from PIL import Image
 
 import reid
-from reid.data import qmul as qmul_data  # noqa: F401  (registers qmul-shoes, qmul-chairs)
 from reid.data.datasets import DATASETS, read_dataset
 from core.errors import DatasetError, UserError
-from reid.metrics import qmul
+from reid.evaluation import embed_modality, evaluate_checkpoint
+from reid.evaluation.features import embed_sbir
+from reid.metrics.sbir import evaluate_pairs
 from tests.reid.conftest import person, remove, save, tiny_config
 
 TRAIN, TEST = (1, 2, 3, 4, 5, 6), (7, 8, 9, 10, 11)
@@ -79,21 +79,21 @@ def test_bad_names_and_empty_folders(tmp_path):
 
 def test_acc_at_k_constructed_case():
     photos = np.eye(12)[:, :12]
-    perfect = qmul.evaluate_pairs(photos * 3.0, photos)  # scale does not matter (cosine)
+    perfect = evaluate_pairs(photos * 3.0, photos)  # scale does not matter (cosine)
     assert perfect["acc@1"] == perfect["acc@10"] == 1.0 and perfect["num_pairs"] == 12
     # sketch 0 looks like photo 1 (rank 2); sketch 2 is orthogonal to every photo except
     # the 11 it is closer to (rank 12: beyond 10)
     sketches = photos.copy()
     sketches[0] = photos[1] + 0.5 * photos[0]
     sketches[2] = 0.1 * photos[2] + photos[np.r_[0:2, 3:12]].sum(0)
-    r = qmul.evaluate_pairs(sketches, photos)
+    r = evaluate_pairs(sketches, photos)
     assert r["acc@1"] == pytest.approx(10 / 12)
     assert r["acc@10"] == pytest.approx(11 / 12)
     assert set(r["photo_to_sketch"]) == {"acc@1", "acc@10"}
-    empty = qmul.evaluate_pairs(np.zeros((0, 4)), np.zeros((0, 4)))
+    empty = evaluate_pairs(np.zeros((0, 4)), np.zeros((0, 4)))
     assert empty["acc@1"] == 0.0 and empty["num_pairs"] == 0
     with pytest.raises(ValueError, match="3 sketch features but 2"):
-        qmul.evaluate_pairs(np.zeros((3, 4)), np.zeros((2, 4)))
+        evaluate_pairs(np.zeros((3, 4)), np.zeros((2, 4)))
 
 
 class _TwoBranch(torch.nn.Module):
@@ -106,10 +106,10 @@ class _TwoBranch(torch.nn.Module):
 
 def test_modality_models_embed_sketches_with_their_sketch_branch(tmp_path):
     splits = read_dataset("qmul-shoes", make_qmul(tmp_path / "shoes"))
-    impl = SimpleNamespace(model=_TwoBranch(), cfg=tiny_config())
+    model, cfg = _TwoBranch(), tiny_config()
     cpu = torch.device("cpu")
-    sk = qmul.embed_modality(impl, splits.query, 1, cpu)
-    ph = qmul.embed_modality(impl, splits.gallery, 0, cpu)
+    sk = embed_modality(model, cfg, splits.query, 1, cpu)
+    ph = embed_modality(model, cfg, splits.gallery, 0, cpu)
     np.testing.assert_allclose(sk, np.tile([0.0, 1.0], (len(TEST), 1)))
     np.testing.assert_allclose(ph, np.tile([1.0, 0.0], (len(TEST), 1)))
 
@@ -120,7 +120,7 @@ def test_baseline_checkpoint_end_to_end(tmp_path):
         "baseline", tiny_config(epochs=1, eval_every=0), root, "qmul-shoes", tmp_path / "run",
         device="cpu", progress=False,
     )
-    report = qmul.evaluate_checkpoint(run / "best.pt", root, "qmul-shoes", device="cpu")
+    report = evaluate_checkpoint(run / "best.pt", root, "qmul-shoes", device="cpu")
     assert report["num_pairs"] == len(TEST) and report["protocol"] == "qmul"
     assert 0.0 <= report["acc@1"] <= report["acc@10"] == 1.0  # 5 pairs: top 10 holds all
     assert report["epoch"] == 1
@@ -128,11 +128,11 @@ def test_baseline_checkpoint_end_to_end(tmp_path):
     via_api = reid.evaluate(run / "best.pt", root, "qmul-shoes", out_dir=tmp_path, device="cpu")
     assert via_api["acc@1"] == report["acc@1"] and (tmp_path / "eval.json").is_file()
     with pytest.raises(UserError, match="not a QMUL dataset"):
-        qmul.evaluate_checkpoint(run / "best.pt", root, "sketchy", device="cpu")
+        evaluate_checkpoint(run / "best.pt", root, "sketchy", protocol="qmul", device="cpu")
 
 
 def test_sbir_checkpoint_uses_its_sketch_encoder(tmp_path):
-    from reid.methods.sbir import embed
+    from reid.methods.load import load_method
     from tests.reid.test_sbir import make_sbir, tiny_cfg
 
     sbir_root = make_sbir(tmp_path / "sketchy")
@@ -141,12 +141,12 @@ def test_sbir_checkpoint_uses_its_sketch_encoder(tmp_path):
     run = reid.train("sbir", cfg, sbir_root, "sketchy", tmp_path / "run", device="cpu",
                      progress=False)
     root = make_qmul(tmp_path / "shoes")
-    report = qmul.evaluate_checkpoint(run / "last.pt", root, "qmul-shoes", device="cpu")
-    impl, _ = reid.api.load_method(run / "last.pt", torch.device("cpu"))
+    report = evaluate_checkpoint(run / "last.pt", root, "qmul-shoes", device="cpu")
+    impl, _ = load_method(run / "last.pt", torch.device("cpu"))
     splits = read_dataset("qmul-shoes", root)
     cpu = torch.device("cpu")
-    direct = qmul.evaluate_pairs(
-        embed(impl.model.sketch, splits.query, impl.cfg, cpu),
-        embed(impl.model.photo, splits.gallery, impl.cfg, cpu),
+    direct = evaluate_pairs(
+        embed_sbir(impl.model.sketch, splits.query, impl.cfg.data, cpu),
+        embed_sbir(impl.model.photo, splits.gallery, impl.cfg.data, cpu),
     )
     assert report["acc@1"] == direct["acc@1"] and report["num_pairs"] == len(TEST)

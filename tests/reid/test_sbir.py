@@ -1,3 +1,4 @@
+import csv
 import dataclasses
 from pathlib import Path
 
@@ -13,8 +14,12 @@ from reid.data.datasets import read_dataset
 from reid.data.sbir import zero_shot_split
 from core.errors import DatasetError
 from reid.config import SbirConfig
-from reid.methods.sbir import Sbir, evaluate_checkpoint, negative_class_probs
-from reid.metrics.sbir import map_at_all, pair_accuracy, precision_at_k, save_retrieval_png
+from reid.data.sbir import negative_class_probs
+from reid.engine import load_checkpoint
+from reid.evaluation import evaluate_checkpoint
+from reid.evaluation.visualize import save_retrieval_png
+from reid.methods.sbir import Sbir
+from reid.metrics.sbir import map_at_all, pair_accuracy, precision_at_k
 
 REPO = Path(__file__).resolve().parents[2]
 CLASSES = ["cat", "dog", "car", "bus", "cup"]
@@ -154,12 +159,12 @@ def test_train_steps_reduce_loss_and_grl_ramp(tmp_path):
     assert method.grl.lambda_ == 1.0
 
 
-def test_uniform_negatives_notice(tmp_path):
+def test_uniform_negatives_notice(tmp_path, capsys):
     root = make_sbir(tmp_path / "d", vectors=False)
     splits = read_dataset("sketchy", root)
     method = Sbir(tiny_cfg(), splits.num_train_pids, torch.device("cpu"))
-    with pytest.warns(UserWarning, match="uniformly"):
-        method.build_train_loader(splits.train)
+    method.build_train_loader(splits.train)
+    assert "uniformly" in capsys.readouterr().err
 
 
 def test_reid_train_and_evaluate(tmp_path):
@@ -167,7 +172,7 @@ def test_reid_train_and_evaluate(tmp_path):
     run = reid.train(
         "sbir", tiny_cfg(), root, "sketchy", tmp_path / "run", device="cpu", progress=False
     )
-    report = evaluate_checkpoint(run / "last.pt", root, "sketchy", device="cpu")
+    report = evaluate_checkpoint(run / "last.pt", root, "sketchy", device="cpu", out_dir=run)
     assert 0.0 <= report["mAP@all"] <= 1.0 and report["num_query"] == 8
     assert Path(report["retrieval_png"]).is_file()
     assert report["epoch"] == 2
@@ -190,3 +195,16 @@ def test_retrieval_png(tmp_path):
         topk=3,
     )
     assert png.stat().st_size > 0
+
+
+def test_training_evaluates_with_the_sbir_protocol(tmp_path):
+    root = make_sbir(tmp_path / "d")
+    cfg = updated(tiny_cfg(), {"train.eval_every": 1})
+    run = reid.train("sbir", cfg, root, "sketchy", tmp_path / "run", device="cpu", progress=False)
+    rows = list(csv.DictReader((run / "metrics.csv").open()))
+    assert [r["mAP@all"] != "" for r in rows] == [True, True]
+    best = load_checkpoint(run / "best.pt")
+    logged = next(r for r in rows if int(r["epoch"]) == best["epoch"])
+    report = reid.evaluate(run / "best.pt", root, "sketchy", out_dir=tmp_path / "e", device="cpu")
+    assert float(logged["mAP@all"]) == pytest.approx(report["mAP@all"])
+    assert report["protocol"] == "sbir" and Path(report["retrieval_png"]).is_file()
