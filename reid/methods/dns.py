@@ -9,15 +9,14 @@ per-modality CE, for Z_bn and the CSS feature). SGD (Nesterov) with per-group lr
 a per-iteration one-cycle schedule: linear from ``warmup_start * lr`` to ``lr`` at epoch
 ``decay_step``, then linear to 0 at ``train.epochs``.
 
-Choices: the Circle loss is divided by B once (seeds 5.c lists the division twice in words; the
+Network :class:`reid.models.dns_net.DnsNet`, losses :mod:`reid.losses.dns`, schedule
+:class:`reid.engine.optim.OneCycle`. Choices: the Circle loss is divided by B once (seeds 5.c lists the division twice in words; the
 code's value is mean / B); AMP via the engine's autocast/GradScaler on CUDA. Test feature: Z_bn
 (``model.test_feature``). The channel-erasing of the original is approximated by a second
 random erasing with the mean fill.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -26,6 +25,7 @@ from reid.config import DnsConfig
 from reid.data.crossmodal import build_crossmodal_loader
 from reid.data.datasets import Sample
 from reid.data.loader import Batch
+from reid.engine.optim import OneCycle
 from reid.losses.dns import (
     circle_loss,
     domain_alignment_loss,
@@ -35,48 +35,6 @@ from reid.losses.dns import (
 from reid.methods.base import METHODS, Method
 from reid.models.backbones import load_pretrained
 from reid.models.dns_net import DnsNet
-
-
-class OneCycle:
-    """Per-iteration lr: ``base * f(t)``, t = fractional epoch from 0; ``f`` rises linearly
-    from ``start`` to 1 at ``peak`` epochs, then falls linearly to 0 at ``total`` epochs.
-
-    ``step_iter`` sets the lrs before each optimisation step; ``step`` (engine, per epoch)
-    advances the epoch. State is plain scalars (checkpoint-safe)."""
-
-    def __init__(self, optimizer: torch.optim.Optimizer, peak: int, total: int, start: float):
-        self.optimizer = optimizer
-        self.peak, self.total, self.start = peak, total, start
-        self.epoch, self.iter, self.steps_per_epoch = 0, 0, 1
-        for g in optimizer.param_groups:
-            g.setdefault("base_lr", g["lr"])
-        self._apply(0.0)
-
-    def factor(self, t: float) -> float:
-        if t < self.peak:
-            return self.start + (1 - self.start) * t / max(self.peak, 1e-12)
-        return max(0.0, (self.total - t) / max(self.total - self.peak, 1e-12))
-
-    def _apply(self, t: float) -> None:
-        f = self.factor(t)
-        for g in self.optimizer.param_groups:
-            g["lr"] = g["base_lr"] * f
-
-    def step_iter(self) -> None:
-        self._apply(self.epoch + self.iter / max(self.steps_per_epoch, 1))
-        self.iter += 1
-
-    def step(self) -> None:
-        self.epoch, self.iter = self.epoch + 1, 0
-        self._apply(float(self.epoch))
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"epoch": self.epoch, "iter": self.iter, "steps_per_epoch": self.steps_per_epoch}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.epoch, self.iter = int(state["epoch"]), int(state["iter"])
-        self.steps_per_epoch = int(state["steps_per_epoch"])
-        self._apply(self.epoch + self.iter / max(self.steps_per_epoch, 1))
 
 
 @METHODS.register("dns")

@@ -1,7 +1,7 @@
 """FMCL (binquanwang/FMCL_UDA, "Fast Momentum Contrast Learning for Unsupervised Person
 Re-Identification"; seeds.md 3.h): ECN with a momentum (EMA) encoder and MoCo-style logits.
 
-On top of :mod:`reid.methods.ecn`:
+On top of :mod:`reid.methods.ecn` (the momentum pieces are :mod:`reid.losses.fmcl`):
 
 * an EMA copy of the network (``modules["ema"]``, no gradients): after every SGD step
   ``ema <- a ema + (1 - a) theta`` over the parameters, a = ``fmcl.ema_alpha_early`` while the
@@ -25,47 +25,14 @@ import copy
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
+from reid.config import FmclConfig
 from reid.data.crossdomain import CrossDomainBatch
 from reid.data.datasets import Sample
+from reid.losses.fmcl import ema_update, momentum_logits, momentum_neighbour_targets, soft_entropy
 from reid.methods.base import METHODS
-from reid.config import FmclConfig
-from reid.methods.ecn import Ecn, EcnNet
-
-
-@torch.no_grad()
-def ema_update(ema: nn.Module, model: nn.Module, alpha: float) -> None:
-    """``ema_p <- alpha ema_p + (1 - alpha) p`` for every parameter (buffers untouched)."""
-    for e, p in zip(ema.parameters(), model.parameters()):
-        e.mul_(alpha).add_(p.detach(), alpha=1.0 - alpha)
-
-
-def momentum_logits(
-    q: torch.Tensor, k: torch.Tensor, memory: torch.Tensor, temperature: float
-) -> torch.Tensor:
-    """``[q.k | q Q^T] / T``: q, k (B, D) unit features, memory Q (N, D) -> (B, 1 + N)."""
-    l_pos = (q * k).sum(1, keepdim=True)
-    return torch.cat([l_pos, q @ memory.t()], dim=1) / temperature
-
-
-def momentum_neighbour_targets(logits: torch.Tensor, labels: torch.Tensor, k: int) -> torch.Tensor:
-    """Soft targets (B, C): the k columns ranked 2..k+1 by logit (the top match skipped) get
-    the softmax of their logits, then the own column ``labels`` gets 1."""
-    logits = logits.detach().float()
-    targets = torch.zeros_like(logits)
-    k = min(k, logits.shape[1] - 1)
-    if k > 0:
-        vals, cols = logits.topk(k + 1, dim=1)
-        targets.scatter_(1, cols[:, 1:], F.softmax(vals[:, 1:], dim=1))
-    targets.scatter_(1, labels[:, None], 1.0)
-    return targets
-
-
-def soft_entropy(logits: torch.Tensor, teacher_logits: torch.Tensor) -> torch.Tensor:
-    """Batch mean of ``-sum_c softmax(teacher)_c log softmax(logits)_c`` (teacher detached)."""
-    p = F.softmax(teacher_logits.detach().float(), dim=1)
-    return -(p * F.log_softmax(logits.float(), dim=1)).sum(1).mean()
+from reid.methods.ecn import Ecn
+from reid.models.ecn_net import EcnNet
 
 
 def _target_heads(net: EcnNet, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -145,11 +112,3 @@ class Fmcl(Ecn):
         }
         return {name: float(v.detach()) for name, v in logs.items()}
 
-
-__all__ = [
-    "Fmcl",
-    "ema_update",
-    "momentum_logits",
-    "momentum_neighbour_targets",
-    "soft_entropy",
-]

@@ -15,7 +15,8 @@ from reid.data.datasets import read_dataset
 from reid.engine import load_checkpoint
 from reid.losses.dns import circle_loss, domain_distillation_term, ema_update, mmd_rbf
 from reid.config import DnsConfig
-from reid.methods.dns import Dns, OneCycle
+from reid.engine.optim import OneCycle
+from reid.methods.dns import Dns
 from reid.evaluation import EvalOptions, evaluate_checkpoint
 from reid.models.dns_net import HSS, DnsNet, gem
 from tests.reid.conftest import H, W

@@ -17,14 +17,8 @@ from reid.data.datasets import read_dataset
 from reid.engine import load_checkpoint, seed_everything
 from reid.methods import METHODS
 from reid.config import FmclConfig
-from reid.methods.fmcl import (
-    Fmcl,
-    _target_heads,
-    ema_update,
-    momentum_logits,
-    momentum_neighbour_targets,
-    soft_entropy,
-)
+from reid.losses.fmcl import ema_update, momentum_logits, momentum_neighbour_targets, soft_entropy
+from reid.methods.fmcl import Fmcl, _target_heads
 from tests.reid.test_ecn import ecn_config
 
 REPO = Path(__file__).resolve().parents[2]

@@ -20,13 +20,8 @@ from reid.data.datasets import Sample
 from reid.engine.ramps import dann_sigmoid_ramp
 from core.errors import DatasetError
 from reid.config import IhdaConfig, IhdaSection
-from reid.methods.ihda import (
-    IhdaNet,
-    attribute_consistency,
-    attribute_entropy,
-    domain_loss,
-    hetero_triplet,
-)
+from reid.losses.ihda import attribute_consistency, attribute_entropy, domain_loss, hetero_triplet
+from reid.models.ihda_net import IhdaNet
 from reid.models.backbones import build_backbone
 from tests.reid.conftest import H, W, make_market, save
 

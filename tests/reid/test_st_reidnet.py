@@ -23,7 +23,9 @@ from reid.data.poses import (
 )
 from reid.engine import load_checkpoint, seed_everything
 from core.errors import UserError
-from reid.methods.st_reidnet import LinearDecay, StReidNet, masked_l1
+from reid.engine.optim import LinearDecay
+from reid.losses.reconstruction import masked_l1
+from reid.methods.st_reidnet import StReidNet
 from reid.models.pose_gan import (
     ImageDiscriminator,
     PatchDiscriminator,
