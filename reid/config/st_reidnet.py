@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from reid.config.base import DataConfig, ModelConfig, OptimConfig, ReidConfig
 
+
 @dataclass(frozen=True)
 class PoseConfig:
     """Keypoints, pose heatmaps and skeleton masks of ST-ReIDNet."""

@@ -65,7 +65,8 @@ def relabel(samples: list[Sample]) -> list[Sample]:
     return [s._replace(pid=mapping[s.pid]) for s in samples]
 
 
-def _images(folder: Path) -> list[Path]:
+def image_files(folder: Path) -> list[Path]:
+    """The image files directly in ``folder`` (suffixes :data:`IMAGE_SUFFIXES`), sorted."""
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
@@ -76,7 +77,9 @@ def _require_dir(root: Path, sub: str, name: str, layout: str) -> Path:
     return folder
 
 
-def _nonempty(samples: list[Sample], root: Path, what: str, name: str, layout: str) -> None:
+def require_nonempty(samples: list[Sample], root: Path, what: str, name: str, layout: str) -> None:
+    """Raise DatasetError naming ``what`` (a folder or list of dataset ``name`` at ``root``)
+    and the expected ``layout`` when it yielded no samples."""
     if not samples:
         raise DatasetError(f"{name} dataset at {root}: no images in {what}; expected {layout}")
 
@@ -90,7 +93,7 @@ _MARKET_LAYOUT = (
 )
 
 
-def _find_root(root: Path, marker: str) -> Path:
+def find_root(root: Path, marker: str) -> Path:
     """``root`` or its single child folder holding ``marker`` (archives unpack one level deep)."""
     if (root / marker).exists():
         return root
@@ -100,7 +103,7 @@ def _find_root(root: Path, marker: str) -> Path:
 
 def _market_folder(folder: Path, name: str, *, is_train: bool) -> list[Sample]:
     samples = []
-    for path in _images(folder):
+    for path in image_files(folder):
         match = _MARKET_NAME.match(path.name)
         if match is None:
             raise DatasetError(
@@ -116,12 +119,12 @@ def _market_folder(folder: Path, name: str, *, is_train: bool) -> list[Sample]:
 
 
 def _read_market_style(root: Path, name: str) -> ReidSplits:
-    root = _find_root(root, "bounding_box_train")
+    root = find_root(root, "bounding_box_train")
     parts = {}
     for sub in ("bounding_box_train", "query", "bounding_box_test"):
         folder = _require_dir(root, sub, name, _MARKET_LAYOUT)
         parts[sub] = _market_folder(folder, name, is_train=sub == "bounding_box_train")
-        _nonempty(parts[sub], root, sub, name, _MARKET_LAYOUT)
+        require_nonempty(parts[sub], root, sub, name, _MARKET_LAYOUT)
     return ReidSplits(
         name, parts["bounding_box_train"], parts["query"], parts["bounding_box_test"], "market"
     )
@@ -174,7 +177,7 @@ def _msmt_list(root: Path, list_name: str, image_dir: Path) -> list[Sample]:
 @DATASETS.register("msmt17")
 def read_msmt17(root: Path) -> ReidSplits:
     """MSMT17 V1/V2; train = list_train + list_val (the common "combineall=False" protocol)."""
-    root = _find_root(root, "list_train.txt")
+    root = find_root(root, "list_train.txt")
     for train_dir, test_dir in (("train", "test"), ("mask_train_v2", "mask_test_v2")):
         if (root / train_dir).is_dir() and (root / test_dir).is_dir():
             break
@@ -191,7 +194,7 @@ def read_msmt17(root: Path) -> ReidSplits:
         ("list_query.txt", query),
         ("list_gallery.txt", gallery),
     ):
-        _nonempty(part, root, what, "msmt17", _MSMT_LAYOUT)
+        require_nonempty(part, root, what, "msmt17", _MSMT_LAYOUT)
     return ReidSplits("msmt17", relabel(train), query, gallery, "market")
 
 
@@ -209,13 +212,13 @@ def _folder_split(root: Path, sub: str, pid_of: dict[str, int], cam_offset: int)
     samples = []
     for id_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
         pid = pid_of.setdefault(id_dir.name, len(pid_of))
-        for path in _images(id_dir):
+        for path in image_files(id_dir):
             match = _CAM_IN_NAME.search(path.stem)
             # Without a camera tag every image is its own camera: only the image itself is
             # excluded from its gallery, never other views of the person.
             cam = int(match.group(1)) if match else cam_offset + 1_000_000 + len(samples)
             samples.append(Sample(str(path), pid, cam))
-    _nonempty(samples, root, sub, "folder", _FOLDER_LAYOUT)
+    require_nonempty(samples, root, sub, "folder", _FOLDER_LAYOUT)
     return samples
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import DatasetError, UserError
-from reid.data.datasets import DATASETS, ReidSplits, Sample, _find_root, _images, relabel
+from reid.data.datasets import DATASETS, ReidSplits, Sample, find_root, image_files, relabel
 from reid.metrics.sketch import PHOTO, SKETCH
 
 SKETCH_CAMID = 2
@@ -125,7 +125,7 @@ def _leading_id(path: Path) -> int:
 
 def read_style_groups(root: Path) -> list[list[int]]:
     """Id lists of ``styleAnnotation/*.txt`` in file-name order (style a, b, ...)."""
-    root = _find_root(root, "sketch")
+    root = find_root(root, "sketch")
     files = sorted(_require(root, "styleAnnotation").glob("*.txt"))
     if not files:
         raise DatasetError(
@@ -145,16 +145,16 @@ def read_style_groups(root: Path) -> list[list[int]]:
 def read_pku_images(root: Path) -> tuple[list[Sample], list[Sample]]:
     """(photos, sketches) of every identity, pids = the dataset's ids; each id needs at
     least one photo and exactly one sketch."""
-    root = _find_root(root, "sketch")
+    root = find_root(root, "sketch")
     photos: list[Sample] = []
     per_id: dict[int, int] = {}
-    for path in _images(_require(root, "photo")):
+    for path in image_files(_require(root, "photo")):
         pid = _leading_id(path)
         photos.append(Sample(str(path), pid, per_id.get(pid, 0), {"modality": PHOTO}))
         per_id[pid] = per_id.get(pid, 0) + 1
     sketches = [
         Sample(str(p), _leading_id(p), SKETCH_CAMID, {"modality": SKETCH})
-        for p in _images(_require(root, "sketch"))
+        for p in image_files(_require(root, "sketch"))
     ]
     sketch_ids = [s.pid for s in sketches]
     if not photos or not sketches:
@@ -181,7 +181,7 @@ def read_pku_sketch(
     """PKU-Sketch split ``split`` (1..10 by convention): train = photos + sketches of the train
     ids (relabelled), query = sketches of the test ids, gallery = their photos; named ``name``
     (default ``pku-sketch-<split>``)."""
-    root = _find_root(root, "sketch")
+    root = find_root(root, "sketch")
     photos, sketches = read_pku_images(root)
     groups = read_style_groups(root)
     annotated = {i for g in groups for i in g}

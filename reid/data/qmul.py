@@ -20,7 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.errors import DatasetError
-from reid.data.datasets import DATASETS, ReidSplits, Sample, _find_root, _images, relabel
+from reid.data.datasets import DATASETS, ReidSplits, Sample, find_root, image_files, relabel
 from reid.metrics.sketch import PHOTO, SKETCH
 
 QMUL_DATASETS = ("qmul-shoes", "qmul-chairs")
@@ -36,7 +36,7 @@ def _indexed(root: Path, sub: str, name: str) -> dict[int, Path]:
     if not folder.is_dir():
         raise DatasetError(f"{name} dataset at {root}: missing folder '{sub}'; expected {_LAYOUT}")
     out: dict[int, Path] = {}
-    for path in _images(folder):
+    for path in image_files(folder):
         if not path.stem.isdigit():
             raise DatasetError(
                 f"{name}: image {path} is not named <pair number>.<ext>; expected {_LAYOUT}"
@@ -73,7 +73,7 @@ def read_qmul_pairs(root: Path, part: str, name: str = "qmul-shoes") -> tuple[li
 def read_qmul(root: Path, name: str = "qmul-shoes") -> ReidSplits:
     """QMUL ``name``: train = both modalities of the train pairs (relabelled), query = test
     sketches, gallery = test photos (pair order)."""
-    root = _find_root(Path(root), "test")
+    root = find_root(Path(root), "test")
     train_photos, train_sketches = read_qmul_pairs(root, "train", name)
     query_gallery = read_qmul_pairs(root, "test", name)
     return ReidSplits(

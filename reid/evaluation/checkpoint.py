@@ -20,7 +20,7 @@ def evaluate_checkpoint(
     dataset: str,
     *,
     protocol: str | None = None,
-    options: EvalOptions = EvalOptions(),
+    options: EvalOptions | None = None,
     device: str = "auto",
     out_dir: str | Path | None = None,
 ) -> dict[str, Any]:
@@ -29,7 +29,7 @@ def evaluate_checkpoint(
     Args:
         protocol: a :data:`~reid.evaluation.base.PROTOCOLS` name; None = the checkpoint's
             ``eval.protocol``, else the dataset's own (what training evaluated).
-        options: search mode, trials, re-ranking.
+        options: search mode, trials, re-ranking (None: the defaults).
         out_dir: where the protocol's pictures (ranking.png, retrieval.png) and ``eval.json``
             are written; None writes nothing.
 
@@ -43,7 +43,7 @@ def evaluate_checkpoint(
     impl, ckpt = load_method(checkpoint, dev)
     held_out = read_dataset(dataset, data_dir)
     proto = protocol_for(held_out, impl.cfg, protocol)
-    evaluation = proto.evaluate(impl.model, held_out, impl.cfg, dev, options)
+    evaluation = proto.evaluate(impl.model, held_out, impl.cfg, dev, options or EvalOptions())
     report = {"protocol": proto.name, **evaluation.report}
     if out_dir is not None:
         out = Path(out_dir)

@@ -35,7 +35,7 @@ from reid.methods.ecn import Ecn
 from reid.models.ecn_net import EcnNet
 
 
-def _target_heads(net: EcnNet, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def target_heads(net: EcnNet, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Unit target feature (N, features) and source-classifier logits (N, num_classes)."""
     e = net.embedding(net.features(x))
     f = F.normalize(net.drop(F.normalize(e.float(), dim=1)), dim=1)
@@ -81,9 +81,9 @@ class Fmcl(Ecn):
         ema = self.modules["ema"]
         with self.autocast():
             logits_s = self.model.forward_source(src)
-            q, cls_t = _target_heads(self.model, tgt)
+            q, cls_t = target_heads(self.model, tgt)
             with torch.no_grad():
-                k, cls_ema = _target_heads(ema, tgt)
+                k, cls_ema = target_heads(ema, tgt)
         loss_src = F.cross_entropy(logits_s.float(), pids)
         logits = momentum_logits(q.float(), k.float(), self.memory.features, f.temperature)
         labels = idx + 1  # column 0 is l_pos; the original's `idx` is one column off

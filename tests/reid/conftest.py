@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from core.config import updated
 import json
 import shutil
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
+from core.config import updated
 from reid.config import ReidConfig
 
 H, W = 32, 16

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from core.errors import DatasetError, UserError
 from reid.data.crossmodal import INFRARED, VISIBLE, CrossModalitySampler, modality_of
 from reid.data.datasets import Sample, read_dataset
-from core.errors import DatasetError, UserError
 from reid.metrics.crossmodal import (
     aggregate,
     evaluate_crossmodal,

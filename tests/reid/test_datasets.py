@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
+from core.errors import DatasetError, UserError
 from reid.data import read_dataset
 from reid.data.dancereid import read_pose
-from core.errors import DatasetError, UserError
 from tests.reid.conftest import make_dancereid, make_folder, make_market, make_msmt
 
 

@@ -11,13 +11,13 @@ from torch import nn
 
 import reid
 from core.config import config_from_dict, updated
+from reid.config import DnsConfig
 from reid.data.datasets import read_dataset
 from reid.engine import load_checkpoint
-from reid.losses.dns import circle_loss, domain_distillation_term, ema_update, mmd_rbf
-from reid.config import DnsConfig
 from reid.engine.optim import OneCycle
-from reid.methods.dns import Dns
 from reid.evaluation import EvalOptions, evaluate_checkpoint
+from reid.losses.dns import circle_loss, domain_distillation_term, ema_update, mmd_rbf
+from reid.methods.dns import Dns
 from reid.models.dns_net import HSS, DnsNet, gem
 from tests.reid.conftest import H, W
 from tests.reid.test_crossmodal import make_sysu

@@ -12,12 +12,12 @@ import yaml
 import reid
 import reid.methods.ecn
 from core.config import config_from_dict, updated
+from core.errors import UserError
+from reid.config import EcnConfig
 from reid.data.crossdomain import CrossDomainSampler, camstyle_index
 from reid.data.datasets import read_dataset
 from reid.engine import load_checkpoint, seed_everything
-from core.errors import UserError
 from reid.losses.exemplar import ExemplarMemory, invariance_loss, neighbourhood_targets
-from reid.config import EcnConfig
 from reid.methods.ecn import Ecn
 from tests.reid.conftest import H, W, make_market, save
 

@@ -13,12 +13,12 @@ import yaml
 
 import reid
 from core.config import config_from_dict, updated
+from reid.config import FmclConfig
 from reid.data.datasets import read_dataset
 from reid.engine import load_checkpoint, seed_everything
-from reid.methods import METHODS
-from reid.config import FmclConfig
 from reid.losses.fmcl import ema_update, momentum_logits, momentum_neighbour_targets, soft_entropy
-from reid.methods.fmcl import Fmcl, _target_heads
+from reid.methods import METHODS
+from reid.methods.fmcl import Fmcl, target_heads
 from tests.reid.test_ecn import ecn_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -104,8 +104,8 @@ def test_steps_reduce_the_loss_with_fixed_label(market_dir, target_dir, tmp_path
     method.set_train_mode(True)
     idx = batch.target.index
     with torch.no_grad():
-        q, _ = _target_heads(method.model, batch.target.images)
-        k, _ = _target_heads(method.modules["ema"], batch.target.images)
+        q, _ = target_heads(method.model, batch.target.images)
+        k, _ = target_heads(method.modules["ema"], batch.target.images)
         logits = momentum_logits(q, k, method.memory.features.clone(), 0.07)
     losses = [method.train_step(batch) for _ in range(12)]
     expected = F.cross_entropy(logits, idx + 1).item()

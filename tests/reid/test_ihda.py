@@ -12,17 +12,15 @@ import torch
 import yaml
 
 import reid
-import reid.data.pku_sketch  # noqa: F401  (registers "pku-sketch")
-import reid.methods.ihda  # noqa: F401  (registers "ihda")
 from core.config import config_from_dict, updated
+from core.errors import DatasetError
+from reid.config import IhdaConfig, IhdaSection
 from reid.data.attributes import attribute_targets, read_market_attributes
 from reid.data.datasets import Sample
 from reid.engine.ramps import dann_sigmoid_ramp
-from core.errors import DatasetError
-from reid.config import IhdaConfig, IhdaSection
 from reid.losses.ihda import attribute_consistency, attribute_entropy, domain_loss, hetero_triplet
-from reid.models.ihda_net import IhdaNet
 from reid.models.backbones import build_backbone
+from reid.models.ihda_net import IhdaNet
 from tests.reid.conftest import H, W, make_market, save
 
 REPO = Path(__file__).resolve().parents[2]

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import reid
+from core.errors import DatasetError, UserError
 from reid.data import pku_sketch
 from reid.data.datasets import DATASETS, read_dataset
 from reid.data.pku_sketch import (
@@ -17,7 +18,6 @@ from reid.data.pku_sketch import (
     split_identities,
     train_counts,
 )
-from core.errors import DatasetError, UserError
 from reid.evaluation import evaluate_checkpoint, evaluate_split_checkpoints
 from reid.evaluation.pku_sketch import pku_test_ids, splits_of
 from reid.metrics.sketch import evaluate_sketch_splits

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.config import updated
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
 import reid
-from reid.data.datasets import DATASETS, read_dataset
+from core.config import updated
 from core.errors import DatasetError, UserError
+from reid.data.datasets import DATASETS, read_dataset
 from reid.evaluation import embed_modality, evaluate_checkpoint
 from reid.evaluation.features import embed_sbir
 from reid.metrics.sbir import evaluate_pairs

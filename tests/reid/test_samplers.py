@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from reid.data import PKSampler, RandomErasing, Sample, TripletSampler
 from core.errors import UserError
+from reid.data import PKSampler, RandomErasing, Sample, TripletSampler
 
 
 def _samples(n_ids=6, per_id=(5, 3, 7, 2, 4, 6), video=None):

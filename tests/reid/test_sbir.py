@@ -10,11 +10,10 @@ from PIL import Image
 
 import reid
 from core.config import config_from_dict, updated
-from reid.data.datasets import read_dataset
-from reid.data.sbir import zero_shot_split
 from core.errors import DatasetError
 from reid.config import SbirConfig
-from reid.data.sbir import negative_class_probs
+from reid.data.datasets import read_dataset
+from reid.data.sbir import negative_class_probs, zero_shot_split
 from reid.engine import load_checkpoint
 from reid.evaluation import evaluate_checkpoint
 from reid.evaluation.visualize import save_retrieval_png

@@ -12,17 +12,17 @@ import yaml
 
 import reid
 from core.config import config_from_dict, updated
+from core.errors import UserError
 from reid.config import StReidNetConfig
 from reid.data import read_dataset
 from reid.data.poses import (
     PoseDataset,
-    _cache_path,
+    keypoint_cache_path,
     load_keypoints,
     pose_heatmaps,
     skeleton_mask,
 )
 from reid.engine import load_checkpoint, seed_everything
-from core.errors import UserError
 from reid.engine.optim import LinearDecay
 from reid.losses.reconstruction import masked_l1
 from reid.methods.st_reidnet import StReidNet
@@ -262,7 +262,7 @@ def test_missing_keypoints_is_a_clear_error_and_the_cache_is_used(market_dir, tm
     kpts = np.random.default_rng(0).uniform(0, 16, (len(train), 17, 2)).astype(np.float32)
     with pytest.raises(UserError):
         load_keypoints(train, cache_dir=str(tmp_path))
-    cache = _cache_path(train, str(tmp_path))
+    cache = keypoint_cache_path(train, str(tmp_path))
     np.save(cache, kpts)
     np.testing.assert_array_equal(load_keypoints(train, cache_dir=str(tmp_path)), kpts)
 

@@ -11,11 +11,11 @@ import yaml
 
 import reid
 from core.config import config_from_dict, updated
+from core.errors import UserError
 from reid.config import ReidConfig
 from reid.data import read_dataset
 from reid.data.loader import build_train_loader
 from reid.engine import load_checkpoint, seed_everything
-from core.errors import UserError
 from reid.methods import Baseline
 from tests.reid.conftest import make_dancereid, tiny_config
 
