@@ -84,7 +84,7 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class EvalConfig:
-    """Retrieval protocol."""
+    """Evaluation: the protocol, the Market-style ranking options and ranking.png."""
 
     normalize: bool = True  #: L2-normalise features before the Euclidean distance
     protocol: str | None = None  #: a ``reid.evaluation.PROTOCOLS`` name; None = the dataset's own

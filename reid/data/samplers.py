@@ -7,7 +7,7 @@ All samplers are batch samplers (they yield lists of dataset indices), are deter
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -193,7 +193,10 @@ class TripletSampler(EpochSampler):
             yield [int(a) for a in anchors] + pos + neg
 
 
-SAMPLERS: Registry = Registry("sampler")
+#: ``data.sampler`` name -> factory ``(samples, data_cfg, seed) -> batch sampler``.
+SAMPLERS: Registry[Callable[[Sequence[Sample], DataConfig, int], EpochSampler]] = Registry(
+    "sampler"
+)
 SAMPLERS.register("pk")(
     lambda samples, cfg, seed: PKSampler(samples, cfg.batch_size, cfg.num_instances, seed)
 )

@@ -7,6 +7,8 @@ that fails (offline) a one-line notice is printed and the backbone stays randoml
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torchvision
 from torch import nn
@@ -15,7 +17,7 @@ from core.errors import UserError
 from core.notify import notice
 from core.registry import Registry
 
-BACKBONES: Registry = Registry("backbone")
+BACKBONES: Registry[Callable[..., nn.Module]] = Registry("backbone")
 
 
 class _ResNetTrunk(nn.Module):
