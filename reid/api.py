@@ -95,7 +95,7 @@ def train(
     protocol = protocol_for(held_out, cfg)
 
     def evaluate() -> dict[str, float]:
-        return protocol.evaluate(impl.model, held_out, cfg, dev, EvalOptions()).metrics
+        return protocol.evaluate(impl, held_out, EvalOptions()).metrics
 
     hooks = [
         EvalHook(

@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-import torch
-from torch import nn
 
 from core.registry import Registry
 from reid.config import ReidConfig
 from reid.data.datasets import ReidSplits
+from reid.methods.base import Method
 
 
 @dataclass(frozen=True)
@@ -69,15 +68,8 @@ class Protocol:
         """Raise :class:`~core.errors.UserError` when the dataset reader ``dataset`` cannot be
         scored this way; called before the dataset is read. The default accepts any."""
 
-    def evaluate(
-        self,
-        model: nn.Module,
-        held_out: ReidSplits,
-        cfg: ReidConfig,
-        device: torch.device,
-        options: EvalOptions,
-    ) -> Evaluation:
-        """Score ``model`` (the method's test-time encoder, ``cfg`` its config) on
+    def evaluate(self, method: Method, held_out: ReidSplits, options: EvalOptions) -> Evaluation:
+        """Score ``method``'s test-time encoder (``method.model``, on ``method.device``) on
         ``held_out``'s query/gallery."""
         raise NotImplementedError
 

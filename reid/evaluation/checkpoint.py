@@ -43,7 +43,7 @@ def evaluate_checkpoint(
     impl, ckpt = load_method(checkpoint, dev)
     held_out = read_dataset(dataset, data_dir)
     proto = protocol_for(held_out, impl.cfg, protocol)
-    evaluation = proto.evaluate(impl.model, held_out, impl.cfg, dev, options or EvalOptions())
+    evaluation = proto.evaluate(impl, held_out, options or EvalOptions())
     report = {"protocol": proto.name, **evaluation.report}
     if out_dir is not None:
         out = Path(out_dir)

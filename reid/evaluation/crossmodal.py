@@ -12,18 +12,19 @@ mean over trials).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 from torch import nn
 
 from core.errors import UserError
-from reid.config import DataConfig, ReidConfig
+from reid.config import DataConfig
 from reid.data.crossmodal import INFRARED, VISIBLE, modality_of
 from reid.data.datasets import ReidSplits, Sample
 from reid.evaluation.base import PROTOCOLS, EvalOptions, Evaluation, Protocol
 from reid.evaluation.features import extract_features
+from reid.methods.base import Method
 from reid.metrics.crossmodal import evaluate_crossmodal
 
 DIRECTIONS = ("infrared_to_visible", "visible_to_infrared")
@@ -45,36 +46,53 @@ def extract_modal_features(
     return extract_features(model, samples, data_cfg, device, normalize=False)
 
 
+class _Images(NamedTuple):
+    """Every held-out image: features (N, D), pids (N,), camids (N,), and (N,) bool masks of
+    the infrared and the visible ones."""
+
+    feats: np.ndarray
+    pids: np.ndarray
+    cams: np.ndarray
+    infrared: np.ndarray
+    visible: np.ndarray
+
+    def rank(
+        self, query: np.ndarray, gallery: np.ndarray, protocol: str, trials: int
+    ) -> dict[str, Any]:
+        """:func:`evaluate_crossmodal` of the images in mask ``query`` against ``gallery``."""
+        return evaluate_crossmodal(
+            self.feats[query],
+            self.feats[gallery],
+            self.pids[query],
+            self.cams[query],
+            self.pids[gallery],
+            self.cams[gallery],
+            protocol,
+            trials=trials,
+        )
+
+
 class _CrossModality(Protocol):
     """Extracts every held-out image's feature once; subclasses rank them."""
 
     primary = "mAP"
 
-    def rank(
-        self,
-        feats: np.ndarray,
-        pids: np.ndarray,
-        cams: np.ndarray,
-        modality: np.ndarray,
-        options: EvalOptions,
-    ) -> dict[str, Any]:
-        """The report of (N, D) ``feats`` with (N,) pids, camids and modalities."""
+    def rank(self, images: _Images, options: EvalOptions) -> dict[str, Any]:
+        """The report of the held-out ``images``."""
         raise NotImplementedError
 
-    def evaluate(
-        self,
-        model: nn.Module,
-        held_out: ReidSplits,
-        cfg: ReidConfig,
-        device: torch.device,
-        options: EvalOptions,
-    ) -> Evaluation:
+    def evaluate(self, method: Method, held_out: ReidSplits, options: EvalOptions) -> Evaluation:
         samples = list(held_out.query) + list(held_out.gallery)
-        feats = extract_modal_features(model, samples, cfg.data, device)
-        pids = np.array([s.pid for s in samples])
-        cams = np.array([s.camid for s in samples])
+        feats = extract_modal_features(method.model, samples, method.cfg.data, method.device)
         modality = np.array([modality_of(s) for s in samples])
-        report = self.rank(feats, pids, cams, modality, options)
+        images = _Images(
+            feats,
+            np.array([s.pid for s in samples]),
+            np.array([s.camid for s in samples]),
+            modality == INFRARED,
+            modality == VISIBLE,
+        )
+        report = self.rank(images, options)
         return Evaluation(
             {
                 **report,
@@ -93,47 +111,25 @@ class SysuMm01(_CrossModality):
 
     name = "sysu-mm01"
 
-    def rank(
-        self,
-        feats: np.ndarray,
-        pids: np.ndarray,
-        cams: np.ndarray,
-        modality: np.ndarray,
-        options: EvalOptions,
-    ) -> dict[str, Any]:
+    def rank(self, images: _Images, options: EvalOptions) -> dict[str, Any]:
         if options.mode not in ("all", "indoor"):
             raise UserError(f"SYSU-MM01 mode must be all or indoor, got {options.mode!r}")
-        ir, vis = modality == INFRARED, modality == VISIBLE
-        return evaluate_crossmodal(
-            feats[ir],
-            feats[vis],
-            pids[ir],
-            cams[ir],
-            pids[vis],
-            cams[vis],
-            f"sysu-{options.mode}",
-            trials=options.trials,
+        return images.rank(
+            images.infrared, images.visible, f"sysu-{options.mode}", options.trials
         )
 
 
 class _BothDirections(_CrossModality):
     """Infrared -> visible and visible -> infrared with the ranking protocol ``name``."""
 
-    def rank(
-        self,
-        feats: np.ndarray,
-        pids: np.ndarray,
-        cams: np.ndarray,
-        modality: np.ndarray,
-        options: EvalOptions,
-    ) -> dict[str, Any]:
-        ir, vis = modality == INFRARED, modality == VISIBLE
-        out = {}
-        for key, q, g in zip(DIRECTIONS, (ir, vis), (vis, ir)):
-            out[key] = evaluate_crossmodal(
-                feats[q], feats[g], pids[q], cams[q], pids[g], cams[g], self.name, trials=options.trials
-            )
-        return both_directions(out)
+    def rank(self, images: _Images, options: EvalOptions) -> dict[str, Any]:
+        pairs = ((images.infrared, images.visible), (images.visible, images.infrared))
+        return both_directions(
+            {
+                key: images.rank(query, gallery, self.name, options.trials)
+                for key, (query, gallery) in zip(DIRECTIONS, pairs)
+            }
+        )
 
 
 @PROTOCOLS.register("regdb")

@@ -11,10 +11,11 @@ import torch
 from PIL import Image
 from torch import nn
 
-from reid.config import DataConfig, ReidConfig
+from reid.config import DataConfig
 from reid.data.datasets import Sample
 from reid.data.loader import build_test_loader
 from reid.data.sbir import sbir_transform
+from reid.methods.base import Method
 from reid.metrics.sketch import SKETCH
 from reid.models.sbir_net import SbirNet
 
@@ -93,19 +94,15 @@ class _Routed(nn.Module):
         return self.model(x, torch.full((len(x),), self.modality, device=x.device))
 
 
-def embed_modality(
-    model: nn.Module,
-    cfg: ReidConfig,
-    samples: Sequence[Sample],
-    modality: int,
-    device: torch.device,
-) -> np.ndarray:
-    """(N, D) features of images of one ``modality`` (0 photo, 1 sketch) through the model's
-    branch for it: a zero-shot SBIR net's sketch or photo encoder, a ``forward(x, modality)``
-    model's branch; models without branches embed every image alike (L2-normalised)."""
+def embed_modality(method: Method, samples: Sequence[Sample], modality: int) -> np.ndarray:
+    """(N, D) features of images of one ``modality`` (0 photo, 1 sketch) through the branch of
+    ``method.model`` for it: a zero-shot SBIR net's sketch or photo encoder, a
+    ``forward(x, modality)`` model's branch; models without branches embed every image alike
+    (L2-normalised)."""
+    model, data_cfg, device = method.model, method.cfg.data, method.device
     if isinstance(model, SbirNet):  # its own (un-normalised) preprocessing, as in training
         encoder = model.sketch if modality == SKETCH else model.photo
-        return embed_sbir(encoder, list(samples), cfg.data, device)
+        return embed_sbir(encoder, list(samples), data_cfg, device)
     if "modality" in inspect.signature(model.forward).parameters:
         model = _Routed(model, modality)
-    return extract_features(model, samples, cfg.data, device)
+    return extract_features(model, samples, data_cfg, device)

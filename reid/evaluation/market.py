@@ -11,14 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
-from torch import nn
 
 from reid.config import EvalConfig, ReidConfig
 from reid.data.datasets import ReidSplits
 from reid.evaluation.base import PROTOCOLS, EvalOptions, Evaluation, Protocol
 from reid.evaluation.features import extract_features
 from reid.evaluation.visualize import save_ranking_png
+from reid.methods.base import Method
 from reid.metrics.rank import euclidean_distance, market_rank, single_gallery_shot_cmc
 from reid.metrics.rerank import k_reciprocal_rerank
 
@@ -48,14 +47,8 @@ class Market(Protocol):
         """(max_rank,) CMC; ``ranked`` is :func:`market_rank`'s result."""
         return ranked["cmc"]
 
-    def evaluate(
-        self,
-        model: nn.Module,
-        held_out: ReidSplits,
-        cfg: ReidConfig,
-        device: torch.device,
-        options: EvalOptions,
-    ) -> Evaluation:
+    def evaluate(self, method: Method, held_out: ReidSplits, options: EvalOptions) -> Evaluation:
+        model, cfg, device = method.model, method.cfg, method.device
         e = cfg.eval
         qf = extract_features(model, held_out.query, cfg.data, device, e.normalize)
         gf = extract_features(model, held_out.gallery, cfg.data, device, e.normalize)

@@ -14,11 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import torch
-from torch import nn
 
 from core.errors import UserError
-from reid.config import ReidConfig
 from reid.data.datasets import ReidSplits
 from reid.data.pku_sketch import (
     PKU_NUM_SPLITS,
@@ -28,6 +25,7 @@ from reid.data.pku_sketch import (
 )
 from reid.evaluation.base import PROTOCOLS, EvalOptions, Evaluation, Protocol
 from reid.evaluation.features import extract_features
+from reid.methods.base import Method
 from reid.metrics.sketch import evaluate_sketch_splits
 
 DATASET = "pku-sketch"
@@ -62,21 +60,14 @@ class PkuSketch(Protocol):
     def check_dataset(cls, dataset: str) -> None:
         splits_of(dataset)
 
-    def evaluate(
-        self,
-        model: nn.Module,
-        held_out: ReidSplits,
-        cfg: ReidConfig,
-        device: torch.device,
-        options: EvalOptions,
-    ) -> Evaluation:
+    def evaluate(self, method: Method, held_out: ReidSplits, options: EvalOptions) -> Evaluation:
         splits = splits_of(held_out.name)
         if held_out.root is None:
             raise ValueError(f"{held_out.name} was not read by read_dataset: its folder is unknown")
         photos, sketches = read_pku_images(held_out.root)
         samples = photos + sketches
         result = evaluate_sketch_splits(
-            extract_features(model, samples, cfg.data, device),
+            extract_features(method.model, samples, method.cfg.data, method.device),
             np.array([s.pid for s in samples]),
             np.array([s.extra["modality"] for s in samples]),
             pku_test_ids(read_style_groups(held_out.root), splits),

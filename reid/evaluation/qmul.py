@@ -8,15 +8,12 @@ sketch under ``"photo_to_sketch"``. The primary metric is ``acc@1``.
 
 from __future__ import annotations
 
-import torch
-from torch import nn
-
 from core.errors import UserError
-from reid.config import ReidConfig
 from reid.data.datasets import ReidSplits
 from reid.data.qmul import QMUL_DATASETS
 from reid.evaluation.base import PROTOCOLS, EvalOptions, Evaluation, Protocol
 from reid.evaluation.features import embed_modality
+from reid.methods.base import Method
 from reid.metrics.sbir import evaluate_pairs
 from reid.metrics.sketch import PHOTO, SKETCH
 
@@ -33,17 +30,10 @@ class Qmul(Protocol):
         if dataset not in QMUL_DATASETS:
             raise UserError(f"{dataset!r} is not a QMUL dataset; use {' or '.join(QMUL_DATASETS)}")
 
-    def evaluate(
-        self,
-        model: nn.Module,
-        held_out: ReidSplits,
-        cfg: ReidConfig,
-        device: torch.device,
-        options: EvalOptions,
-    ) -> Evaluation:
+    def evaluate(self, method: Method, held_out: ReidSplits, options: EvalOptions) -> Evaluation:
         return Evaluation(
             evaluate_pairs(
-                embed_modality(model, cfg, held_out.query, SKETCH, device),
-                embed_modality(model, cfg, held_out.gallery, PHOTO, device),
+                embed_modality(method, held_out.query, SKETCH),
+                embed_modality(method, held_out.gallery, PHOTO),
             )
         )

@@ -11,14 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
-from torch import nn
 
 from reid.config import ReidConfig
 from reid.data.datasets import ReidSplits
 from reid.evaluation.base import PROTOCOLS, EvalOptions, Evaluation, Protocol
 from reid.evaluation.features import embed_modality
 from reid.evaluation.visualize import save_retrieval_png
+from reid.methods.base import Method
 from reid.metrics.sbir import sbir_metrics
 from reid.metrics.sketch import PHOTO, SKETCH
 
@@ -30,16 +29,9 @@ class ZeroShotSbir(Protocol):
     name = "sbir"
     primary = "mAP@all"
 
-    def evaluate(
-        self,
-        model: nn.Module,
-        held_out: ReidSplits,
-        cfg: ReidConfig,
-        device: torch.device,
-        options: EvalOptions,
-    ) -> Evaluation:
-        q = embed_modality(model, cfg, held_out.query, SKETCH, device)  # (Q, D)
-        g = embed_modality(model, cfg, held_out.gallery, PHOTO, device)  # (G, D)
+    def evaluate(self, method: Method, held_out: ReidSplits, options: EvalOptions) -> Evaluation:
+        q = embed_modality(method, held_out.query, SKETCH)  # (Q, D)
+        g = embed_modality(method, held_out.gallery, PHOTO)  # (G, D)
         dist = np.sqrt(np.maximum(((q[:, None, :] - g[None, :, :]) ** 2).sum(-1), 0.0))  # (Q, G)
         metrics = sbir_metrics(
             dist,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.io
@@ -252,108 +253,82 @@ def write_attributes(path: Path, pids, rng_seed: int = 0) -> Path:
 
 # -- tiny configs --------------------------------------------------------------------------------
 
+#: What every tiny config shares: the tiny CNN on the tiny people, no loader workers.
+TINY = {
+    "data.height": H,
+    "data.width": W,
+    "data.workers": 0,
+    "data.test_batch_size": 64,
+    "model.backbone": "tiny",
+    "model.imagenet": False,
+    "eval.vis_queries": 2,
+    "eval.vis_topk": 3,
+}
+
+
+def _tiny(config_class: type, changes: dict, train: dict) -> Any:
+    """``config_class``'s defaults with :data:`TINY`, then ``changes``, then ``train.*``."""
+    return updated(
+        config_class(), {**TINY, **changes, **{f"train.{k}": v for k, v in train.items()}}
+    )
+
 
 def tiny_config(**train) -> ReidConfig:
     """A config that trains the tiny CNN on 32x16 inputs in well under a second per epoch."""
-    cfg = ReidConfig()
-    cfg = updated(
-        cfg,
-        {
-            "data.height": H,
-            "data.width": W,
-            "data.batch_size": 8,
-            "data.num_instances": 2,
-            "data.pad": 2,
-            "data.workers": 0,
-            "data.test_batch_size": 64,
-            "model.backbone": "tiny",
-            "model.imagenet": False,
-            "optim.lr": 3e-3,
-            "optim.backbone_lr_mult": 1.0,
-            "optim.warmup_epochs": 0,
-            "train.epochs": 2,
-            "train.eval_every": 1,
-            "eval.vis_queries": 2,
-            "eval.vis_topk": 3,
-        },
-    )
-    cfg = updated(cfg, {f"train.{key}": value for key, value in train.items()})
-    return cfg
+    changes = {
+        "data.batch_size": 8,
+        "data.num_instances": 2,
+        "data.pad": 2,
+        "optim.lr": 3e-3,
+        "optim.backbone_lr_mult": 1.0,
+        "optim.warmup_epochs": 0,
+        "train.epochs": 2,
+        "train.eval_every": 1,
+    }
+    return _tiny(ReidConfig, changes, train)
 
 
 def tiny_sbir_config() -> SbirConfig:
-    cfg = SbirConfig()
-    cfg = updated(
-        cfg,
-        {
-            "model.backbone": "tiny",
-            "model.imagenet": False,
-            "data.height": 32,
-            "data.width": 32,
-            "data.batch_size": 4,
-            "data.workers": 0,
-            "data.test_batch_size": 8,
-            "train.epochs": 2,
-            "train.eval_every": 0,
-            "sbir.grl_start_epoch": 1,
-            "sbir.grl_threshold_epoch": 2,
-        },
-    )
-    return cfg
+    changes = {
+        "data.height": 32,
+        "data.width": 32,
+        "data.batch_size": 4,
+        "data.test_batch_size": 8,
+        "train.epochs": 2,
+        "train.eval_every": 0,
+        "sbir.grl_start_epoch": 1,
+        "sbir.grl_threshold_epoch": 2,
+    }
+    return _tiny(SbirConfig, changes, {})
 
 
 def tiny_dns_config(epochs: int = 2) -> DnsConfig:
-    cfg = DnsConfig()
-    cfg = updated(
-        cfg,
-        {
-            "data.height": H,
-            "data.width": W,
-            "data.batch_size": 8,
-            "data.num_instances": 2,
-            "data.pad": 2,
-            "data.workers": 0,
-            "data.test_batch_size": 64,
-            "model.backbone": "tiny",
-            "model.imagenet": False,
-            "optim.lr": 0.05,
-            "dns.decay_step": 1,
-            "train.epochs": epochs,
-            "train.eval_every": 1,
-            "train.max_steps_per_epoch": 4,
-            "eval.vis_queries": 2,
-            "eval.vis_topk": 3,
-        },
-    )
-    return cfg
+    changes = {
+        "data.batch_size": 8,
+        "data.num_instances": 2,
+        "data.pad": 2,
+        "optim.lr": 0.05,
+        "dns.decay_step": 1,
+        "train.epochs": epochs,
+        "train.eval_every": 1,
+        "train.max_steps_per_epoch": 4,
+    }
+    return _tiny(DnsConfig, changes, {})
 
 
 def ecn_config(target: Path, config_class: type[EcnConfig] = EcnConfig, **train) -> EcnConfig:
     """A tiny ECN-family config (``config_class``: EcnConfig or a subclass such as FMCL's)."""
-    cfg = config_class()
-    cfg = updated(
-        cfg,
-        {
-            "data.height": H,
-            "data.width": W,
-            "data.batch_size": 8,
-            "data.workers": 0,
-            "data.test_batch_size": 64,
-            "model.backbone": "tiny",
-            "model.imagenet": False,
-            "optim.lr": 0.05,
-            "train.epochs": 2,
-            "train.eval_every": 1,
-            "eval.vis_queries": 2,
-            "eval.vis_topk": 3,
-            "target.data_dir": str(target),
-            "target.dataset": "market1501",
-            "target.batch_size": 8,
-            "ecn.features": 32,
-        },
-    )
-    cfg = updated(cfg, {f"train.{key}": value for key, value in train.items()})
-    return cfg
+    changes = {
+        "data.batch_size": 8,
+        "optim.lr": 0.05,
+        "train.epochs": 2,
+        "train.eval_every": 1,
+        "target.data_dir": str(target),
+        "target.dataset": "market1501",
+        "target.batch_size": 8,
+        "ecn.features": 32,
+    }
+    return _tiny(config_class, changes, train)
 
 
 def fmcl_config(target: Path, **train) -> FmclConfig:
@@ -362,63 +337,43 @@ def fmcl_config(target: Path, **train) -> FmclConfig:
 
 def st_config(**train) -> StReidNetConfig:
     """Tiny nets on 64x32 inputs; E and G learn fast enough to see progress in a few steps."""
-    cfg = StReidNetConfig()
-    cfg = updated(
-        cfg,
-        {
-            "data.height": ST_H,
-            "data.width": ST_W,
-            "data.batch_size": 12,
-            "data.workers": 0,
-            "data.test_batch_size": 64,
-            "model.backbone": "tiny",
-            "model.imagenet": False,
-            "gan.ngf": 8,
-            "gan.ndf": 8,
-            "gan.pose_dim": 16,
-            "gan.d_backbone": "tiny",
-            "optim.name": "adam",
-            "optim.lr": 3e-3,
-            "gan.lr_g": 1e-3,
-            "gan.lr_d": 1e-3,
-            "train.epochs": 2,
-            "train.eval_every": 0,
-            "train.max_steps_per_epoch": 2,
-            "eval.vis_queries": 2,
-            "eval.vis_topk": 3,
-        },
-    )
-    cfg = updated(cfg, {f"train.{key}": value for key, value in train.items()})
-    return cfg
+    changes = {
+        "data.height": ST_H,
+        "data.width": ST_W,
+        "data.batch_size": 12,
+        "gan.ngf": 8,
+        "gan.ndf": 8,
+        "gan.pose_dim": 16,
+        "gan.d_backbone": "tiny",
+        "optim.name": "adam",
+        "optim.lr": 3e-3,
+        "gan.lr_g": 1e-3,
+        "gan.lr_d": 1e-3,
+        "train.epochs": 2,
+        "train.eval_every": 0,
+        "train.max_steps_per_epoch": 2,
+    }
+    return _tiny(StReidNetConfig, changes, train)
 
 
 def ihda_config(attrs: Path, step: int, pku: Path | None = None, **ihda) -> IhdaConfig:
-    cfg = IhdaConfig()
-    cfg = updated(
-        cfg,
-        {
-            "data.height": H,
-            "data.width": W,
-            "data.batch_size": 8,
-            "data.num_instances": 2,
-            "data.pad": 2,
-            "data.workers": 0,
-            "data.test_batch_size": 64,
-            "data.erase_prob": 0.0,
-            "model.backbone": "tiny",
-            "model.imagenet": False,
-            "optim.lr": 3e-3,
-            "optim.warmup_epochs": 0,
-            "train.epochs": 3,
-            "train.eval_every": 0,
-            "train.max_steps_per_epoch": 4,
-            "ihda.step": step,
-            "ihda.attribute_file": str(attrs),
-            "ihda.att_hidden": 16,
-            "ihda.domain_hidden": 16,
-            "ihda.source_batch": 4,
-        },
-    )
+    changes = {
+        "data.batch_size": 8,
+        "data.num_instances": 2,
+        "data.pad": 2,
+        "data.erase_prob": 0.0,
+        "optim.lr": 3e-3,
+        "optim.warmup_epochs": 0,
+        "train.epochs": 3,
+        "train.eval_every": 0,
+        "train.max_steps_per_epoch": 4,
+        "ihda.step": step,
+        "ihda.attribute_file": str(attrs),
+        "ihda.att_hidden": 16,
+        "ihda.domain_hidden": 16,
+        "ihda.source_batch": 4,
+    }
+    cfg = _tiny(IhdaConfig, changes, {})
     if pku is not None:
         cfg = updated(
             cfg,

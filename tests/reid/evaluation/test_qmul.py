@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -28,10 +30,9 @@ class _TwoBranch(torch.nn.Module):
 
 def test_modality_models_embed_sketches_with_their_sketch_branch(tmp_path):
     splits = read_dataset("qmul-shoes", make_qmul(tmp_path / "shoes"))
-    model, cfg = _TwoBranch(), tiny_config()
-    cpu = torch.device("cpu")
-    sk = embed_modality(model, cfg, splits.query, 1, cpu)
-    ph = embed_modality(model, cfg, splits.gallery, 0, cpu)
+    impl = SimpleNamespace(model=_TwoBranch(), cfg=tiny_config(), device=torch.device("cpu"))
+    sk = embed_modality(impl, splits.query, 1)
+    ph = embed_modality(impl, splits.gallery, 0)
     np.testing.assert_allclose(sk, np.tile([0.0, 1.0], (len(TEST), 1)))
     np.testing.assert_allclose(ph, np.tile([1.0, 0.0], (len(TEST), 1)))
 
