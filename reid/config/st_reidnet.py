@@ -1,4 +1,5 @@
-"""ST-ReIDNet's configuration (seeds.md 6.c-6.e); defaults equal ``configs/reid/st-reidnet.yaml``."""
+"""ST-ReIDNet's configuration (seeds.md 6.c-6.e); defaults equal
+``configs/reid/st-reidnet.yaml``."""
 
 from __future__ import annotations
 

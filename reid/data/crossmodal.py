@@ -3,7 +3,8 @@ in ``DATASETS``), the P x (K visible + K infrared) batch sampler and its loader 
 
 Every sample carries ``extra["modality"]``: 0 = visible, 1 = infrared / thermal / near-IR.
 Camera ids are 0-based (SYSU cam3 -> camid 2). Query/gallery default to the infrared -> visible
-direction; :mod:`reid.metrics.crossmodal` draws the single-shot galleries and swaps directions.
+direction; the protocols (:mod:`reid.evaluation.crossmodal`) draw the single-shot galleries
+and swap directions.
 """
 
 from __future__ import annotations

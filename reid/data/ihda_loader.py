@@ -42,7 +42,8 @@ def _modality(s: Sample) -> int:
 
 
 class _Items(Dataset):
-    """Flat list source + target; items (image, pid, index, domain 0 source / 1 photo / 2 sketch)."""
+    """Flat list source + target; items (image, pid, camid, index, domain: 0 source, 1 photo,
+    2 sketch)."""
 
     def __init__(self, source: Sequence[Sample], target: Sequence[Sample], transform) -> None:
         self.source, self.target, self.transform = list(source), list(target), transform

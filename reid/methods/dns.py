@@ -10,7 +10,9 @@ a per-iteration one-cycle schedule: linear from ``warmup_start * lr`` to ``lr`` 
 ``decay_step``, then linear to 0 at ``train.epochs``.
 
 Network :class:`reid.models.dns_net.DnsNet`, losses :mod:`reid.losses.dns`, schedule
-:class:`reid.engine.optim.OneCycle`. Choices: the Circle loss is divided by B once (seeds 5.c lists the division twice in words; the
+:class:`reid.engine.optim.OneCycle`.
+
+Choices: the Circle loss is divided by B once (seeds 5.c lists the division twice in words; the
 code's value is mean / B); AMP via the engine's autocast/GradScaler on CUDA. Test feature: Z_bn
 (``model.test_feature``). The channel-erasing of the original is approximated by a second
 random erasing with the mean fill.

@@ -18,8 +18,10 @@ Bugs of the original code fixed here (the paper's intent, seeds.md 7.3):
 * Double-counted L_G: the code back-propagated L_G (retain_graph) and then L_E, which contains
   L_G again, so G and E received L_G's gradient twice; here one backward of L_E counts it once.
 
-Networks: :mod:`reid.models.pose_gan`; reconstruction loss :func:`reid.losses.reconstruction.masked_l1`;
-schedule :class:`reid.engine.optim.LinearDecay`. Other choices: G's adversarial term on D_p uses only the generated pairs (the real-image /
+Networks: :mod:`reid.models.pose_gan`; reconstruction loss
+:func:`reid.losses.reconstruction.masked_l1`; schedule :class:`reid.engine.optim.LinearDecay`.
+
+Other choices: G's adversarial term on D_p uses only the generated pairs (the real-image /
 wrong-pose pairs do not depend on G or E, so they add no gradient).
 """
 

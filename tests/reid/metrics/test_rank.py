@@ -1,4 +1,5 @@
-"""Market-style CMC / mAP / mINP and single-gallery-shot CMC against a hand-computed case and loop references."""
+"""Market-style CMC / mAP / mINP and single-gallery-shot CMC against a hand-computed case and
+loop references."""
 
 from __future__ import annotations
 
