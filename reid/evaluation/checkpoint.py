@@ -45,11 +45,11 @@ def evaluate_checkpoint(
     proto = protocol_for(held_out, impl.cfg, protocol)
     evaluation = proto.evaluate(impl, held_out, options or EvalOptions())
     report = {"protocol": proto.name, **evaluation.report}
-    if out_dir is not None:
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        report.update(proto.save_pictures(out, evaluation, held_out, impl.cfg))
-    report.update(dataset=dataset, checkpoint=str(checkpoint), epoch=int(ckpt["epoch"]))
-    if out_dir is not None:
-        write_atomic(out / "eval.json", json.dumps(report, indent=2, default=str))
+    run = {"dataset": dataset, "checkpoint": str(checkpoint), "epoch": int(ckpt["epoch"])}
+    if out_dir is None:
+        return {**report, **run}
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    report = {**report, **proto.save_pictures(out, evaluation, held_out, impl.cfg), **run}
+    write_atomic(out / "eval.json", json.dumps(report, indent=2, default=str))
     return report
