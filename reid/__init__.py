@@ -2,7 +2,8 @@
 
 Never imports ``mplt`` (the application adapts it through its Embedder interface).
 
-Stable entry points (used by the CLI)::
+Stable entry points (behind ``mplt train``, ``mplt eval-reid`` and ``mplt export``;
+``mplt track --reid`` embeds with ``load_encoder``)::
 
     reid.list_methods() -> list[str]
     reid.config_class(method: str) -> type  # dataclass to load configs/reid/<method>.yaml into
@@ -11,26 +12,30 @@ Stable entry points (used by the CLI)::
                progress: bool = True) -> Path
         # the run dir: best.pt last.pt metrics.csv curves.png config.yaml
     reid.evaluate(checkpoint, data_dir, dataset: str, *, out_dir=None, rerank: bool = False,
-                  device: str = "auto") -> dict
-        # mAP, rank1/5/10, mINP, ...; writes ranking.png and eval.json
+                  device: str = "auto", mode: str = "all") -> dict
+        # the dataset's protocol: mAP, rank1/5/10, mINP, ...; writes eval.json (+ ranking.png)
     reid.list_datasets() -> list[str]
     reid.load_encoder(checkpoint, device="cpu") -> Encoder   # (N,3,H,W) -> (N,D) L2-normalised
     reid.export_onnx(checkpoint, out_path, *, opset=17, check=True) -> dict
 
-Errors: :class:`reid.errors.DatasetError` (malformed dataset folder) and its base
-:class:`reid.errors.UserError` (any user-fixable problem; both are ValueErrors): the CLI maps
-them to exit status 2.
+Errors: :class:`core.errors.DatasetError` (malformed dataset folder, also a ValueError) and its
+base :class:`core.errors.UserError` (any user-fixable problem): the CLI prints them as one line
+and exits with status 2.
 
-Extension points (``reid.registry.Registry``, unknown name -> error listing valid ones):
+Extension points (:class:`core.registry.Registry`, unknown name -> error listing valid ones):
 ``reid.data.DATASETS``, ``reid.data.SAMPLERS``, ``reid.models.BACKBONES``,
-``reid.methods.METHODS``.
+``reid.methods.METHODS``, ``reid.evaluation.PROTOCOLS``.
+
+Sub-packages, lowest first: ``config`` (typed configs), ``metrics`` (numpy ranking maths),
+``data``, ``models``, ``losses``, ``engine`` (trainer, hooks, checkpoints, schedules),
+``methods`` (training recipes), ``evaluation`` (protocols, features, pictures).
 """
 
+from core.errors import DatasetError, UserError
 from reid.api import config_class, evaluate, list_methods, train
 from reid.config import ReidConfig
 from reid.data.datasets import DATASETS
 from reid.embed import Encoder, load_encoder
-from core.errors import DatasetError, UserError
 from reid.export import export_onnx
 
 

@@ -10,6 +10,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from reid.engine.device import resolve_device
+from reid.methods.load import load_method
+
 
 class NormalizedEncoder(nn.Module):
     """Wraps a re-ID network: (N, 3, H, W) normalised float -> (N, D) L2-normalised float32."""
@@ -69,9 +72,6 @@ class Encoder:
 
 def load_encoder(checkpoint: str | Path, device: str = "cpu") -> Encoder:
     """Load the test-time encoder of a training run's ``best.pt`` / ``last.pt``."""
-    from reid.engine.device import resolve_device
-    from reid.methods.load import load_method
-
     dev = resolve_device(device)
     method, ckpt = load_method(checkpoint, dev)
     net = method.model.eval()

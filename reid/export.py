@@ -7,7 +7,6 @@ the file through ONNX Runtime when installed, else through ``onnx.reference.Refe
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -15,8 +14,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from reid.embed import load_encoder
 from core.errors import UserError
+from core.files import atomic_path
+from reid.embed import load_encoder
 
 
 def run_onnx(path: str | Path, images: np.ndarray) -> tuple[np.ndarray, str]:
@@ -53,11 +53,10 @@ def export_onnx(
     encoder = load_encoder(checkpoint, device="cpu")
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.name}.tmp")
     example = torch.randn(
         2, 3, encoder.height, encoder.width, generator=torch.Generator().manual_seed(0)
     )
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), atomic_path(out_path) as tmp:
         # The TorchScript-based exporter is used on purpose: the dynamo exporter needs onnxscript.
         warnings.simplefilter("ignore")
         torch.onnx.export(
@@ -70,7 +69,6 @@ def export_onnx(
             opset_version=opset,
             dynamo=False,
         )
-    os.replace(tmp, out_path)
     info: dict[str, Any] = {
         "path": str(out_path),
         "height": encoder.height,

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import cli
-from tests.reid.conftest import make_folder
+from tests.reid.helpers import make_folder
 from tests.test_cli import CAMERA_HEIGHT, _run, clip  # noqa: F401 - the clip fixture
 
 TINY = ["--set", "data.height=32", "--set", "data.width=16", "--set", "data.batch_size=8",

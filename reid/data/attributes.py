@@ -26,20 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from reid.data.datasets import Sample
 from core.errors import DatasetError
+from reid.config.ihda import IHDA_ATTRIBUTES
+from reid.data.datasets import Sample
 
-#: IHDA's eight non-colour attributes (released code; the paper lists age instead of backpack).
-IHDA_ATTRIBUTES: tuple[str, ...] = (
-    "gender",
-    "hair",
-    "up",
-    "down",
-    "clothes",
-    "hat",
-    "backpack",
-    "bag",
-)
 _FORMAT = "market_attribute.mat with struct market_attribute.{train,test}.{image_index,<attr>}"
 _PID_IN_NAME = re.compile(r"^(\d+)_")
 

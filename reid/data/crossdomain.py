@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -27,10 +26,12 @@ import torchvision.transforms.v2 as T
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset, default_collate
 
-from reid.data.datasets import IMAGE_SUFFIXES, Sample
-from reid.data.loader import Batch, _seed_worker
-from reid.data.transforms import IMAGENET_MEAN, IMAGENET_STD, RandomErasing, load_image
 from core.errors import UserError
+from core.notify import notice
+from reid.config import DataConfig
+from reid.data.datasets import IMAGE_SUFFIXES, Sample
+from reid.data.loader import Batch, epoch_loader
+from reid.data.transforms import IMAGENET_MEAN, IMAGENET_STD, load_image, random_erasing
 
 CAMSTYLE_DIR = "bounding_box_train_camstyle"
 _CAMSTYLE_NAME = re.compile(r"^(?P<stem>.+)_fake_(?:\d+to)?(?P<dst>\d+)$")
@@ -72,7 +73,7 @@ class RandomSizedRectCrop:
 
 
 def build_rect_crop_transform(
-    data_cfg, area: tuple[float, float], aspect: tuple[float, float]
+    data_cfg: DataConfig, area: tuple[float, float], aspect: tuple[float, float]
 ) -> T.Compose:
     """ECN's training transform: rect crop + resize, h-flip, random erasing, normalisation."""
     return T.Compose(
@@ -81,13 +82,7 @@ def build_rect_crop_transform(
             T.ToImage(),
             T.RandomHorizontalFlip(data_cfg.hflip_prob),
             T.ToDtype(torch.float32, scale=True),
-            RandomErasing(
-                data_cfg.erase_prob,
-                data_cfg.erase_area_min,
-                data_cfg.erase_area_max,
-                data_cfg.erase_aspect_min,
-                data_cfg.erase_fill,
-            ),
+            random_erasing(data_cfg),
             T.Normalize(IMAGENET_MEAN, IMAGENET_STD),
         ]
     )
@@ -120,7 +115,7 @@ class CrossDomainDataset(Dataset):
         self,
         source: Sequence[Sample],
         target: Sequence[Sample],
-        transform,
+        transform: Callable[[Image.Image], torch.Tensor],
         camstyle: dict[tuple[str, int], str] | None = None,
         num_cams: int = 1,
     ) -> None:
@@ -204,29 +199,23 @@ class CrossDomainSampler:
 def build_crossdomain_loader(
     source: Sequence[Sample],
     target: Sequence[Sample],
-    data_cfg,
+    data_cfg: DataConfig,
     target_batch: int,
     seed: int,
-    transform,
+    transform: Callable[[Image.Image], torch.Tensor],
     camstyle: dict[tuple[str, int], str] | None = None,
     num_cams: int = 1,
 ) -> DataLoader:
     """Loader of :class:`CrossDomainBatch`; the engine sets the sampler's epoch and reseeds
     ``loader.generator`` every epoch."""
-    return DataLoader(
+    return epoch_loader(
         CrossDomainDataset(source, target, transform, camstyle, num_cams),
-        batch_sampler=CrossDomainSampler(
-            len(source), len(target), data_cfg.batch_size, target_batch, seed
-        ),
-        collate_fn=collate_crossdomain,
-        num_workers=data_cfg.workers,
-        worker_init_fn=_seed_worker,
-        generator=torch.Generator(),
-        persistent_workers=False,
-        pin_memory=torch.cuda.is_available(),
+        CrossDomainSampler(len(source), len(target), data_cfg.batch_size, target_batch, seed),
+        data_cfg.workers,
+        collate_crossdomain,
     )
 
 
 def camstyle_notice(folder: Path | str, reason: str) -> None:
-    """The one-line stderr notice printed when camera invariance is off."""
-    print(f"reid: ecn: {reason} ({folder}); camera invariance off", file=sys.stderr)
+    """The one-line notice printed when camera invariance is off."""
+    notice(f"ecn: {reason} ({folder}); camera invariance off")

@@ -3,34 +3,37 @@ in ``DATASETS``), the P x (K visible + K infrared) batch sampler and its loader 
 
 Every sample carries ``extra["modality"]``: 0 = visible, 1 = infrared / thermal / near-IR.
 Camera ids are 0-based (SYSU cam3 -> camid 2). Query/gallery default to the infrared -> visible
-direction; :mod:`reid.metrics.crossmodal` draws the single-shot galleries and swaps directions.
+direction; the protocols (:mod:`reid.evaluation.crossmodal`) draw the single-shot galleries
+and swap directions.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 import torchvision.transforms.v2 as T
+from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
+from core.errors import DatasetError, UserError
+from reid.config import DataConfig
 from reid.data.datasets import (
     DATASETS,
     ReidSplits,
     Sample,
-    _find_root,
-    _images,
-    _nonempty,
+    find_root,
+    image_files,
     relabel,
+    require_nonempty,
 )
-from reid.data.loader import Batch, _seed_worker
-from reid.data.samplers import _EpochSampler
-from reid.data.transforms import IMAGENET_MEAN, IMAGENET_STD, RandomErasing, load_image
-from core.errors import DatasetError, UserError
+from reid.data.loader import Batch, epoch_loader
+from reid.data.samplers import EpochSampler
+from reid.data.transforms import IMAGENET_MEAN, IMAGENET_STD, load_image, random_erasing
 
 VISIBLE, INFRARED = 0, 1
 SYSU_VISIBLE_CAMS = (1, 2, 4, 5)  #: 1-based camera folders
@@ -90,7 +93,7 @@ def _folder_samples(
             folder = base / f"cam{cam}" / f"{pid:04d}"
             if folder.is_dir():
                 out += [
-                    Sample(str(p), pid, cam - 1, {"modality": modality}) for p in _images(folder)
+                    Sample(str(p), pid, cam - 1, {"modality": modality}) for p in image_files(folder)
                 ]
     return out
 
@@ -100,7 +103,7 @@ def read_sysu_mm01(root: Path) -> ReidSplits:
     """SYSU-MM01: train = train_id + val_id (395 ids); query = infrared test images (cams 3, 6),
     gallery = every visible test image (cams 1, 2, 4, 5; the protocol samples single shots)."""
     name = "sysu-mm01"
-    root = _find_root(root, "exp")
+    root = find_root(root, "exp")
     ids = {
         k: _read_ids(_require_file(root, f"exp/{k}_id.txt", name, _SYSU_LAYOUT), name, _SYSU_LAYOUT)
         for k in ("train", "val", "test")
@@ -116,8 +119,8 @@ def read_sysu_mm01(root: Path) -> ReidSplits:
     query = _folder_samples(root, SYSU_INFRARED_CAMS, ids["test"], INFRARED)
     gallery = _folder_samples(root, SYSU_VISIBLE_CAMS, ids["test"], VISIBLE)
     for what, part in (("train ids", train), ("test infrared", query), ("test visible", gallery)):
-        _nonempty(part, root, what, name, _SYSU_LAYOUT)
-    return ReidSplits(name, relabel(train), query, gallery)
+        require_nonempty(part, root, what, name, _SYSU_LAYOUT)
+    return ReidSplits(name, relabel(train), query, gallery, "sysu-mm01")
 
 
 def _list_samples(
@@ -140,7 +143,7 @@ def _list_samples(
             match = re.search(r"cam(\d+)", img)
             cam = int(match.group(1)) - 1 if match else 0
         out.append(Sample(str(root / img), pid, cam, {"modality": modality}))
-    _nonempty(out, root, rel, name, layout)
+    require_nonempty(out, root, rel, name, layout)
     return out
 
 
@@ -150,14 +153,14 @@ def read_regdb(root: Path, split: int = 1) -> ReidSplits:
     name = f"regdb-{split}"
     if not 1 <= split <= 10:
         raise UserError(f"RegDB split must be in 1..10, got {split}")
-    root = _find_root(root, "idx")
+    root = find_root(root, "idx")
     parts = {
         (part, mod): _list_samples(root, f"idx/{part}_{mod}_{split}.txt", name, _REGDB_LAYOUT, m, m)
         for part in ("train", "test")
         for mod, m in (("visible", VISIBLE), ("thermal", INFRARED))
     }
     train = relabel(parts["train", "visible"] + parts["train", "thermal"])
-    return ReidSplits(name, train, parts["test", "thermal"], parts["test", "visible"])
+    return ReidSplits(name, train, parts["test", "thermal"], parts["test", "visible"], "regdb")
 
 
 DATASETS.register("regdb")(read_regdb)
@@ -170,7 +173,7 @@ def read_llcm(root: Path) -> ReidSplits:
     """LLCM: 713 train ids from idx/train_{vis,nir}.txt; query = NIR test images, gallery =
     visible test images; cameras are shared by both modalities (camid = cam - 1)."""
     name = "llcm"
-    root = _find_root(root, "idx")
+    root = find_root(root, "idx")
     train = _list_samples(root, "idx/train_vis.txt", name, _LLCM_LAYOUT, VISIBLE, None)
     train += _list_samples(root, "idx/train_nir.txt", name, _LLCM_LAYOUT, INFRARED, None)
     test_ids = _read_ids(
@@ -183,15 +186,15 @@ def read_llcm(root: Path) -> ReidSplits:
             )
     query = _folder_samples(root / "test_nir", LLCM_NIR_CAMS, test_ids, INFRARED)
     gallery = _folder_samples(root / "test_vis", LLCM_VIS_CAMS, test_ids, VISIBLE)
-    _nonempty(query, root, "test_nir", name, _LLCM_LAYOUT)
-    _nonempty(gallery, root, "test_vis", name, _LLCM_LAYOUT)
-    return ReidSplits(name, relabel(train), query, gallery)
+    require_nonempty(query, root, "test_nir", name, _LLCM_LAYOUT)
+    require_nonempty(gallery, root, "test_vis", name, _LLCM_LAYOUT)
+    return ReidSplits(name, relabel(train), query, gallery, "llcm")
 
 
 # -- sampling and loading --------------------------------------------------------------------
 
 
-class CrossModalitySampler(_EpochSampler):
+class CrossModalitySampler(EpochSampler):
     """Batches of P identities x (K visible + K infrared) images (CAJ's IdentitySampler).
 
     A batch is laid out ``[P*K visible | P*K infrared]``, both halves identity-major in the
@@ -255,27 +258,19 @@ class ChannelExchange:
 
 
 def build_crossmodal_transforms(
-    data_cfg, exchange_prob: float, ir_hue: float
+    data_cfg: DataConfig, exchange_prob: float, ir_hue: float
 ) -> tuple[T.Compose, T.Compose]:
     """(visible, infrared) training transforms: pad + random crop, h-flip, random erasing and
     channel erasing (mean fill); ChannelExchange on visible, hue jitter on infrared."""
     size = (data_cfg.height, data_cfg.width)
-
-    def erase() -> RandomErasing:
-        return RandomErasing(
-            data_cfg.erase_prob,
-            data_cfg.erase_area_min,
-            data_cfg.erase_area_max,
-            data_cfg.erase_aspect_min,
-            data_cfg.erase_fill,
-        )
 
     def pipeline(extra: list) -> T.Compose:
         ops: list = [T.ToImage(), T.Resize(size, antialias=True)]
         if data_cfg.pad > 0:
             ops += [T.Pad(data_cfg.pad), T.RandomCrop(size)]
         ops += [T.RandomHorizontalFlip(data_cfg.hflip_prob), T.ToDtype(torch.float32, scale=True)]
-        return T.Compose([*ops, *extra, erase(), erase(), T.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
+        erasing = [random_erasing(data_cfg), random_erasing(data_cfg)]  # random, then channel
+        return T.Compose([*ops, *extra, *erasing, T.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
 
     vis = pipeline([ChannelExchange(exchange_prob)])
     ir = pipeline([T.ColorJitter(hue=ir_hue)] if ir_hue > 0 else [])
@@ -285,7 +280,12 @@ def build_crossmodal_transforms(
 class CrossModalDataset(Dataset):
     """Loads :class:`Sample` images with the transform of their modality -> :class:`Batch` items."""
 
-    def __init__(self, samples: Sequence[Sample], vis_transform, ir_transform) -> None:
+    def __init__(
+        self,
+        samples: Sequence[Sample],
+        vis_transform: Callable[[Image.Image], torch.Tensor],
+        ir_transform: Callable[[Image.Image], torch.Tensor],
+    ) -> None:
         self.samples = list(samples)
         self.transforms = (vis_transform, ir_transform)
 
@@ -299,7 +299,7 @@ class CrossModalDataset(Dataset):
 
 def build_crossmodal_loader(
     samples: Sequence[Sample],
-    data_cfg,
+    data_cfg: DataConfig,
     seed: int,
     *,
     exchange_prob: float = 2 / 3,
@@ -314,12 +314,4 @@ def build_crossmodal_loader(
         )
     sampler = CrossModalitySampler(samples, data_cfg.batch_size // (2 * k), k, seed)
     vis, ir = build_crossmodal_transforms(data_cfg, exchange_prob, ir_hue)
-    return DataLoader(
-        CrossModalDataset(samples, vis, ir),
-        batch_sampler=sampler,
-        num_workers=data_cfg.workers,
-        worker_init_fn=_seed_worker,
-        generator=torch.Generator(),
-        persistent_workers=False,
-        pin_memory=torch.cuda.is_available(),
-    )
+    return epoch_loader(CrossModalDataset(samples, vis, ir), sampler, data_cfg.workers)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from reid.data.datasets import DATASETS, ReidSplits, Sample, _images, relabel
 from core.errors import DatasetError
+from reid.data.datasets import DATASETS, ReidSplits, Sample, image_files, relabel
 
 _LAYOUT = (
     "<root>/images/{pid:04d}_{frame:06d}.jpg, <root>/poses/<same stem>.txt, "
@@ -65,7 +65,7 @@ def read_dancereid(root: Path) -> ReidSplits:
     video_of = {int(pid): str(name) for name, pids in videos.items() for pid in pids}
 
     by_pid: dict[int, list[Sample]] = {}
-    for path in _images(images_dir):
+    for path in image_files(images_dir):
         match = _NAME.match(path.stem)
         if match is None:
             raise DatasetError(

@@ -2,12 +2,14 @@
 
 Every reader returns a :class:`ReidSplits` whose train pids are relabelled 0..N-1 (classifier
 targets); query/gallery pids keep the dataset's own numbers. Camera ids are 0-based.
-A malformed folder raises :class:`reid.errors.DatasetError` naming what is missing and the
-expected layout.
+A malformed folder raises :class:`core.errors.DatasetError` naming what is missing and the
+expected layout. Every reader names the evaluation protocol of its query/gallery
+(:attr:`ReidSplits.eval_protocol`); importing :mod:`reid.data` registers every reader.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,7 +39,8 @@ class ReidSplits:
     train: list[Sample]
     query: list[Sample]
     gallery: list[Sample]
-    eval_protocol: str = "market"  #: default CMC protocol: "market" | "single_gallery_shot"
+    eval_protocol: str  #: how its query/gallery are scored: a ``reid.evaluation.PROTOCOLS`` name
+    root: Path | None = None  #: the folder it was read from (set by :func:`read_dataset`)
 
     @property
     def num_train_pids(self) -> int:
@@ -53,7 +56,7 @@ def read_dataset(name: str, root: str | Path) -> ReidSplits:
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"{name} dataset folder {root} does not exist; pass the dataset root")
-    return reader(root)
+    return dataclasses.replace(reader(root), root=root)
 
 
 def relabel(samples: list[Sample]) -> list[Sample]:
@@ -62,7 +65,8 @@ def relabel(samples: list[Sample]) -> list[Sample]:
     return [s._replace(pid=mapping[s.pid]) for s in samples]
 
 
-def _images(folder: Path) -> list[Path]:
+def image_files(folder: Path) -> list[Path]:
+    """The image files directly in ``folder`` (suffixes :data:`IMAGE_SUFFIXES`), sorted."""
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
@@ -73,7 +77,9 @@ def _require_dir(root: Path, sub: str, name: str, layout: str) -> Path:
     return folder
 
 
-def _nonempty(samples: list[Sample], root: Path, what: str, name: str, layout: str) -> None:
+def require_nonempty(samples: list[Sample], root: Path, what: str, name: str, layout: str) -> None:
+    """Raise DatasetError naming ``what`` (a folder or list of dataset ``name`` at ``root``)
+    and the expected ``layout`` when it yielded no samples."""
     if not samples:
         raise DatasetError(f"{name} dataset at {root}: no images in {what}; expected {layout}")
 
@@ -87,7 +93,7 @@ _MARKET_LAYOUT = (
 )
 
 
-def _find_root(root: Path, marker: str) -> Path:
+def find_root(root: Path, marker: str) -> Path:
     """``root`` or its single child folder holding ``marker`` (archives unpack one level deep)."""
     if (root / marker).exists():
         return root
@@ -97,7 +103,7 @@ def _find_root(root: Path, marker: str) -> Path:
 
 def _market_folder(folder: Path, name: str, *, is_train: bool) -> list[Sample]:
     samples = []
-    for path in _images(folder):
+    for path in image_files(folder):
         match = _MARKET_NAME.match(path.name)
         if match is None:
             raise DatasetError(
@@ -113,13 +119,15 @@ def _market_folder(folder: Path, name: str, *, is_train: bool) -> list[Sample]:
 
 
 def _read_market_style(root: Path, name: str) -> ReidSplits:
-    root = _find_root(root, "bounding_box_train")
+    root = find_root(root, "bounding_box_train")
     parts = {}
     for sub in ("bounding_box_train", "query", "bounding_box_test"):
         folder = _require_dir(root, sub, name, _MARKET_LAYOUT)
         parts[sub] = _market_folder(folder, name, is_train=sub == "bounding_box_train")
-        _nonempty(parts[sub], root, sub, name, _MARKET_LAYOUT)
-    return ReidSplits(name, parts["bounding_box_train"], parts["query"], parts["bounding_box_test"])
+        require_nonempty(parts[sub], root, sub, name, _MARKET_LAYOUT)
+    return ReidSplits(
+        name, parts["bounding_box_train"], parts["query"], parts["bounding_box_test"], "market"
+    )
 
 
 @DATASETS.register("market1501")
@@ -169,7 +177,7 @@ def _msmt_list(root: Path, list_name: str, image_dir: Path) -> list[Sample]:
 @DATASETS.register("msmt17")
 def read_msmt17(root: Path) -> ReidSplits:
     """MSMT17 V1/V2; train = list_train + list_val (the common "combineall=False" protocol)."""
-    root = _find_root(root, "list_train.txt")
+    root = find_root(root, "list_train.txt")
     for train_dir, test_dir in (("train", "test"), ("mask_train_v2", "mask_test_v2")):
         if (root / train_dir).is_dir() and (root / test_dir).is_dir():
             break
@@ -186,8 +194,8 @@ def read_msmt17(root: Path) -> ReidSplits:
         ("list_query.txt", query),
         ("list_gallery.txt", gallery),
     ):
-        _nonempty(part, root, what, "msmt17", _MSMT_LAYOUT)
-    return ReidSplits("msmt17", relabel(train), query, gallery)
+        require_nonempty(part, root, what, "msmt17", _MSMT_LAYOUT)
+    return ReidSplits("msmt17", relabel(train), query, gallery, "market")
 
 
 # -- folder per identity ---------------------------------------------------------------------
@@ -204,13 +212,13 @@ def _folder_split(root: Path, sub: str, pid_of: dict[str, int], cam_offset: int)
     samples = []
     for id_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
         pid = pid_of.setdefault(id_dir.name, len(pid_of))
-        for path in _images(id_dir):
+        for path in image_files(id_dir):
             match = _CAM_IN_NAME.search(path.stem)
             # Without a camera tag every image is its own camera: only the image itself is
             # excluded from its gallery, never other views of the person.
             cam = int(match.group(1)) if match else cam_offset + 1_000_000 + len(samples)
             samples.append(Sample(str(path), pid, cam))
-    _nonempty(samples, root, sub, "folder", _FOLDER_LAYOUT)
+    require_nonempty(samples, root, sub, "folder", _FOLDER_LAYOUT)
     return samples
 
 
@@ -224,4 +232,4 @@ def read_folder(root: Path) -> ReidSplits:
     pid_of: dict[str, int] = {}
     query = _folder_split(root, "query", pid_of, 0)
     gallery = _folder_split(root, "gallery", pid_of, 10_000_000)
-    return ReidSplits("folder", train, query, gallery)
+    return ReidSplits("folder", train, query, gallery, "market")

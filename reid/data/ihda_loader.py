@@ -14,13 +14,13 @@ from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 import numpy as np
-import torch
 from torch.utils.data import DataLoader, Dataset, default_collate
 
-from reid.data.datasets import Sample
-from reid.data.loader import Batch, _seed_worker
-from reid.data.transforms import build_train_transform, load_image
 from core.errors import UserError
+from reid.config import DataConfig
+from reid.data.datasets import Sample
+from reid.data.loader import Batch, epoch_loader
+from reid.data.transforms import build_train_transform, load_image
 
 
 class IhdaBatch(NamedTuple):
@@ -42,7 +42,8 @@ def _modality(s: Sample) -> int:
 
 
 class _Items(Dataset):
-    """Flat list source + target; items (image, pid, index, domain 0 source / 1 photo / 2 sketch)."""
+    """Flat list source + target; items (image, pid, camid, index, domain: 0 source, 1 photo,
+    2 sketch)."""
 
     def __init__(self, source: Sequence[Sample], target: Sequence[Sample], transform) -> None:
         self.source, self.target, self.transform = list(source), list(target), transform
@@ -113,18 +114,15 @@ class PairSampler:
 def build_pair_loader(
     source: Sequence[Sample],
     target: Sequence[Sample],
-    data_cfg,
+    data_cfg: DataConfig,
     source_batch: int,
     pairs: int,
     seed: int,
 ) -> DataLoader:
     """Loader of :class:`IhdaBatch` (the engine sets the sampler's epoch)."""
-    return DataLoader(
+    return epoch_loader(
         _Items(source, target, build_train_transform(data_cfg)),
-        batch_sampler=PairSampler(len(source), target, source_batch, pairs, seed),
-        collate_fn=_collate,
-        num_workers=data_cfg.workers,
-        worker_init_fn=_seed_worker,
-        generator=torch.Generator(),
-        persistent_workers=False,
+        PairSampler(len(source), target, source_batch, pairs, seed),
+        data_cfg.workers,
+        _collate,
     )

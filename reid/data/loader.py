@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from reid.config import DataConfig
 from reid.data.datasets import Sample
 from reid.data.samplers import build_sampler
 from reid.data.transforms import build_test_transform, build_train_transform, load_image
@@ -37,33 +40,45 @@ class ImageDataset(Dataset):
         return Batch(self.transform(load_image(s.path)), s.pid, s.camid, i)
 
 
-def _seed_worker(worker_id: int) -> None:
-    # torch seeds each worker from the loader's generator; numpy/random follow it.
-    import random
-
-    import numpy as np
-
+def seed_worker(worker_id: int) -> None:
+    """DataLoader ``worker_init_fn``: numpy and random follow the seed torch gave the worker
+    (drawn from the loader's generator, which the engine reseeds every epoch)."""
     seed = torch.initial_seed() % 2**32
     np.random.seed(seed)
     random.seed(seed)
 
 
-def build_train_loader(samples: Sequence[Sample], data_cfg, seed: int) -> DataLoader:
-    """Training loader with the configured batch sampler; call ``loader.batch_sampler.set_epoch``
-    and reseed ``loader.generator`` each epoch (the engine does)."""
-    sampler = build_sampler(samples, data_cfg, seed)
+def epoch_loader(
+    dataset: Dataset,
+    batch_sampler: Any,
+    workers: int,
+    collate_fn: Callable[[list], Any] | None = None,
+) -> DataLoader:
+    """A training loader whose batches depend only on (seed, epoch): call
+    ``loader.batch_sampler.set_epoch`` and reseed ``loader.generator`` each epoch (the engine
+    does); workers seed numpy and random through :func:`seed_worker`."""
     return DataLoader(
-        ImageDataset(samples, build_train_transform(data_cfg)),
-        batch_sampler=sampler,
-        num_workers=data_cfg.workers,
-        worker_init_fn=_seed_worker,
+        dataset,
+        batch_sampler=batch_sampler,
+        collate_fn=collate_fn,
+        num_workers=workers,
+        worker_init_fn=seed_worker,
         generator=torch.Generator(),
         persistent_workers=False,
         pin_memory=torch.cuda.is_available(),
     )
 
 
-def build_test_loader(samples: Sequence[Sample], data_cfg) -> DataLoader:
+def build_train_loader(samples: Sequence[Sample], data_cfg: DataConfig, seed: int) -> DataLoader:
+    """Training loader with the configured batch sampler (:func:`epoch_loader`)."""
+    return epoch_loader(
+        ImageDataset(samples, build_train_transform(data_cfg)),
+        build_sampler(samples, data_cfg, seed),
+        data_cfg.workers,
+    )
+
+
+def build_test_loader(samples: Sequence[Sample], data_cfg: DataConfig) -> DataLoader:
     """Deterministic loader (resize + normalise) in dataset order."""
     return DataLoader(
         ImageDataset(samples, build_test_transform(data_cfg.height, data_cfg.width)),

@@ -12,7 +12,8 @@ group with train counts :data:`PKU_TRAIN_PER_STYLE` for styles a..e; 10 random s
 Split k (1-based) is drawn from ``numpy.random.default_rng([seed, k])`` so it does not depend
 on how many splits are drawn. Registered datasets: ``pku-sketch-1`` .. ``pku-sketch-10``
 (train = photos + sketches of the split's train ids, relabelled; query = test sketches;
-gallery = test photos) and ``pku-sketch`` = split 1.
+gallery = test photos) and ``pku-sketch`` = split 1 (its evaluation scores all 10 splits' test
+sets, :mod:`reid.evaluation.pku_sketch`).
 
 Every sample carries ``extra["modality"]``: 0 = photo, 1 = sketch (the same codes as
 visible / infrared in :mod:`reid.data.crossmodal`, so dual-stem models route sketches to their
@@ -28,10 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
-from reid.data.datasets import DATASETS, ReidSplits, Sample, _find_root, _images, relabel
 from core.errors import DatasetError, UserError
+from reid.data.datasets import DATASETS, ReidSplits, Sample, find_root, image_files, relabel
+from reid.metrics.sketch import PHOTO, SKETCH
 
-PHOTO, SKETCH = 0, 1
 SKETCH_CAMID = 2
 PKU_TRAIN_PER_STYLE = (34, 15, 60, 25, 16)  #: train ids per style a..e (sum 150)
 PKU_NUM_IDS = 200
@@ -124,7 +125,7 @@ def _leading_id(path: Path) -> int:
 
 def read_style_groups(root: Path) -> list[list[int]]:
     """Id lists of ``styleAnnotation/*.txt`` in file-name order (style a, b, ...)."""
-    root = _find_root(root, "sketch")
+    root = find_root(root, "sketch")
     files = sorted(_require(root, "styleAnnotation").glob("*.txt"))
     if not files:
         raise DatasetError(
@@ -144,16 +145,16 @@ def read_style_groups(root: Path) -> list[list[int]]:
 def read_pku_images(root: Path) -> tuple[list[Sample], list[Sample]]:
     """(photos, sketches) of every identity, pids = the dataset's ids; each id needs at
     least one photo and exactly one sketch."""
-    root = _find_root(root, "sketch")
+    root = find_root(root, "sketch")
     photos: list[Sample] = []
     per_id: dict[int, int] = {}
-    for path in _images(_require(root, "photo")):
+    for path in image_files(_require(root, "photo")):
         pid = _leading_id(path)
         photos.append(Sample(str(path), pid, per_id.get(pid, 0), {"modality": PHOTO}))
         per_id[pid] = per_id.get(pid, 0) + 1
     sketches = [
         Sample(str(p), _leading_id(p), SKETCH_CAMID, {"modality": SKETCH})
-        for p in _images(_require(root, "sketch"))
+        for p in image_files(_require(root, "sketch"))
     ]
     sketch_ids = [s.pid for s in sketches]
     if not photos or not sketches:
@@ -174,10 +175,13 @@ def read_pku_images(root: Path) -> tuple[list[Sample], list[Sample]]:
     return photos, sketches
 
 
-def read_pku_sketch(root: Path, split: int = 1, seed: int = 0) -> ReidSplits:
+def read_pku_sketch(
+    root: Path, split: int = 1, seed: int = 0, name: str | None = None
+) -> ReidSplits:
     """PKU-Sketch split ``split`` (1..10 by convention): train = photos + sketches of the train
-    ids (relabelled), query = sketches of the test ids, gallery = their photos."""
-    root = _find_root(root, "sketch")
+    ids (relabelled), query = sketches of the test ids, gallery = their photos; named ``name``
+    (default ``pku-sketch-<split>``)."""
+    root = find_root(root, "sketch")
     photos, sketches = read_pku_images(root)
     groups = read_style_groups(root)
     annotated = {i for g in groups for i in g}
@@ -195,9 +199,11 @@ def read_pku_sketch(root: Path, split: int = 1, seed: int = 0) -> ReidSplits:
     train = [s for s in photos + sketches if s.pid in train_set]
     query = [s for s in sketches if s.pid in test_set]
     gallery = [s for s in photos if s.pid in test_set]
-    return ReidSplits(f"pku-sketch-{split}", relabel(train), query, gallery)
+    return ReidSplits(
+        name or f"pku-sketch-{split}", relabel(train), query, gallery, eval_protocol="pku-sketch"
+    )
 
 
-DATASETS.register("pku-sketch")(read_pku_sketch)
+DATASETS.register("pku-sketch")(lambda root: read_pku_sketch(root, name="pku-sketch"))
 for _k in range(1, PKU_NUM_SPLITS + 1):
     DATASETS.register(f"pku-sketch-{_k}")(lambda root, k=_k: read_pku_sketch(root, k))

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -24,12 +23,15 @@ import torch
 import torchvision.transforms.v2.functional as TF
 from torch.utils.data import DataLoader, Dataset
 
+from core.errors import UserError
+from core.files import atomic_path
+from core.notify import notice
+from reid.config import DataConfig, PoseConfig
 from reid.data.dancereid import read_pose
 from reid.data.datasets import Sample
-from reid.data.loader import _seed_worker
+from reid.data.loader import epoch_loader
 from reid.data.samplers import build_sampler
-from reid.data.transforms import IMAGENET_MEAN, IMAGENET_STD, RandomErasing, load_image
-from core.errors import UserError
+from reid.data.transforms import IMAGENET_MEAN, IMAGENET_STD, load_image, random_erasing
 
 NUM_KEYPOINTS = 17
 NOSE = 0
@@ -92,7 +94,9 @@ def skeleton_mask(kpts: np.ndarray, height: int, width: int) -> np.ndarray:
 # -- keypoint sources ------------------------------------------------------------------------
 
 
-def _cache_path(samples: Sequence[Sample], cache_dir: str | None) -> Path:
+def keypoint_cache_path(samples: Sequence[Sample], cache_dir: str | None) -> Path:
+    """The .npy file caching detected keypoints of ``samples`` (named by a hash of their paths)
+    in ``cache_dir``, or in ``.keypoints`` beside the images."""
     paths = [s.path for s in samples]
     digest = hashlib.sha1("\n".join(paths).encode()).hexdigest()[:16]
     folder = Path(cache_dir) if cache_dir else Path(os.path.commonpath(paths)) / ".keypoints"
@@ -135,7 +139,7 @@ def load_keypoints(
     pose_files = [(s.extra or {}).get("pose") for s in samples]
     if all(pose_files):
         return np.stack([read_pose(p) for p in pose_files])
-    cache = _cache_path(samples, cache_dir)
+    cache = keypoint_cache_path(samples, cache_dir)
     if cache.is_file():
         kpts = np.load(cache)
         if kpts.shape == (len(samples), NUM_KEYPOINTS, 2):
@@ -152,8 +156,10 @@ def load_keypoints(
             f"pose.keypoint_model {keypoint_model} does not exist; pass a local ultralytics "
             "pose weights file such as yolo11n-pose.pt"
         )
-    print(f"reid: detecting keypoints of {len(samples)} images with {keypoint_model} "
-          f"(once; cached in {cache})", file=sys.stderr)  # fmt: skip
+    notice(
+        f"detecting keypoints of {len(samples)} images with {keypoint_model} "
+        f"(once; cached in {cache})"
+    )
     try:
         kpts = _detect_keypoints([s.path for s in samples], keypoint_model, min_confidence)
     except (OSError, RuntimeError, ConnectionError) as exc:
@@ -162,9 +168,8 @@ def load_keypoints(
             "pass a local ultralytics pose weights file as pose.keypoint_model"
         ) from None
     cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_name(f".{cache.name}.tmp.npy")
-    np.save(tmp, kpts)
-    os.replace(tmp, cache)
+    with atomic_path(cache) as tmp:
+        np.save(tmp, kpts)
     return kpts
 
 
@@ -194,20 +199,20 @@ class PoseDataset(Dataset):
     Keypoint channels are not swapped left/right on a flip (as the original code).
     """
 
-    def __init__(self, samples: Sequence[Sample], keypoints: np.ndarray, data_cfg, pose_cfg):
+    def __init__(
+        self,
+        samples: Sequence[Sample],
+        keypoints: np.ndarray,
+        data_cfg: DataConfig,
+        pose_cfg: PoseConfig,
+    ) -> None:
         if len(keypoints) != len(samples):
             raise ValueError(f"{len(keypoints)} keypoint sets for {len(samples)} samples")
         self.samples, self.keypoints = list(samples), keypoints
         self.h, self.w = data_cfg.height, data_cfg.width
         self.hflip_prob = data_cfg.hflip_prob
         self.pose_cfg = pose_cfg
-        self.eraser = RandomErasing(
-            data_cfg.erase_prob,
-            data_cfg.erase_area_min,
-            data_cfg.erase_area_max,
-            data_cfg.erase_aspect_min,
-            data_cfg.erase_fill,
-        )
+        self.eraser = random_erasing(data_cfg)
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -230,17 +235,17 @@ class PoseDataset(Dataset):
 
 
 def build_pose_loader(
-    samples: Sequence[Sample], keypoints: np.ndarray, data_cfg, pose_cfg, seed: int
+    samples: Sequence[Sample],
+    keypoints: np.ndarray,
+    data_cfg: DataConfig,
+    pose_cfg: PoseConfig,
+    seed: int,
 ) -> DataLoader:
     """Training loader of :class:`PoseBatch` with the configured (triplet) batch sampler."""
     if pose_cfg.aug not in ("gauss", "none"):
         raise UserError(f"pose.aug must be 'gauss' or 'none', got {pose_cfg.aug!r}")
-    return DataLoader(
+    return epoch_loader(
         PoseDataset(samples, keypoints, data_cfg, pose_cfg),
-        batch_sampler=build_sampler(samples, data_cfg, seed),
-        num_workers=data_cfg.workers,
-        worker_init_fn=_seed_worker,
-        generator=torch.Generator(),
-        persistent_workers=False,
-        pin_memory=torch.cuda.is_available(),
+        build_sampler(samples, data_cfg, seed),
+        data_cfg.workers,
     )

@@ -11,17 +11,18 @@ Photo and sketch of a pair share the integer file stem ``i`` (any image suffix).
 datasets ``qmul-shoes`` and ``qmul-chairs``: train = photos + sketches of the train pairs
 (one identity per pair, relabelled), query = test sketches, gallery = test photos, both in pair
 order so query k's one true match is gallery k. Samples carry ``extra["modality"]`` 0 = photo /
-1 = sketch (the codes of :mod:`reid.data.pku_sketch`); camid 0 = photo, 1 = sketch.
+1 = sketch (the codes of :mod:`reid.metrics.sketch`, as PKU-Sketch's); camid 0 = photo,
+1 = sketch.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from reid.data.datasets import DATASETS, ReidSplits, Sample, _find_root, _images, relabel
 from core.errors import DatasetError
+from reid.data.datasets import DATASETS, ReidSplits, Sample, find_root, image_files, relabel
+from reid.metrics.sketch import PHOTO, SKETCH
 
-PHOTO, SKETCH = 0, 1
 QMUL_DATASETS = ("qmul-shoes", "qmul-chairs")
 
 _LAYOUT = (
@@ -35,7 +36,7 @@ def _indexed(root: Path, sub: str, name: str) -> dict[int, Path]:
     if not folder.is_dir():
         raise DatasetError(f"{name} dataset at {root}: missing folder '{sub}'; expected {_LAYOUT}")
     out: dict[int, Path] = {}
-    for path in _images(folder):
+    for path in image_files(folder):
         if not path.stem.isdigit():
             raise DatasetError(
                 f"{name}: image {path} is not named <pair number>.<ext>; expected {_LAYOUT}"
@@ -72,11 +73,15 @@ def read_qmul_pairs(root: Path, part: str, name: str = "qmul-shoes") -> tuple[li
 def read_qmul(root: Path, name: str = "qmul-shoes") -> ReidSplits:
     """QMUL ``name``: train = both modalities of the train pairs (relabelled), query = test
     sketches, gallery = test photos (pair order)."""
-    root = _find_root(Path(root), "test")
+    root = find_root(Path(root), "test")
     train_photos, train_sketches = read_qmul_pairs(root, "train", name)
     query_gallery = read_qmul_pairs(root, "test", name)
     return ReidSplits(
-        name, relabel(train_photos + train_sketches), query_gallery[1], query_gallery[0]
+        name,
+        relabel(train_photos + train_sketches),
+        query_gallery[1],
+        query_gallery[0],
+        eval_protocol="qmul",
     )
 
 

@@ -7,16 +7,19 @@ All samplers are batch samplers (they yield lists of dataset indices), are deter
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
-from reid.data.datasets import Sample
 from core.errors import UserError
 from core.registry import Registry
+from reid.config import DataConfig
+from reid.data.datasets import Sample
 
 
-class _EpochSampler:
+class EpochSampler:
+    """Base of the batch samplers: their draws depend only on (seed, epoch)."""
+
     def __init__(self, seed: int) -> None:
         self.seed = seed
         self.epoch = 0
@@ -36,7 +39,7 @@ def _index_by_pid(samples: Sequence[Sample]) -> dict[int, np.ndarray]:
     return {pid: np.asarray(idx) for pid, idx in sorted(groups.items())}
 
 
-class PKSampler(_EpochSampler):
+class PKSampler(EpochSampler):
     """Batches of P identities x K images (P = batch_size / K).
 
     Each identity's images are shuffled and cut into chunks of K (a short identity is
@@ -92,7 +95,7 @@ class PKSampler(_EpochSampler):
             yield [int(i) for pid in chosen for i in chunks[int(pid)].pop()]
 
 
-class TripletSampler(_EpochSampler):
+class TripletSampler(EpochSampler):
     """ST-ReIDNet's triplet sampling: every image is an anchor once per epoch (seeds 6.b).
 
     A batch of b = batch_size / 3 anchors is laid out as ``[anchors | positives | negatives]``
@@ -190,7 +193,10 @@ class TripletSampler(_EpochSampler):
             yield [int(a) for a in anchors] + pos + neg
 
 
-SAMPLERS: Registry = Registry("sampler")
+#: ``data.sampler`` name -> factory ``(samples, data_cfg, seed) -> batch sampler``.
+SAMPLERS: Registry[Callable[[Sequence[Sample], DataConfig, int], EpochSampler]] = Registry(
+    "sampler"
+)
 SAMPLERS.register("pk")(
     lambda samples, cfg, seed: PKSampler(samples, cfg.batch_size, cfg.num_instances, seed)
 )
@@ -209,6 +215,8 @@ SAMPLERS.register("st")(
 )
 
 
-def build_sampler(samples: Sequence[Sample], data_cfg, seed: int) -> PKSampler | TripletSampler:
-    """The batch sampler named by ``data_cfg.sampler`` (a :class:`reid.config.DataConfig`)."""
+def build_sampler(
+    samples: Sequence[Sample], data_cfg: DataConfig, seed: int
+) -> PKSampler | TripletSampler:
+    """The batch sampler named by ``data_cfg.sampler``."""
     return SAMPLERS.get(data_cfg.sampler)(samples, data_cfg, seed)

@@ -12,6 +12,8 @@ import torch
 import torchvision.transforms.v2 as T
 from PIL import Image
 
+from reid.config import DataConfig
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -59,7 +61,18 @@ class RandomErasing:
         return img
 
 
-def build_train_transform(data_cfg) -> T.Compose:
+def random_erasing(data_cfg: DataConfig) -> RandomErasing:
+    """:class:`RandomErasing` with the ``data.erase_*`` settings."""
+    return RandomErasing(
+        data_cfg.erase_prob,
+        data_cfg.erase_area_min,
+        data_cfg.erase_area_max,
+        data_cfg.erase_aspect_min,
+        data_cfg.erase_fill,
+    )
+
+
+def build_train_transform(data_cfg: DataConfig) -> T.Compose:
     """Resize, h-flip, pad + random crop, random erasing, ImageNet normalisation."""
     size = (data_cfg.height, data_cfg.width)
     ops: list = [
@@ -71,13 +84,7 @@ def build_train_transform(data_cfg) -> T.Compose:
         ops += [T.Pad(data_cfg.pad), T.RandomCrop(size)]
     ops += [
         T.ToDtype(torch.float32, scale=True),
-        RandomErasing(
-            data_cfg.erase_prob,
-            data_cfg.erase_area_min,
-            data_cfg.erase_area_max,
-            data_cfg.erase_aspect_min,
-            data_cfg.erase_fill,
-        ),
+        random_erasing(data_cfg),
         T.Normalize(IMAGENET_MEAN, IMAGENET_STD),
     ]
     return T.Compose(ops)

@@ -1,7 +1,7 @@
-"""Training engine: trainer template, hooks, checkpoints, optimizers/schedules, evaluation."""
+"""Training engine: trainer template, hooks, checkpoints, optimizers/schedules, devices."""
 
 from reid.engine.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from reid.engine.evaluator import EvalResult, evaluate_model, extract_features
+from reid.engine.device import resolve_device
 from reid.engine.hooks import CheckpointHook, EvalHook, Hook, LogHook
 from reid.engine.optim import WarmupSchedule, build_optimizer, build_scheduler, param_groups
 from reid.engine.trainer import Trainer, seed_everything
@@ -9,17 +9,15 @@ from reid.engine.trainer import Trainer, seed_everything
 __all__ = [
     "CheckpointHook",
     "EvalHook",
-    "EvalResult",
     "Hook",
     "LogHook",
     "Trainer",
     "WarmupSchedule",
     "build_optimizer",
     "build_scheduler",
-    "evaluate_model",
-    "extract_features",
     "load_checkpoint",
     "param_groups",
+    "resolve_device",
     "rng_state",
     "save_checkpoint",
     "seed_everything",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import pickle
 import random
 from pathlib import Path
@@ -12,6 +11,7 @@ import numpy as np
 import torch
 
 from core.errors import UserError
+from core.files import atomic_path
 
 
 def rng_state() -> dict[str, Any]:
@@ -44,12 +44,11 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
-    """torch.save to a temporary file in the same folder, then rename (never a torn file)."""
+    """torch.save ``payload`` to ``path`` atomically (never a torn file)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
     return path
 
 

@@ -6,6 +6,7 @@ import torch
 
 from core.errors import UserError
 
+
 def resolve_device(device: str) -> torch.device:
     """``"auto"`` -> CUDA when available else CPU; otherwise any torch device string."""
     if device == "auto":

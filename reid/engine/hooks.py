@@ -1,4 +1,5 @@
-"""Trainer hooks: evaluation (keeps best.pt by mAP), checkpointing (last.pt), logging."""
+"""Trainer hooks: evaluation (keeps best.pt by the protocol's primary metric), checkpointing
+(last.pt), logging."""
 
 from __future__ import annotations
 
@@ -36,24 +37,21 @@ def checkpoint_payload(trainer: Trainer, extra: dict[str, Any]) -> dict[str, Any
 
 
 class EvalHook(Hook):
-    """Every ``every`` epochs and after the last: ``evaluate() -> metrics``; a new best mAP
-    saves ``best.pt``. With ``before`` the untrained model is evaluated as epoch 0."""
+    """Every ``every`` epochs and after the last: ``evaluate() -> metrics``; a new best of
+    ``metrics[primary]`` (the evaluation protocol's primary metric, higher = better) saves
+    ``best.pt``. With ``before`` the untrained model is evaluated as epoch 0."""
 
     def __init__(
         self,
         evaluate: Callable[[], dict[str, float]],
+        primary: str,
         every: int,
         run_dir: Path,
         extra: dict[str, Any],
         before: bool = False,
     ) -> None:
-        self.evaluate, self.every, self.run_dir, self.extra, self.before = (
-            evaluate,
-            every,
-            run_dir,
-            extra,
-            before,
-        )
+        self.evaluate, self.primary, self.every = evaluate, primary, every
+        self.run_dir, self.extra, self.before = run_dir, extra, before
 
     def before_train(self, trainer: Trainer) -> None:
         if self.before and trainer.state["epoch"] == 0 and self.every > 0:
@@ -65,8 +63,8 @@ class EvalHook(Hook):
             return
         metrics = self.evaluate()
         trainer.epoch_log.update(metrics)
-        if metrics["mAP"] > trainer.state["best_map"]:
-            trainer.state["best_map"], trainer.state["best_epoch"] = metrics["mAP"], epoch
+        if metrics[self.primary] > trainer.state["best_map"]:
+            trainer.state["best_map"], trainer.state["best_epoch"] = metrics[self.primary], epoch
             save_checkpoint(self.run_dir / "best.pt", checkpoint_payload(trainer, self.extra))
 
 

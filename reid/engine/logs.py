@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from pathlib import Path
 from typing import Any
+
+from core.files import atomic_path, write_atomic
 
 
 def write_metrics_csv(path: str | Path, history: list[dict[str, Any]]) -> Path:
@@ -20,10 +21,7 @@ def write_metrics_csv(path: str | Path, history: list[dict[str, Any]]) -> Path:
     writer = csv.DictWriter(buf, fieldnames=columns, restval="", lineterminator="\n")
     writer.writeheader()
     writer.writerows(history)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(buf.getvalue())
-    os.replace(tmp, path)
-    return path
+    return write_atomic(path, buf.getvalue())
 
 
 def write_curves_png(path: str | Path, history: list[dict[str, Any]]) -> Path:
@@ -53,7 +51,6 @@ def write_curves_png(path: str | Path, history: list[dict[str, Any]]) -> Path:
             ax.legend()
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, format="png")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
     return path

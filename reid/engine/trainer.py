@@ -30,8 +30,10 @@ class Trainer:
     """Runs epochs ``state["epoch"] + 1 .. epochs`` of ``method.train_step`` over ``loader``.
 
     ``state`` (saved in checkpoints) holds ``epoch`` (last finished), ``history`` (one dict per
-    epoch: losses, lr, evaluation metrics) and ``best_map`` / ``best_epoch``. Hooks run in list
-    order at each point; ``epoch_log`` is the dict of the current epoch that hooks may extend.
+    epoch: losses, lr, evaluation metrics) and ``best_map`` / ``best_epoch``: the best value of
+    the evaluation protocol's primary metric and its epoch (the key keeps its first name, mAP,
+    so earlier runs resume). Hooks run in list order at each point; ``epoch_log`` is the dict of
+    the current epoch that hooks may extend.
     """
 
     def __init__(

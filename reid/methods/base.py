@@ -16,12 +16,12 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from core.errors import UserError
+from core.registry import Registry
 from reid.config import ReidConfig
 from reid.data.datasets import ReidSplits, Sample, read_dataset
 from reid.data.loader import Batch, build_train_loader
 from reid.engine.optim import build_optimizer, build_scheduler, param_groups
-from core.errors import UserError
-from core.registry import Registry
 from reid.models.reidnet import build_reidnet
 
 #: Method name -> :class:`Method` subclass; every method module registers its class here.

@@ -9,6 +9,9 @@ per-modality CE, for Z_bn and the CSS feature). SGD (Nesterov) with per-group lr
 a per-iteration one-cycle schedule: linear from ``warmup_start * lr`` to ``lr`` at epoch
 ``decay_step``, then linear to 0 at ``train.epochs``.
 
+Network :class:`reid.models.dns_net.DnsNet`, losses :mod:`reid.losses.dns`, schedule
+:class:`reid.engine.optim.OneCycle`.
+
 Choices: the Circle loss is divided by B once (seeds 5.c lists the division twice in words; the
 code's value is mean / B); AMP via the engine's autocast/GradScaler on CUDA. Test feature: Z_bn
 (``model.test_feature``). The channel-erasing of the original is approximated by a second
@@ -17,16 +20,14 @@ random erasing with the mean fill.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 import torch
 import torch.nn.functional as F
 
-from reid.config import DataConfig, ModelConfig, OptimConfig, ReidConfig, TrainConfig
+from reid.config import DnsConfig
 from reid.data.crossmodal import build_crossmodal_loader
 from reid.data.datasets import Sample
 from reid.data.loader import Batch
+from reid.engine.optim import OneCycle
 from reid.losses.dns import (
     circle_loss,
     domain_alignment_loss,
@@ -36,114 +37,6 @@ from reid.losses.dns import (
 from reid.methods.base import METHODS, Method
 from reid.models.backbones import load_pretrained
 from reid.models.dns_net import DnsNet
-
-
-@dataclass(frozen=True)
-class DnsSection:
-    """DNS-specific losses, sampling augmentations and schedule."""
-
-    circle_margin: float = 0.45  #: Circle loss relaxation m
-    circle_gamma: float = 64.0  #: Circle loss scale gamma
-    da_weight: float = 0.2  #: weight of the domain alignment loss in the total
-    da_inter: float = 0.45  #: L_da weight of the inter-modality MMD terms
-    da_intra: float = 0.05  #: L_da weight of the Z vs CSS-feature MMD terms
-    ema_tau: float = 0.2  #: EMA rate of the distillation classifiers, per forward
-    dd_ce_weight: float = 0.25  #: per-modality CE weight inside each L_dd term
-    gem_p: float = 3.0  #: GeM pooling exponent
-    css_dropout: float = 0.01  #: dropout inside the CSS MLP
-    decay_step: int = 16  #: epoch where the one-cycle lr peaks
-    warmup_start: float = 1e-4  #: lr at epoch 0, fraction of the peak
-    lr_mult_base: float = 0.1  #: stems, HSS, CSS and everything not listed below
-    lr_mult_layer3: float = 0.2
-    lr_mult_layer4: float = 0.25
-    exchange_prob: float = 0.6667  #: ChannelExchange probability on visible images
-    ir_hue: float = 0.5  #: ColorJitter hue on infrared images (0 = off)
-
-
-def _dns_data() -> DataConfig:
-    return DataConfig(
-        height=288,
-        width=144,
-        batch_size=48,
-        sampler="crossmodal",
-        num_instances=4,
-        erase_fill="mean",
-        workers=4,
-    )
-
-
-def _dns_model() -> ModelConfig:
-    return ModelConfig(pooling="gem", last_stride=1, test_feature="bn")
-
-
-def _dns_optim() -> OptimConfig:
-    return OptimConfig(
-        name="sgd",
-        lr=0.2,
-        backbone_lr_mult=0.1,
-        weight_decay=5e-4,
-        scheduler="onecycle",
-        warmup_epochs=0,
-    )
-
-
-def _dns_train() -> TrainConfig:
-    return TrainConfig(epochs=100, eval_every=10)
-
-
-@dataclass(frozen=True)
-class DnsConfig(ReidConfig):
-    """DNS: SYSU / LLCM defaults (RegDB: optim.lr 0.1). ``data.batch_size`` = 2 * P * K with
-    K = ``data.num_instances`` (48 = 2 x 6 ids x 4). ``optim.scheduler`` / ``backbone_lr_mult``
-    are not used (see ``dns``)."""
-
-    data: DataConfig = field(default_factory=_dns_data)
-    model: ModelConfig = field(default_factory=_dns_model)
-    optim: OptimConfig = field(default_factory=_dns_optim)
-    train: TrainConfig = field(default_factory=_dns_train)
-    dns: DnsSection = field(default_factory=DnsSection)
-
-
-class OneCycle:
-    """Per-iteration lr: ``base * f(t)``, t = fractional epoch from 0; ``f`` rises linearly
-    from ``start`` to 1 at ``peak`` epochs, then falls linearly to 0 at ``total`` epochs.
-
-    ``step_iter`` sets the lrs before each optimisation step; ``step`` (engine, per epoch)
-    advances the epoch. State is plain scalars (checkpoint-safe)."""
-
-    def __init__(self, optimizer: torch.optim.Optimizer, peak: int, total: int, start: float):
-        self.optimizer = optimizer
-        self.peak, self.total, self.start = peak, total, start
-        self.epoch, self.iter, self.steps_per_epoch = 0, 0, 1
-        for g in optimizer.param_groups:
-            g.setdefault("base_lr", g["lr"])
-        self._apply(0.0)
-
-    def factor(self, t: float) -> float:
-        if t < self.peak:
-            return self.start + (1 - self.start) * t / max(self.peak, 1e-12)
-        return max(0.0, (self.total - t) / max(self.total - self.peak, 1e-12))
-
-    def _apply(self, t: float) -> None:
-        f = self.factor(t)
-        for g in self.optimizer.param_groups:
-            g["lr"] = g["base_lr"] * f
-
-    def step_iter(self) -> None:
-        self._apply(self.epoch + self.iter / max(self.steps_per_epoch, 1))
-        self.iter += 1
-
-    def step(self) -> None:
-        self.epoch, self.iter = self.epoch + 1, 0
-        self._apply(float(self.epoch))
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"epoch": self.epoch, "iter": self.iter, "steps_per_epoch": self.steps_per_epoch}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.epoch, self.iter = int(state["epoch"]), int(state["iter"])
-        self.steps_per_epoch = int(state["steps_per_epoch"])
-        self._apply(self.epoch + self.iter / max(self.steps_per_epoch, 1))
 
 
 @METHODS.register("dns")

@@ -1,22 +1,21 @@
 """ECN (Zhong et al., "Invariance Matters: Exemplar Memory for Domain Adaptive Person
 Re-identification", CVPR 2019; seeds.md 3): labelled source + unlabelled target.
 
-Network: backbone -> global pool (pool5 g, the test feature) -> Linear(C -> 4096) -> BN -> e.
-Source head ReLU(e) -> Dropout -> Linear(4096 -> N_src), plain cross-entropy. Target feature
-f = Dropout(L2norm(e)) scored against an exemplar memory of all target training images
+Network (:class:`reid.models.ecn_net.EcnNet`): backbone -> global pool (pool5 g, the test
+feature) -> Linear(C -> 4096) -> BN -> e. Source head ReLU(e) -> Dropout ->
+Linear(4096 -> N_src), plain cross-entropy. Target feature f = Dropout(L2norm(e)) scored against an exemplar memory of all target training images
 (:mod:`reid.losses.exemplar`): exemplar + camera invariance (CamStyle copies share their
 original's slot, :mod:`reid.data.crossdomain`), neighbourhood invariance from
 ``ecn.knn_start_epoch`` on. L = (1 - lmd) L_src + lmd L_tgt; after each step the batch's
 slots move to f with momentum ``alpha x epoch`` (0-based) and are re-normalised.
 
 The target is given by ``target.data_dir`` / ``target.dataset``; training-time evaluation
-uses the target's query/gallery through :meth:`Ecn.eval_splits` (an engine hook).
-The FMCL momentum-encoder variant (seeds.md 3.h) is not implemented.
+uses the target's query/gallery through :meth:`Ecn.eval_splits`. The FMCL momentum-encoder
+variant (seeds.md 3.h) is :mod:`reid.methods.fmcl`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from reid.config import DataConfig, ModelConfig, OptimConfig, ReidConfig, TrainConfig
+from core.errors import UserError
+from reid.config import EcnConfig
 from reid.data.crossdomain import (
     CrossDomainBatch,
     build_crossdomain_loader,
@@ -35,143 +35,10 @@ from reid.data.crossdomain import (
 )
 from reid.data.datasets import ReidSplits, Sample
 from reid.engine.optim import build_scheduler, param_groups
-from core.errors import UserError
 from reid.losses.exemplar import ExemplarMemory, invariance_loss
 from reid.methods.base import METHODS, Method
 from reid.models.backbones import build_backbone, load_pretrained
-from reid.models.reidnet import global_pool
-
-
-@dataclass(frozen=True)
-class TargetConfig:
-    """The unlabelled target domain (its train split feeds the memory, query/gallery the
-    evaluation)."""
-
-    data_dir: str | None = None  #: target dataset folder (required)
-    dataset: str | None = None  #: target dataset reader, e.g. dukemtmc (required)
-    batch_size: int = 128  #: target images per training batch (after the source images)
-    camstyle: bool = True  #: camera invariance from <target>/bounding_box_train_camstyle
-
-
-@dataclass(frozen=True)
-class EcnSection:
-    """ECN's head, memory and loss settings (original code defaults)."""
-
-    features: int = 4096  #: embedding length (FC after pool5)
-    dropout: float = 0.5  #: dropout of both heads (target: after L2 normalisation)
-    beta: float = 0.05  #: softmax temperature of the memory logits
-    alpha: float = 0.01  #: memory momentum per epoch: momentum = alpha x 0-based epoch
-    knn: int = 6  #: k of neighbourhood invariance (0 = off)
-    knn_start_epoch: int = 5  #: 0-based epoch from which neighbourhood invariance is on
-    lmd: float = 0.3  #: L = (1 - lmd) L_src + lmd L_tgt
-    freeze_early: bool = True  #: ResNet stem + layer1 + layer2 frozen (and their BN in eval)
-    output_feature: str = "pool5"  #: test embedding: "pool5" | "embedding" (BN'ed FC output)
-    nesterov: bool = True  #: SGD with Nesterov momentum
-    crop_area_min: float = 0.64  #: rect crop area fraction in [min, 1]
-    crop_aspect_min: float = 2.0  #: rect crop aspect h/w lower bound
-    crop_aspect_max: float = 3.0  #: rect crop aspect h/w upper bound
-
-
-def _ecn_data() -> DataConfig:
-    return DataConfig(batch_size=128, pad=0, erase_area_max=0.2, erase_fill="mean")
-
-
-def _ecn_model() -> ModelConfig:
-    return ModelConfig(last_stride=2, pooling="avg", bnneck=False, test_feature="pre_bn")
-
-
-def _ecn_optim() -> OptimConfig:
-    return OptimConfig(name="sgd", lr=0.1, warmup_epochs=0)
-
-
-def _ecn_train() -> TrainConfig:
-    return TrainConfig(epochs=60)
-
-
-@dataclass(frozen=True)
-class EcnConfig(ReidConfig):
-    """ECN: the shared sections with ECN's defaults plus ``target`` and ``ecn``.
-
-    ``loss`` and ``data.sampler`` / ``data.pad`` and ``model.bnneck`` / ``model.test_feature``
-    are unused (ECN: plain CE, uniformly shuffled source batches, rect crops, pool5 at test).
-    """
-
-    data: DataConfig = field(default_factory=_ecn_data)
-    model: ModelConfig = field(default_factory=_ecn_model)
-    optim: OptimConfig = field(default_factory=_ecn_optim)
-    train: TrainConfig = field(default_factory=_ecn_train)
-    target: TargetConfig = field(default_factory=TargetConfig)
-    ecn: EcnSection = field(default_factory=EcnSection)
-
-
-class EcnNet(nn.Module):
-    """Backbone -> pool5 -> FC + BN embedding; source classifier and target feature heads."""
-
-    def __init__(
-        self,
-        backbone: nn.Module,
-        num_classes: int,
-        *,
-        features: int = 4096,
-        dropout: float = 0.5,
-        pooling: str = "avg",
-        freeze_early: bool = True,
-        output_feature: str = "pool5",
-    ) -> None:
-        super().__init__()
-        if output_feature not in ("pool5", "embedding"):
-            raise UserError(
-                f"ecn.output_feature must be 'pool5' or 'embedding', got {output_feature!r}"
-            )
-        self.backbone = backbone
-        self.pool = global_pool(pooling)
-        self.embed = nn.Linear(backbone.out_channels, features)
-        nn.init.kaiming_normal_(self.embed.weight, mode="fan_out")
-        nn.init.zeros_(self.embed.bias)
-        self.embed_bn = nn.BatchNorm1d(features)
-        self.drop = nn.Dropout(dropout)
-        self.classifier = nn.Linear(features, num_classes) if num_classes > 0 else None
-        if self.classifier is not None:
-            nn.init.normal_(self.classifier.weight, std=0.001)
-            nn.init.zeros_(self.classifier.bias)
-        self.output_feature = output_feature
-        self.dim = backbone.out_channels if output_feature == "pool5" else features
-        # ECN fixes conv1..layer2 (ImageNet low-level filters); only ResNet trunks have them.
-        self.frozen: list[nn.Module] = []
-        if freeze_early and hasattr(backbone, "stem") and hasattr(backbone, "layers"):
-            self.frozen = [backbone.stem, backbone.layers[0], backbone.layers[1]]
-            for m in self.frozen:
-                m.requires_grad_(False)
-
-    def train(self, mode: bool = True) -> EcnNet:
-        """Train/eval mode; the frozen stages (and their BN statistics) always stay in eval."""
-        super().train(mode)
-        for m in self.frozen:
-            m.eval()
-        return self
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        """pool5 g (N, C) of images x (N, 3, H, W)."""
-        return self.pool(self.backbone(x)).flatten(1)
-
-    def embedding(self, g: torch.Tensor) -> torch.Tensor:
-        """e = BN(FC(g)), (N, features)."""
-        return self.embed_bn(self.embed(g))
-
-    def forward_source(self, x: torch.Tensor) -> torch.Tensor:
-        """Source identity logits (N, num_classes)."""
-        if self.classifier is None:
-            raise UserError("this ECN network has no source classifier (built for inference)")
-        return self.classifier(self.drop(F.relu(self.embedding(self.features(x)))))
-
-    def forward_target(self, x: torch.Tensor) -> torch.Tensor:
-        """Target memory feature f = Dropout(L2norm(e)), (N, features)."""
-        return self.drop(F.normalize(self.embedding(self.features(x)).float(), dim=1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Test embedding (N, dim), not normalised: pool5 (default) or the embedding e."""
-        g = self.features(x)
-        return g if self.output_feature == "pool5" else self.embedding(g)
+from reid.models.ecn_net import EcnNet
 
 
 @METHODS.register("ecn")

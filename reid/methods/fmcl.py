@@ -1,7 +1,7 @@
 """FMCL (binquanwang/FMCL_UDA, "Fast Momentum Contrast Learning for Unsupervised Person
 Re-Identification"; seeds.md 3.h): ECN with a momentum (EMA) encoder and MoCo-style logits.
 
-On top of :mod:`reid.methods.ecn`:
+On top of :mod:`reid.methods.ecn` (the momentum pieces are :mod:`reid.losses.fmcl`):
 
 * an EMA copy of the network (``modules["ema"]``, no gradients): after every SGD step
   ``ema <- a ema + (1 - a) theta`` over the parameters, a = ``fmcl.ema_alpha_early`` while the
@@ -22,79 +22,20 @@ network and the key memory are saved in checkpoints, so a resumed run continues 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
+from reid.config import FmclConfig
 from reid.data.crossdomain import CrossDomainBatch
 from reid.data.datasets import Sample
+from reid.losses.fmcl import ema_update, momentum_logits, momentum_neighbour_targets, soft_entropy
 from reid.methods.base import METHODS
-from reid.methods.ecn import Ecn, EcnConfig, EcnNet, EcnSection
+from reid.methods.ecn import Ecn
+from reid.models.ecn_net import EcnNet
 
 
-@dataclass(frozen=True)
-class FmclSection:
-    """FMCL's momentum encoder and contrastive-loss settings (original code / README values)."""
-
-    ema_alpha_early: float = 0.01  #: EMA rate while epoch <= ema_early_epochs (~ a copy)
-    ema_alpha: float = 0.999  #: EMA rate afterwards
-    ema_early_epochs: int = 25  #: last 0-based epoch with ema_alpha_early
-    temperature: float = 0.07  #: T of the logits [l_pos | q Q^T] / T
-    knn: int = 18  #: neighbours of the soft targets (0 = off)
-    knn_start_epoch: int = 20  #: 0-based epoch from which the soft targets are on
-    soft_ce_weight: float = 1.0  #: weight of the online-vs-EMA classifier soft cross-entropy
-
-
-def _fmcl_ecn() -> EcnSection:
-    return EcnSection(dropout=0.4)
-
-
-@dataclass(frozen=True)
-class FmclConfig(EcnConfig):
-    """ECN's config with FMCL's ``fmcl`` section; ``ecn.beta`` / ``ecn.alpha`` / ``ecn.knn`` /
-    ``ecn.knn_start_epoch`` are unused (``fmcl`` replaces them), ``ecn.dropout`` is 0.4."""
-
-    ecn: EcnSection = field(default_factory=_fmcl_ecn)
-    fmcl: FmclSection = field(default_factory=FmclSection)
-
-
-@torch.no_grad()
-def ema_update(ema: nn.Module, model: nn.Module, alpha: float) -> None:
-    """``ema_p <- alpha ema_p + (1 - alpha) p`` for every parameter (buffers untouched)."""
-    for e, p in zip(ema.parameters(), model.parameters()):
-        e.mul_(alpha).add_(p.detach(), alpha=1.0 - alpha)
-
-
-def momentum_logits(
-    q: torch.Tensor, k: torch.Tensor, memory: torch.Tensor, temperature: float
-) -> torch.Tensor:
-    """``[q.k | q Q^T] / T``: q, k (B, D) unit features, memory Q (N, D) -> (B, 1 + N)."""
-    l_pos = (q * k).sum(1, keepdim=True)
-    return torch.cat([l_pos, q @ memory.t()], dim=1) / temperature
-
-
-def momentum_neighbour_targets(logits: torch.Tensor, labels: torch.Tensor, k: int) -> torch.Tensor:
-    """Soft targets (B, C): the k columns ranked 2..k+1 by logit (the top match skipped) get
-    the softmax of their logits, then the own column ``labels`` gets 1."""
-    logits = logits.detach().float()
-    targets = torch.zeros_like(logits)
-    k = min(k, logits.shape[1] - 1)
-    if k > 0:
-        vals, cols = logits.topk(k + 1, dim=1)
-        targets.scatter_(1, cols[:, 1:], F.softmax(vals[:, 1:], dim=1))
-    targets.scatter_(1, labels[:, None], 1.0)
-    return targets
-
-
-def soft_entropy(logits: torch.Tensor, teacher_logits: torch.Tensor) -> torch.Tensor:
-    """Batch mean of ``-sum_c softmax(teacher)_c log softmax(logits)_c`` (teacher detached)."""
-    p = F.softmax(teacher_logits.detach().float(), dim=1)
-    return -(p * F.log_softmax(logits.float(), dim=1)).sum(1).mean()
-
-
-def _target_heads(net: EcnNet, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def target_heads(net: EcnNet, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Unit target feature (N, features) and source-classifier logits (N, num_classes)."""
     e = net.embedding(net.features(x))
     f = F.normalize(net.drop(F.normalize(e.float(), dim=1)), dim=1)
@@ -140,9 +81,9 @@ class Fmcl(Ecn):
         ema = self.modules["ema"]
         with self.autocast():
             logits_s = self.model.forward_source(src)
-            q, cls_t = _target_heads(self.model, tgt)
+            q, cls_t = target_heads(self.model, tgt)
             with torch.no_grad():
-                k, cls_ema = _target_heads(ema, tgt)
+                k, cls_ema = target_heads(ema, tgt)
         loss_src = F.cross_entropy(logits_s.float(), pids)
         logits = momentum_logits(q.float(), k.float(), self.memory.features, f.temperature)
         labels = idx + 1  # column 0 is l_pos; the original's `idx` is one column off
@@ -171,13 +112,3 @@ class Fmcl(Ecn):
         }
         return {name: float(v.detach()) for name, v in logs.items()}
 
-
-__all__ = [
-    "Fmcl",
-    "FmclConfig",
-    "FmclSection",
-    "ema_update",
-    "momentum_logits",
-    "momentum_neighbour_targets",
-    "soft_entropy",
-]

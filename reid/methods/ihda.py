@@ -8,231 +8,47 @@ L_d is the 3-domain CE (source photo 0, target photo 1, target sketch 2) of a do
 behind a gradient reversal layer whose coefficient follows the DANN ramp over
 ``ihda.grl_iters`` iterations.
 
-Network (seeds.md 2.b): SE-ResNeXt-50 is not in torchvision, so the photo encoder E1 and the
-sketch encoder E2 are the framework's backbones (``model.backbone``: resnet50 as in the paper,
-``tiny`` for tests) with global average pooling; identity head BN (frozen bias) -> Dropout ->
-Linear; attribute head and domain classifier are 2-hidden-layer MLPs (paper width 512).
-E2 starts as a copy of E1 (load the step-1 run with ``ihda.step1_checkpoint``).
+Network: :class:`reid.models.ihda_net.IhdaNet` (photo encoder E1, sketch encoder E2, identity,
+attribute and domain heads); E2 starts as a copy of E1 (load the step-1 run with
+``ihda.step1_checkpoint``). Losses: :mod:`reid.losses.ihda`.
 
 Released-code bugs not reproduced (seeds.md 7.3): the domain loss is +l3 CE(logits, d) on raw
 logits (code: -0.1 CE(softmax(logits)), double softmax and inverted sign), so C_d learns to
 separate the domains and the encoders, through the GRL, to confuse them; the warm-up is
 (epoch+1)/11 of the lr (``optim.warmup_factor`` 1/11 over 10 epochs), not (epoch+1) times it.
-``IhdaNet.forward(x, modality)`` routes sketches (modality 1) to E2 and photos to E1; the
-engine's feature extraction passes each sample's modality to such models, so training-time
-evaluation and the PKU-Sketch / QMUL evaluators embed sketches with E2
+``IhdaNet.forward(x, modality)`` routes sketches (modality 1) to E2 and photos to E1;
+:func:`reid.evaluation.features.extract_features` passes each sample's modality to such models,
+so training-time evaluation and the PKU-Sketch / QMUL protocols embed sketches with E2
 (:meth:`IhdaNet.forward_sketch` = all-E2).
 """
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from reid.config import DataConfig, ModelConfig, OptimConfig, ReidConfig, TrainConfig
-from reid.data.attributes import IHDA_ATTRIBUTES, attribute_targets, read_market_attributes
+from core.errors import UserError
+from reid.config import IhdaConfig
+from reid.data.attributes import attribute_targets, read_market_attributes
 from reid.data.datasets import ReidSplits, Sample
 from reid.data.ihda_loader import IhdaBatch, build_pair_loader
 from reid.data.loader import Batch
+from reid.engine.checkpoint import load_checkpoint
 from reid.engine.optim import build_scheduler
 from reid.engine.ramps import dann_sigmoid_ramp
-from core.errors import UserError
 from reid.losses import CrossEntropyLabelSmooth, TripletLoss
+from reid.losses.ihda import (
+    attribute_bce,
+    attribute_consistency,
+    attribute_entropy,
+    domain_loss,
+    hetero_triplet,
+)
 from reid.methods.base import METHODS, Method
 from reid.models.backbones import build_backbone, load_pretrained
-from reid.models.grl import GradientReversal
-
-
-@dataclass(frozen=True)
-class IhdaTargetConfig:
-    """The labelled-few target domain: photo/sketch pairs (``extra["modality"]`` 0 / 1)."""
-
-    data_dir: str | None = None  #: target dataset folder (step 2)
-    dataset: str | None = None  #: target reader, e.g. pku-sketch (step 2)
-    batch_size: int = 32  #: target identities per batch, each one photo + its sketch (paper)
-
-
-@dataclass(frozen=True)
-class IhdaSection:
-    """IHDA's step, attributes, loss weights and GRL schedule (paper values)."""
-
-    step: int = 1  #: 1 = source pre-training, 2 = co-training with the target
-    attribute_file: str | None = None  #: market_attribute.mat (Lin et al.); required if lambda2 > 0
-    attribute_format: str = "market_mat"  #: only "market_mat" (the standard Market-1501 file)
-    attributes: str = ",".join(IHDA_ATTRIBUTES)  #: comma-separated binary attributes
-    lambda1: float = 1.0  #: weight of the triplet loss
-    lambda2: float = 0.1  #: weight of the attribute losses (BCE + entropy + consistency)
-    lambda3: float = 0.1  #: weight of the domain loss
-    triplet_margin: float = 0.3  #: hinge margin (step 1 Euclidean, step 2 squared Euclidean)
-    triplet_start_epoch: int = 0  #: 0-based epoch the triplet starts (code: 10 / 30)
-    att_hidden: int = 512  #: attribute head hidden width (paper; code 128)
-    att_dropout: float = 0.5  #: dropout after each attribute hidden layer
-    domain_hidden: int = 512  #: domain classifier hidden width (paper; code 128)
-    id_dropout: float = 0.7  #: dropout before the identity classifier in step 2 (step 1: none)
-    grl_iters: int = 10000  #: iterations of the DANN ramp: c = ramp(iteration / grl_iters)
-    grl_gamma: float = 10.0  #: steepness of the DANN ramp
-    grl_high: float = 1.0  #: GRL coefficient as the ramp saturates
-    source_batch: int = 32  #: source images per step-2 batch (paper)
-    step1_checkpoint: str | None = None  #: step-1 run (last.pt/best.pt) initialising step 2
-
-
-def _ihda_data() -> DataConfig:
-    return DataConfig(height=384, width=128, batch_size=64, pad=15)
-
-
-def _ihda_model() -> ModelConfig:
-    return ModelConfig(pooling="avg")
-
-
-def _ihda_optim() -> OptimConfig:
-    return OptimConfig(lr=1e-4, backbone_lr_mult=1.0, warmup_factor=1 / 11)
-
-
-def _ihda_train() -> TrainConfig:
-    return TrainConfig(epochs=60)
-
-
-@dataclass(frozen=True)
-class IhdaConfig(ReidConfig):
-    """IHDA: the shared sections with the paper's defaults plus ``target`` and ``ihda``.
-
-    ``data.batch_size`` is the step-1 batch (P x K); in step 2 a batch is ``ihda.source_batch``
-    source images + ``target.batch_size`` photo/sketch pairs. ``loss.label_smoothing`` applies
-    to the identity CE; the other ``loss`` fields are unused (``ihda.*`` weights instead).
-    """
-
-    data: DataConfig = field(default_factory=_ihda_data)
-    model: ModelConfig = field(default_factory=_ihda_model)
-    optim: OptimConfig = field(default_factory=_ihda_optim)
-    train: TrainConfig = field(default_factory=_ihda_train)
-    target: IhdaTargetConfig = field(default_factory=IhdaTargetConfig)
-    ihda: IhdaSection = field(default_factory=IhdaSection)
-
-
-def _mlp(dim: int, hidden: int, out: int, dropout: float | None) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for c_in in (dim, hidden):
-        layers += [nn.Linear(c_in, hidden), nn.BatchNorm1d(hidden), nn.LeakyReLU(0.1)]
-        if dropout is not None:
-            layers.append(nn.Dropout(dropout))
-    layers.append(nn.Linear(hidden, out))
-    for m in layers:
-        if isinstance(m, nn.Linear):
-            nn.init.kaiming_normal_(m.weight, a=0.1)
-            nn.init.zeros_(m.bias)
-    return nn.Sequential(*layers)
-
-
-class IhdaNet(nn.Module):
-    """E1 (``backbone``), E2 (``sketch_backbone``), identity / attribute / domain heads."""
-
-    def __init__(
-        self,
-        backbone: nn.Module,
-        num_classes: int,
-        num_attributes: int,
-        s: IhdaSection,
-    ) -> None:
-        super().__init__()
-        dim = backbone.out_channels
-        self.backbone, self.sketch_backbone = backbone, copy.deepcopy(backbone)
-        self.bn = nn.BatchNorm1d(dim)
-        self.bn.bias.requires_grad_(False)
-        self.drop = nn.Dropout(s.id_dropout if s.step == 2 else 0.0)
-        self.classifier = nn.Linear(dim, num_classes) if num_classes > 0 else None
-        self.attribute_head = _mlp(dim, s.att_hidden, num_attributes, s.att_dropout)
-        self.domain_head = _mlp(dim, s.domain_hidden, 3, None)
-        self.grl = GradientReversal(0.0)
-        self.dim = dim
-
-    def features(self, x: torch.Tensor, sketch: bool = False) -> torch.Tensor:
-        """GAP feature (N, D) of images x (N, 3, H, W) through E2 (``sketch``) or E1."""
-        net = self.sketch_backbone if sketch else self.backbone
-        return F.adaptive_avg_pool2d(net(x), 1).flatten(1)
-
-    def id_logits(self, g: torch.Tensor) -> torch.Tensor:
-        """Identity logits (N, num_classes) of features g (N, D)."""
-        if self.classifier is None:
-            raise UserError("this IHDA network has no identity classifier (built for inference)")
-        return self.classifier(self.drop(self.bn(g)))
-
-    def domain_logits(self, g: torch.Tensor) -> torch.Tensor:
-        """3-domain logits (N, 3) of C_d(GRL(g)); g's gradient is reversed and scaled."""
-        return self.domain_head(self.grl(g))
-
-    def forward(self, x: torch.Tensor, modality: torch.Tensor | None = None) -> torch.Tensor:
-        """Test embedding BN(E feature), (N, D), of images x (N, 3, H, W).
-
-        ``modality`` (N,) or scalar: 0 = photo (E1), 1 = sketch (E2), the codes of
-        ``extra["modality"]``, so modality-aware evaluators (PKU-Sketch, QMUL) route each image
-        to its own encoder; None embeds every image with E1.
-        """
-        if modality is None:
-            return self.bn(self.features(x))
-        mod = torch.as_tensor(modality, device=x.device).expand(len(x))
-        if ((mod != 0) & (mod != 1)).any():
-            raise ValueError(f"IHDA modality must be 0 (photo) or 1 (sketch), got {mod.tolist()}")
-        is_sketch = mod == 1
-        if is_sketch.all() or not is_sketch.any():
-            return self.bn(self.features(x, sketch=bool(is_sketch.any())))
-        gp = self.features(x[~is_sketch])
-        gk = self.features(x[is_sketch], sketch=True)
-        g = gp.new_empty(len(x), gp.shape[1])
-        g[~is_sketch], g[is_sketch] = gp, gk.to(gp.dtype)
-        return self.bn(g)
-
-    def forward_sketch(self, x: torch.Tensor) -> torch.Tensor:
-        """Sketch test embedding: BN(E2 feature), (N, D)."""
-        return self.bn(self.features(x, sketch=True))
-
-
-# -- losses (seeds.md 2.c; paper forms) -----------------------------------------------------
-
-
-def attribute_bce(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """L_att^s: mean binary CE of sigmoid(logits) (N, A) against 0/1 targets (N, A)."""
-    if logits.numel() == 0:
-        return logits.sum() * 0.0
-    return F.binary_cross_entropy_with_logits(logits.float(), targets.float())
-
-
-def attribute_entropy(logits: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
-    """Entropy minimisation on unlabelled attributes: mean over images of -sum_i phi_i log phi_i,
-    phi = sigmoid(logits) (N, A)."""
-    phi = torch.sigmoid(logits.float())
-    return -(phi * torch.log(phi + eps)).sum(1).mean()
-
-
-def attribute_consistency(logits_photo: torch.Tensor, logits_sketch: torch.Tensor) -> torch.Tensor:
-    """L_con: mean over pairs of ||phi(photo) - phi(sketch)||^2 (rows are same-identity pairs)."""
-    d = torch.sigmoid(logits_photo.float()) - torch.sigmoid(logits_sketch.float())
-    return (d * d).sum(1).mean()
-
-
-def domain_loss(logits: torch.Tensor, domains: torch.Tensor) -> torch.Tensor:
-    """L_d = CE(logits (N, 3), domains (N,)) on raw logits, minimised by C_d (the GRL makes the
-    encoders maximise it). The released code's -CE(softmax(logits)) is the fixed bug."""
-    return F.cross_entropy(logits.float(), domains)
-
-
-def hetero_triplet(
-    sketch: torch.Tensor, photo: torch.Tensor, pids: torch.Tensor, margin: float = 0.3
-) -> torch.Tensor:
-    """Sketch-anchor triplet [||a - p||^2 - ||a - n||^2 + margin]_+ with the paired photo as p
-    and the closest other-identity photo of the batch as n; sketch, photo (N, D), pids (N,)."""
-    d2 = torch.cdist(sketch.float(), photo.float()).pow(2)
-    same = pids[:, None] == pids[None, :]
-    d_ap = d2.diagonal()
-    d_an = d2.masked_fill(same, float("inf")).amin(1)
-    valid = torch.isfinite(d_an)
-    if not valid.any():
-        return sketch.sum() * 0.0
-    return F.relu(d_ap[valid] - d_an[valid] + margin).mean()
+from reid.models.ihda_net import IhdaNet
 
 
 @METHODS.register("ihda")
@@ -430,8 +246,6 @@ class Ihda(Method):
 def _load_step1(net: IhdaNet, path: str) -> None:
     """E1, E2 (copy of E1), BN and attribute head from a step-1 run; the identity classifier
     (source identities) is not carried over."""
-    from reid.engine.checkpoint import load_checkpoint
-
     state = load_checkpoint(path)["modules"]["model"]
     keep = {k: v for k, v in state.items() if not k.startswith(("classifier.", "sketch_backbone."))}
     keep.update({"sketch_" + k: v for k, v in state.items() if k.startswith("backbone.")})

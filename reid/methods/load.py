@@ -11,6 +11,7 @@ from core.config import config_from_dict, updated
 from reid.engine.checkpoint import load_checkpoint
 from reid.methods.base import METHODS, Method
 
+
 def load_method(checkpoint: str | Path, device: torch.device) -> tuple[Method, dict[str, Any]]:
     """Rebuild the method (with weights) stored in a checkpoint; returns (method, checkpoint)."""
     ckpt = load_checkpoint(checkpoint)

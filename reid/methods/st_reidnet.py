@@ -18,6 +18,9 @@ Bugs of the original code fixed here (the paper's intent, seeds.md 7.3):
 * Double-counted L_G: the code back-propagated L_G (retain_graph) and then L_E, which contains
   L_G again, so G and E received L_G's gradient twice; here one backward of L_E counts it once.
 
+Networks: :mod:`reid.models.pose_gan`; reconstruction loss
+:func:`reid.losses.reconstruction.masked_l1`; schedule :class:`reid.engine.optim.LinearDecay`.
+
 Other choices: G's adversarial term on D_p uses only the generated pairs (the real-image /
 wrong-pose pairs do not depend on G or E, so they add no gradient).
 """
@@ -30,33 +33,11 @@ import torch.nn.functional as F
 from reid.config import StReidNetConfig
 from reid.data.datasets import Sample
 from reid.data.poses import NUM_KEYPOINTS, PoseBatch, build_pose_loader, load_keypoints
-from reid.engine.optim import param_groups
+from reid.engine.optim import LinearDecay, param_groups
 from reid.losses import CrossEntropyLabelSmooth, TripletLoss
+from reid.losses.reconstruction import masked_l1
 from reid.methods.base import METHODS, Method
 from reid.models.pose_gan import ImageDiscriminator, PatchDiscriminator, PoseGenerator
-
-
-def masked_l1(
-    output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None, alpha: float
-) -> torch.Tensor:
-    """``[L1(y, t) + alpha * L1(y * M, t * M)] / (1 + alpha)`` (mean absolute errors); plain
-    L1 when ``mask`` is None. output/target (N,C,H,W), mask (N,1,H,W) in {0, 1}."""
-    l1 = F.l1_loss(output, target)
-    if mask is None:
-        return l1
-    return (l1 + alpha * F.l1_loss(output * mask, target * mask)) / (1 + alpha)
-
-
-class LinearDecay:
-    """lr factor of 0-based epoch e: 1 for ``niter`` epochs, then linear decay over
-    ``niter_decay`` epochs: ``1 - max(0, e + 2 - niter) / (niter_decay + 1)`` (the original's
-    schedule). Plain scalars only, so LambdaLR state loads with ``weights_only``."""
-
-    def __init__(self, niter: int, niter_decay: int) -> None:
-        self.niter, self.niter_decay = niter, niter_decay
-
-    def __call__(self, epoch: int) -> float:
-        return max(0.0, 1.0 - max(0, epoch + 2 - self.niter) / (self.niter_decay + 1))
 
 
 @METHODS.register("st-reidnet")

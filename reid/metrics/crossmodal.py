@@ -12,20 +12,17 @@
   (average splits with :func:`aggregate`).
 
 Distances are ``-cosine`` of L2-normalised features. Camera ids are the 0-based ``camid`` of
-:class:`reid.data.datasets.Sample` (SYSU cam3 -> 2).
+:class:`reid.data.datasets.Sample` (SYSU cam3 -> 2). Feature extraction and the datasets'
+directions live in :mod:`reid.evaluation.crossmodal`; this module is numpy only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
-from reid.data.crossmodal import INFRARED, VISIBLE, modality_of
-from reid.data.datasets import Sample, read_dataset
 from core.errors import UserError
 
 PROTOCOLS = ("sysu-all", "sysu-indoor", "llcm", "regdb")
@@ -106,7 +103,8 @@ def rank_crossmodal(
     return {**ranks, "mAP": ap / n, "mINP": inp / n, "num_valid_queries": float(n_valid)}
 
 
-def _cosine_distance(qf: np.ndarray, gf: np.ndarray) -> np.ndarray:
+def cosine_distance(qf: np.ndarray, gf: np.ndarray) -> np.ndarray:
+    """(Q, D), (G, D) features -> (Q, G) ``-cosine`` similarities (L2-normalised inside)."""
     qn = qf / np.maximum(np.linalg.norm(qf, axis=1, keepdims=True), 1e-12)
     gn = gf / np.maximum(np.linalg.norm(gf, axis=1, keepdims=True), 1e-12)
     return -(qn @ gn.T)
@@ -147,7 +145,7 @@ def evaluate_crossmodal(
             f"unknown cross-modality protocol {protocol!r}; choose one of: {', '.join(PROTOCOLS)}"
         )
     g_pids, g_cams = np.asarray(g_pids), np.asarray(g_cams)
-    dist = _cosine_distance(
+    dist = cosine_distance(
         np.asarray(query_features, np.float64), np.asarray(gallery_features, np.float64)
     )
     if protocol == "regdb":
@@ -170,123 +168,3 @@ def evaluate_crossmodal(
         for g in draws
     ]
     return {**aggregate(results), "protocol": protocol}
-
-
-@torch.no_grad()
-def extract_modal_features(
-    model: torch.nn.Module, samples: Sequence[Sample], data_cfg, device: torch.device
-) -> np.ndarray:
-    """(N, D) float32 features (not normalised), each image through its modality's stem."""
-    from reid.engine.evaluator import extract_features
-
-    for sample in samples:
-        modality_of(sample)  # every sample must say its modality
-    return extract_features(model, samples, data_cfg, device, normalize=False)
-
-
-def _ids(samples: Sequence[Sample]) -> tuple[np.ndarray, np.ndarray]:
-    return np.array([s.pid for s in samples]), np.array([s.camid for s in samples])
-
-
-def evaluate_model_crossmodal(
-    model: torch.nn.Module,
-    query: Sequence[Sample],
-    gallery: Sequence[Sample],
-    dataset: str,
-    data_cfg,
-    device: torch.device,
-    *,
-    mode: str = "all",
-    trials: int = 10,
-) -> dict[str, Any]:
-    """Evaluate a modality-aware encoder (``model(x, modality)``) on a cross-modality split.
-
-    ``dataset`` "sysu-mm01": ``mode`` "all" | "indoor" (infrared -> visible). "regdb*" and
-    "llcm": both directions, returned under ``"infrared_to_visible"`` / ``"visible_to_infrared"``
-    (RegDB: thermal -> visible / visible -> thermal), top-level metrics = infrared -> visible.
-    """
-    samples = list(query) + list(gallery)
-    feats = extract_modal_features(model, samples, data_cfg, device)
-    pids, cams = _ids(samples)
-    mods = np.array([modality_of(s) for s in samples])
-    ir, vis = mods == INFRARED, mods == VISIBLE
-    if dataset == "sysu-mm01":
-        if mode not in ("all", "indoor"):
-            raise UserError(f"SYSU-MM01 mode must be all or indoor, got {mode!r}")
-        return evaluate_crossmodal(
-            feats[ir],
-            feats[vis],
-            pids[ir],
-            cams[ir],
-            pids[vis],
-            cams[vis],
-            f"sysu-{mode}",
-            trials=trials,
-        )
-    if dataset.startswith("regdb"):
-        protocol = "regdb"
-    elif dataset == "llcm":
-        protocol = "llcm"
-    else:
-        raise UserError(
-            f"{dataset!r} is not a cross-modality dataset; use sysu-mm01, regdb or llcm"
-        )
-    out = {}
-    for key, q, g in (("infrared_to_visible", ir, vis), ("visible_to_infrared", vis, ir)):
-        out[key] = evaluate_crossmodal(
-            feats[q], feats[g], pids[q], cams[q], pids[g], cams[g], protocol, trials=trials
-        )
-    return {**{k: v for k, v in out["infrared_to_visible"].items() if k != "trials"}, **out}
-
-
-def evaluate_checkpoint(
-    checkpoint: str | Path,
-    data_dir: str | Path,
-    dataset: str,
-    *,
-    mode: str = "all",
-    trials: int = 10,
-    device: str = "auto",
-) -> dict[str, Any]:
-    """Load a DNS checkpoint and run :func:`evaluate_model_crossmodal` on ``dataset`` read from
-    ``data_dir`` (see ``reid.data.crossmodal`` for the layouts)."""
-    from reid.engine.device import resolve_device
-    from reid.methods.load import load_method
-
-    dev = resolve_device(device)
-    impl, ckpt = load_method(checkpoint, dev)
-    splits = read_dataset(dataset, data_dir)
-    result = evaluate_model_crossmodal(
-        impl.model,
-        splits.query,
-        splits.gallery,
-        dataset,
-        impl.cfg.data,
-        dev,
-        mode=mode,
-        trials=trials,
-    )
-    return {
-        **result,
-        "dataset": dataset,
-        "mode": mode,
-        "num_query": len(splits.query),
-        "num_gallery": len(splits.gallery),
-        "checkpoint": str(checkpoint),
-        "epoch": int(ckpt["epoch"]),
-    }
-
-
-def evaluate_regdb_splits(
-    checkpoints: Sequence[str | Path], data_dir: str | Path, *, device: str = "auto"
-) -> dict[str, Any]:
-    """RegDB over its splits: checkpoint k-1 (trained on split k) evaluated on split k; mean and
-    std over splits for both directions."""
-    per_split = [
-        evaluate_checkpoint(ck, data_dir, f"regdb-{k}", device=device)
-        for k, ck in enumerate(checkpoints, 1)
-    ]
-    out: dict[str, Any] = {}
-    for key in ("infrared_to_visible", "visible_to_infrared"):
-        out[key] = aggregate([r[key] for r in per_split])
-    return {**{k: v for k, v in out["infrared_to_visible"].items() if k != "trials"}, **out}

@@ -1,17 +1,19 @@
-"""Sketch-based image retrieval metrics (seeds.md §4.f, §2.f) and a retrieval figure.
+"""Sketch-based image retrieval metrics (seeds.md §4.f, §2.f).
 
 Zero-shot SBIR: every unseen-class sketch queries the whole unseen-class photo gallery;
 relevant = same class. mAP@all averages the per-query average precision over the full ranking;
 precision@k is the fraction of relevant photos among the k nearest. Instance-level SBIR (QMUL
 shoes/chairs): query i's only match is gallery item i; acc@k = fraction of queries whose match
-ranks within the top k.
+ranks within the top k, ranking by ``-cosine`` (:func:`evaluate_pairs`).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from reid.metrics.crossmodal import cosine_distance
 
 
 def _ranked_relevance(
@@ -84,48 +86,25 @@ def sbir_metrics(
     }
 
 
-def save_retrieval_png(
-    path: str | Path,
-    distmat: np.ndarray,
-    q_paths: list[str],
-    q_labels: np.ndarray,
-    g_paths: list[str],
-    g_labels: np.ndarray,
-    *,
-    num_queries: int = 4,
-    topk: int = 5,
-    tile: int = 96,
-) -> Path:
-    """One row per query: the sketch, then its ``topk`` nearest photos framed green (same class)
-    or red. Queries are the first ``num_queries`` rows of ``distmat`` (Q, G)."""
-    import matplotlib
+def evaluate_pairs(
+    sketch_feats: np.ndarray, photo_feats: np.ndarray, ks: tuple[int, ...] = (1, 10)
+) -> dict[str, Any]:
+    """acc@k of paired features: row k of both arrays is pair k.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from PIL import Image
+    Args:
+        sketch_feats: (N, D) sketch features; photo_feats: (N, D) photo features.
 
-    nq = min(num_queries, distmat.shape[0])
-    kk = min(topk, distmat.shape[1])
-    fig, axes = plt.subplots(
-        max(nq, 1), kk + 1, figsize=(1.3 * (kk + 1), 1.3 * max(nq, 1)), squeeze=False
-    )
-    for ax in axes.ravel():
-        ax.set_xticks([])
-        ax.set_yticks([])
-    order = np.argsort(distmat, axis=1, kind="stable")[:nq, :kk]
-    for r in range(nq):
-        axes[r, 0].imshow(Image.open(q_paths[r]).convert("RGB").resize((tile, tile)))
-        axes[r, 0].set_title("sketch", fontsize=7)
-        for c, g in enumerate(order[r]):
-            ax = axes[r, c + 1]
-            ax.imshow(Image.open(g_paths[g]).convert("RGB").resize((tile, tile)))
-            colour = "green" if g_labels[g] == q_labels[r] else "red"
-            for spine in ax.spines.values():
-                spine.set_edgecolor(colour)
-                spine.set_linewidth(3)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-    return path
+    Returns:
+        ``acc@k`` (fractions) sketch -> photo, ``num_pairs``, and ``photo_to_sketch`` (the same
+        keys for the reverse direction).
+    """
+    s = np.asarray(sketch_feats, np.float64)
+    p = np.asarray(photo_feats, np.float64)
+    if s.shape[0] != p.shape[0]:
+        raise ValueError(f"{s.shape[0]} sketch features but {p.shape[0]} photo features")
+    dist = cosine_distance(s, p) if len(s) else np.zeros((0, 0))
+    return {
+        **pair_accuracy(dist, ks),
+        "num_pairs": len(s),
+        "photo_to_sketch": pair_accuracy(dist.T, ks),
+    }

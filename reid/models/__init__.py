@@ -1,4 +1,6 @@
-"""Re-ID models: backbones (registry ``BACKBONES``) and the BNNeck network."""
+"""Re-ID networks: backbones (registry ``BACKBONES``), the BNNeck network, the gradient
+reversal layer, and each method's own networks (``dns_net``, ``ecn_net``, ``ihda_net``,
+``pose_gan``, ``sbir_net``)."""
 
 from reid.models.backbones import BACKBONES, TinyCNN, build_backbone, load_pretrained
 from reid.models.reidnet import BNNeck, ReidNet, TrainOutput, build_reidnet

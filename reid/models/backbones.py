@@ -7,16 +7,17 @@ that fails (offline) a one-line notice is printed and the backbone stays randoml
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Callable
 
 import torch
 import torchvision
 from torch import nn
 
 from core.errors import UserError
+from core.notify import notice
 from core.registry import Registry
 
-BACKBONES: Registry = Registry("backbone")
+BACKBONES: Registry[Callable[..., nn.Module]] = Registry("backbone")
 
 
 class _ResNetTrunk(nn.Module):
@@ -42,17 +43,18 @@ class _ResNetTrunk(nn.Module):
         return self.layers(self.stem(x))
 
 
-def _torchvision_resnet(arch: str, imagenet: bool) -> torchvision.models.ResNet:
+def torchvision_model(arch: str, imagenet: bool) -> nn.Module:
+    """torchvision's ``arch`` (e.g. "resnet50", "densenet121"), with its ImageNet weights when
+    ``imagenet`` and they can be loaded, else randomly initialised (with a notice)."""
     builder = getattr(torchvision.models, arch)
     if imagenet:
         try:
             return builder(weights="IMAGENET1K_V1")
         except (OSError, RuntimeError) as exc:  # URLError is an OSError
             reason = str(exc).splitlines()[0][:120]
-            print(
-                f"reid: ImageNet weights for {arch} unavailable ({reason}); using random init "
-                f"(pass a local .pth as `pretrained`)",
-                file=sys.stderr,
+            notice(
+                f"ImageNet weights for {arch} unavailable ({reason}); using random init "
+                f"(pass a local .pth as `pretrained`)"
             )
     return builder(weights=None)
 
@@ -60,13 +62,13 @@ def _torchvision_resnet(arch: str, imagenet: bool) -> torchvision.models.ResNet:
 @BACKBONES.register("resnet50")
 def resnet50(last_stride: int = 1, imagenet: bool = True) -> nn.Module:
     """ResNet-50, 2048 channels, output stride 16 (last_stride 1) or 32."""
-    return _ResNetTrunk(_torchvision_resnet("resnet50", imagenet), last_stride)
+    return _ResNetTrunk(torchvision_model("resnet50", imagenet), last_stride)
 
 
 @BACKBONES.register("resnet18")
 def resnet18(last_stride: int = 1, imagenet: bool = True) -> nn.Module:
     """ResNet-18, 512 channels."""
-    return _ResNetTrunk(_torchvision_resnet("resnet18", imagenet), last_stride)
+    return _ResNetTrunk(torchvision_model("resnet18", imagenet), last_stride)
 
 
 class TinyCNN(nn.Module):

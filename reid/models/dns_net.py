@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from reid.data.transforms import IMAGENET_MEAN, IMAGENET_STD
 from core.errors import UserError
-from reid.models.backbones import _torchvision_resnet
+from reid.data.transforms import IMAGENET_MEAN, IMAGENET_STD
+from reid.models.backbones import torchvision_model
 
 
 class HSS(nn.Module):
@@ -96,7 +96,7 @@ def _stages(backbone: str, imagenet: bool) -> tuple[nn.Module, nn.Module, nn.Mod
         return stem, copy.deepcopy(stem), _conv_stage(32, 48, 2), _conv_stage(48, 64, 1)
     if backbone != "resnet50":
         raise UserError(f"dns backbone must be resnet50 or tiny, got {backbone!r}")
-    net = _torchvision_resnet("resnet50", imagenet)
+    net = torchvision_model("resnet50", imagenet)
     block = net.layer4[0]
     block.conv2.stride = (1, 1)
     block.downsample[0].stride = (1, 1)

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from core.errors import UserError
+from reid.config import ModelConfig
 from reid.models.backbones import build_backbone, load_pretrained
 
 
@@ -90,8 +91,10 @@ class ReidNet(nn.Module):
         return self.neck.bn(g) if self.test_feature == "bn" else g
 
 
-def build_reidnet(model_cfg, num_classes: int, pretrained: str | None = None) -> ReidNet:
-    """A :class:`ReidNet` from a :class:`reid.config.ModelConfig`; ``pretrained``: local weights."""
+def build_reidnet(
+    model_cfg: ModelConfig, num_classes: int, pretrained: str | None = None
+) -> ReidNet:
+    """A :class:`ReidNet` from ``model_cfg``; ``pretrained``: local backbone weights."""
     imagenet = model_cfg.imagenet and pretrained is None
     backbone = build_backbone(model_cfg.backbone, model_cfg.last_stride, imagenet)
     if pretrained is not None:

@@ -1,0 +1,34 @@
+"""FMCL's configuration (seeds.md 3.h): ECN's plus the ``fmcl`` section; defaults equal
+``configs/reid/ecn-fmcl.yaml``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from reid.config.ecn import EcnConfig, EcnSection
+
+
+@dataclass(frozen=True)
+class FmclSection:
+    """FMCL's momentum encoder and contrastive-loss settings (original code / README values)."""
+
+    ema_alpha_early: float = 0.01  #: EMA rate while epoch <= ema_early_epochs (~ a copy)
+    ema_alpha: float = 0.999  #: EMA rate afterwards
+    ema_early_epochs: int = 25  #: last 0-based epoch with ema_alpha_early
+    temperature: float = 0.07  #: T of the logits [l_pos | q Q^T] / T
+    knn: int = 18  #: neighbours of the soft targets (0 = off)
+    knn_start_epoch: int = 20  #: 0-based epoch from which the soft targets are on
+    soft_ce_weight: float = 1.0  #: weight of the online-vs-EMA classifier soft cross-entropy
+
+
+def _fmcl_ecn() -> EcnSection:
+    return EcnSection(dropout=0.4)
+
+
+@dataclass(frozen=True)
+class FmclConfig(EcnConfig):
+    """ECN's config with FMCL's ``fmcl`` section; ``ecn.beta`` / ``ecn.alpha`` / ``ecn.knn`` /
+    ``ecn.knn_start_epoch`` are unused (``fmcl`` replaces them), ``ecn.dropout`` is 0.4."""
+
+    ecn: EcnSection = field(default_factory=_fmcl_ecn)
+    fmcl: FmclSection = field(default_factory=FmclSection)

@@ -1,0 +1,112 @@
+"""Each method's config class: defaults equal configs/reid/<method>.yaml, registration."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import yaml
+
+import reid
+from core.config import config_from_dict
+from core.errors import UserError
+from reid.config import (
+    DnsConfig,
+    EcnConfig,
+    FmclConfig,
+    IhdaConfig,
+    ReidConfig,
+    SbirConfig,
+    StReidNetConfig,
+)
+from reid.engine.optim import WarmupSchedule
+from reid.methods import METHODS
+from reid.methods.fmcl import Fmcl
+from reid.models.pose_gan import (
+    bottleneck_size,
+)
+from tests.reid.helpers import REPO
+
+
+def test_entry_points_and_baseline_config_match_yaml():
+    assert "baseline" in reid.list_methods()
+    assert reid.config_class("baseline") is ReidConfig
+    data = yaml.safe_load((REPO / "configs/reid/baseline.yaml").read_text())
+    assert config_from_dict(ReidConfig, data) == ReidConfig()
+    assert set(data) == {f.name for f in dataclasses.fields(ReidConfig)}
+    with pytest.raises(UserError, match="choose one of: baseline"):
+        reid.config_class("nope")
+
+
+def test_dns_config_defaults_match_yaml_and_registration():
+    data = yaml.safe_load((REPO / "configs/reid/dns.yaml").read_text())
+    assert config_from_dict(DnsConfig, data) == DnsConfig()
+    assert reid.config_class("dns") is DnsConfig
+    cfg = DnsConfig()
+    assert (cfg.data.height, cfg.data.width, cfg.data.batch_size) == (288, 144, 48)
+    assert (cfg.optim.lr, cfg.dns.circle_margin, cfg.dns.circle_gamma) == (0.2, 0.45, 64.0)
+
+
+def test_ecn_config_defaults_match_yaml_and_registration():
+    assert "ecn" in reid.list_methods() and reid.config_class("ecn") is EcnConfig
+    data = yaml.safe_load((REPO / "configs/reid/ecn.yaml").read_text())
+    assert config_from_dict(EcnConfig, data) == EcnConfig()
+    assert set(data) == {f.name for f in dataclasses.fields(EcnConfig)}
+    e = EcnConfig().ecn
+    assert (e.features, e.beta, e.knn, e.lmd, e.alpha, EcnConfig().train.epochs) == (
+        4096,
+        0.05,
+        6,
+        0.3,
+        0.01,
+        60,
+    )
+
+
+def test_fmcl_config_defaults_match_yaml_and_registration():
+    assert METHODS.get("ecn-fmcl") is Fmcl and Fmcl.config_class is FmclConfig
+    data = yaml.safe_load((REPO / "configs/reid/ecn-fmcl.yaml").read_text())
+    assert config_from_dict(FmclConfig, data) == FmclConfig()
+    assert set(data) == {f.name for f in dataclasses.fields(FmclConfig)}
+    f = FmclConfig().fmcl
+    assert (f.ema_alpha_early, f.ema_alpha, f.ema_early_epochs) == (0.01, 0.999, 25)
+    assert (f.temperature, f.knn, f.knn_start_epoch, f.soft_ce_weight) == (0.07, 18, 20, 1.0)
+    assert (FmclConfig().ecn.lmd, FmclConfig().ecn.dropout) == (0.3, 0.4)
+
+
+def test_ihda_config_defaults_match_yaml_and_registration():
+    assert "ihda" in reid.list_methods() and reid.config_class("ihda") is IhdaConfig
+    data = yaml.safe_load((REPO / "configs/reid/ihda.yaml").read_text())
+    assert config_from_dict(IhdaConfig, data) == IhdaConfig()
+    assert set(data) == {f.name for f in dataclasses.fields(IhdaConfig)}
+    s = IhdaConfig().ihda
+    assert (s.lambda1, s.lambda2, s.lambda3, s.grl_iters, s.triplet_margin) == (
+        1.0, 0.1, 0.1, 10000, 0.3)
+    # The fixed warm-up: (e+1)/11 of the lr in epochs 0..9.
+    sched = WarmupSchedule(IhdaConfig().optim, 60)
+    assert [sched(e) for e in (0, 4, 9, 10)] == pytest.approx([1 / 11, 5 / 11, 10 / 11, 1.0])
+
+
+def test_sbir_config_yaml_equals_defaults():
+    data = yaml.safe_load((REPO / "configs/reid/sbir.yaml").read_text())
+    assert config_from_dict(SbirConfig, data) == SbirConfig()
+    assert set(data) == {f.name for f in dataclasses.fields(SbirConfig)}
+    s = SbirConfig().sbir
+    assert (s.triplet_loss_ratio, s.domain_loss_ratio, s.grl_threshold_epoch) == (1.0, 0.5, 25)
+    assert SbirConfig().optim.lr == 1e-3
+    assert reid.config_class("sbir") is SbirConfig
+
+
+def test_st_reidnet_config_defaults_match_yaml_and_paper():
+    data = yaml.safe_load((REPO / "configs/reid/st-reidnet.yaml").read_text())
+    assert config_from_dict(StReidNetConfig, data) == StReidNetConfig()
+    assert set(data) == {f.name for f in dataclasses.fields(StReidNetConfig)}
+    cfg = StReidNetConfig()
+    g = cfg.gan
+    assert (g.lambda_d, g.lambda_dp, g.lambda_recon, g.mask_alpha) == (0.1, 0.1, 10.0, 9.0)
+    assert (cfg.optim.name, cfg.optim.lr, g.lr_g, g.lr_d) == ("sgd", 2e-5, 1e-5, 4e-5)
+    assert cfg.data.sampler == "st" and cfg.model.test_feature == "pre_bn"
+    assert reid.config_class("st-reidnet") is StReidNetConfig
+    assert bottleneck_size(256, 128, 5) == (8, 4)  # the paper's 8x4 at full size
+    with pytest.raises(UserError, match="divisible"):
+        bottleneck_size(60, 32, 5)
