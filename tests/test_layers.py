@@ -20,7 +20,8 @@ REPO = Path(__file__).resolve().parents[1]
 LAYERS: list[tuple[str, ...]] = [
     ("core",),
     ("trackers", "reid"),
-    ("mplt.version", "mplt.config", "mplt.geometry", "mplt.io"),
+    ("mplt.version", "mplt.config"),
+    ("mplt.geometry", "mplt.io"),
     ("mplt.localize", "mplt.detection", "mplt.appearance", "mplt.eval", "mplt.synthetic"),
     ("mplt.render",),
     ("mplt.pipeline",),
