@@ -15,7 +15,6 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ from core.config import dump_config, kwargs_of
 from mplt.config import CameraConfig, TrackConfig
 from mplt.detection import build_detector
 from core.errors import UserError
-from mplt.geometry import Equirectangular, MultiView, Pinhole, box_iou, ray_to_azel
+from mplt.geometry import Equirectangular, MultiView, Pinhole, ray_to_azel
 from core.files import write_atomic
 from mplt.io.files import ensure_writable_dir, unique_dir
 from mplt.io.jsonl import JsonlWriter
@@ -254,8 +253,7 @@ class _Pipeline:
             **kwargs_of(cfg.tracker, exclude=("name", "mode")),
             mode=mode,
             fps=info.fps,
-            iou_fn=partial(box_iou, period=camera.x_period),
-            x_period=camera.x_period,
+            box_space=camera.box_space,
         )
         self.timer = StageTimer()
         self.frames_done = 0
