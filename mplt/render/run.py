@@ -26,6 +26,7 @@ from mplt.config import RenderConfig
 from core.errors import UserError
 from mplt.geometry import Equirectangular, MultiView, Pinhole
 from core.files import write_atomic
+from core.notify import notice
 from mplt.io.files import ensure_writable_dir
 from mplt.io.jsonl import read_jsonl
 from mplt.io.sources import VideoInfo, open_source
@@ -63,10 +64,6 @@ class RunInfo:
     camera_model: str
     camera_height: float | None
     camera: dict[str, Any]
-
-
-def _notice(message: str) -> None:
-    print(f"notice: {message}", file=sys.stderr)
 
 
 def load_run(run_dir: str | Path) -> RunInfo:
@@ -107,7 +104,7 @@ def load_run(run_dir: str | Path) -> RunInfo:
             loaded = yaml.safe_load((run_dir / "config.yaml").read_text())
             config = loaded if isinstance(loaded, dict) else {}
         except yaml.YAMLError:
-            _notice(f"{run_dir / 'config.yaml'} is not valid YAML; assuming a level camera")
+            notice(f"{run_dir / 'config.yaml'} is not valid YAML; assuming a level camera")
     frames = [tracks_from_record(record).frame_index + 1 for record in read_jsonl(tracks_file)]
     if not frames:
         raise UserError(f"run {run_dir} tracked no frames (empty tracks.jsonl); nothing to render")
@@ -202,7 +199,7 @@ def run_camera(run: RunInfo) -> Any:
         try:
             return Pinhole.from_file(str(cam.get("calib")))
         except UserError as exc:
-            _notice(f"{exc}; the map is centred on the world origin without a view direction")
+            notice(f"{exc}; the map is centred on the world origin without a view direction")
     return None
 
 
