@@ -23,10 +23,10 @@ import numpy as np
 from mplt.version import __version__
 from mplt.appearance import build_embedder
 from core.config import dump_config, kwargs_of
-from mplt.config import CameraConfig, TrackConfig
+from mplt.config import TrackConfig
 from mplt.detection import build_detector
 from core.errors import UserError
-from mplt.geometry import Equirectangular, MultiView, Pinhole, ray_to_azel
+from mplt.geometry import Camera, box_centre_azel, build_camera
 from core.files import write_atomic
 from mplt.io.files import ensure_writable_dir, unique_dir
 from mplt.io.jsonl import JsonlWriter
@@ -53,60 +53,6 @@ class StageTimer:
             self.seconds[stage] += time.perf_counter() - start
 
 
-def build_camera(cfg: CameraConfig, info: VideoInfo) -> tuple[Any, str]:
-    """The camera model for a video, and the model name actually used.
-
-    ``image`` (uncalibrated perspective video) gets a nominal level pinhole with a 60° horizontal
-    field of view: good enough to rectify crops, never used for ground positions.
-    """
-    model = cfg.model
-    if model == "auto":
-        if cfg.calib:
-            model = "pinhole"
-        elif info.width == 2 * info.height:
-            model = "equirect"
-        else:
-            model = "image"
-    if model == "equirect":
-        camera = Equirectangular(
-            info.width,
-            info.height,
-            camera_height=cfg.height_m,
-            yaw_deg=cfg.yaw_deg,
-            pitch_deg=cfg.pitch_deg,
-            roll_deg=cfg.roll_deg,
-        )
-    elif model == "pinhole":
-        if not cfg.calib:
-            raise UserError(
-                "camera.model=pinhole needs a calibration file; pass --calib FILE "
-                "(YAML/JSON with K, dist, R or rvec, t)"
-            )
-        camera = Pinhole.from_file(cfg.calib)
-        if (camera.width, camera.height) != (info.width, info.height):
-            raise UserError(
-                f"calibration {cfg.calib} is for {camera.width}x{camera.height} frames but the "
-                f"video is {info.width}x{info.height}; calibrate this video's resolution"
-            )
-    elif model == "multiview":
-        camera = MultiView.mplt_mosaic(camera_height=cfg.height_m)
-        if (camera.width, camera.height) != (info.width, info.height):
-            raise UserError(
-                f"the multiview mosaic is {camera.width}x{camera.height} but the video is "
-                f"{info.width}x{info.height}; resize the video or use another camera.model"
-            )
-    elif model == "image":
-        focal = info.width / (2.0 * np.tan(np.radians(30.0)))
-        K = np.array([[focal, 0, info.width / 2], [0, focal, info.height / 2], [0, 0, 1]])
-        camera = Pinhole(info.width, info.height, K)  # level, height unknown
-    else:
-        raise UserError(
-            f"unknown camera.model {model!r}; choose one of: auto, equirect, pinhole, "
-            "multiview, image"
-        )
-    return camera, model
-
-
 def _select_output(tracks: Tracks, cfg: TrackConfig) -> Tracks:
     keep = tracks.states == TrackState.CONFIRMED
     if cfg.output.write_tentative:
@@ -114,17 +60,6 @@ def _select_output(tracks: Tracks, cfg: TrackConfig) -> Tracks:
     if cfg.output.write_lost:
         keep |= tracks.states == TrackState.LOST
     return tracks.select(keep)
-
-
-def _track_azel(camera: Any, tracks: Tracks, model: str) -> np.ndarray:
-    """(M, 2) azimuth/elevation in degrees (ground frame) of each track's box centre."""
-    if model == "image" or len(tracks) == 0:
-        return np.full((len(tracks), 2), np.nan)
-    boxes = tracks.boxes
-    centres = np.stack([(boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2], 1)
-    if camera.x_period is not None:
-        centres[:, 0] %= camera.x_period
-    return ray_to_azel(camera.pixel_to_ray(centres))
 
 
 def default_run_dir(source: str) -> Path:
@@ -197,9 +132,9 @@ def run_track(
     given_detections = read_mot_detections(detections_file) if detections_file else None
     with open_source(source_spec, start=start, max_frames=max_frames) as source:
         info = source.info
-        camera, camera_model = build_camera(cfg.camera, info)
+        camera = build_camera(cfg.camera, (info.width, info.height))
         run_dir = Path(out_dir) if out_dir else default_run_dir(source_spec)
-        pipeline = _Pipeline(cfg, camera, camera_model, info, run_dir, given_detections)
+        pipeline = _Pipeline(cfg, camera, info, run_dir, given_detections)
         # Only now that every input and setting has been checked does the run leave a trace.
         ensure_writable_dir(run_dir)
         write_atomic(run_dir / "config.yaml", dump_config(cfg))
@@ -212,21 +147,19 @@ class _Pipeline:
     def __init__(
         self,
         cfg: TrackConfig,
-        camera: Any,
-        camera_model: str,
+        camera: Camera,
         info: VideoInfo,
         run_dir: Path,
         given_detections: dict[int, Detections] | None,
     ) -> None:
         self.cfg = cfg
         self.camera = camera
-        self.camera_model = camera_model
         self.info = info
         self.run_dir = run_dir
         self.given = given_detections or {}
         self.detector = None if given_detections is not None else build_detector(cfg.detector, camera)
         self.embedder = build_embedder(cfg.embedder, camera)
-        ground = camera_model != "image"
+        ground = camera.has_ground
         self.localizer = Localizer(camera, **kwargs_of(cfg.localize)) if ground else None
         mode = cfg.tracker.mode
         if mode == "auto":
@@ -293,8 +226,8 @@ class _Pipeline:
 
     def summary(self, status: str, wall_s: float) -> dict[str, Any]:
         n = max(self.frames_done, 1)
-        cam_h = None if self.camera_model == "image" else self.camera.camera_height
-        if self.camera_model == "image":
+        cam_h = self.camera.camera_height
+        if not self.camera.has_ground:
             localization = "none (uncalibrated perspective video: image-space tracking)"
         elif cam_h is None:
             localization = "height prior only (camera height unknown; pass --camera-height)"
@@ -313,7 +246,7 @@ class _Pipeline:
             "run_dir": str(self.run_dir),
             "frames_processed": self.frames_done,
             "last_frame": self.last_frame + 1,
-            "camera": {"model": self.camera_model, "height_m": cam_h},
+            "camera": {"model": self.camera.kind, "height_m": cam_h},
             "localization": localization,
             "detector": "given detections" if self.detector is None else self.detector.name,
             "embedder": None if self.embedder is None else self.embedder.name,
@@ -360,7 +293,8 @@ class _Pipeline:
                         out = _select_output(tracks, self.cfg)
                         with self.timer("write"):
                             mot.write(index, out)
-                            jsonl.write(index, index / self.info.fps, out, _track_azel(self.camera, out, self.camera_model))
+                            azel = box_centre_azel(self.camera, out.boxes)
+                            jsonl.write(index, index / self.info.fps, out, azel)
                         if renderer is not None:
                             with self.timer("render"):
                                 renderer(frame, out)
@@ -385,16 +319,13 @@ class _Pipeline:
         """The same drawing as ``mplt render``, streamed: ``render(frame, tracks)`` or None."""
         if not self.cfg.output.render:
             return None
-        from mplt.render import MapPose, VideoRenderer
+        from mplt.render import VideoRenderer
 
         renderer = stack.enter_context(
             VideoRenderer(
                 self.run_dir / "video.mp4",
+                camera=self.camera,
                 fps=self.info.fps,
-                frame_size=(self.info.width, self.info.height),
-                camera_model=self.camera_model,
-                x_period=self.camera.x_period,
-                pose=MapPose.from_camera(self.camera, self.camera_model),
                 **kwargs_of(self.cfg.render),
             )
         )
