@@ -25,7 +25,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("mplt.localize", "mplt.detection", "mplt.appearance", "mplt.eval", "mplt.synthetic"),
     ("mplt.render",),
     ("mplt.pipeline",),
-    ("mplt.api", "mplt"),
+    ("mplt.api",),
+    ("mplt",),
     ("cli",),
 ]
 
