@@ -62,31 +62,27 @@ def track(
     tracks.txt (MOTChallenge + ground x,y,z in metres), tracks.jsonl, config.yaml and
     summary.json into the run directory.
     """
-    from core.config import load_config
-    from mplt.config import TrackConfig
-    from mplt.pipeline import run_track
+    from mplt.api import track as track_video
 
     flags = list(overrides)
-    if camera_height is not None:
-        flags.append(f"camera.height_m={camera_height}")
-    if calib is not None:
-        flags.append(f"camera.calib={calib}")
     if device is not None:
         flags += [f"detector.device={device}", f"embedder.device={device}"]
     if reid is not None:
         flags += ["embedder.kind=reid", f"embedder.checkpoint={reid}"]
     if render is not None:
         flags.append(f"output.render={str(render).lower()}")
-    cfg = load_config(TrackConfig, config_path, flags)
-    summary = run_track(
+    summary = track_video(
         source,
-        cfg,
-        out,
+        config=config_path,
+        out=out,
+        camera_height=camera_height,
+        calib=calib,
+        detections=detections,
         start=start,
         max_frames=max_frames,
-        detections_file=detections,
         progress=not quiet,
-    )
+        overrides=flags,
+    ).summary
     counts = summary["counts"]
     click.echo(
         f"{summary['frames_processed']} frames, {counts['tracks_confirmed']} people tracked, "

@@ -22,7 +22,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from functools import partial
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -32,15 +31,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from core.config import kwargs_of  # noqa: E402
-from mplt.config import LocalizeConfig, TrackConfig, TrackerConfig  # noqa: E402
-from mplt.geometry import Equirectangular, box_iou  # noqa: E402
-from mplt.localize import Localizer  # noqa: E402
-from mplt.pipeline import run_track  # noqa: E402
-from mplt.synthetic import ground_truth_rows, orbiting_scene  # noqa: E402
+import mplt  # noqa: E402
+from core.config import updated  # noqa: E402
 from core.types import Detections  # noqa: E402
+from mplt.config import TrackConfig  # noqa: E402
+from mplt.geometry import Equirectangular  # noqa: E402
+from mplt.synthetic import ground_truth_rows, orbiting_scene  # noqa: E402
 from bench_detect import TUD, place, tud_views, view_maps_on_panorama  # noqa: E402
-from trackers import DeepSortTracker  # noqa: E402
 
 
 def _write_tud_panorama_video(path: Path, camera: Equirectangular, num_frames: int) -> None:
@@ -67,10 +64,9 @@ def bench_stages(frames: int, device: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         video = Path(tmp) / "pano4k.mp4"
         _write_tud_panorama_video(video, camera, frames)
-        cfg = TrackConfig()
-        cfg.camera.height_m = 2.0
-        cfg.detector.device = device
-        summary = run_track(str(video), cfg, Path(tmp) / "run", progress=False)
+        summary = mplt.track(
+            video, out=Path(tmp) / "run", camera_height=2.0, overrides=[f"detector.device={device}"]
+        ).summary
     return {
         "frame": "3840x1920",
         "frames": summary["frames_processed"],
@@ -82,42 +78,36 @@ def bench_stages(frames: int, device: str) -> dict:
 
 
 def bench_bookkeeping(frames: int = 300, people: int = 30, dim: int = 512) -> dict:
-    """Localize + track with given boxes and embeddings: the per-frame CPU cost besides models."""
+    """Localize + track with given boxes and embeddings: the per-frame CPU cost besides models.
+
+    The frames go through :meth:`mplt.PanoramaTracker.track`, as in ``mplt track``; the
+    embeddings come with the detections, so no embedder runs (``embedder.kind: none``).
+    """
     camera = Equirectangular(3840, 1920, camera_height=2.0)
     scene = orbiting_scene(frames, people, fps=30.0, seed=1, radius_range_m=(2.5, 14.0))
     rows = ground_truth_rows(camera, scene)
     rng = np.random.default_rng(0)
     identity = rng.normal(size=(people, dim))
-    localizer = Localizer(camera, **kwargs_of(LocalizeConfig()))
-    tracker = DeepSortTracker(
-        **kwargs_of(TrackerConfig(), exclude=("name", "mode")),
-        mode="ground",
-        fps=30.0,
-        iou_fn=partial(box_iou, period=camera.width),
-        x_period=float(camera.width),
-    )
+    cfg = updated(TrackConfig(), {"embedder.kind": "none"})
+    tracker = mplt.PanoramaTracker(camera, cfg, fps=30.0)
+    frame = np.zeros((camera.height, camera.width, 3), np.uint8)  # read by no stage here
     per_frame = []
-    loc_time = track_time = 0.0
     for t in range(frames):
         r = rows[rows[:, 0] == t + 1]
         boxes = np.column_stack([r[:, 2] - 1, r[:, 3] - 1, r[:, 2] - 1 + r[:, 4], r[:, 3] - 1 + r[:, 5]])
         emb = identity[r[:, 1].astype(int) - 1] + 0.3 * rng.normal(size=(len(r), dim))
         emb = (emb / np.linalg.norm(emb, axis=1, keepdims=True)).astype(np.float32)
+        dets = Detections.from_boxes(boxes, np.ones(len(r)), t).replace(embeddings=emb)
         start = time.perf_counter()
-        loc = localizer.localize(boxes)
-        mid = time.perf_counter()
-        dets = Detections(boxes, np.ones(len(r)), loc.ground_xy, loc.ground_cov, emb, t)
-        tracker.update(dets)
-        end = time.perf_counter()
-        loc_time += mid - start
-        track_time += end - mid
-        per_frame.append(end - start)
+        tracker.track(frame, dets)
+        per_frame.append(time.perf_counter() - start)
     warm = np.array(per_frame[10:]) * 1000
+    seconds = tracker.timer.seconds
     return {
         "people": people,
         "embedding_dim": dim,
-        "localize_ms": round(1000 * loc_time / frames, 3),
-        "track_ms": round(1000 * track_time / frames, 3),
+        "localize_ms": round(1000 * seconds["localize"] / frames, 3),
+        "track_ms": round(1000 * seconds["track"] / frames, 3),
         "total_ms_median": round(float(np.median(warm)), 3),
         "total_ms_p95": round(float(np.percentile(warm, 95)), 3),
     }

@@ -5,7 +5,9 @@ Run from the repository root::
     python bench/bench_tracker.py [--frames 1000] [--people 30] [--repeats 3]
 
 Scenes: people walking round a 360° camera (``mplt/synthetic/scripted.py``), ground mode with
-512-d embeddings and ``nn_budget`` 100, then image mode on the same boxes. Detections are built
+512-d embeddings and ``nn_budget`` 100, then image mode on the same boxes with the panorama's
+seam-aware box space (``mplt.geometry.BoxSpace``; ground mode gets a flat one, as a tracker
+without a camera would). Detections are built
 before timing; only ``update()`` is timed. The Kalman section compares the batched numpy filter
 the tracker uses with one ``filterpy.kalman.KalmanFilter`` object per track, for 30 tracks:
 predict, gating against 30 detections, and update.
@@ -27,6 +29,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from mplt.geometry import BoxSpace
 from mplt.synthetic.scripted import (
     WIDTH,
     Person,
@@ -146,18 +149,23 @@ def main() -> None:
     scene = make_scene(_people(args.people, rng), args.frames, embedding_dim=args.dim, seed=1)
     image_scene = as_image_detections(scene)
 
+    flat, panorama = BoxSpace(), BoxSpace(WIDTH)
     emb = f"{args.dim}-d embeddings, nn_budget 100"
-    timing = _time_updates(lambda: DeepSortTracker(mode="ground"), scene.frames, args.repeats)
+
+    def ground() -> DeepSortTracker:
+        return DeepSortTracker(box_space=flat, mode="ground")
+
+    timing = _time_updates(ground, scene.frames, args.repeats)
     print(f"ground mode, {args.people} people, {emb}: {timing}")
     no_emb = [d.replace(embeddings=None) for d in scene.frames]
-    timing = _time_updates(lambda: DeepSortTracker(mode="ground"), no_emb, args.repeats)
+    timing = _time_updates(ground, no_emb, args.repeats)
     print(f"ground mode, no embeddings: {timing}")
     timing = _time_updates(
-        lambda: DeepSortTracker(mode="image", x_period=WIDTH), image_scene.frames, args.repeats
+        lambda: DeepSortTracker(box_space=panorama, mode="image"), image_scene.frames, args.repeats
     )
-    print(f"image mode (x_period), {emb}: {timing}")
+    print(f"image mode (panorama box space), {emb}: {timing}")
 
-    grid, _ = run_tracker(DeepSortTracker(mode="ground"), scene)
+    grid, _ = run_tracker(ground(), scene)
     print(f"(ground mode with embeddings: {id_switches(grid)} identity errors in the scene)")
 
     print(f"Kalman, {args.people} tracks, {args.people} detections, us/frame:")

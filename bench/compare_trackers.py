@@ -19,8 +19,8 @@ Suites:
   from py-motmetrics' data, detections from it with the same noise model (visibility estimated
   from overlapping boxes).
 
-Trackers: ``mplt track VIDEO --detections det.txt`` in ground mode (``--camera-height``, panoramas
-only) and image mode (``--set tracker.mode=image``), all defaults otherwise (colour appearance
+Trackers: ``mplt.track(VIDEO, detections=det.txt)`` (what ``mplt track`` runs) in ground mode
+(``camera_height``, panoramas only) and image mode (``tracker.mode=image``), all defaults otherwise (colour appearance
 features included); BoxMOT's ByteTrack, OC-SORT and BoT-SORT without appearance, and BoT-SORT,
 StrongSORT and Deep OC-SORT fed mplt's colour features of the same boxes (no ReID weights can be
 downloaded here). Scores: :func:`mplt.eval.run_eval`, IoU 0.5, seam-aware on panoramas for every
@@ -45,7 +45,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mplt.config import TrackConfig
+import mplt
+from mplt.config import CameraConfig, EmbedderConfig
 from mplt.io.mot import read_mot
 from mplt.io.sources import open_source
 from mplt.synthetic import (
@@ -112,7 +113,7 @@ class Sequence:
 class Tracker:
     label: str
     kind: str  # "mplt" or "boxmot"
-    args: tuple[str, ...] = ()  # mplt: extra CLI args; boxmot: --set overrides
+    args: tuple[str, ...] = ()  # section.key=value overrides (mplt config / BoxMOT runner)
     name: str = ""  # boxmot tracker name
     appearance: bool = False  # boxmot: fed mplt's embeddings
     panorama_only: bool = False
@@ -124,7 +125,7 @@ class Tracker:
 
 TRACKERS = [
     Tracker("mplt ground", "mplt", panorama_only=True),
-    Tracker("mplt image", "mplt", ("--set", "tracker.mode=image")),
+    Tracker("mplt image", "mplt", ("tracker.mode=image",)),
     Tracker("ByteTrack", "boxmot", name="bytetrack"),
     Tracker("OC-SORT", "boxmot", name="ocsort"),
     Tracker("BoT-SORT", "boxmot", name="botsort"),
@@ -257,14 +258,13 @@ def embeddings(seq: Sequence) -> Path:
     if path.exists():
         return path
     from mplt.appearance import build_embedder
+    from mplt.geometry import build_camera
     from mplt.io.mot import read_mot_detections
-    from mplt.pipeline import build_camera
 
-    cfg = TrackConfig()
-    cfg.camera.height_m = seq.camera_height
     with open_source(str(seq.video)) as source:
-        camera, _ = build_camera(cfg.camera, source.info)
-        embedder = build_embedder(cfg.embedder, camera)
+        size = (source.info.width, source.info.height)
+        camera = build_camera(CameraConfig(height_m=seq.camera_height), size)
+        embedder = build_embedder(EmbedderConfig(), camera)
         dets = read_mot_detections(seq.det)
         features = []
         for index, frame in source:
@@ -279,26 +279,19 @@ def embeddings(seq: Sequence) -> Path:
 
 
 def run_mplt(tracker: Tracker, seq: Sequence, pred: Path) -> tuple[float, int]:
-    """Track with ``mplt track``; returns (seconds in the tracker, frames)."""
+    """Track with ``mplt.track``; returns (seconds in the tracker, frames)."""
     run = seq.folder.parent.parent / "runs" / tracker.slug / seq.name
     shutil.rmtree(run, ignore_errors=True)
     run.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [
-        "mplt",
-        "track",
-        str(seq.video),
-        "--detections",
-        str(seq.det),
-        "--out",
-        str(run),
-        "--quiet",
-        *tracker.args,
-    ]
-    if seq.camera_height is not None:
-        cmd += ["--camera-height", str(seq.camera_height)]
-    subprocess.run(cmd, check=True, capture_output=True, text=True)
-    summary = json.loads((run / "summary.json").read_text())
-    shutil.copyfile(run / "tracks.txt", pred)
+    result = mplt.track(
+        seq.video,
+        detections=seq.det,
+        out=run,
+        camera_height=seq.camera_height,
+        overrides=tracker.args,
+    )
+    summary = result.summary
+    shutil.copyfile(result.tracks_txt, pred)
     frames = summary["frames_processed"]
     return summary["timing"]["ms_per_frame"]["track"] * frames / 1000.0, frames
 
@@ -443,10 +436,9 @@ def main() -> int:
     for spec in args.variant:
         label, _, values = spec.partition(":")
         sets = tuple(
-            x
+            f"tracker.{kv}" if "." not in kv.split("=")[0] else kv
             for kv in values.split(",")
             if kv
-            for x in ("--set", f"tracker.{kv}" if "." not in kv.split("=")[0] else kv)
         )
         trackers.append(Tracker(label, "mplt", sets))
     suites = {

@@ -55,8 +55,11 @@ class Embedder(Protocol):
         ...
 
 
-#: Embedder kind -> builder ``(cfg: EmbedderConfig, camera: Camera | None) -> Embedder``.
-EMBEDDERS: Registry[Callable[[EmbedderConfig, Camera | None], Embedder]] = Registry("embedder")
+#: ``embedder.kind`` -> builder ``(cfg: EmbedderConfig, camera: Camera | None) -> Embedder``,
+#: or None for ``none`` (no appearance features: motion alone matches).
+EMBEDDERS: Registry[Callable[[EmbedderConfig, Camera | None], Embedder | None]] = Registry(
+    "embedder.kind"
+)
 
 
 def _axis_aligned_maps(boxes: np.ndarray, out_hw: tuple[int, int],
@@ -255,15 +258,15 @@ def _reid(cfg: EmbedderConfig, camera: Camera | None) -> Embedder:
     return ReidEmbedder(camera, cfg.checkpoint, device=cfg.device, batch_size=cfg.batch_size)
 
 
+@EMBEDDERS.register("none")
+def _none(cfg: EmbedderConfig, camera: Camera | None) -> Embedder | None:
+    return None
+
+
 def build_embedder(cfg: EmbedderConfig, camera: Camera | None) -> Embedder | None:
     """The embedder the ``embedder`` config section asks for; None for ``kind: none``.
 
     Raises:
         UserError: unknown kind, or a kind that cannot run here (with what to do).
     """
-    if cfg.kind == "none":
-        return None
-    if cfg.kind not in EMBEDDERS:
-        raise UserError(f"unknown embedder.kind {cfg.kind!r}; choose one of: "
-                        f"{', '.join(sorted([*EMBEDDERS.names(), 'none']))}")
     return EMBEDDERS.get(cfg.kind)(cfg, camera)

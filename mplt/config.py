@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 class CameraConfig:
     """How pixels relate to the ground.
 
-    ``model``: ``auto`` (equirectangular for a 2:1 frame, else ``image``), ``equirect``,
-    ``pinhole`` (needs ``calib``), ``multiview`` (MPLT's 2x3 mosaic of perspective views) or
-    ``image`` (uncalibrated perspective video: tracking in image space, no ground positions).
+    ``model``: ``auto`` (``pinhole`` when ``calib`` is given, else equirectangular for a 2:1
+    frame, else ``image``), ``equirect``, ``pinhole`` (needs ``calib``), ``multiview`` (MPLT's
+    2x3 mosaic of perspective views) or ``image`` (uncalibrated perspective video: tracking in
+    image space, no ground positions). :func:`mplt.geometry.build_camera` builds the camera.
     """
 
     model: str = "auto"

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.errors import UserError
-from mplt.geometry.boxes import as_boxes, boxes_touch_edge
-from mplt.geometry.camera import Camera, MultiView
+from mplt.geometry.boxes import as_boxes
+from mplt.geometry.camera import Camera
 
 _STEP_PX = 0.5  # finite-difference step for the local pixel -> angle scale
 
@@ -76,7 +76,8 @@ class Localizer:
         pixel_std_px: standard deviation of a box edge, pixels.
         horizon_margin_deg: rays closer than this to the horizon give no range (the range
             error explodes there).
-        edge_margin_px: a box edge this close to the image edge is taken as cut off.
+        edge_margin_px: a box edge this close to an image edge is taken as cut off (the camera
+            says where its edges are: :meth:`~mplt.geometry.Camera.cut_off`).
         foot_offset_m: horizontal distance from the visible front of the feet to the body's
             centre, metres, added to every range.
     """
@@ -116,18 +117,6 @@ class Localizer:
         self.edge_margin_px = float(edge_margin_px)
         self.foot_offset_m = float(foot_offset_m)
 
-    def _cut_off(self, boxes: np.ndarray, xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(top, bottom) ``(N,)`` bool: the head / the feet are cut off by an image edge."""
-        cam, m = self.camera, self.edge_margin_px
-        touch = boxes_touch_edge(boxes, cam.width, cam.height, m, cam.x_period)
-        top, bottom = touch[:, 1], touch[:, 3]
-        if isinstance(cam, MultiView):  # each view's cell has edges inside the mosaic too
-            ys = [boxes[:, 1] + _STEP_PX, boxes[:, 1] - m, boxes[:, 3] - _STEP_PX, boxes[:, 3] + m]
-            idx = cam.view_index(np.column_stack([np.tile(xc, 4), np.concatenate(ys)]))
-            idx = idx.reshape(4, -1)
-            top, bottom = top | (idx[0] != idx[1]), bottom | (idx[2] != idx[3])
-        return top, bottom
-
     def localize(self, boxes: np.ndarray) -> Localization:
         """Ground positions of people from their boxes.
 
@@ -143,7 +132,7 @@ class Localizer:
         if n == 0:
             return Localization(np.zeros((0, 2)), np.zeros((0, 2, 2)), np.zeros(0, np.int8))
         xc = 0.5 * (b[:, 0] + b[:, 2])
-        top_cut, bottom_cut = self._cut_off(b, xc)
+        top_cut, bottom_cut = self.camera.cut_off(b, self.edge_margin_px)
 
         # Foot and head points, and each shifted by one step right and down: one camera call.
         pts = np.concatenate([np.column_stack([xc, b[:, 3]]), np.column_stack([xc, b[:, 1]])])

@@ -1,9 +1,12 @@
 """The streaming ``mplt track`` pipeline: source -> detect -> localize -> embed -> track -> sinks.
 
 Frames are decoded lazily and processed in small batches, so memory does not grow with the
-length of the video. Outputs are appended frame by frame; ``config.yaml`` and ``summary.json``
-are replaced atomically, so a run killed at any point leaves valid files up to the last
-finished frame.
+length of the video. Every frame goes through :class:`PanoramaTracker`: the batch is detected
+at once (:meth:`PanoramaTracker.detect`), then each frame is localized, embedded and tracked
+(:meth:`PanoramaTracker.track`) -- the same object serves a frame-by-frame loop of one's own
+(:meth:`PanoramaTracker.update`). Outputs are appended frame by frame; ``config.yaml`` and
+``summary.json`` are replaced atomically, so a run killed at any point leaves valid files up to
+the last finished frame.
 """
 
 from __future__ import annotations
@@ -13,31 +16,31 @@ import json
 import resource
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from mplt.version import __version__
-from mplt.appearance import build_embedder
 from core.config import dump_config, kwargs_of
-from mplt.config import CameraConfig, TrackConfig
-from mplt.detection import build_detector
 from core.errors import UserError
-from mplt.geometry import Equirectangular, MultiView, Pinhole, box_iou, ray_to_azel
 from core.files import write_atomic
+from core.types import Detections, Tracks, TrackState
+from mplt.appearance import build_embedder
+from mplt.config import TrackConfig
+from mplt.detection import Detector, build_detector
+from mplt.geometry import Camera, box_centre_azel, build_camera
 from mplt.io.files import ensure_writable_dir, unique_dir
 from mplt.io.jsonl import JsonlWriter
 from mplt.io.mot import MotWriter, read_mot_detections
 from mplt.io.sources import FrameSource, VideoInfo, open_source
 from mplt.localize import Localizer
-from core.types import Detections, Tracks, TrackState
+from mplt.version import __version__
 from trackers import TRACKERS
 
 STAGES = ("decode", "detect", "localize", "embed", "track", "write", "render")
+
 
 @dataclass
 class StageTimer:
@@ -54,58 +57,182 @@ class StageTimer:
             self.seconds[stage] += time.perf_counter() - start
 
 
-def build_camera(cfg: CameraConfig, info: VideoInfo) -> tuple[Any, str]:
-    """The camera model for a video, and the model name actually used.
+def as_detections(detections: Detections | np.ndarray, frame_index: int) -> Detections:
+    """Detections handed to :meth:`PanoramaTracker.update`, numbered ``frame_index``.
 
-    ``image`` (uncalibrated perspective video) gets a nominal level pinhole with a 60° horizontal
-    field of view: good enough to rectify crops, never used for ground positions.
+    Args:
+        detections: a :class:`Detections`, or an ``(N, 5)`` array ``[x1, y1, x2, y2, score]``
+            of xyxy pixels (seam-unwrapped on a panorama) and confidences in [0, 1], or
+            ``(N, 6)`` with a class column last, which is ignored (everyone is a person).
+        frame_index: 0-based frame number the detections get.
+
+    Raises:
+        ValueError: an array of another shape.
     """
-    model = cfg.model
-    if model == "auto":
-        if cfg.calib:
-            model = "pinhole"
-        elif info.width == 2 * info.height:
-            model = "equirect"
+    if isinstance(detections, Detections):
+        return detections.replace(frame_index=frame_index)
+    rows = np.asarray(detections, np.float64)
+    if rows.size == 0:
+        rows = rows.reshape(0, 5)
+    if rows.ndim != 2 or rows.shape[1] not in (5, 6):
+        raise ValueError(
+            "detections must be Detections or an (N, 5) / (N, 6) array "
+            f"[x1, y1, x2, y2, score(, class)], got shape {rows.shape}"
+        )
+    return Detections.from_boxes(rows[:, :4], rows[:, 4], frame_index)
+
+
+class PanoramaTracker:
+    """Detect -> localize -> embed -> track, one frame at a time: the path of every frame of
+    ``mplt track``, for a loop of one's own (like BoxMOT's ``tracker.update(dets, img)``)::
+
+        tracker = PanoramaTracker(build_camera(CameraConfig(height_m=2.0), (W, H)), fps=25.0)
+        for frame in frames:
+            tracks = tracker.update(frame, dets)  # (N, 5) [x1, y1, x2, y2, score], or None
+
+    Args:
+        camera: the camera of the frames (:func:`mplt.geometry.build_camera`); whether it
+            gives ground positions decides localization and the tracker mode ``auto``.
+        config: detector, localization, embedder and tracker settings; default
+            ``TrackConfig()``. Its ``camera``, ``output`` and ``render`` sections are not read.
+        fps: frame rate of the frames (the Kalman time step, ``tracker.max_age_s``).
+        detector: the detector for frames given without detections; default: built from
+            ``config.detector`` when first needed.
+
+    Attributes:
+        timer: seconds spent per stage (``detect``, ``localize``, ``embed``, ``track``).
+        mode: the tracker mode used, ``ground`` or ``image``.
+        embedder: the appearance embedder, or None (``embedder.kind: none``).
+
+    Raises:
+        UserError: a setting that does not fit the camera (with what to do).
+    """
+
+    def __init__(
+        self,
+        camera: Camera,
+        config: TrackConfig | None = None,
+        *,
+        fps: float,
+        detector: Detector | None = None,
+    ) -> None:
+        cfg = config or TrackConfig()
+        self.camera = camera
+        self.config = cfg
+        self.timer = StageTimer()
+        self._detector = detector
+        self.embedder = build_embedder(cfg.embedder, camera)
+        ground = camera.has_ground
+        self.localizer = Localizer(camera, **kwargs_of(cfg.localize)) if ground else None
+        mode = cfg.tracker.mode
+        if mode == "auto":
+            mode = "ground" if ground else "image"
+        if mode == "ground" and not ground:
+            raise UserError(
+                "tracker.mode=ground needs ground positions, which an uncalibrated perspective "
+                "video does not have; pass --calib FILE or use tracker.mode=image"
+            )
+        self.mode = mode
+        self.tracker = TRACKERS.get(cfg.tracker.name)(
+            **kwargs_of(cfg.tracker, exclude=("name", "mode")),
+            mode=mode,
+            fps=fps,
+            box_space=camera.box_space,
+        )
+        self._next_index = 0
+
+    @property
+    def detector(self) -> Detector:
+        """The detector for frames given without detections (built on first use)."""
+        if self._detector is None:
+            self._detector = build_detector(self.config.detector, self.camera)
+        return self._detector
+
+    def update(
+        self, frame: np.ndarray, detections: Detections | np.ndarray | None = None
+    ) -> Tracks:
+        """Track the people of the next frame; frames count from 0 (construction or reset).
+
+        Args:
+            frame: ``(H, W, 3)`` uint8 RGB image of the camera.
+            detections: the frame's people (see :func:`as_detections`; N may be 0); None
+                runs the detector on ``frame``.
+
+        Returns:
+            Every live track: tentative (id -1), confirmed and lost (coasting), see
+            :class:`~core.types.Tracks`; ground positions NaN in image mode.
+
+        Raises:
+            ValueError: a frame of another size than the camera's, or malformed detections.
+        """
+        self._check_frame(frame)
+        if detections is None:
+            dets = self.detect([frame], [self._next_index])[0]
         else:
-            model = "image"
-    if model == "equirect":
-        camera = Equirectangular(
-            info.width,
-            info.height,
-            camera_height=cfg.height_m,
-            yaw_deg=cfg.yaw_deg,
-            pitch_deg=cfg.pitch_deg,
-            roll_deg=cfg.roll_deg,
-        )
-    elif model == "pinhole":
-        if not cfg.calib:
-            raise UserError(
-                "camera.model=pinhole needs a calibration file; pass --calib FILE "
-                "(YAML/JSON with K, dist, R or rvec, t)"
-            )
-        camera = Pinhole.from_file(cfg.calib)
-        if (camera.width, camera.height) != (info.width, info.height):
-            raise UserError(
-                f"calibration {cfg.calib} is for {camera.width}x{camera.height} frames but the "
-                f"video is {info.width}x{info.height}; calibrate this video's resolution"
-            )
-    elif model == "multiview":
-        camera = MultiView.mplt_mosaic(camera_height=cfg.height_m)
-        if (camera.width, camera.height) != (info.width, info.height):
-            raise UserError(
-                f"the multiview mosaic is {camera.width}x{camera.height} but the video is "
-                f"{info.width}x{info.height}; resize the video or use another camera.model"
-            )
-    elif model == "image":
-        focal = info.width / (2.0 * np.tan(np.radians(30.0)))
-        K = np.array([[focal, 0, info.width / 2], [0, focal, info.height / 2], [0, 0, 1]])
-        camera = Pinhole(info.width, info.height, K)  # level, height unknown
-    else:
-        raise UserError(
-            f"unknown camera.model {model!r}; choose one of: auto, equirect, pinhole, "
-            "multiview, image"
-        )
-    return camera, model
+            dets = as_detections(detections, self._next_index)
+        return self.track(frame, dets)
+
+    def detect(self, frames: Sequence[np.ndarray], indices: Sequence[int]) -> list[Detections]:
+        """Run the detector once on a batch of frames.
+
+        Args:
+            frames: ``(H, W, 3)`` uint8 RGB images of the camera.
+            indices: their 0-based frame numbers.
+
+        Returns:
+            One :class:`Detections` per frame (no ground positions or embeddings yet: those
+            come in :meth:`track`).
+        """
+        with self.timer("detect"):
+            results = self.detector.detect(list(frames))
+            return [
+                Detections.from_boxes(boxes, scores, frame_index=index)
+                for index, (boxes, scores) in zip(indices, results, strict=True)
+            ]
+
+    def track(self, frame: np.ndarray, detections: Detections) -> Tracks:
+        """Localize and embed one frame's detections, then advance the tracker by the frame.
+
+        Args:
+            frame: ``(H, W, 3)`` uint8 RGB image of the camera (the embedder's crops).
+            detections: its people, numbered by ``frame_index`` (a jump of k counts as k
+                frames). Ground positions given with them (e.g. by a 3D detector) win over
+                the localizer's.
+
+        Returns:
+            Every live track, as :meth:`update`.
+
+        Raises:
+            ValueError: a frame of another size than the camera's.
+        """
+        self._check_frame(frame)
+        dets = detections
+        if self.localizer is not None and len(dets):
+            with self.timer("localize"):
+                loc = self.localizer.localize(dets.boxes)
+                # Given positions come without a covariance, so they borrow the localizer's.
+                given = np.isfinite(dets.ground_xy).all(axis=1)
+                usable = given & np.isfinite(loc.ground_cov).all(axis=(1, 2))
+                xy = np.where(given[:, None], dets.ground_xy, loc.ground_xy)
+                xy[given & ~usable] = np.nan
+                dets = dets.replace(ground_xy=xy, ground_cov=loc.ground_cov)
+        if self.embedder is not None:
+            with self.timer("embed"):
+                dets = dets.replace(embeddings=self.embedder.embed(frame, dets.boxes))
+        with self.timer("track"):
+            tracks = self.tracker.update(dets)
+        self._next_index = dets.frame_index + 1
+        return tracks
+
+    def _check_frame(self, frame: np.ndarray) -> None:
+        size = (self.camera.height, self.camera.width)
+        if np.shape(frame)[:2] != size:
+            raise ValueError(f"frame must be {size[1]}x{size[0]}, got shape {np.shape(frame)}")
+
+    def reset(self) -> None:
+        """Forget every track (another video follows); IDs and frame numbers start again."""
+        self.tracker.reset()
+        self._next_index = 0
 
 
 def _select_output(tracks: Tracks, cfg: TrackConfig) -> Tracks:
@@ -115,17 +242,6 @@ def _select_output(tracks: Tracks, cfg: TrackConfig) -> Tracks:
     if cfg.output.write_lost:
         keep |= tracks.states == TrackState.LOST
     return tracks.select(keep)
-
-
-def _track_azel(camera: Any, tracks: Tracks, model: str) -> np.ndarray:
-    """(M, 2) azimuth/elevation in degrees (ground frame) of each track's box centre."""
-    if model == "image" or len(tracks) == 0:
-        return np.full((len(tracks), 2), np.nan)
-    boxes = tracks.boxes
-    centres = np.stack([(boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2], 1)
-    if camera.x_period is not None:
-        centres[:, 0] %= camera.x_period
-    return ray_to_azel(camera.pixel_to_ray(centres))
 
 
 def default_run_dir(source: str) -> Path:
@@ -198,9 +314,9 @@ def run_track(
     given_detections = read_mot_detections(detections_file) if detections_file else None
     with open_source(source_spec, start=start, max_frames=max_frames) as source:
         info = source.info
-        camera, camera_model = build_camera(cfg.camera, info)
+        camera = build_camera(cfg.camera, (info.width, info.height))
         run_dir = Path(out_dir) if out_dir else default_run_dir(source_spec)
-        pipeline = _Pipeline(cfg, camera, camera_model, info, run_dir, given_detections)
+        pipeline = _Pipeline(cfg, camera, info, run_dir, given_detections)
         # Only now that every input and setting has been checked does the run leave a trace.
         ensure_writable_dir(run_dir)
         write_atomic(run_dir / "config.yaml", dump_config(cfg))
@@ -213,31 +329,22 @@ class _Pipeline:
     def __init__(
         self,
         cfg: TrackConfig,
-        camera: Any,
-        camera_model: str,
+        camera: Camera,
         info: VideoInfo,
         run_dir: Path,
         given_detections: dict[int, Detections] | None,
     ) -> None:
         self.cfg = cfg
         self.camera = camera
-        self.camera_model = camera_model
         self.info = info
         self.run_dir = run_dir
-        self.given = given_detections or {}
-        self.detector = None if given_detections is not None else build_detector(cfg.detector, camera)
-        self.embedder = build_embedder(cfg.embedder, camera)
-        ground = camera_model != "image"
-        self.localizer = Localizer(camera, **kwargs_of(cfg.localize)) if ground else None
-        mode = cfg.tracker.mode
-        if mode == "auto":
-            mode = "ground" if ground else "image"
-        if mode == "ground" and not ground:
-            raise UserError(
-                "tracker.mode=ground needs ground positions, which an uncalibrated perspective "
-                "video does not have; pass --calib FILE or use tracker.mode=image"
-            )
-        self.tracker_mode = mode
+        self.given = given_detections
+        # Built here, not on first use, so that a detector that cannot run fails before any
+        # output file is written.
+        detector = None if given_detections is not None else build_detector(cfg.detector, camera)
+        self.detector_name = "given detections" if detector is None else detector.name
+        self.tracker = PanoramaTracker(camera, cfg, fps=info.fps, detector=detector)
+        self.timer = self.tracker.timer
         if cfg.output.render:
             from mplt.render import plan_layout
 
@@ -247,17 +354,8 @@ class _Pipeline:
                 (info.width, info.height),
                 width=cfg.render.width,
                 map_size_px=cfg.render.map_size_px,
-                has_ground=ground,
+                has_ground=camera.has_ground,
             )
-        tracker_cls = TRACKERS.get(cfg.tracker.name)
-        self.tracker = tracker_cls(
-            **kwargs_of(cfg.tracker, exclude=("name", "mode")),
-            mode=mode,
-            fps=info.fps,
-            iou_fn=partial(box_iou, period=camera.x_period),
-            x_period=camera.x_period,
-        )
-        self.timer = StageTimer()
         self.frames_done = 0
         self.last_frame = -1
         self.detection_count = 0
@@ -265,43 +363,24 @@ class _Pipeline:
         self.max_people = 0
 
     def _detect(self, batch: list[tuple[int, np.ndarray]]) -> list[Detections]:
+        if self.given is None:
+            return self.tracker.detect([frame for _, frame in batch], [i for i, _ in batch])
         with self.timer("detect"):
-            if self.detector is None:
-                return [
-                    self.given.get(index, Detections.empty(index)).replace(frame_index=index)
-                    for index, _ in batch
-                ]
-            results = self.detector.detect([frame for _, frame in batch])
             return [
-                Detections.from_boxes(boxes, scores, frame_index=index)
-                for (index, _), (boxes, scores) in zip(batch, results, strict=True)
+                self.given.get(index, Detections.empty(index)).replace(frame_index=index)
+                for index, _ in batch
             ]
-
-    def _enrich(self, frame: np.ndarray, dets: Detections) -> Detections:
-        if self.localizer is not None and len(dets):
-            with self.timer("localize"):
-                loc = self.localizer.localize(dets.boxes)
-                # Positions given with the detections (e.g. from a 3D detector) win; they
-                # come without a covariance, so they borrow the localizer's.
-                given = np.isfinite(dets.ground_xy).all(axis=1)
-                usable = given & np.isfinite(loc.ground_cov).all(axis=(1, 2))
-                xy = np.where(given[:, None], dets.ground_xy, loc.ground_xy)
-                xy[given & ~usable] = np.nan
-                dets = dets.replace(ground_xy=xy, ground_cov=loc.ground_cov)
-        if self.embedder is not None:
-            with self.timer("embed"):
-                dets = dets.replace(embeddings=self.embedder.embed(frame, dets.boxes))
-        return dets
 
     def summary(self, status: str, wall_s: float) -> dict[str, Any]:
         n = max(self.frames_done, 1)
-        cam_h = None if self.camera_model == "image" else self.camera.camera_height
-        if self.camera_model == "image":
+        camera = self.camera
+        if not camera.has_ground:
             localization = "none (uncalibrated perspective video: image-space tracking)"
-        elif cam_h is None:
+        elif camera.camera_height is None:
             localization = "height prior only (camera height unknown; pass --camera-height)"
         else:
             localization = "foot point on the ground fused with the person-height prior"
+        embedder = self.tracker.embedder
         return {
             "mplt_version": __version__,
             "status": status,
@@ -315,11 +394,11 @@ class _Pipeline:
             "run_dir": str(self.run_dir),
             "frames_processed": self.frames_done,
             "last_frame": self.last_frame + 1,
-            "camera": {"model": self.camera_model, "height_m": cam_h},
+            "camera": {"model": camera.kind, "height_m": camera.camera_height},
             "localization": localization,
-            "detector": "given detections" if self.detector is None else self.detector.name,
-            "embedder": None if self.embedder is None else self.embedder.name,
-            "tracker": {"name": self.cfg.tracker.name, "mode": self.tracker_mode},
+            "detector": self.detector_name,
+            "embedder": None if embedder is None else embedder.name,
+            "tracker": {"name": self.cfg.tracker.name, "mode": self.tracker.mode},
             "counts": {
                 "detections": self.detection_count,
                 "tracks_confirmed": len(self.confirmed_ids),
@@ -356,13 +435,11 @@ class _Pipeline:
                 for batch in _batches(source, self.cfg.batch_frames, self.timer):
                     people = 0
                     for (index, frame), dets in zip(batch, self._detect(batch), strict=True):
-                        dets = self._enrich(frame, dets)
-                        with self.timer("track"):
-                            tracks = self.tracker.update(dets)
-                        out = _select_output(tracks, self.cfg)
+                        out = _select_output(self.tracker.track(frame, dets), self.cfg)
                         with self.timer("write"):
                             mot.write(index, out)
-                            jsonl.write(index, index / self.info.fps, out, _track_azel(self.camera, out, self.camera_model))
+                            azel = box_centre_azel(self.camera, out.boxes)
+                            jsonl.write(index, index / self.info.fps, out, azel)
                         if renderer is not None:
                             with self.timer("render"):
                                 renderer(frame, out)
@@ -387,16 +464,13 @@ class _Pipeline:
         """The same drawing as ``mplt render``, streamed: ``render(frame, tracks)`` or None."""
         if not self.cfg.output.render:
             return None
-        from mplt.render import MapPose, VideoRenderer
+        from mplt.render import VideoRenderer
 
         renderer = stack.enter_context(
             VideoRenderer(
                 self.run_dir / "video.mp4",
+                camera=self.camera,
                 fps=self.info.fps,
-                frame_size=(self.info.width, self.info.height),
-                camera_model=self.camera_model,
-                x_period=self.camera.x_period,
-                pose=MapPose.from_camera(self.camera, self.camera_model),
                 **kwargs_of(self.cfg.render),
             )
         )

@@ -1,4 +1,4 @@
-"""Shared fixtures: tiny generated videos with known content."""
+"""Shared fixtures and helpers: tiny generated videos with known content."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 TINY_W, TINY_H = 64, 32  # 2:1, so the tiny video is also a valid equirectangular frame
+CLIP_WIDTH, CLIP_FRAMES, CLIP_CAMERA_HEIGHT = 512, 30, 2.0  # the `pano_clip` fixture
 TINY_FRAMES = 10
 TINY_FPS = 25
 
@@ -35,6 +36,51 @@ def write_video(path: Path, frames: list[np.ndarray], fps: float) -> Path:
         writer.send(np.ascontiguousarray(frame))
     writer.close()
     return path
+
+
+def write_synthetic_clip(
+    root: Path,
+    *,
+    width: int,
+    frames: int,
+    people: int,
+    fps: float = 10.0,
+    seed: int = 3,
+    camera_height: float = 2.0,
+) -> tuple[Path, Path, np.ndarray]:
+    """A synthetic 2:1 panorama of people walking round the camera (some across the seam).
+
+    Returns:
+        ``pano.mp4``, ``det.txt`` (the ground-truth boxes as MOT detections: no ids, no ground
+        positions, so a run must localize them) and the ground-truth rows ``(R, 10)``.
+    """
+    from mplt.geometry import Equirectangular
+    from mplt.synthetic import ground_truth_rows, orbiting_scene, render_frame
+
+    camera = Equirectangular(width, width // 2, camera_height=camera_height)
+    scene = orbiting_scene(frames, people, fps=fps, seed=seed)
+    images = [render_frame(camera, scene, t) for t in range(frames)]
+    video = write_video(root / "pano.mp4", images, fps)
+    gt = ground_truth_rows(camera, scene)
+    det = gt.copy()
+    det[:, 1] = -1
+    det[:, 7:] = -1
+    det_file = root / "det.txt"
+    np.savetxt(det_file, det, fmt="%.3f", delimiter=",")
+    return video, det_file, gt
+
+
+@pytest.fixture(scope="session")
+def pano_clip(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, np.ndarray]:
+    """A 30-frame 512x256 panorama at 10 fps with 4 people (two cross the seam), camera 2 m
+    high: video, detections and ground truth as :func:`write_synthetic_clip` gives them."""
+    return write_synthetic_clip(
+        tmp_path_factory.mktemp("clip"),
+        width=CLIP_WIDTH,
+        frames=CLIP_FRAMES,
+        people=4,
+        camera_height=CLIP_CAMERA_HEIGHT,
+    )
 
 
 @pytest.fixture(scope="session")

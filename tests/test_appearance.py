@@ -130,4 +130,4 @@ def test_build_embedder_kinds() -> None:
         build_embedder(EmbedderConfig(kind="reid", checkpoint="missing.pt"), camera)
     with pytest.raises(UserError, match="choose one of: colour, none, reid"):
         build_embedder(EmbedderConfig(kind="sift"), camera)
-    assert set(EMBEDDERS.names()) == {"colour", "reid"}
+    assert set(EMBEDDERS.names()) == {"colour", "none", "reid"}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,29 +12,17 @@ import yaml
 from click.testing import CliRunner
 
 from cli import cli
-from mplt.geometry import Equirectangular
-from mplt.synthetic import ground_truth_rows, orbiting_scene, render_frame
-from tests.conftest import write_video
+from tests.conftest import CLIP_CAMERA_HEIGHT, CLIP_FRAMES, CLIP_WIDTH, write_video
 
-WIDTH, HEIGHT, CAMERA_HEIGHT, FRAMES = 512, 256, 2.0, 30
+# The `pano_clip` fixture (tests/conftest.py): a panorama with 4 people, two across the seam.
+WIDTH, CAMERA_HEIGHT, FRAMES = CLIP_WIDTH, CLIP_CAMERA_HEIGHT, CLIP_FRAMES
 BODY_RADIUS = 0.23  # mean radius of the synthetic people
 
 
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory) -> tuple[Path, Path, np.ndarray]:
-    """A 30-frame panorama with 4 people (two cross the seam), its detections and ground truth."""
-    root = tmp_path_factory.mktemp("clip")
-    camera = Equirectangular(WIDTH, HEIGHT, camera_height=CAMERA_HEIGHT)
-    scene = orbiting_scene(FRAMES, 4, fps=10.0, seed=3)
-    video = root / "pano.mp4"
-    write_video(video, [render_frame(camera, scene, t) for t in range(FRAMES)], 10)
-    gt = ground_truth_rows(camera, scene)
-    det = gt.copy()
-    det[:, 1] = -1
-    det[:, 7:] = -1  # detections carry no ground position: the pipeline must localize them
-    det_file = root / "det.txt"
-    np.savetxt(det_file, det, fmt="%.3f", delimiter=",")
-    return video, det_file, gt
+def clip(pano_clip):
+    """``pano_clip`` under the name tests/test_cli_reid.py imports from here."""
+    return pano_clip
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
@@ -177,47 +164,6 @@ def test_help_lists_the_commands():
     assert "track" in result.output
 
 
-class _InterruptedSource:
-    """Wraps a real source; Ctrl-C arrives while frame ``stop_at`` is being decoded."""
-
-    def __init__(self, inner, stop_at: int) -> None:
-        self.inner, self.stop_at, self.info = inner, stop_at, inner.info
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.inner.close()
-
-    def __iter__(self):
-        for index, frame in self.inner:
-            if index == self.stop_at:
-                raise KeyboardInterrupt
-            yield index, frame
-
-
-def test_ctrl_c_leaves_valid_outputs_up_to_the_last_frame(clip, tmp_path, monkeypatch):
-    import mplt.pipeline
-    from mplt.io.sources import open_source
-
-    video, det_file, _ = clip
-    monkeypatch.setattr(
-        mplt.pipeline, "open_source", lambda *a, **k: _InterruptedSource(open_source(*a, **k), 13)
-    )
-    out = tmp_path / "run"
-    with pytest.raises(KeyboardInterrupt):
-        mplt.pipeline.run_track(
-            str(video), _config(), out, detections_file=det_file, progress=False
-        )
-    summary = json.loads((out / "summary.json").read_text())
-    assert summary["status"] == "interrupted"
-    # Frames are decoded in batches of 4: the batch holding frame 13 (12..15) never ran.
-    assert summary["frames_processed"] == 12 and summary["last_frame"] == 12
-    rows = np.loadtxt(out / "tracks.txt", delimiter=",", ndmin=2)
-    assert rows[:, 0].max() == 12
-    assert [json.loads(line)["frame"] for line in (out / "tracks.jsonl").read_text().splitlines()] == list(range(1, 13))
-
-
 def test_ctrl_c_exits_130_with_a_one_line_note(clip, tmp_path, monkeypatch):
     import mplt.pipeline
 
@@ -231,13 +177,6 @@ def test_ctrl_c_exits_130_with_a_one_line_note(clip, tmp_path, monkeypatch):
     with pytest.raises(SystemExit) as exit_info:
         main()
     assert exit_info.value.code == 130
-
-
-def _config():
-    from core.config import load_config
-    from mplt.config import TrackConfig
-
-    return load_config(TrackConfig, None, [f"camera.height_m={CAMERA_HEIGHT}"])
 
 
 def test_ground_positions_given_with_the_detections_are_used(clip, tmp_path):

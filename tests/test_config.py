@@ -71,6 +71,6 @@ def test_tracker_config_covers_the_constructor():
 
     params = inspect.signature(DeepSortTracker.__init__).parameters
     config_fields = {f.name for f in dataclasses.fields(TrackerConfig)} - {"name", "mode"}
-    wired_by_pipeline = {"mode", "fps", "iou_fn", "x_period"}
+    wired_by_pipeline = {"mode", "fps", "box_space"}
     constructor = {n for n, p in params.items() if p.kind is p.KEYWORD_ONLY} - wired_by_pipeline
     assert config_fields == constructor

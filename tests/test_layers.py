@@ -20,12 +20,14 @@ REPO = Path(__file__).resolve().parents[1]
 LAYERS: list[tuple[str, ...]] = [
     ("core",),
     ("trackers", "reid"),
-    ("mplt.version", "mplt.config", "mplt.geometry", "mplt.io"),
+    ("mplt.version", "mplt.config"),
+    ("mplt.geometry", "mplt.io"),
     ("mplt.localize", "mplt.selfcal", "mplt.detection", "mplt.appearance", "mplt.eval",
      "mplt.synthetic"),
     ("mplt.render",),
     ("mplt.pipeline",),
-    ("mplt.api", "mplt"),
+    ("mplt.api",),
+    ("mplt",),
     ("cli",),
 ]
 

@@ -1,10 +1,11 @@
 """Tracking library: Kalman motion models, association primitives, a DeepSORT-style tracker.
 
 Depends on numpy, scipy and filterpy plus the leaf package :mod:`core` (value types, errors,
-registry); it knows nothing of video, cameras or panoramas except through the distance
-functions it is given.
+registry); it knows nothing of video, cameras or panoramas except through the box space it is
+given (:class:`trackers.space.BoxSpace`: IoU and the seam's wrap; ``mplt.geometry.BoxSpace``
+implements it), so it does no box arithmetic of its own::
 
->>> tracker = TRACKERS.get("deepsort")(mode="image", fps=25.0)
+    tracker = TRACKERS.get("deepsort")(box_space=space, mode="image", fps=25.0)
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from __future__ import annotations
 from core.registry import Registry
 from trackers.deepsort import DeepSortTracker
 
-#: Name -> tracker class; every class takes keyword arguments only and has
-#: ``update(Detections) -> Tracks`` and ``reset()``.
+#: Name -> tracker class; every class takes keyword arguments only (``box_space`` among them)
+#: and has ``update(Detections) -> Tracks`` and ``reset()``.
 TRACKERS: Registry[type] = Registry("tracker")
 TRACKERS.register("deepsort")(DeepSortTracker)
 

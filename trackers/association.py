@@ -64,25 +64,6 @@ def apply_gate(cost: np.ndarray, allowed: np.ndarray) -> np.ndarray:
     return np.where(allowed, cost, np.inf)
 
 
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Plain axis-aligned IoU of ``xyxy`` boxes a (A, 4) and b (B, 4) -> (A, B).
-
-    Knows nothing of a panorama's seam; the pipeline passes ``mplt.geometry.box_iou`` with the
-    period instead. Degenerate (zero-area) pairs get IoU 0.
-    """
-    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
-    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    ix = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
-    iy = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
-    inter = np.clip(ix, 0.0, None) * np.clip(iy, 0.0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
-    with np.errstate(divide="ignore", invalid="ignore"):
-        iou = np.where(union > 0, inter / union, 0.0)
-    return iou
-
-
 def nn_cosine_distance(
     galleries: Sequence[np.ndarray],
     features: np.ndarray,

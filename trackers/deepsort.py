@@ -48,14 +48,13 @@ frames; an index that does not advance (for instance always 0) counts as one fra
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 from core.errors import UserError
 from core.types import Detections, Tracks, TrackState
-from trackers.association import apply_gate, box_iou, linear_assignment, nn_cosine_distance
+from trackers.association import apply_gate, linear_assignment, nn_cosine_distance
 from trackers.kalman import GroundModel, ImageModel, gating_threshold
+from trackers.space import BoxSpace
 from trackers.track_set import TrackSet, known_ground
 
 #: Track lifetime without matches when neither ``max_age_s`` nor ``max_age_frames`` is given.
@@ -73,8 +72,6 @@ DEFAULT_CASCADE_MIN_IOU = {"ground": 0.0, "image": 0.3}
 #: How many of a track's newest features are tried before its whole gallery (speed only).
 _NEWEST_FEATURES_FIRST = 8
 
-IouFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
-
 
 def _check(condition: bool, message: str) -> None:
     if not condition:
@@ -85,6 +82,9 @@ class DeepSortTracker:
     """Multi-person tracker: Kalman prediction, appearance cascade, IoU fallback.
 
     Args:
+        box_space: the box arithmetic of the detections' image (:class:`trackers.space.BoxSpace`:
+            IoU, and on a panorama the wrap of x at the seam); ``mplt.geometry.BoxSpace()``
+            for a flat image, ``camera.box_space`` for an mplt camera.
         mode: ``"ground"`` tracks ground positions (needs ``Detections.ground_xy`` and
             ``ground_cov``); ``"image"`` tracks boxes in pixels.
         fps: frames per second of the detections' ``frame_index``; sets the Kalman time step
@@ -115,15 +115,12 @@ class DeepSortTracker:
         accel_std: ground mode: white-acceleration noise of the Kalman filter, m/s^2. Walking
             people accelerate gently; a larger value widens the gate of people crossing.
         init_speed_std: ground mode: velocity standard deviation of a new track, m/s.
-        iou_fn: ``(A, 4), (B, 4) -> (A, B)`` IoU of ``xyxy`` boxes. Default plain axis-aligned
-            IoU; on a panorama pass a seam-aware one (``mplt.geometry.box_iou`` with the period).
-        x_period: panorama width in pixels: the image-space filter wraps x (boxes seam-unwrapped
-            as in ``core.types``); None for a flat image.
     """
 
     def __init__(
         self,
         *,
+        box_space: BoxSpace,
         mode: str = "ground",
         fps: float = 30.0,
         max_cosine_distance: float = 0.2,
@@ -141,8 +138,6 @@ class DeepSortTracker:
         max_speed_mps: float = 3.0,
         accel_std: float = 2.5,
         init_speed_std: float = 1.5,
-        iou_fn: IouFn | None = None,
-        x_period: float | None = None,
     ) -> None:
         _check(
             mode in ("ground", "image"),
@@ -194,8 +189,8 @@ class DeepSortTracker:
         self.min_score_new_track = float(min_score_new_track)
         self.ground_match_radius_m = float(ground_match_radius_m)
         self.max_speed_mps = float(max_speed_mps)
-        self.iou_fn: IouFn = box_iou if iou_fn is None else iou_fn
-        self._image = ImageModel(x_period=x_period)
+        self.box_space = box_space
+        self._image = ImageModel(box_space)
         self._ground = (
             GroundModel(accel_std=accel_std, init_speed_std=init_speed_std)
             if mode == "ground"
@@ -298,7 +293,7 @@ class DeepSortTracker:
         rows = np.flatnonzero(recent & ~matched)
         if len(rows) and len(free_dets):
             boxes = tracks.predicted_boxes(rows)
-            cost = 1.0 - np.asarray(self.iou_fn(boxes, detections.boxes[free_dets]), float)
+            cost = 1.0 - self.box_space.iou(boxes, detections.boxes[free_dets])
             allowed = cost <= self.max_iou_distance
             if self._ground is not None:
                 unknown = ~known_ground(detections)[free_dets]
@@ -322,7 +317,7 @@ class DeepSortTracker:
             with np.errstate(invalid="ignore"):
                 allowed &= np.hypot(offset[..., 0], offset[..., 1]) <= radius[:, None]
         if self.cascade_min_iou > 0.0:
-            iou = np.asarray(self.iou_fn(tracks.predicted_boxes(rows), detections.boxes), float)
+            iou = self.box_space.iou(tracks.predicted_boxes(rows), detections.boxes)
             allowed &= iou >= self.cascade_min_iou
         if detections.embeddings is None:
             return apply_gate(motion, allowed), 1.0

@@ -9,8 +9,9 @@ Two motion models share one batched implementation:
 * :class:`ImageModel` -- state ``(cx, cy, w, h, vcx, vcy, vw, vh)`` in pixels and pixels per
   second, measurement ``(cx, cy, w, h)``. Noise is proportional to the box height, with
   DeepSORT's per-frame weights (position 1/20, velocity 1/160) defined at a nominal 30 fps and
-  rescaled for other time steps. With ``x_period`` (a panorama's width) the x innovation is
-  wrapped to ``(-P/2, P/2]`` and the state's ``cx`` is kept in ``[0, P)``.
+  rescaled for other time steps. Its box space (:class:`trackers.space.BoxSpace`, given by the
+  caller) keeps the state's ``cx`` in its canonical range and takes the x innovation the short
+  way round: on a panorama that is ``[0, W)`` and ``(-W/2, W/2]``, on a flat image nothing.
 
 filterpy defines the model: ``F`` comes from ``filterpy.common.kinematic_state_transition``,
 ``Q`` (ground) from ``filterpy.common.Q_discrete_white_noise``, and :meth:`make_filterpy` builds
@@ -28,6 +29,8 @@ from filterpy.common import Q_discrete_white_noise, kinematic_state_transition
 from filterpy.kalman import KalmanFilter
 from scipy.stats import chi2
 
+from trackers.space import BoxSpace
+
 #: Frame rate at which DeepSORT's per-frame image-space noise weights are defined.
 DEEPSORT_FPS = 30.0
 
@@ -37,18 +40,6 @@ def gating_threshold(probability: float, dof: int) -> float:
     if not 0.0 < probability < 1.0:
         raise ValueError(f"gating probability must be in (0, 1), got {probability}")
     return float(chi2.ppf(probability, dof))
-
-
-def wrap_periodic(values: np.ndarray, period: float) -> np.ndarray:
-    """``values`` taken modulo ``period`` into ``[0, period)``."""
-    out = np.mod(values, period)
-    # np.mod(-1e-17, P) rounds to P itself.
-    return np.where(out >= period, out - period, out)
-
-
-def wrap_difference(delta: np.ndarray, period: float) -> np.ndarray:
-    """Differences taken the short way round a circle of length ``period``: ``(-P/2, P/2]``."""
-    return delta - period * np.ceil(delta / period - 0.5)
 
 
 def _inverse(S: np.ndarray) -> np.ndarray:
@@ -67,12 +58,11 @@ def _inverse(S: np.ndarray) -> np.ndarray:
 class _ConstantVelocity:
     """Batched filterpy-equivalent predict/update for ``x = (position, velocity)``, ``H = [I 0]``.
 
-    Subclasses provide the process noise, the initial covariance and, optionally, a period for
-    the first state component.
+    Subclasses provide the process noise, the initial covariance and, optionally, the
+    canonical form of states and innovations (for a first state component that wraps).
     """
 
     dim_z: int
-    x_period: float | None = None
 
     def __init__(self) -> None:
         self._f_cache: dict[float, np.ndarray] = {}
@@ -101,6 +91,10 @@ class _ConstantVelocity:
         """``P + Q`` for the states ``x``; subclasses may add a diagonal ``Q`` in place."""
         return P + self.process_noise(x, dt)
 
+    def _canonical(self, x: np.ndarray) -> np.ndarray:
+        """States (N, dim_x) in their canonical form, in place; nothing wraps here."""
+        return x
+
     def predict(self, x: np.ndarray, P: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
         """Propagate every state ``dt`` seconds ahead.
 
@@ -115,16 +109,11 @@ class _ConstantVelocity:
         F = self.transition_matrix(dt)
         x_new = x @ F.T
         P_new = self._add_process_noise(F @ P @ F.T, x, dt)
-        if self.x_period is not None:
-            x_new[:, 0] = wrap_periodic(x_new[:, 0], self.x_period)
-        return x_new, P_new
+        return self._canonical(x_new), P_new
 
     def innovation(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
-        """``z - H x`` for matching rows (N, dim_z), wrapped in x when periodic."""
-        y = z - x[:, : self.dim_z]
-        if self.x_period is not None:
-            y[:, 0] = wrap_difference(y[:, 0], self.x_period)
-        return y
+        """``z - H x`` for matching rows (N, dim_z)."""
+        return z - x[:, : self.dim_z]
 
     def update(
         self, x: np.ndarray, P: np.ndarray, z: np.ndarray, R: np.ndarray
@@ -150,9 +139,7 @@ class _ConstantVelocity:
         I_KH[:] = np.eye(self.dim_x)
         I_KH[:, :, :dz] -= K
         P_new = I_KH @ P @ I_KH.transpose(0, 2, 1) + K @ R @ K.transpose(0, 2, 1)
-        if self.x_period is not None:
-            x_new[:, 0] = wrap_periodic(x_new[:, 0], self.x_period)
-        return x_new, P_new
+        return self._canonical(x_new), P_new
 
     def make_filterpy(self, x0: np.ndarray, P0: np.ndarray, dt: float) -> KalmanFilter:
         """A ``filterpy.kalman.KalmanFilter`` with this model's ``F``, ``H`` and initial state.
@@ -243,26 +230,34 @@ class ImageModel(_ConstantVelocity):
     proportional to the box height ``h``, as in DeepSORT.
 
     Args:
+        box_space: the image's box arithmetic; on a panorama ``cx`` wraps through it.
         std_weight_position: position noise per frame at :data:`DEEPSORT_FPS`, times ``h``.
         std_weight_velocity: velocity noise per frame at :data:`DEEPSORT_FPS`, times ``h``.
-        x_period: panorama width in pixels (``cx`` wraps), or None for a flat image.
     """
 
     dim_z = 4
 
     def __init__(
         self,
+        box_space: BoxSpace,
         *,
         std_weight_position: float = 1.0 / 20.0,
         std_weight_velocity: float = 1.0 / 160.0,
-        x_period: float | None = None,
     ) -> None:
-        if x_period is not None and x_period <= 0:
-            raise ValueError(f"x_period must be > 0 or None, got {x_period}")
         super().__init__()
+        self.box_space = box_space
         self.std_weight_position = float(std_weight_position)
         self.std_weight_velocity = float(std_weight_velocity)
-        self.x_period = None if x_period is None else float(x_period)
+
+    def _canonical(self, x: np.ndarray) -> np.ndarray:
+        x[:, 0] = self.box_space.wrap_x(x[:, 0])
+        return x
+
+    def innovation(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """``z - H x`` for matching rows (N, 4), x the short way round."""
+        y = super().innovation(x, z)
+        y[:, 0] = self.box_space.x_difference(y[:, 0])
+        return y
 
     def _heights(self, x: np.ndarray) -> np.ndarray:
         # A collapsing box must not make the filter infinitely confident.
@@ -310,8 +305,7 @@ class ImageModel(_ConstantVelocity):
         n = len(z)
         x = np.zeros((n, 8))
         x[:, :4] = z
-        if self.x_period is not None:
-            x[:, 0] = wrap_periodic(x[:, 0], self.x_period)
+        self._canonical(x)
         h = self._heights(x)
         pos = (2.0 * self.std_weight_position * h) ** 2
         vel = (10.0 * self.std_weight_velocity * h * DEEPSORT_FPS) ** 2
@@ -325,8 +319,7 @@ class ImageModel(_ConstantVelocity):
         S = P[:, :4, :4] + self.measurement_noise(x)
         SI = np.linalg.inv(S)  # (T, 4, 4)
         y = z[None, :, :] - x[:, None, :4]  # (T, D, 4)
-        if self.x_period is not None:
-            y[..., 0] = wrap_difference(y[..., 0], self.x_period)
+        y[..., 0] = self.box_space.x_difference(y[..., 0])
         return ((y @ SI) * y).sum(axis=2)
 
     def boxes_to_measurements(self, boxes: np.ndarray) -> np.ndarray:
@@ -335,11 +328,7 @@ class ImageModel(_ConstantVelocity):
         return np.concatenate([boxes[:, :2] + 0.5 * wh, wh], axis=1)
 
     def states_to_boxes(self, x: np.ndarray) -> np.ndarray:
-        """States (N, 8) -> ``xyxy`` boxes (N, 4); seam-unwrapped (``x1`` in [0, P)) if periodic."""
+        """States (N, 8) -> ``xyxy`` boxes (N, 4) in their canonical place (on a panorama
+        seam-unwrapped, ``x1`` in [0, W))."""
         half = 0.5 * x[:, 2:4]
-        boxes = np.concatenate([x[:, :2] - half, x[:, :2] + half], axis=1)
-        if self.x_period is not None:
-            x1 = wrap_periodic(boxes[:, 0], self.x_period)
-            boxes[:, 2] += x1 - boxes[:, 0]
-            boxes[:, 0] = x1
-        return boxes
+        return self.box_space.wrap(np.concatenate([x[:, :2] - half, x[:, :2] + half], axis=1))

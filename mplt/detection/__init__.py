@@ -9,6 +9,8 @@
 * ``backend: auto`` -- YOLO as above, else HOG with a notice on stderr when torch/ultralytics
   are missing or no weights can be had.
 
+All three are builders in :data:`DETECTORS`.
+
 On a panorama (``camera.x_period`` set) the detector is wrapped in
 :class:`~mplt.detection.panoramic.PanoramicDetector`. ``Detector.name`` records what ran.
 """
@@ -24,11 +26,11 @@ from mplt.detection.weights import (
     DEFAULT_WEIGHTS,
     NO_WEIGHTS_HINT,
     WeightsUnavailable,
-    notice,
     resolve_weights,
 )
 from mplt.detection.yolo import YoloDetector, resolve_device
 from core.errors import UserError
+from core.notify import notice
 
 if TYPE_CHECKING:
     from mplt.config import DetectorConfig
@@ -106,13 +108,16 @@ def _auto(cfg: DetectorConfig, min_box_height_px: float) -> Detector:
     return _yolo(cfg, min_box_height_px, weights)
 
 
+DETECTORS.register("auto")(_auto)
+
+
 def build_detector(cfg: DetectorConfig, camera: Camera | None) -> Detector:
     """The detector the ``detector`` config section asks for, ready for ``camera``'s frames.
 
     Args:
         cfg: the ``detector`` section.
         camera: the camera of the frames; a panorama (``x_period`` set) gets the panoramic
-            wrapper; None (uncalibrated image) or any other camera gets the bare backend.
+            wrapper; any other camera, or None, gets the bare backend.
 
     Returns:
         A :class:`Detector`; its ``name`` says which backend and weights ran.
@@ -121,19 +126,14 @@ def build_detector(cfg: DetectorConfig, camera: Camera | None) -> Detector:
         UserError: unknown backend or mode, missing weights file, unavailable device, or no
             detector at all.
     """
-    if cfg.backend != "auto" and cfg.backend not in DETECTORS:
-        raise UserError(f"unknown detector.backend {cfg.backend!r}; choose one of: auto, "
-                        f"{', '.join(DETECTORS.names())}")
+    backend = DETECTORS.get(cfg.backend)
     if cfg.panorama_mode not in PANORAMA_MODES:
         raise UserError(f"unknown detector.panorama_mode {cfg.panorama_mode!r}; choose one of: "
                         f"{', '.join(PANORAMA_MODES)}")
     panoramic = camera is not None and camera.x_period is not None
     # On a panorama the size filter runs after mapping back to panorama pixels.
     min_height = 0.0 if panoramic else cfg.min_box_height_px
-    if cfg.backend == "auto":
-        base = _auto(cfg, min_height)
-    else:
-        base = DETECTORS.get(cfg.backend)(cfg, min_height)
+    base = backend(cfg, min_height)
     if not panoramic:
         return base
     return PanoramicDetector(base, camera, mode=cfg.panorama_mode, imgsz=cfg.imgsz,

@@ -47,10 +47,10 @@ class Detector(Protocol):
         ...
 
 
-#: Backend name -> builder ``(cfg: DetectorConfig, min_box_height_px: float) -> Detector`` of
-#: the base (non-panoramic) detector. ``build_detector`` adds the ``auto`` chain and the
+#: ``detector.backend`` -> builder ``(cfg: DetectorConfig, min_box_height_px: float) -> Detector``
+#: of the base (non-panoramic) detector (``auto`` among them). ``build_detector`` adds the
 #: panoramic wrapper (which filters box heights itself, hence the separate argument).
-DETECTORS: Registry[Callable[[DetectorConfig, float], Detector]] = Registry("detector backend")
+DETECTORS: Registry[Callable[[DetectorConfig, float], Detector]] = Registry("detector.backend")
 
 
 def empty_result() -> DetectionResult:

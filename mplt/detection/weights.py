@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import sys
 from pathlib import Path
 
 from core.errors import UserError
+from core.notify import notice
 
 #: Ultralytics asset tried when no weights are configured.
 DEFAULT_WEIGHTS = "yolo11n.pt"
@@ -77,11 +77,6 @@ def download_default() -> str:
     if not path.is_file():
         raise ConnectionError(f"{DEFAULT_WEIGHTS} was not downloaded")
     return str(path)
-
-
-def notice(message: str) -> None:
-    """One line to stderr telling the user which fallback is in use."""
-    print(f"notice: {message}", file=sys.stderr)
 
 
 def resolve_weights(weights: str | None) -> tuple[str, str]:

@@ -1,10 +1,13 @@
 """Camera geometry for mplt: camera models, seam-aware boxes, perspective crops (numpy only).
 
 Conventions (pixels, panorama seam, ground frame, rotations) are written down once, in
-:mod:`mplt.geometry.camera`.
+:mod:`mplt.geometry.camera`. Cameras are built from the ``camera`` config section by the one
+factory, :func:`build_camera` (:mod:`mplt.geometry.factory`); each carries its kind and its
+:class:`BoxSpace`, the seam-aware box arithmetic everything else (the tracker included) uses.
 """
 
 from mplt.geometry.boxes import (
+    BoxSpace,
     box_center_distance,
     box_iou,
     boxes_touch_edge,
@@ -15,10 +18,13 @@ from mplt.geometry.boxes import (
 from mplt.geometry.camera import (
     Camera,
     Equirectangular,
+    ImageCamera,
     MultiView,
     Pinhole,
     View,
+    box_centre_azel,
     ground_to_pixel,
+    nominal_intrinsics,
     pixel_to_ground,
     ray_to_azel,
     ray_to_ground,
@@ -30,19 +36,26 @@ from mplt.geometry.crops import (
     view_boxes_to_camera,
     view_maps,
 )
+from mplt.geometry.factory import CAMERAS, build_camera
 
 __all__ = [
+    "CAMERAS",
+    "BoxSpace",
     "Camera",
     "Equirectangular",
+    "ImageCamera",
     "MultiView",
     "PerspectiveView",
     "Pinhole",
     "View",
     "box_center_distance",
+    "box_centre_azel",
     "box_iou",
     "boxes_touch_edge",
+    "build_camera",
     "ground_to_pixel",
     "nms",
+    "nominal_intrinsics",
     "pixel_to_ground",
     "ray_to_azel",
     "ray_to_ground",

@@ -5,9 +5,15 @@ With ``period`` (the panorama width ``W``) columns wrap: a box crossing the seam
 unwrapped with ``x1`` in ``[0, W)`` and ``x2 = x1 + width`` possibly ``> W``; a box is
 treated as the same box after a shift of ``x`` by any multiple of ``W``. With
 ``period=None`` everything is ordinary image-plane geometry.
+
+:class:`BoxSpace` bundles the operations for one image (every camera has one, as
+``camera.box_space``); it is what the tracker is given, so that ``trackers/`` needs no box
+maths of its own.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -28,10 +34,16 @@ def _check_period(period: float | None) -> float | None:
     return None if period is None else float(period)
 
 
+def _wrap_x(x: np.ndarray, period: float) -> np.ndarray:
+    """``x`` (any shape, pixels) taken modulo ``period`` into ``[0, period)``; a new array."""
+    out = np.mod(x, period)
+    # The mod of a tiny negative number rounds up to the period itself.
+    return np.where(out >= period, out - period, out)
+
+
 def _wrap(b: np.ndarray, period: float) -> np.ndarray:
     """Copy of ``(N, 4)`` boxes shifted so that ``x1`` lies in ``[0, period)``."""
-    x1 = np.mod(b[:, 0], period)
-    x1[x1 >= period] = 0.0  # the mod of a tiny negative number can round up to the period
+    x1 = _wrap_x(b[:, 0], period)
     out = b.copy()
     out[:, 0] = x1
     out[:, 2] += x1 - b[:, 0]
@@ -215,3 +227,36 @@ def boxes_touch_edge(
     if period is not None:
         touch[:, [0, 2]] = False
     return touch
+
+
+@dataclass(frozen=True)
+class BoxSpace:
+    """The box arithmetic of one image: seam-aware on a panorama, plain otherwise.
+
+    Args:
+        period: the panorama width ``W`` in pixels (columns wrap), or None for a flat image.
+    """
+
+    period: float | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "period", _check_period(self.period))
+
+    def iou(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """``(N, M)`` IoU of boxes ``a`` ``(N, 4)`` and ``b`` ``(M, 4)``; see :func:`box_iou`."""
+        return box_iou(a, b, self.period)
+
+    def wrap(self, boxes: np.ndarray) -> np.ndarray:
+        """``(N, 4)`` boxes with ``x1`` in ``[0, W)`` (a copy); see :func:`wrap_boxes`."""
+        return wrap_boxes(boxes, self.period)
+
+    def wrap_x(self, x: np.ndarray) -> np.ndarray:
+        """Column positions ``x`` (any shape, pixels) in ``[0, W)``; unchanged on a flat image."""
+        return x if self.period is None else _wrap_x(x, self.period)
+
+    def x_difference(self, dx: np.ndarray) -> np.ndarray:
+        """Column differences ``dx`` (any shape, pixels) the short way round, in ``(-W/2, W/2]``;
+        unchanged on a flat image."""
+        if self.period is None:
+            return dx
+        return dx - self.period * np.ceil(dx / self.period - 0.5)

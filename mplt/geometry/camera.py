@@ -31,11 +31,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
 from core.errors import UserError
+from mplt.geometry.boxes import BoxSpace, as_boxes, boxes_touch_edge
 from mplt.geometry.calibration import (
     as_matrix,
     check_dist,
@@ -45,6 +46,9 @@ from mplt.geometry.calibration import (
     load_mapping,
     pinhole_kwargs,
 )
+
+#: How far inside a box edge a probe point lies, px: surely in the box's own view cell.
+_INSIDE_PX = 0.5
 
 # OpenCV camera axes (x right, y down, z forward) written in the frame of a level camera that
 # looks along +x of the ground frame: the columns are the ground-frame images of the cv axes.
@@ -112,10 +116,18 @@ def ray_to_azel(rays: np.ndarray) -> np.ndarray:
 
 @runtime_checkable
 class Camera(Protocol):
-    """What every camera model offers; see the module docstring for the frames."""
+    """What every camera model offers; see the module docstring for the frames.
 
+    ``kind`` names the model as ``summary.json`` records it (``equirect``, ``pinhole``,
+    ``multiview``, ``image``); ``has_ground`` is False for a camera whose rays are nominal (an
+    uncalibrated image), which gives neither ground positions nor directions.
+    """
+
+    kind: str
+    has_ground: bool
     width: int  #: image width, px
     height: int  #: image height, px
+    box_space: BoxSpace  #: the box arithmetic of this camera's image (seam-aware on a panorama)
     x_period: float | None  #: W for a full panorama (columns wrap), None otherwise
     camera_height: float | None  #: metres above the ground plane; None = unknown
 
@@ -131,6 +143,39 @@ class Camera(Protocol):
         """``(3,)`` camera centre in the ground frame; z is NaN when the height is unknown."""
         ...
 
+    def cut_off(self, boxes: np.ndarray, margin_px: float) -> tuple[np.ndarray, np.ndarray]:
+        """Whether an image edge cuts each box's top / bottom off: ``(N,)`` bool each.
+
+        Args:
+            boxes: ``(N, 4)`` xyxy pixels.
+            margin_px: a box edge this close to an image edge (or beyond it) is cut off.
+        """
+        ...
+
+
+class CameraBase:
+    """What the camera models share: the box space, its period, and the image's edges.
+
+    Subclasses set ``kind`` (and ``has_ground`` when False), ``width``, ``height`` and
+    ``box_space`` (a :class:`BoxSpace` with the panorama width, or a flat one).
+    """
+
+    kind: ClassVar[str]
+    has_ground: ClassVar[bool] = True
+    width: int
+    height: int
+    box_space: BoxSpace
+
+    @property
+    def x_period(self) -> float | None:
+        """W for a full panorama (columns wrap), None otherwise."""
+        return self.box_space.period
+
+    def cut_off(self, boxes: np.ndarray, margin_px: float) -> tuple[np.ndarray, np.ndarray]:
+        """See :meth:`Camera.cut_off`; here the edges of the whole image (none at the seam)."""
+        touch = boxes_touch_edge(boxes, self.width, self.height, margin_px, self.x_period)
+        return touch[:, 1], touch[:, 3]
+
 
 def _check_height(camera_height: float | None) -> float | None:
     if camera_height is None:
@@ -144,12 +189,14 @@ def _check_height(camera_height: float | None) -> float | None:
     return h
 
 
-class Equirectangular:
+class Equirectangular(CameraBase):
     """Full 360 x 180 degree equirectangular panorama (``W = 2H``), camera at the origin.
 
     Attributes:
         rotation: ``(3, 3)`` ``R_ground_from_camera`` built from yaw/pitch/roll (degrees).
     """
+
+    kind = "equirect"
 
     def __init__(
         self,
@@ -167,7 +214,7 @@ class Equirectangular:
                 "camera file"
             )
         self.width, self.height = int(width), int(height)
-        self.x_period: float | None = float(width)
+        self.box_space = BoxSpace(float(width))
         self.camera_height = _check_height(camera_height)
         self.yaw_deg, self.pitch_deg, self.roll_deg = (
             float(yaw_deg),
@@ -261,7 +308,7 @@ def undistort(xd: np.ndarray, yd: np.ndarray, d: np.ndarray) -> tuple[np.ndarray
     return x, y
 
 
-class Pinhole:
+class Pinhole(CameraBase):
     """Calibrated pinhole camera with OpenCV distortion; the ground frame is its world frame.
 
     Args:
@@ -272,6 +319,8 @@ class Pinhole:
         t: ``(3,)`` translation, ``x_cam = R @ X + t``. None: the centre is above the world
             origin at an unknown height (ground positions then come from the height prior).
     """
+
+    kind = "pinhole"
 
     def __init__(
         self,
@@ -288,7 +337,7 @@ class Pinhole:
         self.rotation = CV_TO_RIG.T if R is None else check_R(R)
         self.t = None if t is None else as_matrix(t, (3,), "t", "3 numbers (metres)")
         self.K_inv = np.linalg.inv(self.K)
-        self.x_period: float | None = None
+        self.box_space = BoxSpace()
 
     @classmethod
     def from_file(cls, path: str | Path) -> Pinhole:
@@ -309,7 +358,8 @@ class Pinhole:
             raise UserError(f"{path}: {exc}") from None
 
     def __repr__(self) -> str:
-        return f"Pinhole({self.width}x{self.height}, camera_height={self.camera_height})"
+        name = type(self).__name__  # also an ImageCamera's
+        return f"{name}({self.width}x{self.height}, camera_height={self.camera_height})"
 
     @property
     def camera_height(self) -> float | None:
@@ -335,6 +385,27 @@ class Pinhole:
         (k00, k01, k02), (_, k11, k12) = self.K[:2]
         u, v = k00 * x + k01 * y + k02 + 0.5, k11 * y + k12 + 0.5
         return np.stack([u, v]).T, np.isfinite(u) & np.isfinite(v) & (cz > 0)
+
+
+def nominal_intrinsics(width: int, height: int) -> np.ndarray:
+    """``(3, 3)`` K of a nominal lens for a ``width x height`` image: 60 deg horizontal field of
+    view, principal point at the centre (OpenCV pixel convention)."""
+    focal = width / (2.0 * np.tan(np.radians(30.0)))
+    return np.array([[focal, 0, width / 2], [0, focal, height / 2], [0, 0, 1]])
+
+
+class ImageCamera(Pinhole):
+    """An uncalibrated perspective image: a level pinhole with :func:`nominal_intrinsics`.
+
+    Its rays are good enough to rectify person crops but are not real directions, so it gives
+    no ground positions and no azimuths (``has_ground`` is False): tracking stays in the image.
+    """
+
+    kind = "image"
+    has_ground = False
+
+    def __init__(self, width: int, height: int) -> None:
+        super().__init__(width, height, nominal_intrinsics(width, height))
 
 
 @dataclass(frozen=True)
@@ -383,12 +454,14 @@ class View:
         return x, y
 
 
-class MultiView:
+class MultiView(CameraBase):
     """A mosaic of perspective views around one centre (MPLT's input format, seeds.md 1.b).
 
     Pixels outside every view map to NaN rays; rays seen by no view project to NaN pixels
     with ``valid = False``; a ray seen by several views goes to the one it is most central in.
     """
+
+    kind = "multiview"
 
     def __init__(
         self, width: int, height: int, views: Sequence[View], camera_height: float | None = None
@@ -403,7 +476,7 @@ class MultiView:
                 )
         self.width, self.height = int(width), int(height)
         self.views = list(views)
-        self.x_period: float | None = None
+        self.box_space = BoxSpace()
         self.camera_height = _check_height(camera_height)
         # ground_from_view rotations (OpenCV view axes), one per view
         self._rot = [rotation_matrix(v.yaw_deg, v.pitch_deg, 0.0) @ CV_TO_RIG for v in views]
@@ -449,6 +522,20 @@ class MultiView:
                     inside = (x < v.x0 + v.w) & (y < v.y0 + v.h)
                 index[inside & (x >= v.x0) & (y >= v.y0) & (index < 0)] = i
         return index
+
+    def cut_off(self, boxes: np.ndarray, margin_px: float) -> tuple[np.ndarray, np.ndarray]:
+        """See :meth:`Camera.cut_off`; each view's cell has edges inside the mosaic too.
+
+        A box's top (bottom) is cut off there when a point just inside it and one ``margin_px``
+        beyond it, on the box's centre column, lie in different cells (or outside every cell).
+        """
+        top, bottom = super().cut_off(boxes, margin_px)
+        b = as_boxes(boxes)
+        xc = 0.5 * (b[:, 0] + b[:, 2])
+        ys = [b[:, 1] + _INSIDE_PX, b[:, 1] - margin_px, b[:, 3] - _INSIDE_PX, b[:, 3] + margin_px]
+        idx = self.view_index(np.column_stack([np.tile(xc, 4), np.concatenate(ys)]))
+        idx = idx.reshape(4, -1)
+        return top | (idx[0] != idx[1]), bottom | (idx[2] != idx[3])
 
     def pixel_to_ray(self, uv: np.ndarray) -> np.ndarray:
         uv = points(uv, 2)
@@ -534,3 +621,21 @@ def ground_to_pixel(camera: Camera, xyz: np.ndarray) -> tuple[np.ndarray, np.nda
     rays = points(xyz, 3, "xyz") - origin
     uv, valid = camera.ray_to_pixel(rays)
     return uv, valid & (np.abs(rays).sum(1) > 0)
+
+
+def box_centre_azel(camera: Camera, boxes: np.ndarray) -> np.ndarray:
+    """Ground-frame azimuth in [-180, 180) and elevation, degrees, of each box's centre.
+
+    Args:
+        camera: the camera of the boxes.
+        boxes: ``(N, 4)`` xyxy pixels (seam-unwrapped on a panorama: the centre is wrapped).
+
+    Returns:
+        ``(N, 2)`` float64; NaN for a camera without real directions (``has_ground`` False).
+    """
+    b = as_boxes(boxes)
+    if not camera.has_ground:
+        return np.full((len(b), 2), np.nan)
+    centres = np.stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2], 1)
+    centres[:, 0] = camera.box_space.wrap_x(centres[:, 0])
+    return ray_to_azel(camera.pixel_to_ray(centres))

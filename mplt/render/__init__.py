@@ -5,14 +5,14 @@
   or one frame as a PNG (``snapshot=``).
 * :class:`FrameComposer` -- one output frame from a frame and its tracks (no I/O); both of
   the above use it, so they draw identical pictures.
-* Annotators (:data:`ANNOTATORS`) -- composable drawing steps on a single image:
-  ``annotate(frame, tracks)`` returns a copy, ``draw(canvas, tracks)`` draws in place.
+* Annotators (:class:`BoxAnnotator`, :class:`LabelAnnotator`, ...) -- composable drawing
+  steps on a single image: ``annotate(frame, tracks)`` returns a copy, ``draw(canvas,
+  tracks)`` draws in place.
 
 Layouts are described in :mod:`mplt.render.layout`, the map in :mod:`mplt.render.birdseye`.
 """
 
 from mplt.render.annotators import (
-    ANNOTATORS,
     Annotator,
     BoxAnnotator,
     Compose,
@@ -32,7 +32,6 @@ from mplt.render.style import PALETTE, id_color
 from mplt.render.video import VideoRenderer
 
 __all__ = [
-    "ANNOTATORS",
     "LAYOUTS",
     "PALETTE",
     "Annotator",

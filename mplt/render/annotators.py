@@ -22,7 +22,6 @@ import cv2
 import numpy as np
 
 from mplt.geometry import box_center_distance, split_at_seam, wrap_boxes
-from core.registry import Registry
 from mplt.render.style import (
     INK,
     WHITE,
@@ -36,8 +35,6 @@ from mplt.render.style import (
     text_size,
 )
 from core.types import Tracks, TrackState
-
-ANNOTATORS: Registry[type[Annotator]] = Registry("annotator")
 
 
 def font_scale(height: int) -> float:
@@ -131,7 +128,6 @@ def _box_edges(parts: np.ndarray, owner: np.ndarray) -> list[tuple[int, np.ndarr
     return out
 
 
-@ANNOTATORS.register("boxes")
 class BoxAnnotator(Annotator):
     """Box outlines in the track's colour over a thin dark edge; seam-crossing boxes as two parts.
 
@@ -168,7 +164,6 @@ class BoxAnnotator(Annotator):
                 cv2.polylines(canvas, list(pieces), False, col, width)
 
 
-@ANNOTATORS.register("labels")
 class LabelAnnotator(Annotator):
     """A tag in the id's colour above each confirmed box: id, distance and (optional) confidence.
 
@@ -229,7 +224,6 @@ class LabelAnnotator(Annotator):
             put_tag(canvas, text, x0, y0, id_color(tracks.ids[row]), scale)
 
 
-@ANNOTATORS.register("trails")
 class TrailAnnotator(Annotator):
     """Recent positions of each box's bottom centre (the feet), as a tapering polyline.
 
@@ -313,7 +307,6 @@ class TrailAnnotator(Annotator):
                     )
 
 
-@ANNOTATORS.register("frame_info")
 class FrameInfoAnnotator(Annotator):
     """Frame number (1-based, as in the output files), time and people count, top-left.
 
@@ -334,7 +327,6 @@ class FrameInfoAnnotator(Annotator):
         put_text(canvas, text, (margin + pad, margin + pad + th), scale, WHITE, outline=None)
 
 
-@ANNOTATORS.register("headings")
 class HeadingAnnotator(Annotator):
     """Where the panorama looks: "front" at the centre column, "left"/"right" at -90/+90 degrees
     of azimuth and "back" at the seam (both edges), with ticks along the bottom edge.

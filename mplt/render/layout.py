@@ -11,9 +11,9 @@ as H.264 in yuv420p needs):
 * ``map``: the map alone, ``width`` x ``width``, with frame, time and count written on it.
 * ``pano``: the annotated panorama alone, ``width`` wide.
 
-Runs without ground positions (``camera_model="image"``: an uncalibrated perspective video)
-have nothing to put on a map: ``side`` and ``below`` fall back to ``pano``, and ``map`` is
-refused with an :class:`~core.errors.UserError`.
+Runs without ground positions (a camera whose ``has_ground`` is False: an uncalibrated
+perspective video) have nothing to put on a map: ``side`` and ``below`` fall back to ``pano``,
+and ``map`` is refused with an :class:`~core.errors.UserError`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from core.errors import UserError
+from mplt.geometry import Camera
 from mplt.render.annotators import (
     BoxAnnotator,
     Compose,
@@ -157,10 +158,9 @@ class FrameComposer:
     call :meth:`compose` or :meth:`observe` once per frame, in order.
 
     Args:
-        frame_size: (W, H) of the input frames, pixels.
-        camera_model: ``equirect``, ``pinhole``, ``multiview`` or ``image`` (no ground positions).
-        x_period: the panorama's width when its columns wrap (boxes may cross the seam), else None.
-        pose: the camera on the map; default: at the origin looking along +x.
+        camera: the camera of the input frames (their size, whether columns wrap at a seam,
+            whether there are ground positions to map).
+        pose: the camera on the map; default :meth:`MapPose.from_camera`.
         fps: frame rate (time display, map animation).
         layout, width, map_size_px: see :func:`plan_layout`.
         map_range_m: fixed map radius in metres; None = automatic.
@@ -170,10 +170,8 @@ class FrameComposer:
 
     def __init__(
         self,
-        frame_size: tuple[int, int],
+        camera: Camera,
         *,
-        camera_model: str = "equirect",
-        x_period: float | None = None,
         pose: MapPose | None = None,
         fps: float = 30.0,
         layout: str = "side",
@@ -190,13 +188,13 @@ class FrameComposer:
             )
         if trail_length < 2:
             raise UserError(f"render.trail_length must be at least 2 frames, got {trail_length}")
-        self.frame_size = (int(frame_size[0]), int(frame_size[1]))
-        has_ground = camera_model != "image"
+        self.frame_size = (int(camera.width), int(camera.height))
+        has_ground = camera.has_ground
         self.plan = plan_layout(
             layout, self.frame_size, width=width, map_size_px=map_size_px, has_ground=has_ground
         )
-        pose = pose or MapPose(seam=x_period is not None)
-        wrap = x_period is not None
+        pose = pose if pose is not None else MapPose.from_camera(camera)
+        wrap = camera.x_period is not None
         self.pano: Compose | None = None
         if self.plan.pano is not None:
             annotators = [
@@ -209,7 +207,7 @@ class FrameComposer:
                 ),
                 FrameInfoAnnotator(fps=fps),
             ]
-            if camera_model == "equirect" and wrap:
+            if camera.kind == "equirect":  # its columns are azimuths
                 annotators.insert(0, HeadingAnnotator())
             self.pano = compose(*annotators)
         self.map = None

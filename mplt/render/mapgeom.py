@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
+
+from mplt.geometry import Camera
 
 DEFAULT_RANGE_M = 10.0  #: MPLT's plots: +-10 m with rings every 2 m
 MIN_AUTO_RANGE_M = 4.0
@@ -63,18 +64,18 @@ class MapPose:
     seam: bool = False
 
     @classmethod
-    def from_camera(cls, camera: Any, camera_model: str | None = None) -> MapPose:
-        """The pose of an :mod:`mplt.geometry` camera (``camera_model`` as in ``summary.json``).
+    def from_camera(cls, camera: Camera) -> MapPose:
+        """The pose of an :mod:`mplt.geometry` camera.
 
-        ``image`` (an uncalibrated video) and ``None`` give the default pose: such runs have no
-        ground positions, so the map is never drawn for them.
+        A camera without ground positions (an uncalibrated video) gets the default pose: such
+        runs have no map.
         """
-        if camera is None or camera_model == "image":
+        if not camera.has_ground:
             return cls()
         centre = np.asarray(camera.center(), np.float64)[:2]
         xy = (float(centre[0]), float(centre[1])) if np.isfinite(centre).all() else (0.0, 0.0)
         seam = camera.x_period is not None
-        if camera_model == "multiview":
+        if camera.kind == "multiview":
             return cls(xy, 0.0, None, False)  # its front view looks along +x by definition
         w, h = float(camera.width), float(camera.height)
         rays = camera.pixel_to_ray(np.array([[w / 2, h / 2], [0.0, h / 2], [w, h / 2]]))

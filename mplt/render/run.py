@@ -2,7 +2,8 @@
 
 Reads ``tracks.jsonl`` (the tracks of every processed frame), ``summary.json`` (input video,
 frame size and rate, camera model and height) and ``config.yaml`` (camera pose, calibration
-file), decodes the input video again and feeds both to the same
+file), rebuilds the run's camera with the one camera factory
+(:func:`mplt.geometry.build_camera`), decodes the input video again and feeds both to the same
 :class:`~mplt.render.VideoRenderer` that ``mplt track --render`` uses. Nothing is detected
 or tracked again. The output covers exactly the frames the run processed (the whole video
 unless the run was started with ``--start``/``--max-frames`` or interrupted).
@@ -21,11 +22,12 @@ import cv2
 import numpy as np
 import yaml
 
-from core.config import kwargs_of
-from mplt.config import RenderConfig
+from core.config import config_from_dict, kwargs_of
 from core.errors import UserError
-from mplt.geometry import Equirectangular, MultiView, Pinhole
 from core.files import write_atomic
+from core.notify import notice
+from mplt.config import CameraConfig, RenderConfig
+from mplt.geometry import Camera, Pinhole, build_camera, nominal_intrinsics
 from mplt.io.files import ensure_writable_dir
 from mplt.io.jsonl import read_jsonl
 from mplt.io.sources import VideoInfo, open_source
@@ -49,9 +51,9 @@ class RunInfo:
         fps: frames per second.
         first: 0-based index of the first frame in ``tracks.jsonl``.
         count: number of frames from ``first`` to the last one in ``tracks.jsonl``.
-        camera_model: ``equirect``, ``pinhole``, ``multiview`` or ``image``.
-        camera_height: metres, or None.
-        camera: the ``camera`` section of ``config.yaml`` (empty when absent).
+        camera: what rebuilds the run's camera: the model actually used and the height, as
+            ``summary.json`` records them, and the rest of ``config.yaml``'s ``camera``
+            section (pose, calibration file; defaults when absent).
     """
 
     run_dir: Path
@@ -60,13 +62,7 @@ class RunInfo:
     fps: float
     first: int
     count: int
-    camera_model: str
-    camera_height: float | None
-    camera: dict[str, Any]
-
-
-def _notice(message: str) -> None:
-    print(f"notice: {message}", file=sys.stderr)
+    camera: CameraConfig
 
 
 def load_run(run_dir: str | Path) -> RunInfo:
@@ -107,23 +103,17 @@ def load_run(run_dir: str | Path) -> RunInfo:
             loaded = yaml.safe_load((run_dir / "config.yaml").read_text())
             config = loaded if isinstance(loaded, dict) else {}
         except yaml.YAMLError:
-            _notice(f"{run_dir / 'config.yaml'} is not valid YAML; assuming a level camera")
+            notice(f"{run_dir / 'config.yaml'} is not valid YAML; assuming a level camera")
     frames = [tracks_from_record(record).frame_index + 1 for record in read_jsonl(tracks_file)]
     if not frames:
         raise UserError(f"run {run_dir} tracked no frames (empty tracks.jsonl); nothing to render")
     first, last = min(frames) - 1, max(frames) - 1
-    camera = config.get("camera") if isinstance(config.get("camera"), dict) else {}
-    return RunInfo(
-        run_dir,
-        source,
-        frame_size,
-        fps,
-        first,
-        last - first + 1,
-        camera_model,
-        None if height is None else float(height),
-        camera or {},
+    section = config.get("camera") if isinstance(config.get("camera"), dict) else {}
+    # strict=False: a key an older mplt wrote is no reason to refuse rendering its run.
+    camera = config_from_dict(
+        CameraConfig, {**section, "model": camera_model, "height_m": height}, strict=False
     )
+    return RunInfo(run_dir, source, frame_size, fps, first, last - first + 1, camera)
 
 
 def tracks_from_record(record: dict[str, Any]) -> Tracks:
@@ -182,28 +172,21 @@ def iter_run_tracks(run: RunInfo) -> Iterator[Tracks]:
         index += 1
 
 
-def run_camera(run: RunInfo) -> Any:
-    """The run's camera model rebuilt from its summary and config (None for ``image`` runs or
-    a pinhole calibration that cannot be read any more, with a notice)."""
-    w, h = run.frame_size
-    cam = run.camera
-    if run.camera_model == "equirect":
-        return Equirectangular(
-            w,
-            h,
-            camera_height=run.camera_height,
-            yaw_deg=float(cam.get("yaw_deg") or 0.0),
-            pitch_deg=float(cam.get("pitch_deg") or 0.0),
-            roll_deg=float(cam.get("roll_deg") or 0.0),
-        )
-    if run.camera_model == "multiview":
-        return MultiView.mplt_mosaic(camera_height=run.camera_height)
-    if run.camera_model == "pinhole":
-        try:
-            return Pinhole.from_file(str(cam.get("calib")))
-        except UserError as exc:
-            _notice(f"{exc}; the map is centred on the world origin without a view direction")
-    return None
+def run_camera(run: RunInfo) -> tuple[Camera, MapPose]:
+    """The run's camera, rebuilt by the camera factory, and its pose on the map.
+
+    When a pinhole run's calibration cannot be read any more, a notice says so and a level
+    pinhole of the frame size stands in (the drawing needs only the size and that there are
+    ground positions), with the map centred on the world origin.
+    """
+    try:
+        camera = build_camera(run.camera, run.frame_size)
+    except UserError as exc:
+        if run.camera.model != "pinhole":
+            raise
+        notice(f"{exc}; the map is centred on the world origin without a view direction")
+        return Pinhole(*run.frame_size, nominal_intrinsics(*run.frame_size)), MapPose()
+    return camera, MapPose.from_camera(camera)
 
 
 def _resolve_source(run: RunInfo, video: str | Path | None) -> str:
@@ -266,12 +249,10 @@ def _check_output(path: Path, suffix: str) -> Path:
 
 def composer_kwargs(run: RunInfo, cfg: RenderConfig) -> dict[str, Any]:
     """Keyword arguments of :class:`FrameComposer`/:class:`VideoRenderer` for a run."""
-    camera = run_camera(run)
+    camera, pose = run_camera(run)
     return {
-        "frame_size": run.frame_size,
-        "camera_model": run.camera_model,
-        "x_period": None if camera is None else camera.x_period,
-        "pose": MapPose.from_camera(camera, run.camera_model),
+        "camera": camera,
+        "pose": pose,
         "fps": run.fps,
         **kwargs_of(cfg, exclude=("crf",)),
     }

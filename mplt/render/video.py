@@ -9,6 +9,7 @@ from typing import Self
 import numpy as np
 
 from core.errors import UserError
+from mplt.geometry import Camera
 from mplt.io.video import VideoWriter
 from mplt.render.layout import FrameComposer
 from mplt.render.mapgeom import MapPose
@@ -25,12 +26,9 @@ class VideoRenderer:
 
     Args:
         path: output ``.mp4``; its directory must exist.
+        camera: the camera of the input frames (see :class:`~mplt.render.layout.FrameComposer`).
         fps: frames per second of the input (and output).
-        frame_size: (W, H) of the input frames, pixels.
-        camera_model: ``equirect``, ``pinhole``, ``multiview`` or ``image``.
-        x_period: the panorama's width when its columns wrap, else None.
-        pose: the camera on the map (:meth:`MapPose.from_camera`); default at the origin
-            looking along +x.
+        pose: the camera on the map; default :meth:`MapPose.from_camera`.
         layout, width, map_size_px, map_range_m, trail_length, show_confidence: see
             :class:`~mplt.render.layout.FrameComposer` (the fields of ``RenderConfig``).
         crf: H.264 quality, 0 (lossless) .. 51; lower is better and bigger.
@@ -40,10 +38,8 @@ class VideoRenderer:
         self,
         path: str | Path,
         *,
+        camera: Camera,
         fps: float,
-        frame_size: tuple[int, int],
-        camera_model: str = "equirect",
-        x_period: float | None = None,
         pose: MapPose | None = None,
         layout: str = "side",
         width: int = 1920,
@@ -56,9 +52,7 @@ class VideoRenderer:
         if not 0 <= crf <= 51:
             raise UserError(f"render.crf must be in 0..51 (lower is better), got {crf}")
         self.composer = FrameComposer(
-            frame_size,
-            camera_model=camera_model,
-            x_period=x_period,
+            camera,
             pose=pose,
             fps=fps,
             layout=layout,

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 from mplt.geometry import (
+    BoxSpace,
     box_center_distance,
     box_iou,
     boxes_touch_edge,
@@ -111,6 +112,42 @@ def test_shifting_by_the_period_changes_nothing(a, b, data) -> None:
     scores = np.linspace(1, 0.1, len(a))
     assert nms(a2, scores, 0.3, W).tolist() == nms(a, scores, 0.3, W).tolist()
     assert_allclose(wrap_boxes(a2, W), wrap_boxes(a, W))
+
+
+# --- BoxSpace: what the tracker is given -----------------------------------------------------
+
+
+def test_flat_box_space_iou_known_values() -> None:
+    a = np.array([[0.0, 0.0, 10.0, 10.0], [0.0, 0.0, 0.0, 10.0]])
+    b = np.array([[5.0, 0.0, 15.0, 10.0], [0.0, 0.0, 10.0, 10.0], [20.0, 20.0, 30.0, 30.0]])
+    iou = BoxSpace().iou(a, b)
+    np.testing.assert_allclose(iou[0], [50 / 150, 1.0, 0.0])
+    np.testing.assert_allclose(iou[1], [0.0, 0.0, 0.0])  # zero-area box
+    assert BoxSpace().iou(np.zeros((0, 4)), b).shape == (0, 3)
+    assert BoxSpace().iou(a, np.zeros((0, 4))).shape == (2, 0)
+
+
+def test_wrap_helpers() -> None:
+    P = 10.0
+    space = BoxSpace(P)
+    np.testing.assert_allclose(space.wrap_x(np.array([-1e-17, -0.5, 10.0, 23.5])), [0, 9.5, 0, 3.5])
+    d = space.x_difference(np.array([5.0, -5.0, 6.0, -6.0, 0.0, 19.0]))
+    np.testing.assert_allclose(d, [5.0, 5.0, -4.0, 4.0, 0.0, -1.0])
+    assert np.all((d > -P / 2) & (d <= P / 2))
+
+
+def test_box_space_is_the_module_functions_with_its_period() -> None:
+    a = np.array([[60.0, 0, 70, 10], [-3.0, 2, 5, 9]])
+    b = np.array([[0.0, 0, 8, 10]])
+    for period in (None, 64.0):
+        space = BoxSpace(period)
+        assert_allclose(space.iou(a, b), box_iou(a, b, period))
+        assert_allclose(space.wrap(a), wrap_boxes(a, period))
+    flat = BoxSpace()
+    x = np.array([-5.0, 70.0])
+    assert flat.wrap_x(x) is x and flat.x_difference(x) is x  # a flat image wraps nothing
+    with pytest.raises(ValueError, match="period"):
+        BoxSpace(0.0)
 
 
 # --- centre distance, NMS --------------------------------------------------------------------

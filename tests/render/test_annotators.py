@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from mplt.render import (
-    ANNOTATORS,
     PALETTE,
     BoxAnnotator,
     FrameInfoAnnotator,
@@ -149,11 +148,11 @@ def test_observe_gives_the_same_state_as_drawing():
     )
 
 
-@pytest.mark.parametrize("name", ["boxes", "labels", "trails"])
-def test_zero_tracks_leave_the_frame_unchanged(name):
+@pytest.mark.parametrize("annotator", [BoxAnnotator, LabelAnnotator, TrailAnnotator])
+def test_zero_tracks_leave_the_frame_unchanged(annotator):
     rng = np.random.default_rng(0)
     frame = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
-    out = ANNOTATORS.get(name)().annotate(frame, Tracks.empty(3))
+    out = annotator().annotate(frame, Tracks.empty(3))
     assert out is not frame and np.array_equal(out, frame)
 
 
@@ -173,11 +172,6 @@ def test_compose_runs_in_order_on_one_copy():
     chain = compose(BoxAnnotator(thickness=1), LabelAnnotator(origin_xy=None))
     out = chain.annotate(frame, make_tracks(0, [1], [[40.0, 50.0, 80.0, 90.0]]))
     assert out[50, 60].any() and out[40:49].any() and not frame.any()
-
-
-def test_registry_names():
-    assert ANNOTATORS.names() == ["boxes", "frame_info", "headings", "labels", "trails"]
-    assert ANNOTATORS.get("boxes") is BoxAnnotator
 
 
 def test_trail_length_is_validated():

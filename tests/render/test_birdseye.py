@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mplt.geometry import Equirectangular, MultiView, Pinhole
+from mplt.geometry import Equirectangular, ImageCamera, MultiView, Pinhole
 from mplt.render import (
     BirdsEyeMap,
     FrameComposer,
@@ -75,7 +75,7 @@ def test_projection_is_a_scaled_turn_with_left_on_the_left(x, y, ox, oy, ppm):
 
 def test_a_person_lands_on_the_right_pixel_of_the_map_panel():
     # side layout at width 960 for a 128x64 panorama: panorama 640x320, map 320x320 at x = 640
-    composer = FrameComposer((128, 64), x_period=128.0, layout="side", width=960, map_range_m=10.0)
+    composer = FrameComposer(Equirectangular(128, 64), layout="side", width=960, map_range_m=10.0)
     assert composer.plan.map.x == 640 and composer.size == (960, 320)
     ppm = BirdsEyeMap.radius_px((320, 320)) / 10.0  # the outer circle is 10 m
     assert 10.0 < ppm < 16.0
@@ -147,13 +147,11 @@ def test_map_trails_follow_and_forget_tracks():
 
 
 def test_pose_of_an_equirectangular_camera_follows_its_yaw():
-    pose = MapPose.from_camera(
-        Equirectangular(200, 100, camera_height=1.5, yaw_deg=30.0), "equirect"
-    )
+    pose = MapPose.from_camera(Equirectangular(200, 100, camera_height=1.5, yaw_deg=30.0))
     assert pose.camera_xy == (0.0, 0.0) and pose.seam and pose.fov_deg is None
     assert pose.forward_deg == pytest.approx(30.0, abs=0.2)
-    assert MapPose.from_camera(MultiView.mplt_mosaic(), "multiview") == MapPose(forward_deg=0.0)
-    assert MapPose.from_camera(None, "image") == MapPose()
+    assert MapPose.from_camera(MultiView.mplt_mosaic()) == MapPose(forward_deg=0.0)
+    assert MapPose.from_camera(ImageCamera(200, 100)) == MapPose()
 
 
 def test_pose_of_a_pinhole_camera_is_its_world_position_and_view():
@@ -162,7 +160,7 @@ def test_pose_of_a_pinhole_camera_is_its_world_position_and_view():
     centre = np.array([2.0, 3.0, 1.5])
     K = np.array([[100.0, 0, 100], [0, 100.0, 50], [0, 0, 1]])
     camera = Pinhole(200, 100, K, R=R, t=-R @ centre)
-    pose = MapPose.from_camera(camera, "pinhole")
+    pose = MapPose.from_camera(camera)
     assert pose.camera_xy == pytest.approx((2.0, 3.0))
     assert pose.forward_deg == pytest.approx(90.0, abs=0.5)
     assert pose.fov_deg == pytest.approx((135.0, 45.0), abs=0.5)  # left edge, right edge

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from core.errors import UserError
+from mplt.geometry import Equirectangular, ImageCamera
 from mplt.render import LAYOUTS, FrameComposer, plan_layout
 from core.types import Tracks
 from tests.render.conftest import scene_tracks
@@ -65,14 +66,14 @@ def test_bad_layout_settings_are_one_line_errors():
         plan_layout("side", (1920, 960), width=100)
     assert LAYOUTS == ("side", "below", "map", "pano")
     with pytest.raises(UserError, match="map_range_m must be a positive number"):
-        FrameComposer((128, 64), map_range_m=0.0)
+        FrameComposer(Equirectangular(128, 64), map_range_m=0.0)
     with pytest.raises(UserError, match="trail_length must be at least 2"):
-        FrameComposer((128, 64), trail_length=1)
+        FrameComposer(Equirectangular(128, 64), trail_length=1)
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_composer_draws_frames_of_the_planned_size(layout):
-    composer = FrameComposer((128, 64), x_period=128.0, layout=layout, width=640, map_size_px=200)
+    composer = FrameComposer(Equirectangular(128, 64), layout=layout, width=640, map_size_px=200)
     frame = np.full((64, 128, 3), 90, np.uint8)
     for k in range(3):
         out = composer.compose(frame, scene_tracks(k))
@@ -84,7 +85,7 @@ def test_composer_draws_frames_of_the_planned_size(layout):
 
 
 def test_image_mode_composer_has_no_map_and_no_distances():
-    composer = FrameComposer((160, 120), camera_model="image", layout="side", width=320)
+    composer = FrameComposer(ImageCamera(160, 120), layout="side", width=320)
     assert composer.plan.name == "pano" and composer.map is None and composer.size == (320, 240)
     out = composer.compose(np.zeros((120, 160, 3), np.uint8), scene_tracks(2, 160, 120))
     assert out.shape == (240, 320, 3)

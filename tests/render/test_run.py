@@ -8,12 +8,20 @@ import os
 import cv2
 import numpy as np
 import pytest
+import yaml
 
 from mplt.config import RenderConfig
 from core.errors import UserError
 from mplt.io.jsonl import frame_record
 from mplt.io.sources import open_source
-from mplt.render import FrameComposer, VideoRenderer, load_run, render_run, tracks_from_record
+from mplt.render import (
+    FrameComposer,
+    MapPose,
+    VideoRenderer,
+    load_run,
+    render_run,
+    tracks_from_record,
+)
 from mplt.render.run import composer_kwargs, iter_run_tracks
 from tests.render.conftest import FPS, FRAMES, scene_tracks, write_clip, write_run
 
@@ -112,6 +120,28 @@ def test_image_mode_runs_render_the_panorama_only(tmp_path, clip):
     assert cv2.imread(str(path)).shape == (192, 384, 3)  # pano layout: 2:1 at width 384
     with pytest.raises(UserError, match="layout 'map' needs ground positions"):
         render_run(run, cfg=RenderConfig(layout="map", width=384), progress=False)
+
+
+def test_the_runs_camera_is_rebuilt_with_its_recorded_kind_height_and_pose(tmp_path, clip):
+    run = write_run(tmp_path / "run", clip, camera_height=1.6)
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    saved["camera"]["yaw_deg"] = 30.0
+    (run / "config.yaml").write_text(yaml.safe_dump(saved))
+    kwargs = composer_kwargs(load_run(run), SMALL)
+    camera = kwargs["camera"]
+    assert (camera.kind, camera.camera_height, camera.yaw_deg) == ("equirect", 1.6, 30.0)
+    assert kwargs["pose"].forward_deg == pytest.approx(30.0, abs=0.5) and kwargs["pose"].seam
+
+
+def test_a_pinhole_run_whose_calibration_is_gone_renders_with_a_notice(tmp_path, clip, capsys):
+    run = write_run(tmp_path / "pin", clip, model="pinhole", calib=str(tmp_path / "gone.yaml"))
+    kwargs = composer_kwargs(load_run(run), SMALL)
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("notice: ") and "gone.yaml" in err[0]
+    assert err[0].endswith("the map is centred on the world origin without a view direction")
+    assert kwargs["pose"] == MapPose()
+    assert kwargs["camera"].has_ground and kwargs["camera"].x_period is None
+    assert cv2.imread(str(render_run(run, snapshot=2, cfg=SMALL))).shape == (128, 384, 3)
 
 
 def test_missing_run_dir_or_tracks(tmp_path):

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from trackers.association import apply_gate, box_iou, linear_assignment, nn_cosine_distance
+from trackers.association import apply_gate, linear_assignment, nn_cosine_distance
 from trackers.gallery import FeatureGallery
 
 
@@ -131,16 +131,6 @@ def test_apply_gate() -> None:
     gated = apply_gate(cost, np.array([[True, False], [False, True]]))
     np.testing.assert_array_equal(gated, [[1.0, np.inf], [np.inf, 4.0]])
     assert cost[0, 1] == 2.0  # input untouched
-
-
-def test_box_iou_known_values() -> None:
-    a = np.array([[0.0, 0.0, 10.0, 10.0], [0.0, 0.0, 0.0, 10.0]])
-    b = np.array([[5.0, 0.0, 15.0, 10.0], [0.0, 0.0, 10.0, 10.0], [20.0, 20.0, 30.0, 30.0]])
-    iou = box_iou(a, b)
-    np.testing.assert_allclose(iou[0], [50 / 150, 1.0, 0.0])
-    np.testing.assert_allclose(iou[1], [0.0, 0.0, 0.0])  # zero-area box
-    assert box_iou(np.zeros((0, 4)), b).shape == (0, 3)
-    assert box_iou(a, np.zeros((0, 4))).shape == (2, 0)
 
 
 def _unit(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:

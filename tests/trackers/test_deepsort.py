@@ -7,6 +7,7 @@ import pytest
 
 from core.errors import UserError
 from core.types import Detections, Tracks, TrackState
+from mplt.geometry import BoxSpace, box_iou
 from mplt.synthetic.scripted import (
     WIDTH,
     as_image_detections,
@@ -19,7 +20,8 @@ from mplt.synthetic.scripted import (
     straight,
 )
 from trackers import TRACKERS, DeepSortTracker, deepsort
-from trackers.association import box_iou
+
+FLAT = BoxSpace()
 
 
 def seam_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -52,7 +54,7 @@ def crossing_people(delay_s: float = 0.0) -> list:
 
 def test_two_people_colliding_keep_their_ids_with_embeddings() -> None:
     scene = make_scene(crossing_people(), 200, seed=1)
-    grid, _ = run_tracker(DeepSortTracker(), scene)
+    grid, _ = run_tracker(DeepSortTracker(box_space=FLAT), scene)
     assert_one_id_per_person(grid)
     assert set(np.unique(grid[grid > 0])) == {1, 2}
 
@@ -60,7 +62,7 @@ def test_two_people_colliding_keep_their_ids_with_embeddings() -> None:
 def test_two_people_crossing_keep_their_ids_by_motion_alone() -> None:
     # Half a second apart they pass within 0.45 m of each other; localisation noise is 0.15 m.
     scene = make_scene(crossing_people(delay_s=0.5), 200, embedding_dim=None, seed=1)
-    grid, _ = run_tracker(DeepSortTracker(), scene)
+    grid, _ = run_tracker(DeepSortTracker(box_space=FLAT), scene)
     assert_one_id_per_person(grid)
 
 
@@ -75,7 +77,7 @@ def test_occluded_for_ten_frames_keeps_the_id(embedding_dim) -> None:
         straight((-5.0, 2.0), (0.8, 0.5)),
     ]
     scene = make_scene(people, 100, embedding_dim=embedding_dim, seed=3)
-    tracker = DeepSortTracker()
+    tracker = DeepSortTracker(box_space=FLAT)
     grid, outputs = run_tracker(tracker, scene)
     assert_one_id_per_person(grid)
     person_id = grid[39, 0]
@@ -92,7 +94,7 @@ def test_occluded_for_ten_frames_keeps_the_id(embedding_dim) -> None:
 def test_track_is_deleted_after_max_age_and_the_person_gets_a_new_id() -> None:
     people = [straight((3.0, 0.0), (0.0, 0.5), visible=hidden_during(range(20, 32)))]
     scene = make_scene(people, 50, embedding_dim=None, seed=4)
-    grid, outputs = run_tracker(DeepSortTracker(max_age_frames=10), scene)
+    grid, outputs = run_tracker(DeepSortTracker(box_space=FLAT, max_age_frames=10), scene)
     assert len(outputs[30]) == 0  # deleted after 10 unmatched frames (frame 30 is the 11th)
     assert len(outputs[29]) == 1 and outputs[29].states[0] == TrackState.LOST
     assert set(grid[:20, 0][grid[:20, 0] > 0]) == {1}
@@ -104,7 +106,7 @@ def test_track_is_deleted_after_max_age_and_the_person_gets_a_new_id() -> None:
 
 def test_walking_round_the_camera_ground_mode() -> None:
     scene = make_scene([circle(4.0, 1.4, start_deg=120.0)], 240, seed=5)
-    grid, _ = run_tracker(DeepSortTracker(), scene)
+    grid, _ = run_tracker(DeepSortTracker(box_space=FLAT), scene)
     assert_one_id_per_person(grid)
 
 
@@ -115,7 +117,7 @@ def test_box_crossing_the_panorama_seam_keeps_one_id_in_image_mode(embedding_dim
     )
     x1 = np.array([d.boxes[0, 0] for d in scene.frames])
     assert x1[0] > 0.9 * WIDTH and x1[-1] < 0.2 * WIDTH  # the box really crosses x = W
-    tracker = DeepSortTracker(mode="image", x_period=WIDTH, iou_fn=seam_iou)
+    tracker = DeepSortTracker(box_space=BoxSpace(WIDTH), mode="image")
     grid, outputs = run_tracker(tracker, scene)
     assert_one_id_per_person(grid, min_coverage=0.95)
     for out in outputs:
@@ -129,7 +131,7 @@ def test_box_coasting_across_the_seam_in_image_mode() -> None:
     # hidden from 40 to 57, the box must coast across the seam and be found again.
     person = circle(4.0, 1.4, start_deg=150.0, visible=hidden_during(range(40, 58)))
     scene = as_image_detections(make_scene([person], 100, embedding_dim=None, seed=7))
-    tracker = DeepSortTracker(mode="image", x_period=WIDTH, iou_fn=seam_iou)
+    tracker = DeepSortTracker(box_space=BoxSpace(WIDTH), mode="image")
     grid, outputs = run_tracker(tracker, scene)
     assert_one_id_per_person(grid)
     coasting = outputs[57].boxes[0]
@@ -148,7 +150,7 @@ def test_zero_detections_then_people_appear() -> None:
         straight((-3.0, 1.0), (0.0, -0.5), visible=present_during(range(25, 80))),
     ]
     scene = make_scene(people, 80, seed=8)
-    tracker = DeepSortTracker()
+    tracker = DeepSortTracker(box_space=FLAT)
     grid, outputs = run_tracker(tracker, scene)
     for f in range(20):
         assert len(outputs[f]) == 0 and outputs[f].frame_index == f
@@ -157,7 +159,7 @@ def test_zero_detections_then_people_appear() -> None:
 
 
 def test_empty_frames_with_and_without_tracks() -> None:
-    tracker = DeepSortTracker()
+    tracker = DeepSortTracker(box_space=FLAT)
     out = tracker.update(Detections.empty(frame_index=7))
     assert isinstance(out, Tracks) and len(out) == 0 and out.frame_index == 7
     scene = make_scene([straight((2.0, 0.0), (0.0, 1.0))], 5, seed=9)
@@ -165,7 +167,7 @@ def test_empty_frames_with_and_without_tracks() -> None:
         tracker.update(dets)
     out = tracker.update(Detections.empty(frame_index=5))
     assert len(out) == 1 and out.states[0] == TrackState.LOST and out.detection_indices[0] == -1
-    image = DeepSortTracker(mode="image")
+    image = DeepSortTracker(box_space=FLAT, mode="image")
     assert len(image.update(Detections.empty())) == 0
 
 
@@ -176,7 +178,7 @@ def test_single_frame_false_positives_never_get_ids_and_ids_are_consecutive() ->
     people = [straight((x, 3.0), (0.0, -0.6)) for x in (-4.0, 0.0, 4.0)]
     scene = make_scene(people, 150, false_positives_per_frame=1.5, seed=10)
     assert sum((ids < 0).sum() for ids in scene.identities) > 150  # plenty of clutter
-    grid, outputs = run_tracker(DeepSortTracker(), scene)
+    grid, outputs = run_tracker(DeepSortTracker(box_space=FLAT), scene)
     assert_one_id_per_person(grid)
     confirmed_ids = set()
     for f, out in enumerate(outputs):
@@ -200,7 +202,7 @@ def test_ids_are_consecutive_with_people_coming_and_going() -> None:
         for k, a in enumerate(np.linspace(0, 2 * np.pi, 6, endpoint=False))
     ]
     scene = make_scene(people, 130, false_positives_per_frame=1.0, seed=11)
-    grid, outputs = run_tracker(DeepSortTracker(), scene)
+    grid, outputs = run_tracker(DeepSortTracker(box_space=FLAT), scene)
     assert_one_id_per_person(grid)
     ids = set()
     for out in outputs:
@@ -214,7 +216,7 @@ def test_ids_are_consecutive_with_people_coming_and_going() -> None:
 def test_detection_indices_point_at_the_matched_rows() -> None:
     people = [straight((x, -3.0), (0.3 * x, 1.0)) for x in (-2.0, 1.0, 3.0)]
     scene = make_scene(people, 60, false_positives_per_frame=0.5, seed=12)  # rows shuffled
-    tracker = DeepSortTracker()
+    tracker = DeepSortTracker(box_space=FLAT)
     owner: dict[int, int] = {}
     for f, dets in enumerate(scene.frames):
         out = tracker.update(dets)
@@ -239,7 +241,7 @@ def test_detection_indices_point_at_the_matched_rows() -> None:
 
 def test_reset_restarts_ids() -> None:
     scene = make_scene(crossing_people(), 60, seed=13)
-    tracker = DeepSortTracker()
+    tracker = DeepSortTracker(box_space=FLAT)
     first, _ = run_tracker(tracker, scene)
     tracker.reset()
     assert len(tracker.update(Detections.empty())) == 0
@@ -261,7 +263,7 @@ def test_far_people_with_large_ground_covariance_still_associate() -> None:
     scene = make_scene(people, 150, embedding_dim=None, seed=14)
     std = np.sqrt(np.linalg.eigvalsh(scene.frames[0].ground_cov).max(axis=1))
     assert std.min() > 1.0  # metres: these detections are poorly localised
-    grid, outputs = run_tracker(DeepSortTracker(), scene)
+    grid, outputs = run_tracker(DeepSortTracker(box_space=FLAT), scene)
     assert_one_id_per_person(grid, min_coverage=0.95)
     ids = grid[-1]
     # Filtering helps: the track is closer to the truth than the raw detections.
@@ -278,7 +280,7 @@ def test_far_people_with_large_ground_covariance_still_associate() -> None:
 
 def test_ground_velocity_is_metres_per_second() -> None:
     scene = make_scene([straight((-3.0, 4.0), (1.2, -0.4))], 90, seed=15)
-    _, outputs = run_tracker(DeepSortTracker(), scene)
+    _, outputs = run_tracker(DeepSortTracker(box_space=FLAT), scene)
     np.testing.assert_allclose(outputs[-1].ground_velocity[0], [1.2, -0.4], atol=0.25)
 
 
@@ -295,7 +297,7 @@ def test_unknown_ground_detections_match_by_iou_but_never_start_tracks() -> None
         seed=16,
         unknown_ground=lambda f, p: p == 1 or f % 3 == 0,
     )
-    grid, outputs = run_tracker(DeepSortTracker(), scene)
+    grid, outputs = run_tracker(DeepSortTracker(box_space=FLAT), scene)
     assert np.all(grid[:, 1] == 0)  # never tracked in ground mode
     assert set(np.unique(grid[3:, 0])) == {1}  # matched by IoU on the unknown frames too
     assert len(outputs[0]) == 0  # frame 0: nobody's position is known, nothing starts
@@ -311,19 +313,19 @@ def test_unknown_ground_detections_match_by_iou_but_never_start_tracks() -> None
 
 def test_tentative_tracks_have_id_minus_one_until_confirmed() -> None:
     scene = make_scene([straight((2.0, 2.0), (0.3, 0.0))], 4, seed=17)
-    tracker = DeepSortTracker(n_init=3)
+    tracker = DeepSortTracker(box_space=FLAT, n_init=3)
     outs = [tracker.update(d) for d in scene.frames]
     assert [int(o.ids[0]) for o in outs] == [-1, -1, 1, 1]
     assert [int(o.states[0]) for o in outs] == [TrackState.TENTATIVE] * 2 + [
         TrackState.CONFIRMED
     ] * 2
-    immediate = DeepSortTracker(n_init=1)
+    immediate = DeepSortTracker(box_space=FLAT, n_init=1)
     assert immediate.update(scene.frames[0]).ids.tolist() == [1]
 
 
 def test_tentative_track_dies_on_its_first_miss() -> None:
     scene = make_scene([straight((2.0, 2.0), (0.3, 0.0))], 2, seed=18)
-    tracker = DeepSortTracker()
+    tracker = DeepSortTracker(box_space=FLAT)
     tracker.update(scene.frames[0])
     tracker.update(scene.frames[1])
     assert len(tracker.update(Detections.empty())) == 0
@@ -332,7 +334,7 @@ def test_tentative_track_dies_on_its_first_miss() -> None:
 def test_low_scores_update_tracks_but_do_not_start_them() -> None:
     scene = make_scene([straight((2.0, 2.0), (0.3, 0.0))], 30, seed=19)
     low = [d.replace(scores=np.full(len(d), 0.2, np.float32)) for d in scene.frames]
-    tracker = DeepSortTracker(min_score_new_track=0.5)
+    tracker = DeepSortTracker(box_space=FLAT, min_score_new_track=0.5)
     assert all(len(tracker.update(d)) == 0 for d in low[:5])
     for d in scene.frames[5:10]:
         tracker.update(d)
@@ -343,7 +345,7 @@ def test_low_scores_update_tracks_but_do_not_start_them() -> None:
 
 def test_frame_gaps_age_tracks_by_the_frame_index() -> None:
     scene = make_scene([straight((2.0, 2.0), (1.0, 0.0))], 10, seed=20)
-    tracker = DeepSortTracker(max_age_frames=5)
+    tracker = DeepSortTracker(box_space=FLAT, max_age_frames=5)
     for d in scene.frames[:5]:
         tracker.update(d)
     out = tracker.update(Detections.empty(frame_index=9))  # 5 frames later: still alive
@@ -352,7 +354,7 @@ def test_frame_gaps_age_tracks_by_the_frame_index() -> None:
     assert len(tracker.update(Detections.empty(frame_index=10))) == 0  # 6 frames: deleted
 
     # An index that does not advance (callers that leave it at 0) counts one frame per call.
-    steady = DeepSortTracker(max_age_frames=5)
+    steady = DeepSortTracker(box_space=FLAT, max_age_frames=5)
     for d in scene.frames[:5]:
         steady.update(d.replace(frame_index=0))
     lives = [len(steady.update(Detections.empty())) for _ in range(7)]
@@ -363,15 +365,15 @@ def test_embeddings_on_some_frames_only() -> None:
     scene = make_scene(crossing_people(delay_s=0.5), 200, seed=21)
     frames = [d if f % 5 == 0 else d.replace(embeddings=None) for f, d in enumerate(scene.frames)]
     scene.frames = frames
-    grid, _ = run_tracker(DeepSortTracker(), scene)
+    grid, _ = run_tracker(DeepSortTracker(box_space=FLAT), scene)
     assert_one_id_per_person(grid)
 
 
 def test_max_age_in_seconds_follows_the_frame_rate() -> None:
-    assert DeepSortTracker(fps=25.0, max_age_s=2.0).max_age == 50
-    assert DeepSortTracker(fps=10.0, max_age_s=2.0, max_age_frames=7).max_age == 20
-    assert DeepSortTracker(fps=10.0, max_age_frames=7).max_age == 7
-    assert DeepSortTracker(fps=10.0).max_age == 20  # DEFAULT_MAX_AGE_S = 2 s
+    assert DeepSortTracker(box_space=FLAT, fps=25.0, max_age_s=2.0).max_age == 50
+    assert DeepSortTracker(box_space=FLAT, fps=10.0, max_age_s=2.0, max_age_frames=7).max_age == 20
+    assert DeepSortTracker(box_space=FLAT, fps=10.0, max_age_frames=7).max_age == 7
+    assert DeepSortTracker(box_space=FLAT, fps=10.0).max_age == 20  # DEFAULT_MAX_AGE_S = 2 s
 
 
 @pytest.mark.parametrize(
@@ -389,7 +391,7 @@ def test_max_age_in_seconds_follows_the_frame_rate() -> None:
 )
 def test_bad_settings_are_user_errors(kwargs) -> None:
     with pytest.raises(UserError):
-        DeepSortTracker(**kwargs)
+        DeepSortTracker(box_space=FLAT, **kwargs)
 
 
 def test_registry_and_keyword_only_constructor() -> None:
@@ -397,9 +399,9 @@ def test_registry_and_keyword_only_constructor() -> None:
     with pytest.raises(UserError, match="deepsort"):
         TRACKERS.get("sort")
     with pytest.raises(TypeError):
-        DeepSortTracker("ground")  # type: ignore[misc]
+        DeepSortTracker("ground", box_space=FLAT)  # type: ignore[misc]
     with pytest.raises(TypeError):
-        DeepSortTracker().update([])  # type: ignore[arg-type]
+        DeepSortTracker(box_space=FLAT).update([])  # type: ignore[arg-type]
 
 
 def test_newest_first_gallery_search_does_not_change_any_match(monkeypatch) -> None:
@@ -411,9 +413,9 @@ def test_newest_first_gallery_search_does_not_change_any_match(monkeypatch) -> N
         for _ in range(8)
     ]
     scene = make_scene(people, 150, identity_similarity=0.6, false_positives_per_frame=1.0, seed=23)
-    _, fast = run_tracker(DeepSortTracker(nn_budget=20), scene)
+    _, fast = run_tracker(DeepSortTracker(box_space=FLAT, nn_budget=20), scene)
     monkeypatch.setattr(deepsort, "_NEWEST_FEATURES_FIRST", 10**9)
-    _, exact = run_tracker(DeepSortTracker(nn_budget=20), scene)
+    _, exact = run_tracker(DeepSortTracker(box_space=FLAT, nn_budget=20), scene)
     for a, b in zip(fast, exact):
         np.testing.assert_array_equal(a.ids, b.ids)
         np.testing.assert_array_equal(a.detection_indices, b.detection_indices)

@@ -7,6 +7,7 @@ import pytest
 
 from core.errors import UserError
 from core.types import Detections, TrackState
+from mplt.geometry import BoxSpace, box_iou
 from mplt.synthetic.scripted import (
     as_image_detections,
     make_scene,
@@ -15,8 +16,8 @@ from mplt.synthetic.scripted import (
     straight,
 )
 from trackers import DeepSortTracker
-from trackers.association import box_iou
 
+FLAT = BoxSpace()
 FPS = 30.0
 BOX_W, BOX_H = 40.0, 100.0  # px, a person in a flat 640 x 480 image
 
@@ -81,24 +82,24 @@ def ids_by_person(tracker: DeepSortTracker, frames: list, who: list) -> dict[int
 
 def test_image_mode_coasting_track_does_not_jump_to_a_look_alike_neighbour() -> None:
     frames, who = look_alike_scene()
-    seen = ids_by_person(DeepSortTracker(mode="image", fps=FPS), frames, who)
+    seen = ids_by_person(DeepSortTracker(box_space=FLAT, mode="image", fps=FPS), frames, who)
     assert seen == {0: {1}, 1: {2}}  # A is found again after coasting; B gets its own ID
 
 
 def test_without_the_iou_gate_the_coasting_track_jumps() -> None:
     # The scene really is the failure the gate prevents.
     frames, who = look_alike_scene()
-    seen = ids_by_person(DeepSortTracker(mode="image", fps=FPS, cascade_min_iou=0.0), frames, who)
+    seen = ids_by_person(DeepSortTracker(box_space=FLAT, mode="image", fps=FPS, cascade_min_iou=0.0), frames, who)
     assert 1 in seen[1]
 
 
 def test_cascade_iou_gate_defaults_per_mode_and_validates() -> None:
-    assert DeepSortTracker(mode="image").cascade_min_iou == 0.3
-    assert DeepSortTracker(mode="ground").cascade_min_iou == 0.0
-    assert DeepSortTracker(mode="ground", cascade_min_iou=0.2).cascade_min_iou == 0.2
+    assert DeepSortTracker(box_space=FLAT, mode="image").cascade_min_iou == 0.3
+    assert DeepSortTracker(box_space=FLAT, mode="ground").cascade_min_iou == 0.0
+    assert DeepSortTracker(box_space=FLAT, mode="ground", cascade_min_iou=0.2).cascade_min_iou == 0.2
     for bad in (-0.1, 1.5):
         with pytest.raises(UserError, match="cascade_min_iou"):
-            DeepSortTracker(cascade_min_iou=bad)
+            DeepSortTracker(box_space=FLAT, cascade_min_iou=bad)
 
 
 def ground_detection(frame: int, xy: tuple[float, float]) -> Detections:
@@ -118,7 +119,7 @@ def test_ground_jump_cap_grows_with_the_time_coasted(coasted, jumps) -> None:
     # A stands at (4, 0) for 10 frames, then vanishes; a look-alike appears 1 m away while A's
     # track has coasted ``coasted`` frames, well inside the Mahalanobis gate. The cap is
     # 0.5 m + 10 m/s * (coasted - 1) / 30 s: 0.83 m after 2 frames, 1.83 m after 5.
-    tracker = DeepSortTracker(fps=FPS, ground_match_radius_m=0.5, max_speed_mps=10.0)
+    tracker = DeepSortTracker(box_space=FLAT, fps=FPS, ground_match_radius_m=0.5, max_speed_mps=10.0)
     for f in range(10):
         tracker.update(ground_detection(f, (4.0, 0.0)))
     for f in range(10, 9 + coasted):
@@ -134,7 +135,7 @@ def test_reported_boxes_are_filtered_and_smoother_than_the_detections(mode) -> N
     scene = make_scene([person], 90, box_noise_px=3.0, seed=31)
     if mode == "image":
         scene = as_image_detections(scene)
-    grid, outputs = run_tracker(DeepSortTracker(mode=mode), scene)
+    grid, outputs = run_tracker(DeepSortTracker(box_space=FLAT, mode=mode), scene)
     assert set(grid[grid > 0]) == {1}
     track_err, det_err = [], []
     for f in range(30, 90):  # after the filter has settled
@@ -150,7 +151,7 @@ def test_reported_boxes_are_filtered_and_smoother_than_the_detections(mode) -> N
 
 
 def test_zero_detections_in_image_mode_with_the_iou_gate() -> None:
-    tracker = DeepSortTracker(mode="image", n_init=1)
+    tracker = DeepSortTracker(box_space=FLAT, mode="image", n_init=1)
     tracker.update(flat_detections(0, [(100.0, 240.0)], [np.eye(8)[0]]))
     out = tracker.update(flat_detections(1, [], []))
     assert len(out) == 1 and out.states[0] == TrackState.LOST

@@ -8,16 +8,16 @@ from filterpy.common import Q_discrete_white_noise
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mplt.geometry import BoxSpace
 from trackers.kalman import (
     DEEPSORT_FPS,
     GroundModel,
     ImageModel,
     gating_threshold,
-    wrap_difference,
-    wrap_periodic,
 )
 
 DT = 1.0 / 30.0
+FLAT = BoxSpace()
 
 
 def random_spd(rng: np.random.Generator, n: int, dim: int, scale: float) -> np.ndarray:
@@ -48,7 +48,7 @@ def test_ground_batched_equals_filterpy_step_by_step() -> None:
 
 def test_image_batched_equals_filterpy_step_by_step() -> None:
     rng = np.random.default_rng(1)
-    model, n = ImageModel(), 5
+    model, n = ImageModel(FLAT), 5
     boxes = lambda: np.abs(rng.normal(size=(n, 4))) * 40 + [300, 200, 30, 90]
     x, P = model.initiate(boxes())
     filters = [model.make_filterpy(x[i], P[i], DT) for i in range(n)]
@@ -77,7 +77,7 @@ def test_model_matrices_come_from_filterpy() -> None:
 
 
 def test_image_noise_is_deepsort_per_frame_at_30fps() -> None:
-    model = ImageModel()
+    model = ImageModel(FLAT)
     h = 120.0
     x = np.array([[500.0, 300.0, 50.0, h, 0, 0, 0, 0]])
     Q = model.process_noise(x, 1.0 / DEEPSORT_FPS)[0]
@@ -103,7 +103,7 @@ def test_gating_distance_matches_explicit_mahalanobis() -> None:
             expected = y @ np.linalg.solve(P[t, :2, :2] + R[d], y)
             assert d2[t, d] == pytest.approx(expected, rel=1e-10)
 
-    image = ImageModel()
+    image = ImageModel(FLAT)
     xi, Pi = image.initiate(np.abs(rng.normal(size=(3, 4))) * 50 + 40)
     zi = np.abs(rng.normal(size=(5, 4))) * 50 + 40
     d2i = image.gating_distance(xi, Pi, zi)
@@ -135,27 +135,17 @@ def test_zero_tracks_and_zero_measurements() -> None:
     x1, P1 = model.initiate(np.ones((2, 2)), np.tile(np.eye(2), (2, 1, 1)))
     assert model.gating_distance(x1, P1, np.zeros((0, 2)), np.zeros((0, 2, 2))).shape == (2, 0)
 
-    image = ImageModel(x_period=100.0)
+    image = ImageModel(BoxSpace(100.0))
     xi, Pi = image.initiate(np.zeros((0, 4)))
     xi, Pi = image.predict(xi, Pi, DT)
     assert image.gating_distance(xi, Pi, np.ones((2, 4))).shape == (0, 2)
     assert image.states_to_boxes(xi).shape == (0, 4)
 
 
-def test_wrap_helpers() -> None:
-    P = 10.0
-    np.testing.assert_allclose(
-        wrap_periodic(np.array([-1e-17, -0.5, 10.0, 23.5]), P), [0, 9.5, 0, 3.5]
-    )
-    d = wrap_difference(np.array([5.0, -5.0, 6.0, -6.0, 0.0, 19.0]), P)
-    np.testing.assert_allclose(d, [5.0, 5.0, -4.0, 4.0, 0.0, -1.0])
-    assert np.all((d > -P / 2) & (d <= P / 2))
-
-
 def test_periodic_filter_equals_unwrapped_filter_modulo_period() -> None:
     """A box moving right across x = W: the periodic filter is the flat one taken modulo W."""
     W = 1000.0
-    flat, ring = ImageModel(), ImageModel(x_period=W)
+    flat, ring = ImageModel(FLAT), ImageModel(BoxSpace(W))
     rng = np.random.default_rng(3)
     centres = 900.0 + 6.0 * np.arange(60) + rng.normal(0, 1, 60)  # 900 -> 1254, unwrapped
     z = lambda cx: np.array([[cx, 300.0, 40.0, 110.0]])
@@ -178,7 +168,7 @@ def test_periodic_filter_equals_unwrapped_filter_modulo_period() -> None:
 
 
 def test_boxes_measurements_round_trip() -> None:
-    model = ImageModel(x_period=100.0)
+    model = ImageModel(BoxSpace(100.0))
     boxes = np.array([[10.0, 20.0, 30.0, 80.0], [95.0, 0.0, 110.0, 40.0]])  # second crosses x=W
     z = model.boxes_to_measurements(boxes)
     np.testing.assert_allclose(z, [[20, 50, 20, 60], [102.5, 20, 15, 40]])
@@ -224,7 +214,7 @@ def test_ground_covariance_stays_symmetric_psd(R0, R1, z, steps, accel) -> None:
     steps=st.integers(1, 30),
 )
 def test_image_covariance_stays_symmetric_psd(box, shift, steps) -> None:
-    model = ImageModel(x_period=2048.0)
+    model = ImageModel(BoxSpace(2048.0))
     x, P = model.initiate(np.array([box]))
     x, P = model.predict(x, P, steps * DT)
     _assert_symmetric_psd(P)

@@ -1,0 +1,248 @@
+"""The ``mplt track`` pipeline: one path per frame through PanoramaTracker, empty input, the
+camera from the factory, Ctrl-C, and a run rendered while tracking equals its re-rendering."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from core.config import updated
+from core.errors import UserError
+from core.types import Detections, TrackState
+from mplt.config import RenderConfig, TrackConfig
+from mplt.geometry import build_camera
+from mplt.io.mot import MotWriter, read_mot_detections
+from mplt.io.sources import open_source
+from mplt.pipeline import PanoramaTracker, run_track
+from mplt.render import render_run
+from tests.conftest import CLIP_CAMERA_HEIGHT, CLIP_FRAMES, write_video
+
+SMALL = RenderConfig(width=384, map_size_px=128)
+
+
+def config(**changes: object) -> TrackConfig:
+    return updated(TrackConfig(), {"camera.height_m": CLIP_CAMERA_HEIGHT, **changes})
+
+
+def frames_of(path) -> np.ndarray:
+    with open_source(path) as source:
+        return np.array([frame for _, frame in source])
+
+
+def confirmed(tracks):
+    return tracks.select(tracks.states == TrackState.CONFIRMED)
+
+
+class FixedDetector:
+    """A detector that finds the same people in every image, and counts its calls."""
+
+    name = "fixed"
+
+    def __init__(self, boxes: np.ndarray) -> None:
+        self.boxes, self.calls = np.asarray(boxes, float), []
+
+    def detect(self, images):
+        self.calls.append(len(images))
+        return [(self.boxes, np.full(len(self.boxes), 0.9, np.float32)) for _ in images]
+
+
+# -- one path per frame -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("given_as", ["Detections", "(N, 5) array", "(N, 6) array"])
+def test_a_run_equals_panorama_tracker_update_frame_by_frame(pano_clip, tmp_path, given_as):
+    """What `mplt track` writes is what a loop of PanoramaTracker.update gives, byte for byte."""
+    video, det_file, _ = pano_clip
+    cfg = config()
+    run_track(str(video), cfg, tmp_path / "run", detections_file=det_file, progress=False)
+
+    given = read_mot_detections(det_file)
+    with open_source(str(video)) as source, MotWriter(tmp_path / "loop.txt") as writer:
+        camera = build_camera(cfg.camera, (source.info.width, source.info.height))
+        tracker = PanoramaTracker(camera, cfg, fps=source.info.fps)
+        for index, frame in source:
+            dets = given.get(index, Detections.empty(index))
+            rows = np.column_stack([dets.boxes, dets.scores])
+            if given_as == "(N, 6) array":
+                rows = np.column_stack([rows, np.zeros(len(rows))])  # class 0, ignored
+            tracks = tracker.update(frame, dets if given_as == "Detections" else rows)
+            writer.write(index, confirmed(tracks))
+    assert (tmp_path / "loop.txt").read_bytes() == (tmp_path / "run" / "tracks.txt").read_bytes()
+
+
+def test_frames_without_a_detector_are_detected_in_batches(pano_clip):
+    video, _, gt = pano_clip
+    first = gt[gt[:, 0] == 1]
+    boxes = np.column_stack([first[:, 2:4] - 1, first[:, 2:4] - 1 + first[:, 4:6]])
+    with open_source(str(video)) as source:
+        frames = [frame for _, frame in source]
+        camera = build_camera(config().camera, (source.info.width, source.info.height))
+    detector = FixedDetector(boxes)
+    tracker = PanoramaTracker(camera, config(**{"tracker.n_init": 1}), fps=10.0, detector=detector)
+    batch = tracker.detect(frames[:4], [0, 1, 2, 3])
+    assert detector.calls == [4] and [d.frame_index for d in batch] == [0, 1, 2, 3]
+    assert np.isnan(batch[0].ground_xy).all()  # localized by track(), not by detect()
+    tracks = tracker.track(frames[0], batch[0])
+    assert np.isfinite(tracks.ground_xy).all() and len(tracks) == len(boxes)
+    tracker.update(frames[1])  # no detections given: the detector runs on this frame
+    assert detector.calls == [4, 1]
+    assert tracker.timer.seconds["detect"] > 0 and tracker.timer.seconds["localize"] > 0
+
+
+def test_the_detector_is_built_from_the_config_when_first_needed(pano_clip, monkeypatch):
+    import mplt.pipeline
+
+    built = []
+    monkeypatch.setattr(
+        mplt.pipeline, "build_detector", lambda cfg, camera: built.append(cfg) or FixedDetector([])
+    )
+    camera = build_camera(config().camera, (512, 256))
+    tracker = PanoramaTracker(camera, config(), fps=10.0)
+    tracker.update(np.zeros((256, 512, 3), np.uint8), np.zeros((0, 5)))
+    assert built == []  # detections were given: no detector
+    assert len(tracker.update(np.zeros((256, 512, 3), np.uint8))) == 0
+    assert built == [config().detector]
+
+
+def test_empty_frames_coast_and_reset_starts_the_ids_again():
+    camera = build_camera(config().camera, (512, 256))
+    tracker = PanoramaTracker(camera, config(**{"embedder.kind": "none"}), fps=10.0)
+    frame = np.zeros((256, 512, 3), np.uint8)
+    assert len(tracker.update(frame, np.zeros((0, 5)))) == 0  # nobody, nothing to track
+    person = [[250.0, 140.0, 262.0, 190.0, 0.9]]
+    for _ in range(3):
+        tracks = tracker.update(frame, person)
+    assert tracks.ids.tolist() == [1] and tracks.states.tolist() == [TrackState.CONFIRMED]
+    coasting = tracker.update(frame, np.zeros((0, 5)))
+    assert coasting.ids.tolist() == [1] and coasting.states.tolist() == [TrackState.LOST]
+    tracker.reset()
+    assert len(tracker.update(frame, [])) == 0
+    for _ in range(3):
+        tracks = tracker.update(frame, person)
+    assert tracks.ids.tolist() == [1]
+
+
+def test_bad_frames_and_detections_are_refused():
+    camera = build_camera(config().camera, (512, 256))
+    tracker = PanoramaTracker(camera, config(), fps=10.0)
+    with pytest.raises(ValueError, match=r"frame must be 512x256"):
+        tracker.update(np.zeros((100, 200, 3), np.uint8), np.zeros((0, 5)))
+    with pytest.raises(ValueError, match=r"\(N, 5\) / \(N, 6\) array"):
+        tracker.update(np.zeros((256, 512, 3), np.uint8), np.zeros((2, 4)))
+
+
+# -- empty input, the camera from the factory ---------------------------------------------
+
+
+def test_a_detections_file_empty_for_some_frames(pano_clip, tmp_path):
+    video, det_file, _ = pano_clip
+    rows = np.loadtxt(det_file, delimiter=",", ndmin=2)
+    gap = (rows[:, 0] >= 11) & (rows[:, 0] <= 16)  # nobody detected in frames 11..16
+    holes = tmp_path / "holes.txt"
+    np.savetxt(holes, rows[~gap], fmt="%.3f", delimiter=",")
+    run = tmp_path / "run"
+    summary = run_track(str(video), config(), run, detections_file=holes, progress=False)
+    assert summary["frames_processed"] == CLIP_FRAMES and summary["status"] == "finished"
+    records = [json.loads(line) for line in (run / "tracks.jsonl").read_text().splitlines()]
+    assert [r["frame"] for r in records] == list(range(1, CLIP_FRAMES + 1))
+    assert all(r["tracks"] == [] for r in records[10:16])  # coasting tracks are not written
+    before = {t["id"] for r in records[:10] for t in r["tracks"]}
+    after = {t["id"] for r in records[16:] for t in r["tracks"]}
+    assert after and after <= before  # the same people, the same IDs after the gap
+
+
+def test_an_empty_detections_file_tracks_nobody(pano_clip, tmp_path):
+    video, _, _ = pano_clip
+    (tmp_path / "none.txt").write_text("")
+    summary = run_track(
+        str(video), config(), tmp_path / "run", detections_file=tmp_path / "none.txt",
+        max_frames=5, progress=False,
+    )
+    assert summary["frames_processed"] == 5
+    assert summary["counts"] == {"detections": 0, "tracks_confirmed": 0, "max_people_in_frame": 0}
+    assert (tmp_path / "run" / "tracks.txt").read_text() == ""
+
+
+def test_a_perspective_video_is_tracked_in_the_image(tmp_path):
+    video = write_video(tmp_path / "street.mp4", [np.full((240, 320, 3), 80, np.uint8)] * 4, 5)
+    det = tmp_path / "det.txt"
+    det.write_text("".join(f"{f},-1,100,60,30,90,0.9,-1,-1,-1\n" for f in range(1, 5)))
+    cfg = updated(TrackConfig(), {"tracker.n_init": 1})
+    summary = run_track(str(video), cfg, tmp_path / "run", detections_file=det, progress=False)
+    assert summary["camera"] == {"model": "image", "height_m": None}
+    assert summary["tracker"]["mode"] == "image" and summary["localization"].startswith("none")
+    last = (tmp_path / "run" / "tracks.jsonl").read_text().splitlines()[-1]
+    track = json.loads(last)["tracks"][0]
+    assert track["azimuth_deg"] is None and track["ground_xy"] is None  # no real directions
+    with pytest.raises(UserError, match="tracker.mode=ground needs ground positions"):
+        run_track(str(video), updated(cfg, {"tracker.mode": "ground"}), tmp_path / "r2",
+                  detections_file=det, progress=False)
+    assert not (tmp_path / "r2").exists()
+
+
+# -- Ctrl-C, rendering while tracking -----------------------------------------------------
+
+
+class _InterruptedSource:
+    """Wraps a real source; Ctrl-C arrives while frame ``stop_at`` is being decoded."""
+
+    def __init__(self, inner, stop_at: int) -> None:
+        self.inner, self.stop_at, self.info = inner, stop_at, inner.info
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.inner.close()
+
+    def __iter__(self):
+        for index, frame in self.inner:
+            if index == self.stop_at:
+                raise KeyboardInterrupt
+            yield index, frame
+
+
+def test_ctrl_c_leaves_valid_outputs_up_to_the_last_frame(pano_clip, tmp_path, monkeypatch):
+    import mplt.pipeline
+
+    video, det_file, _ = pano_clip
+    monkeypatch.setattr(
+        mplt.pipeline, "open_source", lambda *a, **k: _InterruptedSource(open_source(*a, **k), 13)
+    )
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        mplt.pipeline.run_track(
+            str(video), config(), out, detections_file=det_file, progress=False
+        )
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "interrupted"
+    # Frames are decoded in batches of 4: the batch holding frame 13 (12..15) never ran.
+    assert summary["frames_processed"] == 12 and summary["last_frame"] == 12
+    rows = np.loadtxt(out / "tracks.txt", delimiter=",", ndmin=2)
+    assert rows[:, 0].max() == 12
+    assert [json.loads(line)["frame"] for line in (out / "tracks.jsonl").read_text().splitlines()] == list(range(1, 13))
+
+
+@pytest.fixture(scope="module")
+def tracked(pano_clip, tmp_path_factory):
+    """A tracked run of the pano_clip (people crossing the seam), rendered while tracking."""
+    video, det_file, _ = pano_clip
+    run_dir = tmp_path_factory.mktemp("e2e") / "run"
+    cfg = config(**{"output.render": True, "render": SMALL})
+    run_track(str(video), cfg, run_dir, detections_file=det_file, progress=False)
+    return run_dir
+
+
+def test_re_rendered_run_has_every_source_frame_and_matches_the_streamed_video(tracked, tmp_path):
+    run_dir = tracked
+    rendered = frames_of(render_run(run_dir, out=tmp_path / "again.mp4", cfg=SMALL, progress=False))
+    assert len(rendered) == CLIP_FRAMES
+    assert rendered.shape[1:] == (128, 384, 3)  # side layout: 256x128 panorama + 128x128 map
+    snapshot = render_run(run_dir, snapshot=CLIP_FRAMES, out=tmp_path / "last.png", cfg=SMALL)
+    assert snapshot.stat().st_size > 1000
+    streamed = frames_of(run_dir / "video.mp4")
+    assert len(streamed) == CLIP_FRAMES
+    # Same composer, same encoder: equal up to codec noise.
+    assert np.abs(streamed.astype(int) - rendered.astype(int)).mean() < 0.5
