@@ -21,6 +21,28 @@ def _parse_camera_height(ctx: click.Context, param: click.Parameter, value: floa
     return value
 
 
+class _DatasetOption(click.Option):
+    """``--dataset``: its help lists the dataset readers, asked of ``reid`` only when shown."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        import reid
+
+        names = reid.list_datasets()
+        # "regdb-1".."regdb-10" beside "regdb" are its numbered splits: shown as regdb[-1..10]
+        splits: dict[str, list[int]] = {}
+        for name in names:
+            base, _, k = name.rpartition("-")
+            if base in names and k.isdigit():
+                splits.setdefault(base, []).append(int(k))
+        shown = [
+            f"{n}[-{min(splits[n])}..{max(splits[n])}]" if n in splits else n
+            for n in names
+            if not (n.rpartition("-")[0] in splits and n.rpartition("-")[2].isdigit())
+        ]
+        self.help = "Dataset reader: " + ", ".join(shown) + "."
+        return super().get_help_record(ctx)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="mplt")
 def cli() -> None:
@@ -158,7 +180,7 @@ def synth(out_dir: str, scenario: str, people: int | None, frames: int, fps: flo
 @click.argument("model", required=False)
 @click.option("--list", "list_models", is_flag=True, help="List the models that can be trained.")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Dataset folder.")
-@click.option("--dataset", help="Dataset layout: market1501, dukemtmc, msmt17, dancereid, folder.")
+@click.option("--dataset", cls=_DatasetOption)
 @click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False), help="YAML config [default: the model's defaults, as in configs/reid/MODEL.yaml].")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config value, e.g. --set train.epochs=60 (repeatable).")
 @click.option("-o", "--out", type=click.Path(file_okay=False), help="Run directory [default: runs/reid/MODEL-DATASET].")
@@ -190,10 +212,14 @@ def train(model: str | None, list_models: bool, data_dir: str | None, dataset: s
     click.echo(f"trained {model} -> {run} (best.pt, last.pt, metrics.csv, curves.png)")
 
 
+#: Metrics ``mplt eval-reid`` prints, where the dataset's protocol reports them.
+_REID_METRICS = ("mAP", "rank1", "rank5", "rank10", "mINP", "acc@1", "acc@10", "mAP@all", "P@100")
+
+
 @cli.command("eval-reid")
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
 @click.option("--data-dir", required=True, type=click.Path(file_okay=False))
-@click.option("--dataset", required=True, help="market1501, dukemtmc, msmt17, dancereid, folder.")
+@click.option("--dataset", required=True, cls=_DatasetOption)
 @click.option("-o", "--out", type=click.Path(file_okay=False), help="Where ranking.png and eval.json go [default: beside the checkpoint].")
 @click.option("--rerank", is_flag=True, help="k-reciprocal re-ranking.")
 @click.option("--mode", type=click.Choice(["all", "indoor"]), default="all", show_default=True, help="SYSU-MM01 search mode.")
@@ -210,7 +236,7 @@ def eval_reid(checkpoint: str, data_dir: str, dataset: str, out: str | None, rer
 
     result = reid.evaluate(checkpoint, data_dir, dataset, out_dir=out, rerank=rerank,
                            device=device, mode=mode)
-    shown = {k: result[k] for k in ("mAP", "rank1", "rank5", "rank10", "mINP") if k in result}
+    shown = {k: result[k] for k in _REID_METRICS if isinstance(result.get(k), float)}
     click.echo("  ".join(f"{k} {100 * v:.1f}" for k, v in shown.items()))
     for key in ("protocol", "num_query", "num_gallery", "ranking_png"):
         if key in result:

@@ -9,8 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
-def _publish(tmp_name: str, path: Path) -> None:
-    """fsync ``tmp_name``, give it a plain open()'s permissions and rename it over ``path``."""
+def publish(tmp_name: str | Path, path: str | Path) -> None:
+    """A finished temporary file beside ``path`` (same filesystem) becomes ``path``, atomically:
+    fsync'ed, given a plain open()'s permissions, renamed over ``path``. For files another
+    program writes (an encoder's ``.part`` file); :func:`atomic_path` uses it too."""
     with open(tmp_name, "rb") as tmp:
         os.fsync(tmp.fileno())
     # mkstemp creates 0600; give the file the permissions a plain open() would.
@@ -38,7 +40,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp_name)
-        _publish(tmp_name, path)
+        publish(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise

@@ -21,7 +21,7 @@ BODY_RADIUS = 0.23  # mean radius of the synthetic people
 
 @pytest.fixture(scope="module")
 def clip(pano_clip):
-    """``pano_clip`` under the name tests/test_cli_reid.py imports from here."""
+    """The shared panorama clip (tests/conftest.py)."""
     return pano_clip
 
 

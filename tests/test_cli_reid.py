@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from cli import cli
 from tests.reid.helpers import make_folder
-from tests.test_cli import CAMERA_HEIGHT, _run, clip  # noqa: F401 - the clip fixture
+from tests.test_cli import CAMERA_HEIGHT, _run
 
 TINY = ["--set", "data.height=32", "--set", "data.width=16", "--set", "data.batch_size=8",
         "--set", "data.num_instances=2", "--set", "data.workers=0", "--set", "model.backbone=tiny",
@@ -54,9 +54,9 @@ def test_eval_reid_and_export(trained, tmp_path):
     assert (tmp_path / "e.onnx").stat().st_size > 0
 
 
-def test_track_with_a_trained_reid_model(trained, clip, tmp_path):  # noqa: F811
+def test_track_with_a_trained_reid_model(trained, pano_clip, tmp_path):
     _, run = trained
-    video, det_file, _ = clip
+    video, det_file, _ = pano_clip
     out = tmp_path / "track"
     result = CliRunner().invoke(
         cli, ["track", str(video), "--detections", str(det_file), "--camera-height",
@@ -74,3 +74,14 @@ def test_reid_errors_are_one_line_exit_2(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith("error: ") and "does not exist" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", ["train", "eval-reid"])
+def test_help_lists_every_dataset_reader(command):
+    import reid
+
+    text = " ".join(CliRunner().invoke(cli, [command, "--help"]).output.split())
+    text = text.replace("- ", "-")  # click wraps long names at their hyphens
+    for name in reid.list_datasets():
+        base, _, k = name.rpartition("-")
+        assert name in text or (k.isdigit() and f"{base}[-1..10]" in text), name

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Generator
 from pathlib import Path
 from types import TracebackType
@@ -11,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import UserError
+from core.files import publish
 
 
 def part_path(path: str | Path) -> Path:
@@ -112,7 +112,7 @@ class VideoWriter:
             raise UserError(
                 f"ffmpeg wrote no video to {self.path}; check free disk space and the ffmpeg log"
             )
-        os.replace(self.part, self.path)
+        publish(self.part, self.path)
         return self.path
 
     def abort(self) -> None:
