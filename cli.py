@@ -51,15 +51,55 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("source")
-@click.option("-o", "--out", type=click.Path(file_okay=False), help="Run directory [default: runs/<video name>].")
-@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False), help="YAML config (see configs/track.yaml).")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override one config value, e.g. --set tracker.n_init=5 (repeatable).")
-@click.option("--camera-height", type=float, callback=_parse_camera_height, help="Camera height above the ground, metres.")
-@click.option("--calib", type=click.Path(dir_okay=False), help="Pinhole calibration file (perspective videos).")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(file_okay=False),
+    help="Run directory [default: runs/<video name>].",
+)
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="YAML config (see configs/track.yaml).",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override one config value, e.g. --set tracker.n_init=5 (repeatable).",
+)
+@click.option(
+    "--camera-height",
+    type=float,
+    callback=_parse_camera_height,
+    help="Camera height above the ground, metres.",
+)
+@click.option(
+    "--calib",
+    type=click.Path(dir_okay=False),
+    help="Pinhole calibration file (perspective videos).",
+)
 @click.option("--device", help="Inference device: auto, cpu, cuda, cuda:N.")
-@click.option("--detections", type=click.Path(dir_okay=False), help="Track these MOTChallenge detections instead of running the detector.")
-@click.option("--reid", type=click.Path(dir_okay=False), help="Appearance from a trained re-ID checkpoint (`mplt train`) instead of colour statistics.")
-@click.option("--start", type=click.IntRange(min=0), default=0, show_default=True, help="First frame to process (0-based).")
+@click.option(
+    "--detections",
+    type=click.Path(dir_okay=False),
+    help="Track these MOTChallenge detections instead of running the detector.",
+)
+@click.option(
+    "--reid",
+    type=click.Path(dir_okay=False),
+    help="Appearance from a trained re-ID checkpoint (`mplt train`) instead of colour statistics.",
+)
+@click.option(
+    "--start",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="First frame to process (0-based).",
+)
 @click.option("--max-frames", type=click.IntRange(min=1), help="Process at most this many frames.")
 @click.option("--render/--no-render", default=None, help="Also write an annotated video.mp4.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -114,11 +154,35 @@ def track(
 
 @cli.command()
 @click.argument("run_dir", type=click.Path(file_okay=False))
-@click.option("--video", type=click.Path(dir_okay=False), help="The source video, when it moved since the run.")
-@click.option("-o", "--out", type=click.Path(dir_okay=False), help="Output file [default: RUN_DIR/video.mp4, or RUN_DIR/snapshot_<FRAME>.png].")
-@click.option("--snapshot", type=click.IntRange(min=1), metavar="FRAME", help="Write one PNG of this frame (1-based) instead of a video.")
-@click.option("--layout", type=click.Choice(["side", "below", "map", "pano"]), help="Panorama beside the bird's-eye map, above it, the map or the panorama alone.")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a render setting, e.g. --set render.map_range_m=15 (repeatable).")
+@click.option(
+    "--video",
+    type=click.Path(dir_okay=False),
+    help="The source video, when it moved since the run.",
+)
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="Output file [default: RUN_DIR/video.mp4, or RUN_DIR/snapshot_<FRAME>.png].",
+)
+@click.option(
+    "--snapshot",
+    type=click.IntRange(min=1),
+    metavar="FRAME",
+    help="Write one PNG of this frame (1-based) instead of a video.",
+)
+@click.option(
+    "--layout",
+    type=click.Choice(["side", "below", "map", "pano"]),
+    help="Panorama beside the bird's-eye map, above it, the map or the panorama alone.",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a render setting, e.g. --set render.map_range_m=15 (repeatable).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def render(
     run_dir: str,
@@ -143,21 +207,77 @@ def render(
 
 @cli.command()
 @click.argument("out_dir", type=click.Path(file_okay=False))
-@click.option("--scenario", type=click.Choice(["mixed", "crossing", "groups", "seam", "crowd"]), default="mixed", show_default=True, help="What the people do.")
-@click.option("--people", type=click.IntRange(min=0), help="Number of people [default: the scenario's].")
+@click.option(
+    "--scenario",
+    type=click.Choice(["mixed", "crossing", "groups", "seam", "crowd"]),
+    default="mixed",
+    show_default=True,
+    help="What the people do.",
+)
+@click.option(
+    "--people", type=click.IntRange(min=0), help="Number of people [default: the scenario's]."
+)
 @click.option("--frames", type=click.IntRange(min=1), default=200, show_default=True)
 @click.option("--fps", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True)
-@click.option("--width", type=click.IntRange(min=16), default=1920, show_default=True, help="Panorama width in pixels (height = width / 2).")
-@click.option("--camera-height", type=float, callback=_parse_camera_height, default=2.0, show_default=True, help="Metres above the ground.")
+@click.option(
+    "--width",
+    type=click.IntRange(min=16),
+    default=1920,
+    show_default=True,
+    help="Panorama width in pixels (height = width / 2).",
+)
+@click.option(
+    "--camera-height",
+    type=float,
+    callback=_parse_camera_height,
+    default=2.0,
+    show_default=True,
+    help="Metres above the ground.",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--video/--no-video", default=True, show_default=True, help="Write video.mp4.")
-@click.option("--detections/--no-detections", default=True, show_default=True, help="Write det.txt: noisy detections derived from the ground truth.")
-@click.option("--recall", type=click.FloatRange(0, 1), default=0.9, show_default=True, help="Detection probability of a fully visible person.")
-@click.option("--false-positives", type=click.FloatRange(min=0), default=0.2, show_default=True, help="Mean false detections per frame.")
-@click.option("--jitter", type=click.FloatRange(min=0), default=0.04, show_default=True, help="Box noise, as a fraction of the box size.")
-def synth(out_dir: str, scenario: str, people: int | None, frames: int, fps: float, width: int,
-          camera_height: float, seed: int, video: bool, detections: bool, recall: float,
-          false_positives: float, jitter: float) -> None:
+@click.option(
+    "--detections/--no-detections",
+    default=True,
+    show_default=True,
+    help="Write det.txt: noisy detections derived from the ground truth.",
+)
+@click.option(
+    "--recall",
+    type=click.FloatRange(0, 1),
+    default=0.9,
+    show_default=True,
+    help="Detection probability of a fully visible person.",
+)
+@click.option(
+    "--false-positives",
+    type=click.FloatRange(min=0),
+    default=0.2,
+    show_default=True,
+    help="Mean false detections per frame.",
+)
+@click.option(
+    "--jitter",
+    type=click.FloatRange(min=0),
+    default=0.04,
+    show_default=True,
+    help="Box noise, as a fraction of the box size.",
+)
+def synth(
+    out_dir: str,
+    scenario: str,
+    people: int | None,
+    frames: int,
+    fps: float,
+    width: int,
+    camera_height: float,
+    seed: int,
+    video: bool,
+    detections: bool,
+    recall: float,
+    false_positives: float,
+    jitter: float,
+) -> None:
     """Write a synthetic 360° sequence with exact ground truth into OUT_DIR.
 
     video.mp4, gt.txt (MOTChallenge + ground x, y in metres), det.txt (noisy detections:
@@ -167,9 +287,19 @@ def synth(out_dir: str, scenario: str, people: int | None, frames: int, fps: flo
     from mplt.synthetic import write_sequence
 
     meta = write_sequence(
-        out_dir, scenario=scenario, width=width, camera_height=camera_height, num_frames=frames,
-        fps=fps, num_people=people, seed=seed, video=video, detections=detections,
-        recall=recall, false_positives=false_positives, jitter=jitter,
+        out_dir,
+        scenario=scenario,
+        width=width,
+        camera_height=camera_height,
+        num_frames=frames,
+        fps=fps,
+        num_people=people,
+        seed=seed,
+        video=video,
+        detections=detections,
+        recall=recall,
+        false_positives=false_positives,
+        jitter=jitter,
     )
     stats = meta.get("stats", {})
     details = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in stats.items())
@@ -181,19 +311,49 @@ def synth(out_dir: str, scenario: str, people: int | None, frames: int, fps: flo
 @click.option("--list", "list_models", is_flag=True, help="List the models that can be trained.")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Dataset folder.")
 @click.option("--dataset", cls=_DatasetOption)
-@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False), help="YAML config [default: the model's defaults, as in configs/reid/MODEL.yaml].")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config value, e.g. --set train.epochs=60 (repeatable).")
-@click.option("-o", "--out", type=click.Path(file_okay=False), help="Run directory [default: runs/reid/MODEL-DATASET].")
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="YAML config [default: the model's defaults, as in configs/reid/MODEL.yaml].",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a config value, e.g. --set train.epochs=60 (repeatable).",
+)
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(file_okay=False),
+    help="Run directory [default: runs/reid/MODEL-DATASET].",
+)
 @click.option("--resume", is_flag=True, help="Continue the run in --out exactly where it stopped.")
-@click.option("--pretrained", type=click.Path(dir_okay=False), help="Backbone weights file (when ImageNet weights cannot be downloaded).")
+@click.option(
+    "--pretrained",
+    type=click.Path(dir_okay=False),
+    help="Backbone weights file (when ImageNet weights cannot be downloaded).",
+)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def train(model: str | None, list_models: bool, data_dir: str | None, dataset: str | None,
-          config_path: str | None, overrides: tuple[str, ...], out: str | None, resume: bool,
-          pretrained: str | None, device: str, quiet: bool) -> None:
+def train(
+    model: str | None,
+    list_models: bool,
+    data_dir: str | None,
+    dataset: str | None,
+    config_path: str | None,
+    overrides: tuple[str, ...],
+    out: str | None,
+    resume: bool,
+    pretrained: str | None,
+    device: str,
+    quiet: bool,
+) -> None:
     """Train re-ID MODEL on a dataset; checkpoints, metrics.csv and curves.png go to the run dir."""
     import reid
-
     from core.config import load_config
     from mplt.io.files import unique_dir
 
@@ -207,8 +367,17 @@ def train(model: str | None, list_models: bool, data_dir: str | None, dataset: s
         if resume:
             raise click.UsageError("--resume needs --out: the run directory to continue")
         out = str(unique_dir(Path("runs") / "reid" / f"{model}-{dataset}"))
-    run = reid.train(model, cfg, data_dir, dataset, out, resume=resume,
-                     pretrained=pretrained, device=device, progress=not quiet)
+    run = reid.train(
+        model,
+        cfg,
+        data_dir,
+        dataset,
+        out,
+        resume=resume,
+        pretrained=pretrained,
+        device=device,
+        progress=not quiet,
+    )
     click.echo(f"trained {model} -> {run} (best.pt, last.pt, metrics.csv, curves.png)")
 
 
@@ -220,12 +389,30 @@ _REID_METRICS = ("mAP", "rank1", "rank5", "rank10", "mINP", "acc@1", "acc@10", "
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
 @click.option("--data-dir", required=True, type=click.Path(file_okay=False))
 @click.option("--dataset", required=True, cls=_DatasetOption)
-@click.option("-o", "--out", type=click.Path(file_okay=False), help="Where ranking.png and eval.json go [default: beside the checkpoint].")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(file_okay=False),
+    help="Where ranking.png and eval.json go [default: beside the checkpoint].",
+)
 @click.option("--rerank", is_flag=True, help="k-reciprocal re-ranking.")
-@click.option("--mode", type=click.Choice(["all", "indoor"]), default="all", show_default=True, help="SYSU-MM01 search mode.")
+@click.option(
+    "--mode",
+    type=click.Choice(["all", "indoor"]),
+    default="all",
+    show_default=True,
+    help="SYSU-MM01 search mode.",
+)
 @click.option("--device", default="auto", show_default=True)
-def eval_reid(checkpoint: str, data_dir: str, dataset: str, out: str | None, rerank: bool,
-              mode: str, device: str) -> None:
+def eval_reid(
+    checkpoint: str,
+    data_dir: str,
+    dataset: str,
+    out: str | None,
+    rerank: bool,
+    mode: str,
+    device: str,
+) -> None:
     """Retrieval quality of a re-ID checkpoint: CMC rank-k, mAP, mINP, and a ranking picture.
 
     The protocol follows the dataset: Market-style (same identity and camera removed) for
@@ -234,8 +421,9 @@ def eval_reid(checkpoint: str, data_dir: str, dataset: str, out: str | None, rer
     """
     import reid
 
-    result = reid.evaluate(checkpoint, data_dir, dataset, out_dir=out, rerank=rerank,
-                           device=device, mode=mode)
+    result = reid.evaluate(
+        checkpoint, data_dir, dataset, out_dir=out, rerank=rerank, device=device, mode=mode
+    )
     shown = {k: result[k] for k in _REID_METRICS if isinstance(result.get(k), float)}
     click.echo("  ".join(f"{k} {100 * v:.1f}" for k, v in shown.items()))
     for key in ("protocol", "num_query", "num_gallery", "ranking_png"):
@@ -245,7 +433,12 @@ def eval_reid(checkpoint: str, data_dir: str, dataset: str, out: str | None, rer
 
 @cli.command()
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
-@click.option("-o", "--out", type=click.Path(dir_okay=False), help="ONNX file [default: beside the checkpoint, .onnx].")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="ONNX file [default: beside the checkpoint, .onnx].",
+)
 @click.option("--opset", type=click.IntRange(min=11), default=17, show_default=True)
 def export(checkpoint: str, out: str | None, opset: int) -> None:
     """Export a re-ID encoder to ONNX and check that ONNX and torch features agree."""
@@ -253,17 +446,47 @@ def export(checkpoint: str, out: str | None, opset: int) -> None:
 
     target = out or str(Path(checkpoint).with_suffix(".onnx"))
     info = reid.export_onnx(checkpoint, target, opset=opset, check=True)
-    click.echo(f"wrote {info['path']} ({info['dim']}-d; max |onnx - torch| = "
-               f"{info['max_abs_diff']:.2e} with {info['runtime']})")
+    click.echo(
+        f"wrote {info['path']} ({info['dim']}-d; max |onnx - torch| = "
+        f"{info['max_abs_diff']:.2e} with {info['runtime']})"
+    )
 
 
 @cli.command("eval")
-@click.option("--gt", required=True, type=click.Path(), help="Ground truth: a MOT file, or a folder of sequences.")
-@click.option("--pred", required=True, type=click.Path(), help="Predictions: a run directory, a MOT file, or a folder of sequences.")
-@click.option("--width", type=click.FloatRange(min=0, min_open=True), help="Panorama width: boxes may match across the seam [default: from the run's summary.json].")
-@click.option("--iou", "iou_threshold", type=click.FloatRange(0, 1, min_open=True), default=0.5, show_default=True, help="IoU for a match (CLEAR, Identity; HOTA averages its own thresholds).")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, allow_dash=True), help="Also write the metrics as JSON ('-' for stdout only).")
-def eval_command(gt: str, pred: str, width: float | None, iou_threshold: float, json_out: str | None) -> None:
+@click.option(
+    "--gt",
+    required=True,
+    type=click.Path(),
+    help="Ground truth: a MOT file, or a folder of sequences.",
+)
+@click.option(
+    "--pred",
+    required=True,
+    type=click.Path(),
+    help="Predictions: a run directory, a MOT file, or a folder of sequences.",
+)
+@click.option(
+    "--width",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Panorama width: boxes may match across the seam [default: from the run's summary.json].",
+)
+@click.option(
+    "--iou",
+    "iou_threshold",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=0.5,
+    show_default=True,
+    help="IoU for a match (CLEAR, Identity; HOTA averages its own thresholds).",
+)
+@click.option(
+    "--json",
+    "json_out",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Also write the metrics as JSON ('-' for stdout only).",
+)
+def eval_command(
+    gt: str, pred: str, width: float | None, iou_threshold: float, json_out: str | None
+) -> None:
     """Score tracks against ground truth: HOTA, MOTA, IDF1, ID switches, FP, FN...
 
     With ground positions on both sides (MOT columns 8-9), also the ground-plane
@@ -271,8 +494,8 @@ def eval_command(gt: str, pred: str, width: float | None, iou_threshold: float, 
     """
     import json
 
-    from mplt.eval import run_eval
     from core.files import write_atomic
+    from mplt.eval import run_eval
 
     report = run_eval(gt, pred, width=width, iou_threshold=iou_threshold)
     if json_out == "-":

@@ -26,7 +26,9 @@ from mplt.geometry import Equirectangular, PerspectiveView
 TUD = Path("/work/shared/data/TUD-Stadtmitte.mp4")
 
 
-def view_maps_on_panorama(camera: Equirectangular, view: PerspectiveView) -> tuple[np.ndarray, np.ndarray]:
+def view_maps_on_panorama(
+    camera: Equirectangular, view: PerspectiveView
+) -> tuple[np.ndarray, np.ndarray]:
     """cv2.remap maps (H, W, 2) from the panorama into ``view``'s image, and where it sees."""
     w, h = camera.width, camera.height
     u, v = np.meshgrid(np.arange(w) + 0.5, np.arange(h) + 0.5)
@@ -36,7 +38,7 @@ def view_maps_on_panorama(camera: Equirectangular, view: PerspectiveView) -> tup
 
 
 def place(pano: np.ndarray, image: np.ndarray, maps: np.ndarray, inside: np.ndarray) -> None:
-    """Paint ``image`` into the panorama in place through maps from :func:`view_maps_on_panorama`."""
+    """Paint ``image`` into the panorama in place (maps from :func:`view_maps_on_panorama`)."""
     warped = cv2.remap(image, maps[..., 0], maps[..., 1], cv2.INTER_LINEAR)
     pano[inside] = warped[inside]
 
@@ -50,7 +52,7 @@ def source_image() -> np.ndarray:
     rng = np.random.default_rng(0)
     image = np.full((480, 640, 3), 110, np.uint8)
     for x in range(40, 600, 90):
-        image[100:330, x:x + 50] = rng.integers(0, 256, 3)
+        image[100:330, x : x + 50] = rng.integers(0, 256, 3)
     return image
 
 
@@ -65,8 +67,10 @@ def panorama(width: int) -> tuple[np.ndarray, Equirectangular]:
 
 def tud_views(width: int, height: int) -> list[PerspectiveView]:
     """Where the TUD frame is placed: yaw -166.7 puts one of its people across the seam."""
-    return [PerspectiveView(yaw, 5.0, hfov, width, height)
-            for yaw, hfov in ((-166.7, 60.0), (60.0, 45.0), (-60.0, 75.0))]
+    return [
+        PerspectiveView(yaw, 5.0, hfov, width, height)
+        for yaw, hfov in ((-166.7, 60.0), (60.0, 45.0), (-60.0, 75.0))
+    ]
 
 
 def device_name(device: str) -> str:
@@ -90,21 +94,26 @@ def main() -> None:
     pano, camera = panorama(args.width)
     frames = [pano] * args.frames
     for mode in args.modes:
-        cfg = DetectorConfig(backend=args.backend, panorama_mode=mode, device=args.device,
-                             batch_size=args.batch_size)
+        cfg = DetectorConfig(
+            backend=args.backend, panorama_mode=mode, device=args.device, batch_size=args.batch_size
+        )
         det = build_detector(cfg, camera)
         base = det.base
         if mode == args.modes[0]:
             device = getattr(base, "device", "cpu")
-            print(f"device: {device_name(device)}; detector: {det.name}; "
-                  f"panorama {args.width}x{args.width // 2}; batch_size {args.batch_size}")
+            print(
+                f"device: {device_name(device)}; detector: {det.name}; "
+                f"panorama {args.width}x{args.width // 2}; batch_size {args.batch_size}"
+            )
         det.detect([pano])  # warm-up: model load, first CUDA kernels
         start = time.perf_counter()
         results = det.detect(frames)
         ms = (time.perf_counter() - start) * 1000 / len(frames)
         people = np.mean([len(boxes) for boxes, _ in results])
-        print(f"{mode:6s} {det.patches_per_frame:3d} inputs/frame {ms:9.1f} ms/frame "
-              f"{people:5.1f} people/frame")
+        print(
+            f"{mode:6s} {det.patches_per_frame:3d} inputs/frame {ms:9.1f} ms/frame "
+            f"{people:5.1f} people/frame"
+        )
 
 
 if __name__ == "__main__":

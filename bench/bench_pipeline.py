@@ -26,27 +26,32 @@ from pathlib import Path
 
 import imageio_ffmpeg
 import numpy as np
+from bench_detect import TUD, place, tud_views, view_maps_on_panorama
+
+import mplt
+from core.config import updated
+from core.types import Detections
+from mplt.config import TrackConfig
+from mplt.geometry import Equirectangular
+from mplt.synthetic import ground_truth_rows, orbiting_scene
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
-
-import mplt  # noqa: E402
-from core.config import updated  # noqa: E402
-from core.types import Detections  # noqa: E402
-from mplt.config import TrackConfig  # noqa: E402
-from mplt.geometry import Equirectangular  # noqa: E402
-from mplt.synthetic import ground_truth_rows, orbiting_scene  # noqa: E402
-from bench_detect import TUD, place, tud_views, view_maps_on_panorama  # noqa: E402
 
 
 def _write_tud_panorama_video(path: Path, camera: Equirectangular, num_frames: int) -> None:
     import imageio.v3 as iio
 
     first = iio.imread(TUD, index=0)
-    placements = [view_maps_on_panorama(camera, view) for view in tud_views(first.shape[1], first.shape[0])]
+    placements = [
+        view_maps_on_panorama(camera, view) for view in tud_views(first.shape[1], first.shape[0])
+    ]
     writer = imageio_ffmpeg.write_frames(
-        str(path), (camera.width, camera.height), fps=25, codec="libx264", quality=8, macro_block_size=1
+        str(path),
+        (camera.width, camera.height),
+        fps=25,
+        codec="libx264",
+        quality=8,
+        macro_block_size=1,
     )
     writer.send(None)
     for t, frame in enumerate(iio.imiter(TUD)):
@@ -73,7 +78,9 @@ def bench_stages(frames: int, device: str) -> dict:
         "detector": summary["detector"],
         "ms_per_frame": summary["timing"]["ms_per_frame"],
         "fps_end_to_end": summary["timing"]["fps"],
-        "detections_per_frame": round(summary["counts"]["detections"] / max(summary["frames_processed"], 1), 1),
+        "detections_per_frame": round(
+            summary["counts"]["detections"] / max(summary["frames_processed"], 1), 1
+        ),
     }
 
 
@@ -94,7 +101,9 @@ def bench_bookkeeping(frames: int = 300, people: int = 30, dim: int = 512) -> di
     per_frame = []
     for t in range(frames):
         r = rows[rows[:, 0] == t + 1]
-        boxes = np.column_stack([r[:, 2] - 1, r[:, 3] - 1, r[:, 2] - 1 + r[:, 4], r[:, 3] - 1 + r[:, 5]])
+        boxes = np.column_stack(
+            [r[:, 2] - 1, r[:, 3] - 1, r[:, 2] - 1 + r[:, 4], r[:, 3] - 1 + r[:, 5]]
+        )
         emb = identity[r[:, 1].astype(int) - 1] + 0.3 * rng.normal(size=(len(r), dim))
         emb = (emb / np.linalg.norm(emb, axis=1, keepdims=True)).astype(np.float32)
         dets = Detections.from_boxes(boxes, np.ones(len(r)), t).replace(embeddings=emb)
@@ -117,8 +126,23 @@ def _long_video(path: Path, seconds: int, fps: int) -> None:
     """A cheap-to-make test-pattern video of the given length (1024x512)."""
     ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
     subprocess.run(
-        [ffmpeg, "-v", "error", "-f", "lavfi", "-i", f"testsrc2=size=1024x512:rate={fps}",
-         "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-y", str(path)],
+        [
+            ffmpeg,
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size=1024x512:rate={fps}",
+            "-t",
+            str(seconds),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-y",
+            str(path),
+        ],
         check=True,
     )
 
@@ -139,9 +163,23 @@ def bench_memory(fps: int = 10) -> dict:
             out = Path(tmp) / f"run{minutes}"
             # A fresh process per run so the peak RSS belongs to that run alone.
             subprocess.run(
-                [sys.executable, "-m", "cli", "track", str(video), "--detections", str(det),
-                 "--camera-height", "2", "--out", str(out), "--quiet"],
-                check=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+                [
+                    sys.executable,
+                    "-m",
+                    "cli",
+                    "track",
+                    str(video),
+                    "--detections",
+                    str(det),
+                    "--camera-height",
+                    "2",
+                    "--out",
+                    str(out),
+                    "--quiet",
+                ],
+                check=True,
+                cwd=REPO,
+                env={**os.environ, "PYTHONPATH": str(REPO)},
             )
             summary = json.loads((out / "summary.json").read_text())
             result[f"{minutes}min"] = {
@@ -153,8 +191,12 @@ def bench_memory(fps: int = 10) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", nargs="?", default="all", choices=["stages", "bookkeeping", "memory", "all"])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "what", nargs="?", default="all", choices=["stages", "bookkeeping", "memory", "all"]
+    )
     parser.add_argument("--frames", type=int, default=10, help="frames for the 4K stage benchmark")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()

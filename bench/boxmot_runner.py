@@ -64,7 +64,7 @@ def _frames(video: str | None, width: int, height: int, count: int):
 
     reader = imageio_ffmpeg.read_frames(video)
     size = next(reader)["size"]
-    for _, raw in zip(range(count), reader):
+    for _, raw in zip(range(count), reader, strict=False):
         yield np.frombuffer(raw, np.uint8).reshape(size[1], size[0], 3)[:, :, ::-1].copy()
 
 
@@ -126,7 +126,7 @@ def main() -> int:
     out_lines: list[str] = []
     spent = 0.0
     images = _frames(args.video if wants_frame else None, args.width, args.height, num_frames)
-    for f, image in zip(range(num_frames), images):
+    for f, image in zip(range(num_frames), images, strict=False):
         idx = order[bounds[f] : bounds[f + 1]]
         r = rows[idx]
         boxes = np.column_stack(
@@ -159,7 +159,8 @@ def main() -> int:
             ids, out_boxes, conf = result[:, 4], result[:, :4], result[:, 5]
         for i, b, c in zip(ids, out_boxes, conf, strict=True):
             out_lines.append(
-                f"{f + 1},{int(i) + 1},{b[0] + 1:.2f},{b[1] + 1:.2f},{b[2] - b[0]:.2f},{b[3] - b[1]:.2f},{c:.3f},-1,-1,-1\n"
+                f"{f + 1},{int(i) + 1},{b[0] + 1:.2f},{b[1] + 1:.2f},"
+                f"{b[2] - b[0]:.2f},{b[3] - b[1]:.2f},{c:.3f},-1,-1,-1\n"
             )
     Path(args.out).write_text("".join(out_lines))
     print(

@@ -1,11 +1,12 @@
-"""mplt's tracker against BoxMOT's on identical detections: synthetic 360° and real perspective clips.
+"""mplt's tracker against BoxMOT's on identical detections: synthetic 360° and real clips.
 
 Run from the repository root (BoxMOT lives in its own virtual environment, see
 ``bench/boxmot_runner.py``)::
 
     python -m venv --system-site-packages bench/.venv-boxmot
     bench/.venv-boxmot/bin/pip install boxmot
-    python bench/compare_trackers.py [--work /tmp/mplt-compare] [--out bench/results/compare_trackers.md]
+    python bench/compare_trackers.py [--work /tmp/mplt-compare] \
+        [--out bench/results/compare_trackers.md]
 
 Suites:
 
@@ -20,12 +21,12 @@ Suites:
   from overlapping boxes).
 
 Trackers: ``mplt.track(VIDEO, detections=det.txt)`` (what ``mplt track`` runs) in ground mode
-(``camera_height``, panoramas only) and image mode (``tracker.mode=image``), all defaults otherwise (colour appearance
-features included); BoxMOT's ByteTrack, OC-SORT and BoT-SORT without appearance, and BoT-SORT,
-StrongSORT and Deep OC-SORT fed mplt's colour features of the same boxes (no ReID weights can be
-downloaded here). Scores: :func:`mplt.eval.run_eval`, IoU 0.5, seam-aware on panoramas for every
-tracker alike. Tracker-only fps: mplt's ``track`` stage time from ``summary.json``; BoxMOT's time
-in ``update()`` (one thread).
+(``camera_height``, panoramas only) and image mode (``tracker.mode=image``), all defaults
+otherwise (colour appearance features included); BoxMOT's ByteTrack, OC-SORT and BoT-SORT
+without appearance, and BoT-SORT, StrongSORT and Deep OC-SORT fed mplt's colour features of the
+same boxes (no ReID weights can be downloaded here). Scores: :func:`mplt.eval.run_eval`, IoU
+0.5, seam-aware on panoramas for every tracker alike. Tracker-only fps: mplt's ``track`` stage
+time from ``summary.json``; BoxMOT's time in ``update()`` (one thread).
 """
 
 from __future__ import annotations
@@ -42,9 +43,6 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
 import mplt
 from mplt.config import CameraConfig, EmbedderConfig
 from mplt.io.mot import read_mot
@@ -55,6 +53,8 @@ from mplt.synthetic import (
     synthesize_detections,
     write_sequence,
 )
+
+ROOT = Path(__file__).resolve().parents[1]
 
 BOXMOT_PYTHON = ROOT / "bench" / ".venv-boxmot" / "bin" / "python"
 RUNNER = ROOT / "bench" / "boxmot_runner.py"
@@ -365,7 +365,8 @@ def suite_table(rows: list[tuple[Tracker, dict, float]]) -> list[str]:
     for tracker, result, fps in rows:
         c = result["combined"]
         lines.append(
-            f"| {tracker.label} | {_pct(c['HOTA'])} | {_pct(c['IDF1'])} | {c['IDSW']} | {_pct(c['MOTA'])} | {fps:,.0f} |"
+            f"| {tracker.label} | {_pct(c['HOTA'])} | {_pct(c['IDF1'])} | {c['IDSW']} "
+            f"| {_pct(c['MOTA'])} | {fps:,.0f} |"
         )
     return lines
 
@@ -384,7 +385,8 @@ def scenario_table(rows: list[tuple[Tracker, dict, float]], sequences: list[Sequ
 
 def sequence_notes(sequences: list[Sequence]) -> list[str]:
     lines = [
-        "| sequence | frames | size | fps | GT people | GT boxes | detections | seam crossings | mean visible |",
+        "| sequence | frames | size | fps | GT people | GT boxes | detections | seam crossings "
+        "| mean visible |",
         "|---|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for seq in sequences:
@@ -397,8 +399,9 @@ def sequence_notes(sequences: list[Sequence]) -> list[str]:
         )
         stats = meta.get("stats", {})
         lines.append(
-            f"| {seq.name} | {seq.frames} | {seq.width}x{seq.height} | {seq.fps:g} | {len(np.unique(gt[:, 1]))} | "
-            f"{len(gt)} | {len(det)} | {stats.get('seam_crossings', '-')} | {stats.get('mean_visible_fraction', '-')} |"
+            f"| {seq.name} | {seq.frames} | {seq.width}x{seq.height} | {seq.fps:g} "
+            f"| {len(np.unique(gt[:, 1]))} | {len(gt)} | {len(det)} "
+            f"| {stats.get('seam_crossings', '-')} | {stats.get('mean_visible_fraction', '-')} |"
         )
     return lines
 
@@ -422,7 +425,7 @@ def main() -> int:
         action="append",
         default=[],
         metavar="LABEL:KEY=VALUE[,KEY=VALUE]",
-        help="also run mplt (ground mode on panoramas, image mode otherwise) with these config values",
+        help="also run mplt (ground mode on panoramas, image mode otherwise) with these values",
     )
     args = parser.parse_args()
     if not BOXMOT_PYTHON.exists():
@@ -436,9 +439,7 @@ def main() -> int:
     for spec in args.variant:
         label, _, values = spec.partition(":")
         sets = tuple(
-            f"tracker.{kv}" if "." not in kv.split("=")[0] else kv
-            for kv in values.split(",")
-            if kv
+            f"tracker.{kv}" if "." not in kv.split("=")[0] else kv for kv in values.split(",") if kv
         )
         trackers.append(Tracker(label, "mplt", sets))
     suites = {
@@ -467,7 +468,8 @@ def main() -> int:
             report[suite].append((tracker, result, fps))
             c = result["combined"]
             print(
-                f"{suite:14s} {tracker.label:22s} HOTA {_pct(c['HOTA']):>5} IDF1 {_pct(c['IDF1']):>5} "
+                f"{suite:14s} {tracker.label:22s} HOTA {_pct(c['HOTA']):>5} "
+                f"IDF1 {_pct(c['IDF1']):>5} "
                 f"IDSW {c['IDSW']:4d} MOTA {_pct(c['MOTA']):>5} fps {fps:8.0f}",
                 flush=True,
             )

@@ -32,14 +32,13 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from mplt.geometry import Pinhole
+from mplt.io.mot import read_mot
+from mplt.io.sources import open_source
+from mplt.io.video import VideoWriter
+from mplt.synthetic.placement import Placement, place_calibrated, place_uncalibrated
 
-from mplt.geometry import Pinhole  # noqa: E402
-from mplt.io.mot import read_mot  # noqa: E402
-from mplt.io.sources import open_source  # noqa: E402
-from mplt.io.video import VideoWriter  # noqa: E402
-from mplt.synthetic.placement import Placement, place_calibrated, place_uncalibrated  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 DATA = Path(os.environ.get("MPLT_SHARED_DATA", ROOT.parent / "shared" / "data"))
 CACHE = Path(os.environ.get("MPLT_BENCH_CACHE", ROOT / "bench" / ".cache"))
@@ -89,7 +88,9 @@ def clips() -> dict[str, Clip]:
         "TUD-Stadtmitte": Clip(
             "TUD-Stadtmitte", DATA / "TUD-Stadtmitte.mp4", _motmetrics_gt("TUD-Stadtmitte"), 25.0
         ),
-        "TUD-Campus": Clip("TUD-Campus", DATA / "TUD-Campus.mp4", _motmetrics_gt("TUD-Campus"), 25.0),
+        "TUD-Campus": Clip(
+            "TUD-Campus", DATA / "TUD-Campus.mp4", _motmetrics_gt("TUD-Campus"), 25.0
+        ),
     }
     return {k: c for k, c in out.items() if c.video.is_file() and c.gt.is_file()}
 
@@ -103,16 +104,29 @@ def gt_rows(clip: Clip) -> np.ndarray:
 # -- placements ---------------------------------------------------------------------------
 
 
-def placement(clip: Clip, width: int, height: int | None = None, *, azimuth_deg: float = 180.0,
-              hfov_deg: float | None = None) -> Placement:
+def placement(
+    clip: Clip,
+    width: int,
+    height: int | None = None,
+    *,
+    azimuth_deg: float = 180.0,
+    hfov_deg: float | None = None,
+) -> Placement:
     """The clip on a ``width`` x ``height`` panorama (default 2:1), its centre at ``azimuth_deg``
     (180: through the seam). Uncalibrated clips get ``hfov_deg`` (default the clip's)."""
     camera = clip.camera()
     if camera is not None:
         return place_calibrated(camera, width, height, azimuth_deg=azimuth_deg)
     w, h = clip.size
-    return place_uncalibrated(w, h, width, height, hfov_deg=hfov_deg or clip.hfov_deg,
-                              pitch_deg=clip.pitch_deg, azimuth_deg=azimuth_deg)
+    return place_uncalibrated(
+        w,
+        h,
+        width,
+        height,
+        hfov_deg=hfov_deg or clip.hfov_deg,
+        pitch_deg=clip.pitch_deg,
+        azimuth_deg=azimuth_deg,
+    )
 
 
 def carry_rows(rows: np.ndarray, place: Placement | None) -> np.ndarray:
@@ -122,7 +136,9 @@ def carry_rows(rows: np.ndarray, place: Placement | None) -> np.ndarray:
         return rows.copy()
     x1y1 = rows[:, 2:4] - 1.0
     boxes = place.boxes(np.concatenate([x1y1, x1y1 + rows[:, 4:6]], axis=1))
-    keep = np.isfinite(boxes).all(axis=1) & (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+    keep = (
+        np.isfinite(boxes).all(axis=1) & (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+    )
     out = rows[keep].copy()
     boxes = boxes[keep]
     out[:, 2:4] = boxes[:, :2] + 1.0
@@ -138,7 +154,9 @@ def write_rows(path: Path, rows: np.ndarray) -> None:
     """MOT rows as text (the precision of :mod:`mplt.io.mot`)."""
     lines = [
         f"{int(r[0])},{int(r[1])},{r[2]:.2f},{r[3]:.2f},{r[4]:.2f},{r[5]:.2f},{r[6]:.3f},"
-        + ",".join(f"{v:.3f}" if v != -1 else "-1" for v in (r[7:10] if len(r) >= 10 else (-1, -1, -1)))
+        + ",".join(
+            f"{v:.3f}" if v != -1 else "-1" for v in (r[7:10] if len(r) >= 10 else (-1, -1, -1))
+        )
         for r in rows
     ]
     path.write_text("".join(line + "\n" for line in lines))
@@ -191,13 +209,28 @@ def perspective_sequence(clip: Clip, max_frames: int | None = None) -> Sequence:
     if not (folder / "gt.txt").is_file():
         write_rows(folder / "gt.txt", rows)
     camera = clip.camera()
-    return Sequence(clip.name, clip, folder, w, h, frames, False,
-                    None if camera is None else camera.camera_height)
+    return Sequence(
+        clip.name,
+        clip,
+        folder,
+        w,
+        h,
+        frames,
+        False,
+        None if camera is None else camera.camera_height,
+    )
 
 
-def sphere_sequence(clip: Clip, width: int, height: int | None = None, *,
-                    max_frames: int | None = None, hfov_deg: float | None = None,
-                    azimuth_deg: float = 180.0, tag: str = "") -> Sequence:
+def sphere_sequence(
+    clip: Clip,
+    width: int,
+    height: int | None = None,
+    *,
+    max_frames: int | None = None,
+    hfov_deg: float | None = None,
+    azimuth_deg: float = 180.0,
+    tag: str = "",
+) -> Sequence:
     """The clip placed on a panorama through the seam; the video is written once."""
     height = height or width // 2
     place = placement(clip, width, height, azimuth_deg=azimuth_deg, hfov_deg=hfov_deg)
@@ -208,22 +241,33 @@ def sphere_sequence(clip: Clip, width: int, height: int | None = None, *,
     if max_frames is not None:
         rows = rows[rows[:, 0] <= max_frames]
     frames = int(rows[:, 0].max())
-    meta = {"clip": clip.name, "width": width, "height": height, "frames": frames,
-            "azimuth_deg": azimuth_deg, "hfov_deg": hfov_deg or (None if clip.calib else clip.hfov_deg),
-            "camera_height_m": place.pano.camera_height}
+    meta = {
+        "clip": clip.name,
+        "width": width,
+        "height": height,
+        "frames": frames,
+        "azimuth_deg": azimuth_deg,
+        "hfov_deg": hfov_deg or (None if clip.calib else clip.hfov_deg),
+        "camera_height_m": place.pano.camera_height,
+    }
     meta_file = folder / "meta.json"
     if not meta_file.is_file() or json.loads(meta_file.read_text()) != meta:
         write_rows(folder / "gt.txt", carry_rows(rows, place))
         started = time.perf_counter()
-        with open_source(str(clip.video), max_frames=frames) as src, \
-                VideoWriter(folder / "video.mp4", clip.fps, (width, height), crf=18) as writer:
+        with (
+            open_source(str(clip.video), max_frames=frames) as src,
+            VideoWriter(folder / "video.mp4", clip.fps, (width, height), crf=18) as writer,
+        ):
             for _, frame in src:
                 writer.write(place.frame(frame))
-        print(f"wrote {folder} ({frames} frames, {time.perf_counter() - started:.0f} s)",
-              file=sys.stderr)
+        print(
+            f"wrote {folder} ({frames} frames, {time.perf_counter() - started:.0f} s)",
+            file=sys.stderr,
+        )
         meta_file.write_text(json.dumps(meta, indent=2))
-    return Sequence(name, clip, folder, width, height, frames, True, place.pano.camera_height,
-                    place)
+    return Sequence(
+        name, clip, folder, width, height, frames, True, place.pano.camera_height, place
+    )
 
 
 # -- detections ---------------------------------------------------------------------------
@@ -264,8 +308,10 @@ def clip_detections(clip: Clip, detector: str) -> np.ndarray:
             out += _rows(det, batch)
         rows = np.array(out).reshape(-1, 10)
         write_rows(cache, rows)
-        print(f"{detector} on {clip.name}: {len(rows)} boxes, "
-              f"{time.perf_counter() - started:.0f} s", file=sys.stderr)
+        print(
+            f"{detector} on {clip.name}: {len(rows)} boxes, {time.perf_counter() - started:.0f} s",
+            file=sys.stderr,
+        )
     return read_mot(cache)
 
 

@@ -148,9 +148,7 @@ def read_yaml_mapping(path: str | Path, what: str = "config file") -> dict[str, 
     return loaded or {}
 
 
-def load_config(
-    cls: type[T], path: str | Path | None = None, overrides: Iterable[str] = ()
-) -> T:
+def load_config(cls: type[T], path: str | Path | None = None, overrides: Iterable[str] = ()) -> T:
     """Defaults, then the YAML file (if any), then ``--set`` overrides; validated and typed."""
     data = read_yaml_mapping(path) if path is not None else {}
     for assignment in overrides:

@@ -80,7 +80,9 @@ class Detections:
         n = len(boxes)
         object.__setattr__(self, "boxes", boxes)
         object.__setattr__(self, "scores", _as_array("scores", self.scores, np.float32, ()))
-        object.__setattr__(self, "ground_xy", _as_array("ground_xy", self.ground_xy, np.float64, (2,)))
+        object.__setattr__(
+            self, "ground_xy", _as_array("ground_xy", self.ground_xy, np.float64, (2,))
+        )
         object.__setattr__(
             self, "ground_cov", _as_array("ground_cov", self.ground_cov, np.float64, (2, 2))
         )
@@ -99,9 +101,7 @@ class Detections:
         )
 
     @classmethod
-    def from_boxes(
-        cls, boxes: Any, scores: Any | None = None, frame_index: int = 0
-    ) -> Detections:
+    def from_boxes(cls, boxes: Any, scores: Any | None = None, frame_index: int = 0) -> Detections:
         """Detections with unknown ground positions and no embeddings."""
         boxes = _as_array("boxes", boxes, np.float64, (4,))
         n = len(boxes)
@@ -172,7 +172,9 @@ class Tracks:
         object.__setattr__(self, "ids", ids)
         object.__setattr__(self, "boxes", _as_array("boxes", self.boxes, np.float64, (4,)))
         object.__setattr__(self, "scores", _as_array("scores", self.scores, np.float32, ()))
-        object.__setattr__(self, "ground_xy", _as_array("ground_xy", self.ground_xy, np.float64, (2,)))
+        object.__setattr__(
+            self, "ground_xy", _as_array("ground_xy", self.ground_xy, np.float64, (2,))
+        )
         object.__setattr__(
             self,
             "ground_velocity",

@@ -19,8 +19,8 @@ import cv2
 import numpy as np
 
 from core.errors import UserError
-from mplt.geometry import rectified_crop_maps
 from core.registry import Registry
+from mplt.geometry import rectified_crop_maps
 
 if TYPE_CHECKING:
     from mplt.config import EmbedderConfig
@@ -62,8 +62,9 @@ EMBEDDERS: Registry[Callable[[EmbedderConfig, Camera | None], Embedder | None]] 
 )
 
 
-def _axis_aligned_maps(boxes: np.ndarray, out_hw: tuple[int, int],
-                       margin: float) -> tuple[np.ndarray, np.ndarray]:
+def _axis_aligned_maps(
+    boxes: np.ndarray, out_hw: tuple[int, int], margin: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Remap maps of crops centred on the boxes, height ``(1 + margin)`` box heights, aspect
     of ``out_hw`` (for an uncalibrated image, where no rays are known)."""
     h, w = out_hw
@@ -77,8 +78,13 @@ def _axis_aligned_maps(boxes: np.ndarray, out_hw: tuple[int, int],
     return map_x.astype(np.float32), map_y.astype(np.float32)
 
 
-def extract_crops(frame: np.ndarray, camera: Camera | None, boxes: np.ndarray,
-                  out_hw: tuple[int, int] = (128, 64), margin: float = 0.1) -> np.ndarray:
+def extract_crops(
+    frame: np.ndarray,
+    camera: Camera | None,
+    boxes: np.ndarray,
+    out_hw: tuple[int, int] = (128, 64),
+    margin: float = 0.1,
+) -> np.ndarray:
     """Upright crops of people, seam-aware on panoramas.
 
     Args:
@@ -107,8 +113,12 @@ def extract_crops(frame: np.ndarray, camera: Camera | None, boxes: np.ndarray,
     # All crops stacked vertically: one remap call per chunk instead of one per crop.
     map_x, map_y = map_x.reshape(n * h, w), map_y.reshape(n * h, w)
     rows = max(h, _MAX_REMAP_ROWS // h * h)
-    parts = [cv2.remap(frame, map_x[r:r + rows], map_y[r:r + rows], cv2.INTER_LINEAR,
-                       borderMode=border) for r in range(0, n * h, rows)]
+    parts = [
+        cv2.remap(
+            frame, map_x[r : r + rows], map_y[r : r + rows], cv2.INTER_LINEAR, borderMode=border
+        )
+        for r in range(0, n * h, rows)
+    ]
     return np.concatenate(parts).reshape(n, h, w, 3)
 
 
@@ -134,10 +144,20 @@ class ColourEmbedder:
 
     name = "colour"
 
-    def __init__(self, camera: Camera | None, *, crop_height: int = 128, crop_width: int = 64,
-                 stripes: int = 6, hue_bins: int = 8, sat_bins: int = 3, grey_bins: int = 4,
-                 min_saturation: float = 0.2, min_value: float = 0.15,
-                 sigma: float = 0.25) -> None:
+    def __init__(
+        self,
+        camera: Camera | None,
+        *,
+        crop_height: int = 128,
+        crop_width: int = 64,
+        stripes: int = 6,
+        hue_bins: int = 8,
+        sat_bins: int = 3,
+        grey_bins: int = 4,
+        min_saturation: float = 0.2,
+        min_value: float = 0.15,
+        sigma: float = 0.25,
+    ) -> None:
         if min(crop_height, crop_width, stripes, hue_bins, sat_bins, grey_bins) < 1:
             raise ValueError("crop size and histogram bins must be positive")
         if crop_height < stripes:
@@ -171,12 +191,16 @@ class ColourEmbedder:
         if n == 0:
             return np.zeros((0, self.dim), np.float32)
         if crops.shape[1:] != (*self.crop_hw, 3):
-            raise ValueError(f"crops must be (N, {self.crop_hw[0]}, {self.crop_hw[1]}, 3), "
-                             f"got {crops.shape}")
+            raise ValueError(
+                f"crops must be (N, {self.crop_hw[0]}, {self.crop_hw[1]}, 3), got {crops.shape}"
+            )
         h, w = self.crop_hw
         # HSV_FULL: hue over the whole 0..255 range rather than OpenCV's 0..179
-        hsv = cv2.cvtColor(np.ascontiguousarray(crops).reshape(n * h, w, 3),
-                           cv2.COLOR_RGB2HSV_FULL).reshape(n, h, w, 3).astype(np.float64)
+        hsv = (
+            cv2.cvtColor(np.ascontiguousarray(crops).reshape(n * h, w, 3), cv2.COLOR_RGB2HSV_FULL)
+            .reshape(n, h, w, 3)
+            .astype(np.float64)
+        )
         sat, val = hsv[..., 1] / 255.0, hsv[..., 2] / 255.0
         colour = (sat >= self.min_saturation) & (val >= self.min_value)
         # hue: linear vote between the two nearest bin centres (circular)
@@ -185,19 +209,27 @@ class ColourEmbedder:
         frac = pos - lower
         hue0 = lower.astype(np.int64) % self.hue_bins
         hue1 = (hue0 + 1) % self.hue_bins
-        sat_bin = np.clip(((sat - self.min_saturation) / (1.0 - self.min_saturation)
-                           * self.sat_bins).astype(np.int64), 0, self.sat_bins - 1)
+        sat_bin = np.clip(
+            ((sat - self.min_saturation) / (1.0 - self.min_saturation) * self.sat_bins).astype(
+                np.int64
+            ),
+            0,
+            self.sat_bins - 1,
+        )
         grey = self.hue_bins * self.sat_bins + np.clip(
-            (val * self.grey_bins).astype(np.int64), 0, self.grey_bins - 1)
+            (val * self.grey_bins).astype(np.int64), 0, self.grey_bins - 1
+        )
         base = (np.arange(n)[:, None, None] * self.stripes + self._stripe) * self.bins
         weight = np.broadcast_to(self._weight, (n, h, w))
         bin_a = base + np.where(colour, hue0 * self.sat_bins + sat_bin, grey)
         bin_b = base + hue1 * self.sat_bins + sat_bin
         weight_a = np.where(colour, weight * (1.0 - frac), weight)
         weight_b = np.where(colour, weight * frac, 0.0)
-        hist = np.bincount(np.concatenate([bin_a.ravel(), bin_b.ravel()]),
-                           weights=np.concatenate([weight_a.ravel(), weight_b.ravel()]),
-                           minlength=n * self.dim).reshape(n, self.stripes, self.bins)
+        hist = np.bincount(
+            np.concatenate([bin_a.ravel(), bin_b.ravel()]),
+            weights=np.concatenate([weight_a.ravel(), weight_b.ravel()]),
+            minlength=n * self.dim,
+        ).reshape(n, self.stripes, self.bins)
         hist /= np.maximum(hist.sum(axis=2, keepdims=True), 1e-12)
         feat = np.sqrt(hist).reshape(n, self.dim)
         feat /= np.maximum(np.linalg.norm(feat, axis=1, keepdims=True), 1e-12)
@@ -216,15 +248,18 @@ class ReidEmbedder:
     size, and go through the network in batches of ``batch_size`` (fp16 autocast on CUDA).
     """
 
-    def __init__(self, camera: Camera | None, checkpoint: str, *, device: str = "auto",
-                 batch_size: int = 64) -> None:
+    def __init__(
+        self, camera: Camera | None, checkpoint: str, *, device: str = "auto", batch_size: int = 64
+    ) -> None:
         import torch
 
         import reid
 
         if not Path(checkpoint).is_file():
-            raise UserError(f"re-ID checkpoint {checkpoint} does not exist; pass the best.pt "
-                            "of a `mplt train` run")
+            raise UserError(
+                f"re-ID checkpoint {checkpoint} does not exist; pass the best.pt "
+                "of a `mplt train` run"
+            )
         try:
             self.encoder = reid.load_encoder(checkpoint, device=device)
         except (reid.UserError, RuntimeError) as exc:
@@ -243,8 +278,10 @@ class ReidEmbedder:
         if len(crops) == 0:
             return np.zeros((0, self.dim), np.float32)
         with self._torch.autocast("cuda", dtype=self._torch.float16, enabled=self._autocast):
-            parts = [self.encoder.embed_crops(crops[i:i + self.batch_size])
-                     for i in range(0, len(crops), self.batch_size)]
+            parts = [
+                self.encoder.embed_crops(crops[i : i + self.batch_size])
+                for i in range(0, len(crops), self.batch_size)
+            ]
         feat = np.concatenate(parts).astype(np.float32)
         # fp16 rounding: renormalise so the features stay exactly unit length
         return feat / np.maximum(np.linalg.norm(feat, axis=1, keepdims=True), 1e-12)
@@ -253,8 +290,10 @@ class ReidEmbedder:
 @EMBEDDERS.register("reid")
 def _reid(cfg: EmbedderConfig, camera: Camera | None) -> Embedder:
     if not cfg.checkpoint:
-        raise UserError("embedder.kind=reid needs a checkpoint; pass --reid runs/reid/.../best.pt "
-                        "(train one with `mplt train`)")
+        raise UserError(
+            "embedder.kind=reid needs a checkpoint; pass --reid runs/reid/.../best.pt "
+            "(train one with `mplt train`)"
+        )
     return ReidEmbedder(camera, cfg.checkpoint, device=cfg.device, batch_size=cfg.batch_size)
 
 

@@ -270,7 +270,9 @@ class _Progress:
             self._bar.close()
 
 
-def _batches(source: FrameSource, size: int, timer: StageTimer) -> Iterator[list[tuple[int, np.ndarray]]]:
+def _batches(
+    source: FrameSource, size: int, timer: StageTimer
+) -> Iterator[list[tuple[int, np.ndarray]]]:
     frames = iter(source)
     while True:
         batch = []
@@ -425,7 +427,9 @@ class _Pipeline:
             total = max_frames
         bar = _Progress(total, progress)
         started = time.perf_counter()
-        write_atomic(self.run_dir / "summary.json", json.dumps(self.summary("running", 0.0), indent=2))
+        write_atomic(
+            self.run_dir / "summary.json", json.dumps(self.summary("running", 0.0), indent=2)
+        )
         status = "finished"
         with contextlib.ExitStack() as stack:
             mot = stack.enter_context(MotWriter(self.run_dir / "tracks.txt"))
@@ -444,7 +448,9 @@ class _Pipeline:
                             with self.timer("render"):
                                 renderer(frame, out)
                         self.detection_count += len(dets)
-                        self.confirmed_ids.update(out.ids[out.states == TrackState.CONFIRMED].tolist())
+                        self.confirmed_ids.update(
+                            out.ids[out.states == TrackState.CONFIRMED].tolist()
+                        )
                         self.max_people = max(self.max_people, len(out))
                         people = len(out)
                         self.frames_done += 1

@@ -212,4 +212,4 @@ class CameraPoseEstimator:
         rel_prior = self.mean_height_std_m / self.person_height_m
         height = self.person_height_m * float(np.exp(med))
         std = height * float(np.hypot(rel_sampling, rel_prior))
-        return CameraPoseEstimate(height, std, pitch, roll, int(len(log_g)), frames)
+        return CameraPoseEstimate(height, std, pitch, roll, len(log_g), frames)

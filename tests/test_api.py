@@ -66,8 +66,12 @@ def test_track_takes_a_config_object_or_file_with_overrides_and_renders(pano_cli
     assert saved["output"]["render"] is True and result.video_mp4.is_file()
     assert result.summary["frames_processed"] == 4 and result.summary["last_frame"] == 6
     result = mplt.track(
-        str(video), config=result.config_yaml, detections=det_file, out=tmp_path / "again",
-        max_frames=2, overrides=["output.render=false"],
+        str(video),
+        config=result.config_yaml,
+        detections=det_file,
+        out=tmp_path / "again",
+        max_frames=2,
+        overrides=["output.render=false"],
     )
     assert yaml.safe_load(result.config_yaml.read_text())["tracker"]["n_init"] == 2
     assert result.video_mp4 is None
@@ -75,13 +79,13 @@ def test_track_takes_a_config_object_or_file_with_overrides_and_renders(pano_cli
 
 def test_track_user_errors_leave_nothing_behind(pano_clip, tmp_path):
     video, det_file, _ = pano_clip
-    with pytest.raises(UserError, match="missing.mp4"):
+    with pytest.raises(UserError, match=r"missing.mp4"):
         mplt.track(tmp_path / "missing.mp4", out=tmp_path / "run")
     with pytest.raises(UserError, match="camera height is -1"):
         mplt.track(video, detections=det_file, camera_height=-1.0, out=tmp_path / "run")
-    with pytest.raises(UserError, match="unknown config key tracker.n_inti"):
+    with pytest.raises(UserError, match=r"unknown config key tracker.n_inti"):
         mplt.track(video, overrides=["tracker.n_inti=2"], out=tmp_path / "run")
-    with pytest.raises(UserError, match="nope.yaml"):
+    with pytest.raises(UserError, match=r"nope.yaml"):
         mplt.track(video, calib=tmp_path / "nope.yaml", out=tmp_path / "run")
     assert not (tmp_path / "run").exists()
 
@@ -93,13 +97,31 @@ def test_the_track_command_is_one_call_of_the_api(monkeypatch, tmp_path):
 
     def fake_track(source, **kwargs):
         calls.append((source, kwargs))
-        summary = {"frames_processed": 3, "counts": {"tracks_confirmed": 1},
-                   "timing": {"fps": 9.0}, "run_dir": "runs/x"}
+        summary = {
+            "frames_processed": 3,
+            "counts": {"tracks_confirmed": 1},
+            "timing": {"fps": 9.0},
+            "run_dir": "runs/x",
+        }
         return mplt.api.TrackResult(summary, tmp_path, *(tmp_path / n for n in "abcd"), None)
 
     monkeypatch.setattr(mplt.api, "track", fake_track)
-    args = ["track", "v.mp4", "--camera-height", "1.6", "--calib", "c.yaml", "--device", "cpu",
-            "--set", "tracker.n_init=2", "--no-render", "--quiet", "--max-frames", "3"]
+    args = [
+        "track",
+        "v.mp4",
+        "--camera-height",
+        "1.6",
+        "--calib",
+        "c.yaml",
+        "--device",
+        "cpu",
+        "--set",
+        "tracker.n_init=2",
+        "--no-render",
+        "--quiet",
+        "--max-frames",
+        "3",
+    ]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert "3 frames, 1 people tracked, 9.0 frames/s -> runs/x" in result.output
@@ -107,5 +129,8 @@ def test_the_track_command_is_one_call_of_the_api(monkeypatch, tmp_path):
     assert source == "v.mp4" and kwargs["camera_height"] == 1.6 and kwargs["calib"] == "c.yaml"
     assert kwargs["max_frames"] == 3 and kwargs["progress"] is False
     assert kwargs["overrides"] == [
-        "tracker.n_init=2", "detector.device=cpu", "embedder.device=cpu", "output.render=false"
+        "tracker.n_init=2",
+        "detector.device=cpu",
+        "embedder.device=cpu",
+        "output.render=false",
     ]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from core.errors import UserError
 from mplt.appearance import EMBEDDERS, ColourEmbedder, build_embedder, extract_crops
 from mplt.config import EmbedderConfig
-from core.errors import UserError
 from mplt.geometry import Equirectangular
 
 W, H = 2048, 1024
@@ -21,15 +21,16 @@ def textured_panorama(seed: int = 0) -> np.ndarray:
     return np.repeat(np.repeat(blocks, 16, axis=0), 16, axis=1)
 
 
-def draw_person(frame: np.ndarray, box: tuple[int, int, int, int], shirt, trousers,
-                hair=(40, 30, 20)) -> None:
+def draw_person(
+    frame: np.ndarray, box: tuple[int, int, int, int], shirt, trousers, hair=(40, 30, 20)
+) -> None:
     """Hair/face, shirt, trousers as rectangles in ``box`` (x2 may pass the seam)."""
     x1, y1, x2, y2 = box
     h = y2 - y1
     cols = np.arange(x1, x2) % frame.shape[1]
     parts = [(0.0, 0.06, hair), (0.06, 0.16, SKIN), (0.16, 0.55, shirt), (0.55, 1.0, trousers)]
     for top, bottom, colour in parts:
-        frame[y1 + round(top * h):y1 + round(bottom * h), cols] = colour
+        frame[y1 + round(top * h) : y1 + round(bottom * h), cols] = colour
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
@@ -40,12 +41,15 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
 def scene() -> tuple[np.ndarray, np.ndarray]:
     """Person A twice (small; big and across the seam), B (other clothes), C (A's shirt)."""
     frame = textured_panorama()
-    boxes = np.array([
-        [600, 500, 640, 620],     # A, 120 px tall
-        [2010, 470, 2080, 680],   # A again, 210 px tall, across the seam (x2 > W)
-        [1200, 500, 1240, 620],    # B: green shirt, black trousers
-        [300, 480, 350, 640],     # C: A's red shirt, but beige trousers
-    ], np.float64)
+    boxes = np.array(
+        [
+            [600, 500, 640, 620],  # A, 120 px tall
+            [2010, 470, 2080, 680],  # A again, 210 px tall, across the seam (x2 > W)
+            [1200, 500, 1240, 620],  # B: green shirt, black trousers
+            [300, 480, 350, 640],  # C: A's red shirt, but beige trousers
+        ],
+        np.float64,
+    )
     draw_person(frame, (600, 500, 640, 620), (200, 30, 30), (40, 60, 150))
     draw_person(frame, (2010, 470, 2080, 680), (200, 30, 30), (40, 60, 150))
     draw_person(frame, (1200, 500, 1240, 620), (40, 160, 60), (20, 20, 20))
@@ -68,11 +72,12 @@ def test_same_person_is_closer_than_different_people(scene) -> None:
 
 def test_grey_clothes_are_told_apart_by_brightness() -> None:
     frame = textured_panorama(1)
-    draw_person(frame, (400, 500, 440, 620), (20, 20, 20), (20, 20, 20))      # all black
-    draw_person(frame, (800, 500, 840, 620), (235, 235, 235), (20, 20, 20))   # white shirt
-    draw_person(frame, (1200, 500, 1250, 640), (20, 20, 20), (20, 20, 20))    # black again
+    draw_person(frame, (400, 500, 440, 620), (20, 20, 20), (20, 20, 20))  # all black
+    draw_person(frame, (800, 500, 840, 620), (235, 235, 235), (20, 20, 20))  # white shirt
+    draw_person(frame, (1200, 500, 1250, 640), (20, 20, 20), (20, 20, 20))  # black again
     f = ColourEmbedder(Equirectangular(W, H)).embed(
-        frame, [[400, 500, 440, 620], [800, 500, 840, 620], [1200, 500, 1250, 640]])
+        frame, [[400, 500, 440, 620], [800, 500, 840, 620], [1200, 500, 1250, 640]]
+    )
     assert cosine(f[0], f[2]) > cosine(f[0], f[1]) + 0.15
 
 
@@ -88,7 +93,7 @@ def test_no_people() -> None:
 def test_crop_across_the_seam_is_whole_and_upright() -> None:
     frame = np.full((H, W, 3), 128, np.uint8)
     draw_person(frame, (2010, 470, 2090, 680), (200, 30, 30), (40, 60, 150))
-    crop, = extract_crops(frame, Equirectangular(W, H), [[2010, 470, 2090, 680]], (128, 64))
+    (crop,) = extract_crops(frame, Equirectangular(W, H), [[2010, 470, 2090, 680]], (128, 64))
     assert crop.shape == (128, 64, 3)
     middle = crop[:, 24:40].astype(int)
     # top to bottom: hair, face, shirt, trousers -- and no grey gap where the seam is
@@ -103,7 +108,7 @@ def test_crops_of_an_uncalibrated_image_are_axis_aligned() -> None:
     frame = np.zeros((100, 200, 3), np.uint8)
     frame[:, :, 0] = np.arange(200)[None, :]  # red = column
     frame[:, :, 1] = np.arange(100)[:, None]  # green = row
-    crop, = extract_crops(frame, None, [[50, 20, 70, 60]], (44, 22), margin=0.1)
+    (crop,) = extract_crops(frame, None, [[50, 20, 70, 60]], (44, 22), margin=0.1)
     # 44 rows over 1.1 x 40 = 44 px: one source pixel per crop pixel, centred on the box
     np.testing.assert_array_equal(crop[:, 0, 1], np.arange(18, 62))
     np.testing.assert_array_equal(crop[0, :, 0], np.arange(49, 71))

@@ -36,12 +36,26 @@ def test_track_with_given_detections_writes_valid_outputs(clip, tmp_path):
     out = tmp_path / "run"
     result = CliRunner().invoke(
         cli,
-        ["track", str(video), "--detections", str(det_file), "--camera-height", str(CAMERA_HEIGHT),
-         "--out", str(out), "--quiet", "--set", f"localize.foot_offset_m={BODY_RADIUS}"],
+        [
+            "track",
+            str(video),
+            "--detections",
+            str(det_file),
+            "--camera-height",
+            str(CAMERA_HEIGHT),
+            "--out",
+            str(out),
+            "--quiet",
+            "--set",
+            f"localize.foot_offset_m={BODY_RADIUS}",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == [
-        "config.yaml", "summary.json", "tracks.jsonl", "tracks.txt"
+        "config.yaml",
+        "summary.json",
+        "tracks.jsonl",
+        "tracks.txt",
     ]
 
     summary = json.loads((out / "summary.json").read_text())
@@ -68,8 +82,16 @@ def test_track_with_given_detections_writes_valid_outputs(clip, tmp_path):
     last = json.loads(lines[-1])
     assert last["frame"] == FRAMES and len(last["tracks"]) == 4
     track = last["tracks"][0]
-    assert {"id", "box_xyxy", "conf", "azimuth_deg", "elevation_deg", "ground_xy",
-            "velocity_mps", "state"} <= set(track)
+    assert {
+        "id",
+        "box_xyxy",
+        "conf",
+        "azimuth_deg",
+        "elevation_deg",
+        "ground_xy",
+        "velocity_mps",
+        "state",
+    } <= set(track)
 
 
 def _match_ids(rows: np.ndarray, gt: np.ndarray) -> dict[int, set[int]]:
@@ -102,8 +124,18 @@ def test_unknown_camera_height_still_localizes_and_says_so(clip, tmp_path):
     video, det_file, _ = clip
     out = tmp_path / "run"
     result = CliRunner().invoke(
-        cli, ["track", str(video), "--detections", str(det_file), "--out", str(out), "--quiet",
-              "--max-frames", "5"],
+        cli,
+        [
+            "track",
+            str(video),
+            "--detections",
+            str(det_file),
+            "--out",
+            str(out),
+            "--quiet",
+            "--max-frames",
+            "5",
+        ],
     )
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text())
@@ -119,7 +151,8 @@ def test_runs_never_overwrite_each_other(clip, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for _ in range(2):
         result = CliRunner().invoke(
-            cli, ["track", str(video), "--detections", str(det_file), "--quiet", "--max-frames", "2"]
+            cli,
+            ["track", str(video), "--detections", str(det_file), "--quiet", "--max-frames", "2"],
         )
         assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["pano", "pano-2"]
@@ -132,8 +165,10 @@ def test_runs_never_overwrite_each_other(clip, tmp_path, monkeypatch):
         (["track", "{video}", "--calib", "nope.yaml"], "nope.yaml"),
         (["track", "{video}", "--set", "tracker.n_inti=2"], "unknown config key tracker.n_inti"),
         (["track", "{video}", "--device", "tpu"], "device"),
-        (["track", "{video}", "--set", "camera.model=equirect", "--set", "camera.model=pinhole"],
-         "--calib"),
+        (
+            ["track", "{video}", "--set", "camera.model=equirect", "--set", "camera.model=pinhole"],
+            "--calib",
+        ),
         (["track", "{video}", "--camera-height", "-1"], "must be a positive number of metres"),
         (["track", "{video}", "--bogus"], "No such option '--bogus'"),
     ],
@@ -153,7 +188,9 @@ def test_bad_input_is_one_line_exit_2(clip, tmp_path, args, message):
 def test_non_2to1_frame_forced_equirect_is_rejected(tmp_path):
     video = tmp_path / "wide.mp4"
     write_video(video, [np.zeros((240, 320, 3), np.uint8)] * 3, 5)
-    result = _run("track", str(video), "--set", "camera.model=equirect", "--out", str(tmp_path / "r"))
+    result = _run(
+        "track", str(video), "--set", "camera.model=equirect", "--out", str(tmp_path / "r")
+    )
     assert result.returncode == 2
     assert "equirectangular needs 2:1" in result.stderr
 
@@ -187,8 +224,18 @@ def test_ground_positions_given_with_the_detections_are_used(clip, tmp_path):
     np.savetxt(det_file, det, fmt="%.4f", delimiter=",")
     out = tmp_path / "run"
     result = CliRunner().invoke(
-        cli, ["track", str(video), "--detections", str(det_file), "--camera-height",
-              str(CAMERA_HEIGHT), "--out", str(out), "--quiet"],
+        cli,
+        [
+            "track",
+            str(video),
+            "--detections",
+            str(det_file),
+            "--camera-height",
+            str(CAMERA_HEIGHT),
+            "--out",
+            str(out),
+            "--quiet",
+        ],
     )
     assert result.exit_code == 0, result.output
     rows = np.loadtxt(out / "tracks.txt", delimiter=",", ndmin=2)
@@ -201,9 +248,19 @@ def test_eval_scores_a_run_seam_aware_with_ground_error(clip, tmp_path):
     gt_file = tmp_path / "gt.txt"
     np.savetxt(gt_file, gt, fmt="%.4f", delimiter=",")
     out = tmp_path / "run"
-    args = ["track", str(video), "--detections", str(det_file), "--camera-height",
-            str(CAMERA_HEIGHT), "--out", str(out), "--quiet",
-            "--set", f"localize.foot_offset_m={BODY_RADIUS}"]
+    args = [
+        "track",
+        str(video),
+        "--detections",
+        str(det_file),
+        "--camera-height",
+        str(CAMERA_HEIGHT),
+        "--out",
+        str(out),
+        "--quiet",
+        "--set",
+        f"localize.foot_offset_m={BODY_RADIUS}",
+    ]
     assert CliRunner().invoke(cli, args).exit_code == 0
     result = CliRunner().invoke(cli, ["eval", "--gt", str(gt_file), "--pred", str(out)])
     assert result.exit_code == 0, result.output
@@ -220,8 +277,19 @@ def test_eval_scores_a_run_seam_aware_with_ground_error(clip, tmp_path):
 def test_render_command_draws_a_run_and_a_snapshot(clip, tmp_path):
     video, det_file, _ = clip
     out = tmp_path / "run"
-    args = ["track", str(video), "--detections", str(det_file), "--camera-height",
-            str(CAMERA_HEIGHT), "--out", str(out), "--quiet", "--max-frames", "6"]
+    args = [
+        "track",
+        str(video),
+        "--detections",
+        str(det_file),
+        "--camera-height",
+        str(CAMERA_HEIGHT),
+        "--out",
+        str(out),
+        "--quiet",
+        "--max-frames",
+        "6",
+    ]
     assert CliRunner().invoke(cli, args).exit_code == 0
     result = CliRunner().invoke(cli, ["render", str(out), "--quiet", "--set", "render.width=384"])
     assert result.exit_code == 0, result.output
@@ -243,7 +311,12 @@ def test_synth_writes_a_reproducible_sequence(tmp_path):
     for out in (first, second):
         result = CliRunner().invoke(cli, [*args[:1], str(out), *args[1:]])
         assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in first.iterdir()) == ["det.txt", "gt.txt", "meta.json", "video.mp4"]
+    assert sorted(p.name for p in first.iterdir()) == [
+        "det.txt",
+        "gt.txt",
+        "meta.json",
+        "video.mp4",
+    ]
     for name in ("gt.txt", "det.txt", "video.mp4"):
         assert (first / name).read_bytes() == (second / name).read_bytes()
     gt = np.loadtxt(first / "gt.txt", delimiter=",", ndmin=2)

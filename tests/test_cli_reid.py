@@ -12,10 +12,28 @@ from cli import cli
 from tests.reid.helpers import make_folder
 from tests.test_cli import CAMERA_HEIGHT, _run
 
-TINY = ["--set", "data.height=32", "--set", "data.width=16", "--set", "data.batch_size=8",
-        "--set", "data.num_instances=2", "--set", "data.workers=0", "--set", "model.backbone=tiny",
-        "--set", "model.imagenet=false", "--set", "optim.warmup_epochs=0",
-        "--set", "train.epochs=1", "--set", "train.eval_every=1"]
+TINY = [
+    "--set",
+    "data.height=32",
+    "--set",
+    "data.width=16",
+    "--set",
+    "data.batch_size=8",
+    "--set",
+    "data.num_instances=2",
+    "--set",
+    "data.workers=0",
+    "--set",
+    "model.backbone=tiny",
+    "--set",
+    "model.imagenet=false",
+    "--set",
+    "optim.warmup_epochs=0",
+    "--set",
+    "train.epochs=1",
+    "--set",
+    "train.eval_every=1",
+]
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +45,22 @@ def trained(tmp_path_factory):
     data = make_folder(root / "data")
     run = root / "run"
     result = CliRunner().invoke(
-        cli, ["train", "baseline", "--data-dir", str(data), "--dataset", "folder", "--out",
-              str(run), "--quiet", "--device", "cpu", *TINY])
+        cli,
+        [
+            "train",
+            "baseline",
+            "--data-dir",
+            str(data),
+            "--dataset",
+            "folder",
+            "--out",
+            str(run),
+            "--quiet",
+            "--device",
+            "cpu",
+            *TINY,
+        ],
+    )
     assert result.exit_code == 0, result.output
     yield data, run
     torch.set_num_threads(threads)
@@ -37,19 +69,41 @@ def trained(tmp_path_factory):
 def test_train_lists_models_and_writes_a_run(trained):
     _, run = trained
     assert CliRunner().invoke(cli, ["train", "--list"]).output.split() == [
-        "baseline", "dns", "ecn", "ecn-fmcl", "ihda", "sbir", "st-reidnet"]
+        "baseline",
+        "dns",
+        "ecn",
+        "ecn-fmcl",
+        "ihda",
+        "sbir",
+        "st-reidnet",
+    ]
     assert {"best.pt", "last.pt", "metrics.csv", "curves.png", "config.yaml"} <= {
-        p.name for p in run.iterdir()}
+        p.name for p in run.iterdir()
+    }
 
 
 def test_eval_reid_and_export(trained, tmp_path):
     data, run = trained
     result = CliRunner().invoke(
-        cli, ["eval-reid", str(run / "best.pt"), "--data-dir", str(data), "--dataset", "folder",
-              "--out", str(tmp_path), "--device", "cpu"])
+        cli,
+        [
+            "eval-reid",
+            str(run / "best.pt"),
+            "--data-dir",
+            str(data),
+            "--dataset",
+            "folder",
+            "--out",
+            str(tmp_path),
+            "--device",
+            "cpu",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert result.output.startswith("mAP ") and (tmp_path / "ranking.png").is_file()
-    result = CliRunner().invoke(cli, ["export", str(run / "best.pt"), "-o", str(tmp_path / "e.onnx")])
+    result = CliRunner().invoke(
+        cli, ["export", str(run / "best.pt"), "-o", str(tmp_path / "e.onnx")]
+    )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "e.onnx").stat().st_size > 0
 
@@ -59,9 +113,25 @@ def test_track_with_a_trained_reid_model(trained, pano_clip, tmp_path):
     video, det_file, _ = pano_clip
     out = tmp_path / "track"
     result = CliRunner().invoke(
-        cli, ["track", str(video), "--detections", str(det_file), "--camera-height",
-              str(CAMERA_HEIGHT), "--reid", str(run / "best.pt"), "--out", str(out), "--quiet",
-              "--device", "cpu", "--max-frames", "10"])
+        cli,
+        [
+            "track",
+            str(video),
+            "--detections",
+            str(det_file),
+            "--camera-height",
+            str(CAMERA_HEIGHT),
+            "--reid",
+            str(run / "best.pt"),
+            "--out",
+            str(out),
+            "--quiet",
+            "--device",
+            "cpu",
+            "--max-frames",
+            "10",
+        ],
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text())
     assert summary["embedder"] == "reid:best.pt"
@@ -70,7 +140,9 @@ def test_track_with_a_trained_reid_model(trained, pano_clip, tmp_path):
 
 
 def test_reid_errors_are_one_line_exit_2(tmp_path):
-    result = _run("train", "baseline", "--data-dir", str(tmp_path / "none"), "--dataset", "market1501")
+    result = _run(
+        "train", "baseline", "--data-dir", str(tmp_path / "none"), "--dataset", "market1501"
+    )
     assert result.returncode == 2
     assert result.stderr.startswith("error: ") and "does not exist" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

@@ -6,8 +6,8 @@ import pytest
 import yaml
 
 from core.config import dump_config, load_config
-from mplt.config import TrackConfig, TrackerConfig
 from core.errors import UserError
+from mplt.config import TrackConfig, TrackerConfig
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -31,7 +31,7 @@ def test_overrides_are_typed(tmp_path):
 
 def test_int_is_accepted_for_float_but_not_the_reverse():
     assert load_config(TrackConfig, None, ["camera.height_m=2"]).camera.height_m == 2.0
-    with pytest.raises(UserError, match="tracker.n_init must be int"):
+    with pytest.raises(UserError, match=r"tracker.n_init must be int"):
         load_config(TrackConfig, None, ["tracker.n_init=2.5"])
 
 

@@ -34,8 +34,8 @@ def test_panoramic_yolo_in_fp16_on_cuda_finds_what_the_cpu_finds():
     weights = _offline_weights()
     gpu = build_detector(DetectorConfig(weights=weights, device="cuda"), camera)
     cpu = build_detector(DetectorConfig(weights=weights, device="cpu"), camera)
-    (boxes_gpu, _), = gpu.detect([frame])
-    (boxes_cpu, _), = cpu.detect([frame])
+    ((boxes_gpu, _),) = gpu.detect([frame])
+    ((boxes_cpu, _),) = cpu.detect([frame])
     assert len(boxes_cpu) >= 3
     assert abs(len(boxes_gpu) - len(boxes_cpu)) <= 1
     best = box_iou(boxes_cpu, boxes_gpu, period=camera.width).max(axis=1)

@@ -17,10 +17,12 @@ from tests.strategies import GEOMETRY, floats, pinhole_pose
 PRIOR = 1.70  # Localizer's default person height, metres
 
 
-def Localizer(camera, **kwargs):  # noqa: N802 - stands in for the class
+def Localizer(camera, **kwargs):
     """The tests' people are vertical segments, without body depth: no foot offset."""
     kwargs.setdefault("foot_offset_m", 0.0)
     return _Localizer(camera, **kwargs)
+
+
 K = [[800.0, 0.0, 639.5], [0.0, 800.0, 359.5], [0.0, 0.0, 1.0]]
 FOOT, HEIGHT, FUSED = (
     LocalizationMethod.FOOT,

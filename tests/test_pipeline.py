@@ -157,8 +157,12 @@ def test_an_empty_detections_file_tracks_nobody(pano_clip, tmp_path):
     video, _, _ = pano_clip
     (tmp_path / "none.txt").write_text("")
     summary = run_track(
-        str(video), config(), tmp_path / "run", detections_file=tmp_path / "none.txt",
-        max_frames=5, progress=False,
+        str(video),
+        config(),
+        tmp_path / "run",
+        detections_file=tmp_path / "none.txt",
+        max_frames=5,
+        progress=False,
     )
     assert summary["frames_processed"] == 5
     assert summary["counts"] == {"detections": 0, "tracks_confirmed": 0, "max_people_in_frame": 0}
@@ -176,9 +180,14 @@ def test_a_perspective_video_is_tracked_in_the_image(tmp_path):
     last = (tmp_path / "run" / "tracks.jsonl").read_text().splitlines()[-1]
     track = json.loads(last)["tracks"][0]
     assert track["azimuth_deg"] is None and track["ground_xy"] is None  # no real directions
-    with pytest.raises(UserError, match="tracker.mode=ground needs ground positions"):
-        run_track(str(video), updated(cfg, {"tracker.mode": "ground"}), tmp_path / "r2",
-                  detections_file=det, progress=False)
+    with pytest.raises(UserError, match=r"tracker.mode=ground needs ground positions"):
+        run_track(
+            str(video),
+            updated(cfg, {"tracker.mode": "ground"}),
+            tmp_path / "r2",
+            detections_file=det,
+            progress=False,
+        )
     assert not (tmp_path / "r2").exists()
 
 
@@ -213,16 +222,16 @@ def test_ctrl_c_leaves_valid_outputs_up_to_the_last_frame(pano_clip, tmp_path, m
     )
     out = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
-        mplt.pipeline.run_track(
-            str(video), config(), out, detections_file=det_file, progress=False
-        )
+        mplt.pipeline.run_track(str(video), config(), out, detections_file=det_file, progress=False)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "interrupted"
     # Frames are decoded in batches of 4: the batch holding frame 13 (12..15) never ran.
     assert summary["frames_processed"] == 12 and summary["last_frame"] == 12
     rows = np.loadtxt(out / "tracks.txt", delimiter=",", ndmin=2)
     assert rows[:, 0].max() == 12
-    assert [json.loads(line)["frame"] for line in (out / "tracks.jsonl").read_text().splitlines()] == list(range(1, 13))
+    assert [
+        json.loads(line)["frame"] for line in (out / "tracks.jsonl").read_text().splitlines()
+    ] == list(range(1, 13))
 
 
 @pytest.fixture(scope="module")

@@ -23,8 +23,15 @@ BASELINE = DATA / "baseline.json"
 CAMERA_HEIGHT = 2.0
 #: Scores may wobble this much between platforms (video decoding feeds the colour features).
 TOLERANCE = 0.005
-SEQUENCE = dict(scenario="mixed", width=960, camera_height=CAMERA_HEIGHT, num_frames=120,
-                fps=10.0, seed=5, crf=28)
+SEQUENCE = {
+    "scenario": "mixed",
+    "width": 960,
+    "camera_height": CAMERA_HEIGHT,
+    "num_frames": 120,
+    "fps": 10.0,
+    "seed": 5,
+    "crf": 28,
+}
 
 
 def score(work_dir: Path) -> dict[str, float]:
@@ -36,8 +43,9 @@ def score(work_dir: Path) -> dict[str, float]:
 
     cfg = load_config(TrackConfig, None, [f"camera.height_m={CAMERA_HEIGHT}"])
     run_dir = work_dir / "run"
-    run_track(str(DATA / "video.mp4"), cfg, run_dir, detections_file=DATA / "det.txt",
-              progress=False)
+    run_track(
+        str(DATA / "video.mp4"), cfg, run_dir, detections_file=DATA / "det.txt", progress=False
+    )
     metrics = run_eval(DATA / "gt.txt", run_dir).to_dict()["combined"]
     return {
         "HOTA": round(metrics["HOTA"], 4),

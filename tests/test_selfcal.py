@@ -33,7 +33,11 @@ def people_boxes(
         x, y = r[k] * np.cos(az[k]), -r[k] * np.sin(az[k])
         side = np.array([np.sin(az[k]), np.cos(az[k])]) * 0.225  # across the line of sight
         pts = np.array(
-            [[x + s * side[0], y + s * side[1], z] for z in np.linspace(0, tall[k], 9) for s in (-1, 1)]
+            [
+                [x + s * side[0], y + s * side[1], z]
+                for z in np.linspace(0, tall[k], 9)
+                for s in (-1, 1)
+            ]
         )
         uv, _ = level.ray_to_pixel((pts - [0.0, 0.0, camera_height]) @ R)  # camera-frame rays
         u = uv[:, 0]
@@ -45,7 +49,9 @@ def people_boxes(
 def estimator_after(rng, camera_height, pitch, roll, frames, per_frame, **kw):
     est = CameraPoseEstimator(W, W // 2, min_samples=50, min_frames=5)
     for f in range(frames):
-        est.add(people_boxes(rng, camera_height, pitch, roll, per_frame, **kw), np.ones(per_frame), f)
+        est.add(
+            people_boxes(rng, camera_height, pitch, roll, per_frame, **kw), np.ones(per_frame), f
+        )
     return est
 
 

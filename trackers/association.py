@@ -21,8 +21,8 @@ def linear_assignment(
 
     Entries above ``max_cost``, NaN or infinite (either sign) are forbidden: they are clipped
     to just above ``max_cost`` before the Hungarian solve and dropped afterwards, so the solver
-    minimises ``sum(min(cost, max_cost+))`` rather than being forced into bad pairs. The result is also
-    maximal: no unmatched row and unmatched column have a cost <= ``max_cost``.
+    minimises ``sum(min(cost, max_cost+))`` rather than being forced into bad pairs. The result is
+    also maximal: no unmatched row and unmatched column have a cost <= ``max_cost``.
 
     Args:
         cost: (T, D) costs, tracks x detections.

@@ -364,7 +364,7 @@ class DeepSortTracker:
             settled = np.zeros(len(pair_rows), bool)
             settled[np.flatnonzero(has)[close]] = True
             pair_rows, pair_cols = pair_rows[~settled], pair_cols[~settled]
-        for r, c in zip(pair_rows.tolist(), pair_cols.tolist()):
+        for r, c in zip(pair_rows.tolist(), pair_cols.tolist(), strict=True):
             cosine[r, c] = tracks.galleries[rows[r]].distance_within(
                 embeddings[c], self.max_cosine_distance, _NEWEST_FEATURES_FIRST
             )

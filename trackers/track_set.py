@@ -116,7 +116,7 @@ class TrackSet:
         self.det_index[rows] = cols
         self.score[rows] = detections.scores[cols]
         if detections.embeddings is not None:
-            for r, c in zip(rows.tolist(), cols.tolist()):
+            for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
                 self.galleries[r].add(detections.embeddings[c])
 
     def start(self, cols: np.ndarray, detections: Detections) -> np.ndarray:
@@ -138,7 +138,7 @@ class TrackSet:
             ground_x, ground_P = np.zeros((n, 0)), np.zeros((n, 0, 0))
         galleries = [FeatureGallery(*self._gallery_args) for _ in range(n)]
         if detections.embeddings is not None:
-            for gallery, c in zip(galleries, cols.tolist()):
+            for gallery, c in zip(galleries, cols.tolist(), strict=True):
                 gallery.add(detections.embeddings[c])
         new = {
             "ids": np.full(n, -1, np.int64),
@@ -164,4 +164,4 @@ class TrackSet:
             return
         for name in self._ARRAYS:
             setattr(self, name, getattr(self, name)[mask])
-        self.galleries = [g for g, k in zip(self.galleries, mask.tolist()) if k]
+        self.galleries = [g for g, k in zip(self.galleries, mask.tolist(), strict=True) if k]

@@ -24,11 +24,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from core.types import Tracks, TrackState
 from mplt.geometry import Equirectangular, PerspectiveView, view_boxes_to_camera
 from mplt.io.mot import MotWriter, read_mot
 from mplt.io.sources import open_source
 from mplt.io.video import VideoWriter
-from core.types import Tracks, TrackState
 
 HERE = Path(__file__).resolve().parent
 SOURCE = Path("/work/shared/data/TUD-Stadtmitte.mp4")

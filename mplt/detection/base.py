@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
-from mplt.geometry import box_iou, nms
 from core.registry import Registry
+from mplt.geometry import box_iou, nms
 
 if TYPE_CHECKING:
     from mplt.config import DetectorConfig
@@ -60,8 +60,12 @@ def empty_result() -> DetectionResult:
 
 def check_image(image: np.ndarray) -> np.ndarray:
     """``image`` if it is an ``(H, W, 3)`` uint8 array, else ValueError."""
-    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 \
-            or image.dtype != np.uint8:
+    if (
+        not isinstance(image, np.ndarray)
+        or image.ndim != 3
+        or image.shape[2] != 3
+        or image.dtype != np.uint8
+    ):
         got = getattr(image, "shape", type(image).__name__), getattr(image, "dtype", "")
         raise ValueError(f"images must be RGB uint8 arrays of shape (H, W, 3), got {got}")
     return image
@@ -94,8 +98,13 @@ def covered_fraction(a: np.ndarray, b: np.ndarray, period: float | None = None) 
     return np.divide(inter, area_a[:, None], out=np.zeros_like(inter), where=area_a[:, None] > 0)
 
 
-def suppress(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float,
-             contained_threshold: float, period: float | None = None) -> np.ndarray:
+def suppress(
+    boxes: np.ndarray,
+    scores: np.ndarray,
+    iou_threshold: float,
+    contained_threshold: float,
+    period: float | None = None,
+) -> np.ndarray:
     """NMS, then drop boxes lying mostly inside a better-scored kept box.
 
     Args:

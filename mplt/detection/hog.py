@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from core.errors import UserError
 from mplt.detection.base import (
     DetectionResult,
     check_image,
@@ -19,7 +20,6 @@ from mplt.detection.base import (
     filter_height,
     suppress,
 )
-from core.errors import UserError
 
 # Where the person lies inside a detection window (fractions of the window: left, top, right,
 # bottom). The default detector was trained on 64x128 windows with a margin around the
@@ -35,9 +35,11 @@ def hog_available() -> bool:
 
 def _people_hog() -> cv2.HOGDescriptor:
     if not hog_available():
-        raise UserError(f"OpenCV {cv2.__version__} has no HOG people detector (OpenCV 5 moved it "
-                        "to the contrib build); run `pip install opencv-contrib-python` or use "
-                        "the yolo backend")
+        raise UserError(
+            f"OpenCV {cv2.__version__} has no HOG people detector (OpenCV 5 moved it "
+            "to the contrib build); run `pip install opencv-contrib-python` or use "
+            "the yolo backend"
+        )
     hog = cv2.HOGDescriptor()
     hog.setSVMDetector(cv2.HOGDescriptor.getDefaultPeopleDetector())
     return hog
@@ -61,9 +63,16 @@ class HogDetector:
 
     name = "hog"
 
-    def __init__(self, *, confidence_threshold: float = 0.3, nms_iou_threshold: float = 0.5,
-                 min_box_height_px: float = 0.0, upscale: float = 1.0, win_stride: int = 8,
-                 scale: float = 1.05) -> None:
+    def __init__(
+        self,
+        *,
+        confidence_threshold: float = 0.3,
+        nms_iou_threshold: float = 0.5,
+        min_box_height_px: float = 0.0,
+        upscale: float = 1.0,
+        win_stride: int = 8,
+        scale: float = 1.05,
+    ) -> None:
         if upscale <= 0 or scale <= 1 or win_stride <= 0 or win_stride % 8:
             raise ValueError("need upscale > 0, scale > 1 and win_stride a positive multiple of 8")
         self._hog = _people_hog()
@@ -78,13 +87,19 @@ class HogDetector:
         # HOG takes the strongest gradient over the channels, so RGB needs no conversion.
         img = check_image(image)
         if self.upscale != 1.0:
-            img = cv2.resize(img, None, fx=self.upscale, fy=self.upscale,
-                             interpolation=cv2.INTER_LINEAR)
+            img = cv2.resize(
+                img, None, fx=self.upscale, fy=self.upscale, interpolation=cv2.INTER_LINEAR
+            )
         if img.shape[0] < 128 or img.shape[1] < 64:
             return empty_result()
         rects, weights = self._hog.detectMultiScale(
-            img, hitThreshold=0.0, winStride=(self.win_stride, self.win_stride),
-            padding=(16, 16), scale=self.scale, groupThreshold=0)
+            img,
+            hitThreshold=0.0,
+            winStride=(self.win_stride, self.win_stride),
+            padding=(16, 16),
+            scale=self.scale,
+            groupThreshold=0,
+        )
         rects = np.asarray(rects, np.float64).reshape(-1, 4) / self.upscale
         scores = np.tanh(np.clip(np.asarray(weights, np.float64).reshape(-1), 0, None))
         windows = np.column_stack([rects[:, :2], rects[:, :2] + rects[:, 2:]])

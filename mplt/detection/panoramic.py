@@ -35,13 +35,13 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from core.errors import UserError
 from mplt.detection.base import (
     DetectionResult,
     Detector,
     check_image,
     empty_result,
 )
-from core.errors import UserError
 from mplt.geometry import (
     Camera,
     PerspectiveView,
@@ -69,7 +69,9 @@ def tile_starts(length: int, size: int, overlap: float) -> np.ndarray:
     return np.round(np.linspace(0, length - size, n)).astype(np.int64)
 
 
-def band_rows(camera: Camera, min_elevation_deg: float, max_elevation_deg: float) -> tuple[int, int]:
+def band_rows(
+    camera: Camera, min_elevation_deg: float, max_elevation_deg: float
+) -> tuple[int, int]:
     """Rows ``[top, bottom)`` holding every pixel whose GROUND-frame elevation lies in
     ``[min_elevation_deg, max_elevation_deg]`` (whatever the camera's tilt).
 
@@ -118,27 +120,46 @@ class PanoramicDetector:
             ``seam_pad_px`` is panorama column 0 (tiles mode).
     """
 
-    def __init__(self, base: Detector, camera: Camera, *, mode: str = "tiles",
-                 imgsz: int = 640, tile_overlap: float = 0.25, seam_pad_px: int = 128,
-                 global_pass: bool = True, batch_size: int = 16, nms_iou_threshold: float = 0.5,
-                 min_box_height_px: float = 8.0, min_elevation_deg: float = -60.0,
-                 max_elevation_deg: float = 30.0,
-                 n_views: int = 8, view_hfov_deg: float = 90.0,
-                 view_elevation_deg: float = -15.0, edge_margin_px: float = 3.0) -> None:
+    def __init__(
+        self,
+        base: Detector,
+        camera: Camera,
+        *,
+        mode: str = "tiles",
+        imgsz: int = 640,
+        tile_overlap: float = 0.25,
+        seam_pad_px: int = 128,
+        global_pass: bool = True,
+        batch_size: int = 16,
+        nms_iou_threshold: float = 0.5,
+        min_box_height_px: float = 8.0,
+        min_elevation_deg: float = -60.0,
+        max_elevation_deg: float = 30.0,
+        n_views: int = 8,
+        view_hfov_deg: float = 90.0,
+        view_elevation_deg: float = -15.0,
+        edge_margin_px: float = 3.0,
+    ) -> None:
         if camera.x_period is None:
             raise ValueError("PanoramicDetector needs a panorama camera (x_period set)")
         width, height = int(camera.width), int(camera.height)
         if mode not in PANORAMA_MODES:
-            raise UserError(f"unknown detector.panorama_mode {mode!r}; choose one of: "
-                            f"{', '.join(PANORAMA_MODES)}")
+            raise UserError(
+                f"unknown detector.panorama_mode {mode!r}; choose one of: "
+                f"{', '.join(PANORAMA_MODES)}"
+            )
         if not 0.0 <= tile_overlap < 1.0:
             raise UserError(f"detector.tile_overlap is {tile_overlap}; use a fraction in [0, 1)")
         if not 0 <= seam_pad_px < width:
-            raise UserError(f"detector.seam_pad_px is {seam_pad_px}; use 0 to {width - 1} "
-                            "(about the width of a near person, e.g. 128)")
+            raise UserError(
+                f"detector.seam_pad_px is {seam_pad_px}; use 0 to {width - 1} "
+                "(about the width of a near person, e.g. 128)"
+            )
         if imgsz < 32 or batch_size < 1:
-            raise UserError(f"detector.imgsz is {imgsz} and detector.batch_size {batch_size}; "
-                            "use imgsz >= 32 and batch_size >= 1")
+            raise UserError(
+                f"detector.imgsz is {imgsz} and detector.batch_size {batch_size}; "
+                "use imgsz >= 32 and batch_size >= 1"
+            )
         if n_views < 1:
             raise ValueError(f"n_views must be >= 1, got {n_views}")
         self.base, self.camera, self.mode = base, camera, mode
@@ -170,7 +191,7 @@ class PanoramicDetector:
             xs = tile_starts(padded_w, t, tile_overlap)
             tw, th = min(t, padded_w), min(t, bottom - top)
             self.tiles = np.array([(x, y, x + tw, y + th) for y in ys for x in xs], np.int64)
-            for x0, y0, x1, y1 in self.tiles:
+            for x0, y0, _, y1 in self.tiles:
                 size.append((tw, th))
                 scale.append((1.0, 1.0))
                 origin.append((x0 - self.pad, y0))
@@ -194,8 +215,10 @@ class PanoramicDetector:
         self._global_patch = len(size) - 1 if self._global is not None else -1
         if mode == "views":
             yaws = np.arange(n_views) * 360.0 / n_views
-            self.views = [PerspectiveView(yaw, -view_elevation_deg, view_hfov_deg, imgsz, imgsz)
-                          for yaw in yaws]
+            self.views = [
+                PerspectiveView(yaw, -view_elevation_deg, view_hfov_deg, imgsz, imgsz)
+                for yaw in yaws
+            ]
             self._maps = [view_maps(camera, view) for view in self.views]
             for _ in self.views:
                 size.append((imgsz, imgsz))
@@ -213,11 +236,13 @@ class PanoramicDetector:
     def _patches(self, frame: np.ndarray) -> list[np.ndarray]:
         """The detector inputs of one frame, in the order of the patch tables."""
         if self.mode == "views":
-            return [cv2.remap(frame, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
-                    for mx, my in self._maps]
+            return [
+                cv2.remap(frame, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
+                for mx, my in self._maps
+            ]
         padded = frame
         if self.pad:
-            padded = np.concatenate([frame[:, -self.pad:], frame, frame[:, :self.pad]], axis=1)
+            padded = np.concatenate([frame[:, -self.pad :], frame, frame[:, : self.pad]], axis=1)
         patches = [padded[y0:y1, x0:x1] for x0, y0, x1, y1 in self.tiles]
         if self._global is not None:
             patches.append(cv2.resize(padded, self._global, interpolation=cv2.INTER_AREA))
@@ -266,11 +291,13 @@ class PanoramicDetector:
         patches: list[np.ndarray] = []
         for frame in images:
             if check_image(frame).shape[:2] != (self.height, self.width):
-                raise ValueError(f"frame is {frame.shape[1]}x{frame.shape[0]} but the camera is "
-                                 f"{self.width}x{self.height}")
+                raise ValueError(
+                    f"frame is {frame.shape[1]}x{frame.shape[0]} but the camera is "
+                    f"{self.width}x{self.height}"
+                )
             patches.extend(self._patches(frame))
         results: list[DetectionResult] = []
         for start in range(0, len(patches), self.batch_size):
-            results.extend(self.base.detect(patches[start:start + self.batch_size]))
+            results.extend(self.base.detect(patches[start : start + self.batch_size]))
         p = self.patches_per_frame
-        return [self._merge(results[i * p:(i + 1) * p]) for i in range(len(images))]
+        return [self._merge(results[i * p : (i + 1) * p]) for i in range(len(images))]

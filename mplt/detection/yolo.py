@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from core.errors import UserError
 from mplt.detection.base import DetectionResult, check_image, filter_height
 from mplt.detection.weights import is_offline_model
-from core.errors import UserError
 
 _TASKS_WITH_BOXES = ("detect", "segment", "pose")
 
@@ -41,12 +41,15 @@ def resolve_device(device: str) -> str:
         wanted = f"cuda:{0 if wanted == 'cuda' else wanted}"
     if wanted in available:
         return wanted
-    raise UserError(f"detector device {device!r} is not available on this machine; use one of: "
-                    f"auto, {', '.join(available)} (--set detector.device=...)")
+    raise UserError(
+        f"detector device {device!r} is not available on this machine; use one of: "
+        f"auto, {', '.join(available)} (--set detector.device=...)"
+    )
 
 
-def person_classes(names: Mapping[int, str] | Sequence[str], offline_model: bool,
-                   weights: str = "the weights") -> list[int]:
+def person_classes(
+    names: Mapping[int, str] | Sequence[str], offline_model: bool, weights: str = "the weights"
+) -> list[int]:
     """Class indices that are people.
 
     ``person`` where the model has it (COCO models: class 0). A model without it counts
@@ -68,8 +71,10 @@ def person_classes(names: Mapping[int, str] | Sequence[str], offline_model: bool
     if offline_model:
         return sorted(table)
     listed = ", ".join(str(table[i]) for i in sorted(table)) or "(none)"
-    raise UserError(f"detector weights {weights} have no 'person' class (classes: {listed}); "
-                    "use a COCO-trained YOLO model such as yolo11n.pt or a person detector")
+    raise UserError(
+        f"detector weights {weights} have no 'person' class (classes: {listed}); "
+        "use a COCO-trained YOLO model such as yolo11n.pt or a person detector"
+    )
 
 
 def precision_args(half: bool) -> dict[str, Any]:
@@ -108,10 +113,19 @@ class YoloDetector:
         classes: the model's class indices counted as people.
     """
 
-    def __init__(self, weights: str, *, description: str | None = None,
-                 confidence_threshold: float = 0.3, nms_iou_threshold: float = 0.5,
-                 imgsz: int = 640, batch_size: int = 16, device: str = "auto",
-                 half: bool | None = None, min_box_height_px: float = 0.0) -> None:
+    def __init__(
+        self,
+        weights: str,
+        *,
+        description: str | None = None,
+        confidence_threshold: float = 0.3,
+        nms_iou_threshold: float = 0.5,
+        imgsz: int = 640,
+        batch_size: int = 16,
+        device: str = "auto",
+        half: bool | None = None,
+        min_box_height_px: float = 0.0,
+    ) -> None:
         if batch_size < 1 or imgsz < 32:
             raise ValueError(f"need batch_size >= 1 and imgsz >= 32, got {batch_size}, {imgsz}")
         self.device = resolve_device(device)
@@ -121,12 +135,16 @@ class YoloDetector:
         try:
             self.model = load_model(weights)
         except Exception as exc:  # corrupt or foreign file: tell the user which one
-            raise UserError(f"could not load detector weights {weights} ({type(exc).__name__}: "
-                            f"{exc}); pass an Ultralytics YOLO .pt file") from exc
+            raise UserError(
+                f"could not load detector weights {weights} ({type(exc).__name__}: "
+                f"{exc}); pass an Ultralytics YOLO .pt file"
+            ) from exc
         task = getattr(self.model, "task", "detect")
         if task not in _TASKS_WITH_BOXES:
-            raise UserError(f"detector weights {weights} are a {task!r} model without boxes; "
-                            "pass an Ultralytics detection model")
+            raise UserError(
+                f"detector weights {weights} are a {task!r} model without boxes; "
+                "pass an Ultralytics detection model"
+            )
         offline = is_offline_model(weights)
         self.classes = person_classes(self.model.names, offline, weights)
         # The offline model answers a featureless image (sky, a blank wall, a letterbox
@@ -148,15 +166,23 @@ class YoloDetector:
         out: list[DetectionResult] = []
         for start in range(0, len(images), self.batch_size):
             # Ultralytics treats numpy images as BGR (OpenCV order).
-            bgr = [np.ascontiguousarray(check_image(im)[..., ::-1])
-                   for im in images[start:start + self.batch_size]]
+            bgr = [
+                np.ascontiguousarray(check_image(im)[..., ::-1])
+                for im in images[start : start + self.batch_size]
+            ]
             results = self.model.predict(
-                bgr, imgsz=self.imgsz, conf=self.confidence_threshold,
-                iou=self.nms_iou_threshold, classes=self.classes, device=self.device,
-                verbose=False, **self._precision,
+                bgr,
+                imgsz=self.imgsz,
+                conf=self.confidence_threshold,
+                iou=self.nms_iou_threshold,
+                classes=self.classes,
+                device=self.device,
+                verbose=False,
+                **self._precision,
                 # several person classes (Normal/Fall) must not both keep the same person
-                agnostic_nms=len(self.classes) > 1)
-            for image, result in zip(bgr, results):
+                agnostic_nms=len(self.classes) > 1,
+            )
+            for image, result in zip(bgr, results, strict=True):
                 boxes = result.boxes.xyxy.cpu().numpy().astype(np.float64).reshape(-1, 4)
                 scores = result.boxes.conf.cpu().numpy().astype(np.float32).reshape(-1)
                 if self._drop_full_image:

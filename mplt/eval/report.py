@@ -79,7 +79,7 @@ class EvalReport:
         lines = [
             "  ".join(
                 cell.ljust(w) if i == 0 else cell.rjust(w)
-                for i, (cell, w) in enumerate(zip(row, widths))
+                for i, (cell, w) in enumerate(zip(row, widths, strict=True))
             )
             for row in cells
         ]

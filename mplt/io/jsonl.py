@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 
 from core.errors import UserError
-from mplt.io.files import FrameLineWriter
 from core.types import Tracks, TrackState
+from mplt.io.files import FrameLineWriter
 
 _STATE_NAMES = {int(s): s.name.lower() for s in TrackState}
 

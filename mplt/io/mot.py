@@ -15,14 +15,15 @@ File conventions (MOTChallenge 2D MOT 2015, as TrackEval and py-motmetrics read 
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
 import numpy as np
 
 from core.errors import UserError
-from mplt.io.files import FrameLineWriter
 from core.types import Detections, Tracks
+from mplt.io.files import FrameLineWriter
 
 #: Columns of a full MOTChallenge row.
 MOT_COLUMNS = ("frame", "id", "left", "top", "width", "height", "conf", "x", "y", "z")
@@ -186,7 +187,7 @@ def read_mot_detections(path: str | Path, frame_count: int | None = None) -> dic
     bounds = np.append(first, len(frames))
     result: dict[int, Detections] = {}
     all_frames = range(frame_count) if frame_count is not None else unique.tolist()
-    starts = dict(zip(unique.tolist(), zip(bounds[:-1], bounds[1:])))
+    starts = dict(zip(unique.tolist(), itertools.pairwise(bounds), strict=True))
     for frame in all_frames:
         if frame not in starts:
             result[frame] = Detections.empty(frame_index=frame)

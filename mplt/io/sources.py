@@ -199,7 +199,7 @@ def _start_ffmpeg(
     )
     try:
         meta = next(gen)
-    except Exception as exc:  # noqa: BLE001 - every failure here means "cannot decode"
+    except Exception as exc:
         gen.close()
         raise UserError(
             f"cannot decode video {spec}: {_ffmpeg_reason(str(exc))}; "

@@ -21,6 +21,7 @@ from collections import deque
 import cv2
 import numpy as np
 
+from core.types import Tracks, TrackState
 from mplt.geometry import box_center_distance, split_at_seam, wrap_boxes
 from mplt.render.style import (
     INK,
@@ -34,7 +35,6 @@ from mplt.render.style import (
     tag_size,
     text_size,
 )
-from core.types import Tracks, TrackState
 
 
 def font_scale(height: int) -> float:
@@ -116,7 +116,7 @@ def _box_edges(parts: np.ndarray, owner: np.ndarray) -> list[tuple[int, np.ndarr
     """
     split = np.bincount(owner)[owner] > 1
     out = []
-    for (x1, y1, x2, y2), row, is_split in zip(parts, owner, split):
+    for (x1, y1, x2, y2), row, is_split in zip(parts, owner, split, strict=True):
         left, right = round(x1), round(x2) - 1
         top, bottom = round(y1), round(y2) - 1
         segments = [[(left, top), (right, top)], [(left, bottom), (right, bottom)]]
@@ -260,7 +260,7 @@ class TrailAnnotator(Annotator):
         for gone in set(self._trails) - live:
             del self._trails[gone]
         oldest = tracks.frame_index - self.length + 1
-        for track_id, (x, y) in zip(tracks.ids.tolist(), feet.tolist()):
+        for track_id, (x, y) in zip(tracks.ids.tolist(), feet.tolist(), strict=True):
             if track_id < 1:
                 continue  # tentative tracks share id -1: no identity to follow yet
             trail = self._trails.setdefault(track_id, deque())
@@ -287,7 +287,11 @@ class TrailAnnotator(Annotator):
             # Older steps are thinner: the trail tapers off towards its tail.
             widths = 1 + np.round(np.linspace(0.0, 1.0, len(a)) * (base - 1)).astype(int)
             for (xa, ya), (xb, yb), crosses, t in zip(
-                a.tolist(), b.tolist(), (short < direct - 1e-6).tolist(), widths.tolist()
+                a.tolist(),
+                b.tolist(),
+                (short < direct - 1e-6).tolist(),
+                widths.tolist(),
+                strict=True,
             ):
                 if crosses:
                     # Unwrap b next to a, draw the step there and once more shifted by one

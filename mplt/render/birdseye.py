@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from core.types import Tracks, TrackState
 from mplt.render.annotators import Annotator, font_scale, frame_caption
 from mplt.render.mapgeom import AutoRange, MapPose, MapProjection, ring_step
 from mplt.render.style import (
@@ -31,7 +32,6 @@ from mplt.render.style import (
     put_text,
     text_size,
 )
-from core.types import Tracks, TrackState
 
 BACKGROUND = (15, 18, 25)
 DISC = (22, 27, 37)
@@ -124,7 +124,7 @@ class BirdsEyeMap(Annotator):
         for gone in set(self._trails) - live:
             del self._trails[gone]
         oldest = tracks.frame_index - self.trail_length + 1
-        for track_id, (x, y) in zip(tracks.ids.tolist(), tracks.ground_xy.tolist()):
+        for track_id, (x, y) in zip(tracks.ids.tolist(), tracks.ground_xy.tolist(), strict=True):
             if track_id < 1 or not (math.isfinite(x) and math.isfinite(y)):
                 continue
             trail = self._trails.setdefault(track_id, deque())

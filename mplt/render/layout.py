@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from core.errors import UserError
+from core.types import Tracks
 from mplt.geometry import Camera
 from mplt.render.annotators import (
     BoxAnnotator,
@@ -38,7 +39,6 @@ from mplt.render.annotators import (
 from mplt.render.birdseye import BirdsEyeMap
 from mplt.render.mapgeom import MapPose
 from mplt.render.panels import InfoPanel, PeoplePanel
-from core.types import Tracks
 
 LAYOUTS = ("side", "below", "map", "pano")
 MIN_WIDTH = 160

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from core.types import Tracks, TrackState
 from mplt.render.annotators import Annotator, font_scale, format_time
 from mplt.render.birdseye import BACKGROUND, CAMERA, MUTED, RING
 from mplt.render.mapgeom import MapPose
@@ -20,7 +21,6 @@ from mplt.render.style import (
     tag_size,
     text_size,
 )
-from core.types import Tracks, TrackState
 
 TEXT = (212, 217, 228)
 
@@ -59,7 +59,7 @@ class PeoplePanel(Annotator):
         y = margin + th
         put_text(canvas, "people in view", (margin, y), 1.1 * scale, TEXT, outline=None)
         y += row_h
-        for x, name in zip(cols, ("id", "dist.", "azim.", "speed")):
+        for x, name in zip(cols, ("id", "dist.", "azim.", "speed"), strict=True):
             put_text(canvas, name, (x, y), 0.85 * scale, MUTED, outline=None)
         y += int(0.4 * row_h)
         canvas[y : y + 1, margin : w - margin] = RING
@@ -84,7 +84,7 @@ class PeoplePanel(Annotator):
                 scale,
             )
             cells = (f"{dist[i]:.1f} m", f"{azim[i]:+.0f} deg", f"{speed[i]:.1f} m/s")
-            for x, value, ok in zip(cols[1:], cells, (dist[i], azim[i], speed[i])):
+            for x, value, ok in zip(cols[1:], cells, (dist[i], azim[i], speed[i]), strict=True):
                 put_text(
                     canvas, value if math.isfinite(ok) else "-", (x, y), scale, TEXT, outline=None
                 )

@@ -26,6 +26,7 @@ from core.config import config_from_dict, kwargs_of
 from core.errors import UserError
 from core.files import write_atomic
 from core.notify import notice
+from core.types import Tracks, TrackState
 from mplt.config import CameraConfig, RenderConfig
 from mplt.geometry import Camera, Pinhole, build_camera, nominal_intrinsics
 from mplt.io.files import ensure_writable_dir
@@ -34,7 +35,6 @@ from mplt.io.sources import VideoInfo, open_source
 from mplt.render.layout import FrameComposer
 from mplt.render.mapgeom import MapPose
 from mplt.render.video import VideoRenderer
-from core.types import Tracks, TrackState
 
 _STATES = {s.name.lower(): int(s) for s in TrackState}
 _LIVE_PREFIXES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://")
@@ -305,7 +305,7 @@ def render_run(
             )
         try:
             with VideoRenderer(path, crf=cfg.crf, **kwargs) as renderer:
-                for (_, frame), tracks in zip(frames, iter_run_tracks(run)):
+                for (_, frame), tracks in zip(frames, iter_run_tracks(run), strict=False):
                     renderer.write(frame, tracks)
                     if bar is not None:
                         bar.update(1)

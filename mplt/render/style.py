@@ -58,7 +58,7 @@ def id_color(track_id: int) -> Color:
 
 def mix(a: Sequence[int], b: Sequence[int], t: float) -> Color:
     """``a`` blended towards ``b`` by ``t`` in [0, 1] (fading trails on a known background)."""
-    return tuple(round(float(x) + (float(y) - float(x)) * t) for x, y in zip(a, b))  # type: ignore[return-value]
+    return tuple(round(float(x) + (float(y) - float(x)) * t) for x, y in zip(a, b, strict=True))  # type: ignore[return-value]
 
 
 def luma(color: Sequence[int]) -> float:

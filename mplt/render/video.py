@@ -9,11 +9,11 @@ from typing import Self
 import numpy as np
 
 from core.errors import UserError
+from core.types import Tracks
 from mplt.geometry import Camera
 from mplt.io.video import VideoWriter
 from mplt.render.layout import FrameComposer
 from mplt.render.mapgeom import MapPose
-from core.types import Tracks
 
 
 class VideoRenderer:

@@ -49,7 +49,8 @@ class DetectionNoise:
             raise ValueError(f"recall must be in [0, 1], got {self.recall}")
         if not 0.0 <= self.min_visible < self.full_visible <= 1.0:
             raise ValueError(
-                f"need 0 <= min_visible < full_visible <= 1, got {self.min_visible}, {self.full_visible}"
+                "need 0 <= min_visible < full_visible <= 1, got "
+                f"{self.min_visible}, {self.full_visible}"
             )
         if self.jitter < 0 or self.false_positives < 0 or self.score_std < 0:
             raise ValueError("jitter, false_positives and score_std must be >= 0")

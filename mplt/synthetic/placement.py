@@ -83,11 +83,19 @@ class Placement:
         if self._maps is None:
             w, h = self.pano.width, self.pano.height
             u, v = np.meshgrid(np.arange(w) + 0.5, np.arange(h) + 0.5)
-            uv, valid = self.clip.ray_to_pixel(self.pano.pixel_to_ray(np.column_stack([u.ravel(), v.ravel()])))
+            uv, valid = self.clip.ray_to_pixel(
+                self.pano.pixel_to_ray(np.column_stack([u.ravel(), v.ravel()]))
+            )
             uv = uv - 0.5  # continuous coordinates -> remap indices (pixel centres at integers)
             cw, ch = self.clip_size
             # Distortion models fold far outside the image: keep only samples near the clip.
-            near = valid & (uv[:, 0] > -2) & (uv[:, 0] < cw + 1) & (uv[:, 1] > -2) & (uv[:, 1] < ch + 1)
+            near = (
+                valid
+                & (uv[:, 0] > -2)
+                & (uv[:, 0] < cw + 1)
+                & (uv[:, 1] > -2)
+                & (uv[:, 1] < ch + 1)
+            )
             uv[~near] = -10.0
             map_x = uv[:, 0].astype(np.float32).reshape(h, w)
             map_y = uv[:, 1].astype(np.float32).reshape(h, w)

@@ -20,14 +20,14 @@ from typing import Any
 
 import numpy as np
 
-from mplt.version import __version__
-from mplt.geometry import Equirectangular
 from core.files import write_atomic
+from mplt.geometry import Equirectangular
 from mplt.io.files import ensure_writable_dir
 from mplt.synthetic.detections import DetectionNoise, synthesize_detections
 from mplt.synthetic.render import person_boxes, render
 from mplt.synthetic.scenarios import DEFAULT_PEOPLE, make_scene
 from mplt.synthetic.scene import Scene
+from mplt.version import __version__
 
 GT_FORMAT = "%d,%d,%.3f,%.3f,%.3f,%.3f,%d,%.4f,%.4f,%d"
 DET_FORMAT = "%d,%d,%.2f,%.2f,%.2f,%.2f,%.3f,%d,%d,%d"

@@ -66,7 +66,9 @@ def read_market_attributes(
     try:
         mat = scipy.io.loadmat(str(path), squeeze_me=True, struct_as_record=False)
     except (scipy.io.matlab.MatReadError, ValueError, OSError, TypeError) as exc:
-        raise DatasetError(f"cannot read attribute file {path} ({exc}); expected {_FORMAT}") from None
+        raise DatasetError(
+            f"cannot read attribute file {path} ({exc}); expected {_FORMAT}"
+        ) from None
     root = mat.get("market_attribute")
     if root is None:
         raise DatasetError(f"attribute file {path} has no 'market_attribute'; expected {_FORMAT}")
@@ -96,7 +98,7 @@ def read_market_attributes(
                 )
             columns.append(value)
         rows = np.stack(columns, axis=1).astype(np.int8) if columns else np.zeros((len(pids), 0))
-        table.update(zip(pids, rows))
+        table.update(zip(pids, rows, strict=True))
     if not table:
         raise DatasetError(f"attribute file {path} has neither train nor test; expected {_FORMAT}")
     return table

@@ -93,7 +93,8 @@ def _folder_samples(
             folder = base / f"cam{cam}" / f"{pid:04d}"
             if folder.is_dir():
                 out += [
-                    Sample(str(p), pid, cam - 1, {"modality": modality}) for p in image_files(folder)
+                    Sample(str(p), pid, cam - 1, {"modality": modality})
+                    for p in image_files(folder)
                 ]
     return out
 
@@ -310,7 +311,8 @@ def build_crossmodal_loader(
     k = data_cfg.num_instances
     if k < 1 or data_cfg.batch_size % (2 * k):
         raise UserError(
-            f"data.batch_size {data_cfg.batch_size} must be a multiple of 2 * num_instances ({2 * k})"
+            f"data.batch_size {data_cfg.batch_size} must be a multiple of "
+            f"2 * num_instances ({2 * k})"
         )
     sampler = CrossModalitySampler(samples, data_cfg.batch_size // (2 * k), k, seed)
     vis, ir = build_crossmodal_transforms(data_cfg, exchange_prob, ir_hue)

@@ -62,8 +62,12 @@ class _Items(Dataset):
 
 def _collate(items: list[tuple]) -> IhdaBatch:
     images, pids, camids, index, domain = default_collate(items)
-    return IhdaBatch(*(Batch(images[m], pids[m], camids[m], index[m]) for m in
-                       (domain == 0, domain == 1, domain == 2)))
+    return IhdaBatch(
+        *(
+            Batch(images[m], pids[m], camids[m], index[m])
+            for m in (domain == 0, domain == 1, domain == 2)
+        )
+    )
 
 
 class PairSampler:
@@ -102,7 +106,10 @@ class PairSampler:
         order = rng.permutation(len(self.ids))
         per_shuffle = self.ns // self.bs
         src = np.concatenate(
-            [rng.permutation(self.ns)[: per_shuffle * self.bs] for _ in range(-(-len(self) // per_shuffle))]
+            [
+                rng.permutation(self.ns)[: per_shuffle * self.bs]
+                for _ in range(-(-len(self) // per_shuffle))
+            ]
         ).reshape(-1, self.bs)
         for b in range(len(self)):
             ids = [self.ids[k] for k in order[b * self.p : (b + 1) * self.p]]

@@ -49,7 +49,9 @@ def _indexed(root: Path, sub: str, name: str) -> dict[int, Path]:
     return out
 
 
-def read_qmul_pairs(root: Path, part: str, name: str = "qmul-shoes") -> tuple[list[Sample], list[Sample]]:
+def read_qmul_pairs(
+    root: Path, part: str, name: str = "qmul-shoes"
+) -> tuple[list[Sample], list[Sample]]:
     """(photos, sketches) of ``part`` ("train" | "test"), both sorted by pair number, pid =
     pair number, so photos[k] and sketches[k] are pair k."""
     photos = _indexed(root, f"{part}/images", name)

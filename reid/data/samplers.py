@@ -145,12 +145,12 @@ class TripletSampler(EpochSampler):
         for idx in self.by_pid.values():
             self.rank_in_pid[idx] = np.arange(len(idx))
         video_pids: dict[object, set[int]] = defaultdict(set)
-        for pid, v in zip(pids, videos):
+        for pid, v in zip(pids, videos, strict=True):
             if v is not None:
                 video_pids[v].add(int(pid))
         self.same_video_others = {
             int(pid): np.array(sorted(video_pids[v] - {int(pid)}))
-            for pid, v in zip(pids, videos)
+            for pid, v in zip(pids, videos, strict=True)
             if v is not None
         }
 

@@ -245,7 +245,7 @@ class TripletImages(Dataset):
 
 def collate_triplets(items: list[tuple]) -> TripletBatch:
     """Stack (sketch, positive, negative, class) items into a :class:`TripletBatch`."""
-    s, p, n, y = zip(*items)
+    s, p, n, y = zip(*items, strict=True)
     return TripletBatch(torch.stack(s), torch.stack(p), torch.stack(n), torch.tensor(y))
 
 

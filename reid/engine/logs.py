@@ -39,12 +39,12 @@ def write_curves_png(path: str | Path, history: list[dict[str, Any]]) -> Path:
     for key in keys:
         pts = [(r["epoch"], r[key]) for r in history if r.get(key) not in (None, "")]
         if pts:
-            ax_loss.plot(*zip(*pts), label=key)
+            ax_loss.plot(*zip(*pts, strict=True), label=key)
     ax_loss.set(xlabel="epoch", ylabel="loss", title="training loss")
     for key in ("mAP", "rank1"):
         pts = [(r["epoch"], 100 * r[key]) for r in history if r.get(key) not in (None, "")]
         if pts:
-            ax_map.plot(*zip(*pts), marker="o", label=key)
+            ax_map.plot(*zip(*pts, strict=True), marker="o", label=key)
     ax_map.set(xlabel="epoch", ylabel="%", title="evaluation")
     for ax in (ax_loss, ax_map):
         if ax.get_legend_handles_labels()[0]:

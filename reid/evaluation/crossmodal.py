@@ -114,9 +114,7 @@ class SysuMm01(_CrossModality):
     def rank(self, images: _Images, options: EvalOptions) -> dict[str, Any]:
         if options.mode not in ("all", "indoor"):
             raise UserError(f"SYSU-MM01 mode must be all or indoor, got {options.mode!r}")
-        return images.rank(
-            images.infrared, images.visible, f"sysu-{options.mode}", options.trials
-        )
+        return images.rank(images.infrared, images.visible, f"sysu-{options.mode}", options.trials)
 
 
 class _BothDirections(_CrossModality):
@@ -127,7 +125,7 @@ class _BothDirections(_CrossModality):
         return both_directions(
             {
                 key: images.rank(query, gallery, self.name, options.trials)
-                for key, (query, gallery) in zip(DIRECTIONS, pairs)
+                for key, (query, gallery) in zip(DIRECTIONS, pairs, strict=True)
             }
         )
 

@@ -81,7 +81,7 @@ def domain_alignment_loss(
 @torch.no_grad()
 def ema_update(target: nn.Module, source: nn.Module, tau: float) -> None:
     """``A <- (1 - tau) A + tau W`` for every parameter pair (the EMA classifiers)."""
-    for a, w in zip(target.parameters(), source.parameters()):
+    for a, w in zip(target.parameters(), source.parameters(), strict=True):
         a.mul_(1 - tau).add_(w.detach(), alpha=tau)
 
 

@@ -47,7 +47,7 @@ class ExemplarMemory:
             mixed = alpha * self.features[indices] + (1.0 - alpha) * f
             self.features[indices] = F.normalize(mixed, dim=1)
             return
-        for i, x in zip(indices.tolist(), f):
+        for i, x in zip(indices.tolist(), f, strict=True):
             self.features[i] = F.normalize(alpha * self.features[i] + (1.0 - alpha) * x, dim=0)
 
 

@@ -12,7 +12,7 @@ from torch import nn
 @torch.no_grad()
 def ema_update(ema: nn.Module, model: nn.Module, alpha: float) -> None:
     """``ema_p <- alpha ema_p + (1 - alpha) p`` for every parameter (buffers untouched)."""
-    for e, p in zip(ema.parameters(), model.parameters()):
+    for e, p in zip(ema.parameters(), model.parameters(), strict=True):
         e.mul_(alpha).add_(p.detach(), alpha=1.0 - alpha)
 
 

@@ -76,7 +76,7 @@ class Dns(Method):
         )
 
     def build_train_loader(self, samples: list[Sample]) -> torch.utils.data.DataLoader:
-        """[visible | infrared] P x K loader (:func:`reid.data.crossmodal.build_crossmodal_loader`)."""
+        """[visible | infrared] P x K loader (see :mod:`reid.data.crossmodal`)."""
         d = self.cfg.dns
         loader = build_crossmodal_loader(
             samples,

@@ -2,12 +2,12 @@
 Re-identification", CVPR 2019; seeds.md 3): labelled source + unlabelled target.
 
 Network (:class:`reid.models.ecn_net.EcnNet`): backbone -> global pool (pool5 g, the test
-feature) -> Linear(C -> 4096) -> BN -> e. Source head ReLU(e) -> Dropout ->
-Linear(4096 -> N_src), plain cross-entropy. Target feature f = Dropout(L2norm(e)) scored against an exemplar memory of all target training images
-(:mod:`reid.losses.exemplar`): exemplar + camera invariance (CamStyle copies share their
-original's slot, :mod:`reid.data.crossdomain`), neighbourhood invariance from
-``ecn.knn_start_epoch`` on. L = (1 - lmd) L_src + lmd L_tgt; after each step the batch's
-slots move to f with momentum ``alpha x epoch`` (0-based) and are re-normalised.
+feature) -> Linear(C -> 4096) -> BN -> e. Source head ReLU(e) -> Dropout -> Linear(4096 ->
+N_src), plain cross-entropy. Target feature f = Dropout(L2norm(e)) scored against an exemplar
+memory of all target training images (:mod:`reid.losses.exemplar`): exemplar + camera invariance
+(CamStyle copies share their original's slot, :mod:`reid.data.crossdomain`), neighbourhood
+invariance from ``ecn.knn_start_epoch`` on. L = (1 - lmd) L_src + lmd L_tgt; after each step the
+batch's slots move to f with momentum ``alpha x epoch`` (0-based) and are re-normalised.
 
 The target is given by ``target.data_dir`` / ``target.dataset``; training-time evaluation
 uses the target's query/gallery through :meth:`Ecn.eval_splits`. The FMCL momentum-encoder

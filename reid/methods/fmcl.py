@@ -111,4 +111,3 @@ class Fmcl(Ecn):
             "acc": acc,
         }
         return {name: float(v.detach()) for name, v in logs.items()}
-

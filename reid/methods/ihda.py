@@ -110,7 +110,9 @@ class Ihda(Method):
 
     def load_target(self) -> ReidSplits:
         """The target dataset (``target.data_dir`` / ``target.dataset``), read once."""
-        return self.read_target("ihda step 2 needs the target photo/sketch dataset (e.g. pku-sketch)")
+        return self.read_target(
+            "ihda step 2 needs the target photo/sketch dataset (e.g. pku-sketch)"
+        )
 
     def eval_splits(self, splits: ReidSplits) -> ReidSplits:
         """Step 2 evaluates on the target's query/gallery, step 1 on the source's."""
@@ -169,7 +171,9 @@ class Ihda(Method):
 
     def _attr_loss(self, logits: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         lab = self.attr_labelled[index]
-        return attribute_bce(logits[lab.to(self.device)], self.attr_targets[index][lab].to(self.device))
+        return attribute_bce(
+            logits[lab.to(self.device)], self.attr_targets[index][lab].to(self.device)
+        )
 
     def losses_step1(self, batch: Batch) -> dict[str, torch.Tensor]:
         s, net = self.cfg.ihda, self.model

@@ -77,7 +77,7 @@ class TinyCNN(nn.Module):
     def __init__(self, last_stride: int = 1) -> None:
         super().__init__()
         chans, strides, layers, c_in = (16, 32, 48, 64), (2, 2, 2, last_stride), [], 3
-        for c, s in zip(chans, strides):
+        for c, s in zip(chans, strides, strict=True):
             layers += [
                 nn.Conv2d(c_in, c, 3, s, 1, bias=False),
                 nn.BatchNorm2d(c),

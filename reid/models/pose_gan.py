@@ -30,7 +30,7 @@ def gan_init(module: nn.Module) -> None:
 
 
 def bottleneck_size(height: int, width: int, num_down: int) -> tuple[int, int]:
-    """Spatial size (h, w) after ``num_down`` stride-2 stages; raises if the input does not divide."""
+    """Spatial size (h, w) after ``num_down`` stride-2 stages; raises if the input won't divide."""
     f = 2**num_down
     if num_down < 2 or height % f or width % f:
         raise UserError(

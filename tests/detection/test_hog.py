@@ -5,16 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from core.errors import UserError
 from mplt.detection import hog
 from mplt.detection.base import covered_fraction, suppress
-from core.errors import UserError
 from mplt.geometry import box_iou
 
 from .test_weights import tud_frame, tud_ground_truth
 
 needs_hog = pytest.mark.skipif(
     not hog.hog_available(),
-    reason="this OpenCV has no HOGDescriptor (OpenCV 5: pip install opencv-contrib-python)")
+    reason="this OpenCV has no HOGDescriptor (OpenCV 5: pip install opencv-contrib-python)",
+)
 
 
 def test_missing_hog_is_a_user_error(monkeypatch) -> None:
@@ -27,7 +28,7 @@ def test_missing_hog_is_a_user_error(monkeypatch) -> None:
 def test_hog_finds_the_people_of_a_real_frame() -> None:
     frame, gt = tud_frame(), tud_ground_truth()
     det = hog.HogDetector(min_box_height_px=8)
-    (boxes, scores), = det.detect([frame])
+    ((boxes, scores),) = det.detect([frame])
     assert det.name == "hog"
     assert boxes.dtype == np.float64 and scores.dtype == np.float32
     assert np.all((scores >= 0.3) & (scores < 1)) and np.all(np.diff(scores) <= 0)
@@ -63,12 +64,14 @@ def test_covered_fraction_is_seam_aware() -> None:
 
 
 def test_suppress_drops_overlaps_and_parts_of_better_boxes() -> None:
-    boxes = np.array([
-        [0.0, 0, 50, 100],    # a person
-        [2.0, 2, 50, 100],    # the same person again (IoU 0.92)
-        [5.0, 50, 45, 100],   # their legs, inside the first box
-        [100.0, 0, 150, 100],  # someone else
-    ])
+    boxes = np.array(
+        [
+            [0.0, 0, 50, 100],  # a person
+            [2.0, 2, 50, 100],  # the same person again (IoU 0.92)
+            [5.0, 50, 45, 100],  # their legs, inside the first box
+            [100.0, 0, 150, 100],  # someone else
+        ]
+    )
     scores = np.array([0.9, 0.8, 0.95, 0.7])
     # the legs score higher than the person: only a better box may absorb a worse one
     np.testing.assert_array_equal(suppress(boxes, scores, 0.5, 0.7), [2, 0, 3])

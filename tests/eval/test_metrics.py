@@ -14,8 +14,16 @@ from mplt.eval import EvalReport, run_eval
 W = 1000  # panorama width, px
 
 
-def _row(frame: int, tid: int, x1: float, y1: float = 100.0, w: float = 40.0, h: float = 100.0,
-         xy: tuple[float, float] = (-1, -1), conf: float = 1.0) -> str:
+def _row(
+    frame: int,
+    tid: int,
+    x1: float,
+    y1: float = 100.0,
+    w: float = 40.0,
+    h: float = 100.0,
+    xy: tuple[float, float] = (-1, -1),
+    conf: float = 1.0,
+) -> str:
     """A MOT line from a 0-based box corner (the file is 1-based)."""
     z = 0 if xy != (-1, -1) else -1
     return f"{frame},{tid},{x1 + 1:.3f},{y1 + 1:.3f},{w:.3f},{h:.3f},{conf},{xy[0]},{xy[1]},{z}"
@@ -182,8 +190,26 @@ def test_report_dict_is_json_ready(two_sequences: tuple[Path, Path]) -> None:
     assert set(data) == {"sequences", "combined", "width", "iou_threshold"}
     assert list(data["sequences"]) == ["a", "b"]
     assert (data["width"], data["iou_threshold"]) == (None, 0.5)
-    for key in ("HOTA", "DetA", "AssA", "MOTA", "MOTP", "IDF1", "IDP", "IDR", "precision",
-                "recall", "IDSW", "FP", "FN", "MT", "ML", "Frag", "gt_ids", "pred_ids"):
+    for key in (
+        "HOTA",
+        "DetA",
+        "AssA",
+        "MOTA",
+        "MOTP",
+        "IDF1",
+        "IDP",
+        "IDR",
+        "precision",
+        "recall",
+        "IDSW",
+        "FP",
+        "FN",
+        "MT",
+        "ML",
+        "Frag",
+        "gt_ids",
+        "pred_ids",
+    ):
         assert key in data["combined"] and key in data["sequences"]["a"], key
     assert isinstance(data["combined"]["FN"], int) and isinstance(data["combined"]["MOTA"], float)
     # The dict is a copy: changing it leaves the report alone.
@@ -199,7 +225,7 @@ def test_report_text_is_an_aligned_table(two_sequences: tuple[Path, Path]) -> No
     assert [line.split()[0] for line in table] == ["sequence", "a", "b", "COMBINED"]
     assert len({len(line) for line in table}) == 1  # aligned
     header = table[0].split()
-    combined = dict(zip(header[:14], table[3].split()[:14]))
+    combined = dict(zip(header[:14], table[3].split()[:14], strict=True))
     assert (combined["MOTA"], combined["Rcll"], combined["FN"]) == ("62.5", "62.5", "3")
     assert lines[5:] == [
         "ground error a: median 0.50 m, p90 0.50 m, mean 0.50 m over 2 matched pairs",
@@ -208,10 +234,27 @@ def test_report_text_is_an_aligned_table(two_sequences: tuple[Path, Path]) -> No
 
 
 def test_report_can_be_built_directly() -> None:
-    metrics = {"HOTA": 0.5, "DetA": 0.5, "AssA": 0.5, "MOTA": -0.25, "MOTP": 0.8, "IDF1": 1.0,
-               "IDP": 1.0, "IDR": 1.0, "precision": 1.0, "recall": 1.0, "IDSW": 0, "FP": 12,
-               "FN": 0, "MT": 1, "ML": 0, "Frag": 0, "gt_ids": 1, "pred_ids": 1,
-               "ground_error": None}
+    metrics = {
+        "HOTA": 0.5,
+        "DetA": 0.5,
+        "AssA": 0.5,
+        "MOTA": -0.25,
+        "MOTP": 0.8,
+        "IDF1": 1.0,
+        "IDP": 1.0,
+        "IDR": 1.0,
+        "precision": 1.0,
+        "recall": 1.0,
+        "IDSW": 0,
+        "FP": 12,
+        "FN": 0,
+        "MT": 1,
+        "ML": 0,
+        "Frag": 0,
+        "gt_ids": 1,
+        "pred_ids": 1,
+        "ground_error": None,
+    }
     text = EvalReport({"s": metrics}, metrics, width=1920.0, iou_threshold=0.5).to_text()
     assert "-25.0" in text and "seam-aware (panorama width 1920 px)" in text
     assert sum(line.startswith("COMBINED") for line in text.splitlines()) == 1

@@ -21,18 +21,78 @@ SEQS = ("TUD-Campus", "TUD-Stadtmitte")
 # idf1, idp, idr, recall, precision, GT objects, MT, PT, ML, FP, FN, IDSW, Frag, MOTA and
 # MOTP (motmetrics' MOTP is a mean distance 1 - IoU; ours is TrackEval's mean IoU).
 REFERENCE = {
-    "TUD-Campus": (0.557659, 0.729730, 0.451253, 0.582173, 0.941441,
-                   8, 1, 6, 1, 13, 150, 7, 7, 0.526462, 0.277201),
-    "TUD-Stadtmitte": (0.644619, 0.819760, 0.531142, 0.608997, 0.939920,
-                       10, 5, 4, 1, 45, 452, 7, 6, 0.564014, 0.345904),
-    "OVERALL": (0.624296, 0.799176, 0.512211, 0.602640, 0.940268,
-                18, 6, 10, 2, 58, 602, 14, 13, 0.555116, 0.330177),
+    "TUD-Campus": (
+        0.557659,
+        0.729730,
+        0.451253,
+        0.582173,
+        0.941441,
+        8,
+        1,
+        6,
+        1,
+        13,
+        150,
+        7,
+        7,
+        0.526462,
+        0.277201,
+    ),
+    "TUD-Stadtmitte": (
+        0.644619,
+        0.819760,
+        0.531142,
+        0.608997,
+        0.939920,
+        10,
+        5,
+        4,
+        1,
+        45,
+        452,
+        7,
+        6,
+        0.564014,
+        0.345904,
+    ),
+    "OVERALL": (
+        0.624296,
+        0.799176,
+        0.512211,
+        0.602640,
+        0.940268,
+        18,
+        6,
+        10,
+        2,
+        58,
+        602,
+        14,
+        13,
+        0.555116,
+        0.330177,
+    ),
 }
 
 
 def _as_reference(m: dict) -> tuple:
-    return (m["IDF1"], m["IDP"], m["IDR"], m["recall"], m["precision"], m["gt_ids"], m["MT"],
-            m["PT"], m["ML"], m["FP"], m["FN"], m["IDSW"], m["Frag"], m["MOTA"], 1 - m["MOTP"])
+    return (
+        m["IDF1"],
+        m["IDP"],
+        m["IDR"],
+        m["recall"],
+        m["precision"],
+        m["gt_ids"],
+        m["MT"],
+        m["PT"],
+        m["ML"],
+        m["FP"],
+        m["FN"],
+        m["IDSW"],
+        m["Frag"],
+        m["MOTA"],
+        1 - m["MOTP"],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -65,18 +125,33 @@ def test_tud_directory_reproduces_motmetrics_overall(tud_predictions: Path) -> N
 def _trackeval_end_to_end(gt_root: Path, trackers: Path, benchmark: str, lengths: dict) -> dict:
     """TrackEval's own MOTChallenge loader + evaluator (the official path), quietly."""
     trackeval = pytest.importorskip("trackeval")
-    evaluator = trackeval.Evaluator({
-        "USE_PARALLEL": False, "PRINT_RESULTS": False, "PRINT_CONFIG": False,
-        "OUTPUT_SUMMARY": False, "OUTPUT_DETAILED": False, "PLOT_CURVES": False,
-        "TIME_PROGRESS": False,
-    })
-    dataset = trackeval.datasets.MotChallenge2DBox({
-        "GT_FOLDER": str(gt_root), "TRACKERS_FOLDER": str(trackers), "BENCHMARK": benchmark,
-        "SKIP_SPLIT_FOL": True, "SEQ_INFO": lengths, "PRINT_CONFIG": False,
-        "TRACKERS_TO_EVAL": ["t"],
-    })
-    metrics = [trackeval.metrics.HOTA(), trackeval.metrics.CLEAR({"PRINT_CONFIG": False}),
-               trackeval.metrics.Identity({"PRINT_CONFIG": False})]
+    evaluator = trackeval.Evaluator(
+        {
+            "USE_PARALLEL": False,
+            "PRINT_RESULTS": False,
+            "PRINT_CONFIG": False,
+            "OUTPUT_SUMMARY": False,
+            "OUTPUT_DETAILED": False,
+            "PLOT_CURVES": False,
+            "TIME_PROGRESS": False,
+        }
+    )
+    dataset = trackeval.datasets.MotChallenge2DBox(
+        {
+            "GT_FOLDER": str(gt_root),
+            "TRACKERS_FOLDER": str(trackers),
+            "BENCHMARK": benchmark,
+            "SKIP_SPLIT_FOL": True,
+            "SEQ_INFO": lengths,
+            "PRINT_CONFIG": False,
+            "TRACKERS_TO_EVAL": ["t"],
+        }
+    )
+    metrics = [
+        trackeval.metrics.HOTA(),
+        trackeval.metrics.CLEAR({"PRINT_CONFIG": False}),
+        trackeval.metrics.Identity({"PRINT_CONFIG": False}),
+    ]
     with contextlib.redirect_stdout(io.StringIO()):
         results, _ = evaluator.evaluate([dataset], metrics)
     return results["MotChallenge2DBox"]["t"]
@@ -89,8 +164,14 @@ def _assert_same_as_trackeval(ours: dict, theirs: dict) -> None:
     assert ours["MOTA"] == pytest.approx(clear["MOTA"], abs=1e-12)
     assert ours["MOTP"] == pytest.approx(clear["MOTP"], abs=1e-12)
     assert ours["IDF1"] == pytest.approx(ident["IDF1"], abs=1e-12)
-    for ours_key, key in (("IDSW", "IDSW"), ("FP", "CLR_FP"), ("FN", "CLR_FN"), ("MT", "MT"),
-                          ("ML", "ML"), ("Frag", "Frag")):
+    for ours_key, key in (
+        ("IDSW", "IDSW"),
+        ("FP", "CLR_FP"),
+        ("FN", "CLR_FN"),
+        ("MT", "MT"),
+        ("ML", "ML"),
+        ("Frag", "Frag"),
+    ):
         assert ours[ours_key] == clear[key], ours_key
 
 
@@ -175,15 +256,34 @@ def test_live_motmetrics_agrees_on_random_tracks(seed: int, tmp_path: Path, monk
     gt, pred = tmp_path / "gt.txt", tmp_path / "pred.txt"
     _write_random_sequence(seed, gt, pred)
     acc = mm.utils.compare_to_groundtruth(mm.io.loadtxt(gt), mm.io.loadtxt(pred), "iou", distth=0.5)
-    names = ["mota", "idf1", "idp", "idr", "num_switches", "num_false_positives", "num_misses",
-             "precision", "recall", "motp"]
+    names = [
+        "mota",
+        "idf1",
+        "idp",
+        "idr",
+        "num_switches",
+        "num_false_positives",
+        "num_misses",
+        "precision",
+        "recall",
+        "motp",
+    ]
     ref = mm.metrics.create().compute(acc, metrics=names).iloc[0]
     ours = run_eval(gt, pred).combined
     # MT (TrackEval: > 80 % tracked, motmetrics: >= 80 %) and Frag (TrackEval also counts a
     # re-start after frames where the person is not annotated) are defined differently.
-    assert (ours["MOTA"], ours["IDF1"], ours["IDP"], ours["IDR"], ours["IDSW"], ours["FP"],
-            ours["FN"], ours["precision"], ours["recall"], 1 - ours["MOTP"]) == pytest.approx(
-        tuple(ref[names]), abs=1e-9)
+    assert (
+        ours["MOTA"],
+        ours["IDF1"],
+        ours["IDP"],
+        ours["IDR"],
+        ours["IDSW"],
+        ours["FP"],
+        ours["FN"],
+        ours["precision"],
+        ours["recall"],
+        1 - ours["MOTP"],
+    ) == pytest.approx(tuple(ref[names]), abs=1e-9)
     assert ours["IDSW"] > 0 and ours["FP"] > 0 and ours["FN"] > 0  # a non-trivial case
 
 
@@ -199,8 +299,10 @@ def test_hota_on_a_hand_computed_case(tmp_path: Path) -> None:
     # association score is TPA / (TPA + FNA + FPA) = 2 / (2 + 2 + 0) = 0.5, so
     # HOTA_alpha = sqrt(1 * 0.5); above 0.62 nothing matches and HOTA_alpha = 0.
     gt = _write(tmp_path / "gt.txt", [f"{f},1,1,1,100,10,1,-1,-1,-1" for f in range(1, 5)])
-    pred = _write(tmp_path / "pred.txt",
-                  [f"{f},{7 if f <= 2 else 8},1,1,62,10,1,-1,-1,-1" for f in range(1, 5)])
+    pred = _write(
+        tmp_path / "pred.txt",
+        [f"{f},{7 if f <= 2 else 8},1,1,62,10,1,-1,-1,-1" for f in range(1, 5)],
+    )
     m = run_eval(gt, pred).combined
     assert m["DetA"] == pytest.approx(12 / 19)
     assert m["AssA"] == pytest.approx(0.5 * 12 / 19)

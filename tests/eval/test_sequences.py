@@ -105,7 +105,7 @@ def test_ground_truth_errors(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="does not exist"):
         find_ground_truth(tmp_path / "nope")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(UserError, match="no ground truth in .*<seq>/gt/gt.txt"):
+    with pytest.raises(UserError, match=r"no ground truth in .*<seq>/gt/gt.txt"):
         find_ground_truth(tmp_path / "empty")
     _write(tmp_path / "both" / "s.txt")
     _write(tmp_path / "both" / "s" / "gt" / "gt.txt")
@@ -159,15 +159,15 @@ def test_single_sequence_with_a_run_directory_or_a_file(tmp_path: Path) -> None:
 def test_single_sequence_errors(tmp_path: Path) -> None:
     gt = _write(tmp_path / "gt.txt")
     (tmp_path / "run").mkdir()
-    with pytest.raises(UserError, match="has no tracks.txt"):
+    with pytest.raises(UserError, match=r"has no tracks.txt"):
         find_sequences(gt, tmp_path / "run")
-    with pytest.raises(UserError, match="predictions .* do not exist"):
+    with pytest.raises(UserError, match=r"predictions .* do not exist"):
         find_sequences(gt, tmp_path / "nope")
     with pytest.raises(UserError, match="not a positive number"):
         find_sequences(gt, gt, width=0)
     _write(tmp_path / "many" / "a.txt")
     _write(tmp_path / "many" / "b.txt")
-    with pytest.raises(UserError, match="holds 2 sequences but .* is one file"):
+    with pytest.raises(UserError, match=r"holds 2 sequences but .* is one file"):
         find_sequences(tmp_path / "many", gt)
 
 
@@ -180,7 +180,7 @@ def test_run_width_reads_only_equirect_runs(tmp_path: Path) -> None:
     assert run_width(old) is None
     broken = _write(tmp_path / "broken" / "tracks.txt")
     (tmp_path / "broken" / "summary.json").write_text("{not json")
-    with pytest.raises(UserError, match="summary.json is not valid JSON; pass the panorama width"):
+    with pytest.raises(UserError, match=r"summary.json is not valid JSON; pass the panorama width"):
         run_width(broken)
 
 

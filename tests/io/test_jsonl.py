@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from core.errors import UserError
-from mplt.io.jsonl import JsonlWriter, read_jsonl
 from core.types import Tracks, TrackState
+from mplt.io.jsonl import JsonlWriter, read_jsonl
 
 
 def make_tracks(frame_index: int) -> Tracks:

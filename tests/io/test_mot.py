@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from core.errors import UserError
-from mplt.io.mot import MotWriter, read_mot, read_mot_detections
 from core.types import Tracks, TrackState
+from mplt.io.mot import MotWriter, read_mot, read_mot_detections
 
 W = 1920  # panorama width used for the seam case
 

@@ -183,7 +183,7 @@ def test_missing_path_is_an_error(tmp_path):
 def test_a_file_that_is_not_a_video_is_an_error(tmp_path, data):
     path = tmp_path / "clip.mp4"
     path.write_bytes(data)
-    with pytest.raises(UserError, match="cannot decode video .*clip.mp4: .*ffprobe") as err:
+    with pytest.raises(UserError, match=r"cannot decode video .*clip.mp4: .*ffprobe") as err:
         open_source(path)
     assert "\n" not in str(err.value)
     assert not wait_no_ffmpeg()

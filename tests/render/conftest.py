@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from core.config import dump_config, updated
+from core.types import Tracks, TrackState
 from mplt.config import TrackConfig
 from mplt.io.jsonl import JsonlWriter
-from core.types import Tracks, TrackState
 from tests.conftest import write_video
 
 W, H, FPS, FRAMES = 128, 64, 10.0, 12

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from core.types import Tracks, TrackState
 from mplt.render import (
     PALETTE,
     BoxAnnotator,
@@ -17,7 +18,6 @@ from mplt.render import (
     id_color,
 )
 from mplt.render.style import LabelPlacer, tag_size
-from core.types import Tracks, TrackState
 from tests.render.conftest import make_tracks
 
 H, W = 100, 200

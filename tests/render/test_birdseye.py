@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core.types import Tracks
 from mplt.geometry import Equirectangular, ImageCamera, MultiView, Pinhole
 from mplt.render import (
     BirdsEyeMap,
@@ -19,7 +20,6 @@ from mplt.render import (
 )
 from mplt.render.birdseye import ACCENT
 from mplt.render.mapgeom import DEFAULT_RANGE_M, AutoRange
-from core.types import Tracks
 from tests.render.conftest import make_tracks
 
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from core.errors import UserError
+from core.types import Tracks
 from mplt.geometry import Equirectangular, ImageCamera
 from mplt.render import LAYOUTS, FrameComposer, plan_layout
-from core.types import Tracks
 from tests.render.conftest import scene_tracks
 
 
@@ -55,7 +55,7 @@ def test_without_ground_positions_side_and_below_fall_back_to_the_panorama():
     for layout in ("side", "below", "pano"):
         plan = plan_layout(layout, (1280, 720), width=1280, has_ground=False)
         assert plan.name == "pano" and plan.map is None and plan.size == (1280, 720)
-    with pytest.raises(UserError, match="needs ground positions.*--calib"):
+    with pytest.raises(UserError, match=r"needs ground positions.*--calib"):
         plan_layout("map", (1280, 720), has_ground=False)
 
 

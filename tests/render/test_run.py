@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import yaml
 
-from mplt.config import RenderConfig
 from core.errors import UserError
+from mplt.config import RenderConfig
 from mplt.io.jsonl import frame_record
 from mplt.io.sources import open_source
 from mplt.render import (
@@ -145,10 +145,10 @@ def test_a_pinhole_run_whose_calibration_is_gone_renders_with_a_notice(tmp_path,
 
 
 def test_missing_run_dir_or_tracks(tmp_path):
-    with pytest.raises(UserError, match="run directory .* does not exist; pass the directory"):
+    with pytest.raises(UserError, match=r"run directory .* does not exist; pass the directory"):
         render_run(tmp_path / "nope")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(UserError, match="has no tracks.jsonl"):
+    with pytest.raises(UserError, match=r"has no tracks.jsonl"):
         render_run(tmp_path / "empty")
 
 
@@ -190,7 +190,7 @@ def test_unwritable_or_wrong_output_paths(run, tmp_path):
         render_run(run, out=tmp_path / "video.avi", progress=False)
     with pytest.raises(UserError, match=r"must be a \.png file"):
         render_run(run, out=tmp_path / "snap.jpg", snapshot=2)
-    with pytest.raises(UserError, match="crf must be in 0..51"):
+    with pytest.raises(UserError, match=r"crf must be in 0..51"):
         render_run(run, out=tmp_path / "v.mp4", cfg=RenderConfig(crf=70), progress=False)
     (tmp_path / "dir.mp4").mkdir()
     with pytest.raises(UserError, match="is a directory"):
@@ -200,5 +200,5 @@ def test_unwritable_or_wrong_output_paths(run, tmp_path):
 
 def test_summary_missing_is_reported(run):
     (run / "summary.json").unlink()
-    with pytest.raises(UserError, match="summary.json is missing"):
+    with pytest.raises(UserError, match=r"summary.json is missing"):
         render_run(run)

@@ -231,7 +231,7 @@ def test_detection_indices_point_at_the_matched_rows() -> None:
         near = np.hypot(*(out.ground_xy[matched] - dets.ground_xy[rows]).T)
         assert np.all(near < 1.0)
         truth = scene.identities[f][rows]
-        for track_id, person in zip(out.ids[matched].tolist(), truth.tolist()):
+        for track_id, person in zip(out.ids[matched].tolist(), truth.tolist(), strict=True):
             if track_id > 0:
                 assert owner.setdefault(track_id, person) == person
 
@@ -416,6 +416,6 @@ def test_newest_first_gallery_search_does_not_change_any_match(monkeypatch) -> N
     _, fast = run_tracker(DeepSortTracker(box_space=FLAT, nn_budget=20), scene)
     monkeypatch.setattr(deepsort, "_NEWEST_FEATURES_FIRST", 10**9)
     _, exact = run_tracker(DeepSortTracker(box_space=FLAT, nn_budget=20), scene)
-    for a, b in zip(fast, exact):
+    for a, b in zip(fast, exact, strict=True):
         np.testing.assert_array_equal(a.ids, b.ids)
         np.testing.assert_array_equal(a.detection_indices, b.detection_indices)

@@ -72,10 +72,12 @@ def look_alike_scene() -> tuple[list[Detections], list[np.ndarray]]:
 def ids_by_person(tracker: DeepSortTracker, frames: list, who: list) -> dict[int, set[int]]:
     """Confirmed IDs each person's detections were given."""
     seen: dict[int, set[int]] = {0: set(), 1: set()}
-    for dets, people in zip(frames, who):
+    for dets, people in zip(frames, who, strict=True):
         out = tracker.update(dets)
         hit = (out.detection_indices >= 0) & (out.states == TrackState.CONFIRMED)
-        for track_id, row in zip(out.ids[hit].tolist(), out.detection_indices[hit].tolist()):
+        for track_id, row in zip(
+            out.ids[hit].tolist(), out.detection_indices[hit].tolist(), strict=True
+        ):
             seen[int(people[row])].add(track_id)
     return seen
 
@@ -89,14 +91,18 @@ def test_image_mode_coasting_track_does_not_jump_to_a_look_alike_neighbour() -> 
 def test_without_the_iou_gate_the_coasting_track_jumps() -> None:
     # The scene really is the failure the gate prevents.
     frames, who = look_alike_scene()
-    seen = ids_by_person(DeepSortTracker(box_space=FLAT, mode="image", fps=FPS, cascade_min_iou=0.0), frames, who)
+    seen = ids_by_person(
+        DeepSortTracker(box_space=FLAT, mode="image", fps=FPS, cascade_min_iou=0.0), frames, who
+    )
     assert 1 in seen[1]
 
 
 def test_cascade_iou_gate_defaults_per_mode_and_validates() -> None:
     assert DeepSortTracker(box_space=FLAT, mode="image").cascade_min_iou == 0.3
     assert DeepSortTracker(box_space=FLAT, mode="ground").cascade_min_iou == 0.0
-    assert DeepSortTracker(box_space=FLAT, mode="ground", cascade_min_iou=0.2).cascade_min_iou == 0.2
+    assert (
+        DeepSortTracker(box_space=FLAT, mode="ground", cascade_min_iou=0.2).cascade_min_iou == 0.2
+    )
     for bad in (-0.1, 1.5):
         with pytest.raises(UserError, match="cascade_min_iou"):
             DeepSortTracker(box_space=FLAT, cascade_min_iou=bad)
@@ -119,7 +125,9 @@ def test_ground_jump_cap_grows_with_the_time_coasted(coasted, jumps) -> None:
     # A stands at (4, 0) for 10 frames, then vanishes; a look-alike appears 1 m away while A's
     # track has coasted ``coasted`` frames, well inside the Mahalanobis gate. The cap is
     # 0.5 m + 10 m/s * (coasted - 1) / 30 s: 0.83 m after 2 frames, 1.83 m after 5.
-    tracker = DeepSortTracker(box_space=FLAT, fps=FPS, ground_match_radius_m=0.5, max_speed_mps=10.0)
+    tracker = DeepSortTracker(
+        box_space=FLAT, fps=FPS, ground_match_radius_m=0.5, max_speed_mps=10.0
+    )
     for f in range(10):
         tracker.update(ground_detection(f, (4.0, 0.0)))
     for f in range(10, 9 + coasted):

@@ -49,7 +49,10 @@ def test_ground_batched_equals_filterpy_step_by_step() -> None:
 def test_image_batched_equals_filterpy_step_by_step() -> None:
     rng = np.random.default_rng(1)
     model, n = ImageModel(FLAT), 5
-    boxes = lambda: np.abs(rng.normal(size=(n, 4))) * 40 + [300, 200, 30, 90]
+
+    def boxes() -> np.ndarray:
+        return np.abs(rng.normal(size=(n, 4))) * 40 + [300, 200, 30, 90]
+
     x, P = model.initiate(boxes())
     filters = [model.make_filterpy(x[i], P[i], DT) for i in range(n)]
     for _ in range(60):
@@ -148,7 +151,10 @@ def test_periodic_filter_equals_unwrapped_filter_modulo_period() -> None:
     flat, ring = ImageModel(FLAT), ImageModel(BoxSpace(W))
     rng = np.random.default_rng(3)
     centres = 900.0 + 6.0 * np.arange(60) + rng.normal(0, 1, 60)  # 900 -> 1254, unwrapped
-    z = lambda cx: np.array([[cx, 300.0, 40.0, 110.0]])
+
+    def z(cx: float) -> np.ndarray:
+        return np.array([[cx, 300.0, 40.0, 110.0]])
+
     xf, Pf = flat.initiate(z(centres[0]))
     xr, Pr = ring.initiate(z(centres[0]))
     for cx in centres[1:]:

@@ -81,7 +81,12 @@ def test_ihda_config_defaults_match_yaml_and_registration():
     assert set(data) == {f.name for f in dataclasses.fields(IhdaConfig)}
     s = IhdaConfig().ihda
     assert (s.lambda1, s.lambda2, s.lambda3, s.grl_iters, s.triplet_margin) == (
-        1.0, 0.1, 0.1, 10000, 0.3)
+        1.0,
+        0.1,
+        0.1,
+        10000,
+        0.3,
+    )
     # The fixed warm-up: (e+1)/11 of the lr in epochs 0..9.
     sched = WarmupSchedule(IhdaConfig().optim, 60)
     assert [sched(e) for e in (0, 4, 9, 10)] == pytest.approx([1 / 11, 5 / 11, 10 / 11, 1.0])

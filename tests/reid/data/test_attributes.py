@@ -14,10 +14,19 @@ from tests.reid.helpers import FIELDS, write_attributes
 
 def test_attribute_reader_on_generated_file(tmp_path):
     path = tmp_path / "market_attribute.mat"
-    scipy.io.savemat(path, {"market_attribute": {"train": {
-        **{f: np.array([1, 2], np.uint8) for f in FIELDS},
-        "bag": np.array([1, 1], np.uint8), "handbag": np.array([2, 1], np.uint8),
-        "image_index": np.array(["0002", "0007"], dtype=object)}}})
+    scipy.io.savemat(
+        path,
+        {
+            "market_attribute": {
+                "train": {
+                    **{f: np.array([1, 2], np.uint8) for f in FIELDS},
+                    "bag": np.array([1, 1], np.uint8),
+                    "handbag": np.array([2, 1], np.uint8),
+                    "image_index": np.array(["0002", "0007"], dtype=object),
+                }
+            }
+        },
+    )
     table = read_market_attributes(path, ("gender", "hat", "bag"))
     assert sorted(table) == [2, 7]
     # value 2 -> 1; bag = bag or handbag.
@@ -36,8 +45,13 @@ def test_attribute_reader_malformed_files_are_one_line_errors(tmp_path):
     write_attributes(missing, [1, 2])
     text = tmp_path / "text.mat"
     text.write_text("not a mat file")
-    for path, names in ((bad, ("gender",)), (missing, ("nonexistent",)), (text, ("gender",)),
-                        (tmp_path / "none.mat", ("gender",)), (missing, ("age",))):
+    for path, names in (
+        (bad, ("gender",)),
+        (missing, ("nonexistent",)),
+        (text, ("gender",)),
+        (tmp_path / "none.mat", ("gender",)),
+        (missing, ("age",)),
+    ):
         with pytest.raises(DatasetError) as exc:
             read_market_attributes(path, names)
         assert "\n" not in str(exc.value)

@@ -17,5 +17,5 @@ def test_crossdomain_sampler_layout_and_determinism():
     for b in batches:  # target part: offset indices, no repeats inside a batch
         assert all(20 <= i < 27 for i in b[4:]) and len(set(b[4:])) == 3
     assert batches == list(s)
-    with pytest.raises(UserError, match="target.batch_size"):
+    with pytest.raises(UserError, match=r"target.batch_size"):
         CrossDomainSampler(20, 2, 4, 3)

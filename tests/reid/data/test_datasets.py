@@ -42,7 +42,7 @@ def test_market_missing_folder_names_it_and_the_layout(tmp_path):
 def test_market_malformed_name(tmp_path):
     make_market(tmp_path)
     (tmp_path / "query" / "nonsense.jpg").write_bytes(b"")
-    with pytest.raises(DatasetError, match="nonsense.jpg"):
+    with pytest.raises(DatasetError, match=r"nonsense.jpg"):
         read_dataset("market1501", tmp_path)
 
 
@@ -62,7 +62,7 @@ def test_msmt17_lists(tmp_path):
     assert len(splits.query) == 3 and len(splits.gallery) == 6
     assert [s.camid for s in splits.gallery[:2]] == [1, 2]  # third name field, 0-based
     (tmp_path / "list_query.txt").unlink()
-    with pytest.raises(DatasetError, match="list_query.txt"):
+    with pytest.raises(DatasetError, match=r"list_query.txt"):
         read_dataset("msmt17", tmp_path)
 
 
@@ -90,5 +90,5 @@ def test_dancereid_layout(tmp_path):
     with pytest.raises(DatasetError, match="trainval/query/gallery"):
         read_dataset("dancereid", tmp_path)
     (tmp_path / "splits.json").unlink()
-    with pytest.raises(DatasetError, match="missing file 'splits.json'"):
+    with pytest.raises(DatasetError, match=r"missing file 'splits.json'"):
         read_dataset("dancereid", tmp_path)

@@ -69,7 +69,7 @@ def test_joint_flip_of_image_heatmaps_and_mask(dance_dir):
 
 
 def test_missing_keypoints_is_a_clear_error_and_the_cache_is_used(market_dir, tmp_path):
-    with pytest.raises(UserError, match="pose.keypoint_model"):
+    with pytest.raises(UserError, match=r"pose.keypoint_model"):
         reid.train(
             "st-reidnet", st_config(), market_dir, "market1501", tmp_path / "r", device="cpu"
         )

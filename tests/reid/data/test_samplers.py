@@ -56,7 +56,7 @@ def test_st_triplets_far_positive_and_same_video_negative():
     seen = 0
     for batch in sampler:
         b = len(batch) // 3
-        for a, p, n in zip(batch[:b], batch[b : 2 * b], batch[2 * b :]):
+        for a, p, n in zip(batch[:b], batch[b : 2 * b], batch[2 * b :], strict=True):
             sa, sp, sn = samples[a], samples[p], samples[n]
             assert sa.pid == sp.pid and abs(sa.extra["frame"] - sp.extra["frame"]) > 5 * 10
             assert sn.pid != sa.pid and sn.extra["video"] == sa.extra["video"]

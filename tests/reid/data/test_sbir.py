@@ -32,7 +32,7 @@ def test_split_errors(tmp_path):
         read_dataset("sketchy", tmp_path)
     root = make_sbir(tmp_path / "d")
     (root / "test_labels.txt").unlink()
-    with pytest.raises(DatasetError, match="test_labels.txt is missing"):
+    with pytest.raises(DatasetError, match=r"test_labels.txt is missing"):
         read_dataset("sketchy", root)
 
 

@@ -42,11 +42,18 @@ def test_every_reader_names_a_registered_protocol(tmp_path):
         "qmul": make_qmul(tmp_path / "qmul"),
         "sbir": make_sbir(tmp_path / "sbir", n=1),
     }
-    same_layout = {"sketchy": "sbir", "tu-berlin": "sbir", "qmul-shoes": "qmul", "qmul-chairs": "qmul"}
+    same_layout = {
+        "sketchy": "sbir",
+        "tu-berlin": "sbir",
+        "qmul-shoes": "qmul",
+        "qmul-chairs": "qmul",
+    }
     named = {}
     for name in DATASETS.names():
         split_of = next((p for p in ("regdb", "pku-sketch") if name.startswith(p)), None)
-        named[name] = read_dataset(name, roots[split_of or same_layout.get(name, name)]).eval_protocol
+        named[name] = read_dataset(
+            name, roots[split_of or same_layout.get(name, name)]
+        ).eval_protocol
     assert set(named.values()) == set(PROTOCOLS.names())
     assert named["sysu-mm01"] == "sysu-mm01" and named["regdb-3"] == "regdb"
     assert named["dancereid"] == "single_gallery_shot" and named["sketchy"] == "sbir"

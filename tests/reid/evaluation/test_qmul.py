@@ -40,8 +40,13 @@ def test_modality_models_embed_sketches_with_their_sketch_branch(tmp_path):
 def test_baseline_checkpoint_end_to_end(tmp_path):
     root = make_qmul(tmp_path / "shoes")
     run = reid.train(
-        "baseline", tiny_config(epochs=1, eval_every=0), root, "qmul-shoes", tmp_path / "run",
-        device="cpu", progress=False,
+        "baseline",
+        tiny_config(epochs=1, eval_every=0),
+        root,
+        "qmul-shoes",
+        tmp_path / "run",
+        device="cpu",
+        progress=False,
     )
     report = evaluate_checkpoint(run / "best.pt", root, "qmul-shoes", device="cpu")
     assert report["num_pairs"] == len(TEST) and report["protocol"] == "qmul"
@@ -58,8 +63,9 @@ def test_sbir_checkpoint_uses_its_sketch_encoder(tmp_path):
     sbir_root = make_sbir(tmp_path / "sketchy")
     cfg = tiny_sbir_config()
     cfg = updated(cfg, {"train.epochs": 1})
-    run = reid.train("sbir", cfg, sbir_root, "sketchy", tmp_path / "run", device="cpu",
-                     progress=False)
+    run = reid.train(
+        "sbir", cfg, sbir_root, "sketchy", tmp_path / "run", device="cpu", progress=False
+    )
     root = make_qmul(tmp_path / "shoes")
     report = evaluate_checkpoint(run / "last.pt", root, "qmul-shoes", device="cpu")
     impl, _ = load_method(run / "last.pt", torch.device("cpu"))

@@ -14,7 +14,7 @@ from reid.losses.dns import circle_loss, domain_distillation_term, ema_update, m
 def test_circle_loss_hand_computed():
     e1, e2 = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0])
     feats, pids = torch.stack([e1, 2 * e1, e2]), torch.tensor([0, 0, 1])
-    # Anchors 0, 1: s_p = 1, s_n = 0, alpha = m; both exponents -gamma m^2; anchor 2 has no positive.
+    # Anchors 0, 1: s_p = 1, s_n = 0, alpha = m; both exponents -gamma m^2; anchor 2: no positive.
     expected = math.log1p(math.exp(-2 * 2.0 * 0.25))
     assert float(circle_loss(feats, pids, margin=0.5, gamma=2.0)) == pytest.approx(
         expected, rel=1e-5

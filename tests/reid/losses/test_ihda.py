@@ -43,8 +43,9 @@ def test_domain_loss_sign_classifier_descends_encoder_ascends():
     expected = -math.log(math.exp(2) / (math.exp(2) + 2))
     assert domain_loss(logits, d).item() == pytest.approx(expected)
     torch.manual_seed(0)
-    net = IhdaNet(build_backbone("tiny", 1, False), 4, 3,
-                  IhdaSection(att_hidden=8, domain_hidden=8)).eval()
+    net = IhdaNet(
+        build_backbone("tiny", 1, False), 4, 3, IhdaSection(att_hidden=8, domain_hidden=8)
+    ).eval()
     g = torch.randn(6, net.dim, requires_grad=True)
     doms = torch.tensor([0, 0, 1, 1, 2, 2])
     net.grl.lambda_ = 0.5

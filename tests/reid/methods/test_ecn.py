@@ -73,7 +73,8 @@ def test_steps_reduce_the_loss_and_target_is_evaluated(market_dir, target_dir, t
     assert enc.dim == 64  # pool5 of the tiny backbone
     no_target = ecn_config(target_dir)
     no_target = updated(no_target, {"target.data_dir": None})
-    with pytest.raises(UserError, match="ecn needs an unlabelled target dataset .*; pass --set target.data_dir=DIR"):
+    needs_target = r"ecn needs an unlabelled target dataset .*; pass --set target.data_dir=DIR"
+    with pytest.raises(UserError, match=needs_target):
         reid.train("ecn", no_target, market_dir, "market1501", tmp_path / "n", device="cpu")
 
 

@@ -45,13 +45,21 @@ def losses(run: Path) -> list[float]:
 @pytest.mark.slow
 def test_step1_then_step2_train_and_reduce_the_loss(dirs, tmp_path):
     market, attrs, pku = dirs
-    run1 = reid.train("ihda", ihda_config(attrs, 1), market, "market1501", tmp_path / "s1",
-                      device="cpu", progress=False)
+    run1 = reid.train(
+        "ihda",
+        ihda_config(attrs, 1),
+        market,
+        "market1501",
+        tmp_path / "s1",
+        device="cpu",
+        progress=False,
+    )
     l1 = losses(run1)
     assert len(l1) == 3 and l1[-1] < l1[0]
     cfg2 = ihda_config(attrs, 2, pku, step1_checkpoint=str(run1 / "last.pt"), grl_iters=8)
-    run2 = reid.train("ihda", cfg2, market, "market1501", tmp_path / "s2",
-                      device="cpu", progress=False)
+    run2 = reid.train(
+        "ihda", cfg2, market, "market1501", tmp_path / "s2", device="cpu", progress=False
+    )
     with open(run2 / "metrics.csv") as f:
         rows = list(csv.DictReader(f))
     l2 = [float(r["loss"]) for r in rows]
@@ -93,8 +101,9 @@ def test_pku_evaluation_of_a_checkpoint_embeds_sketches_with_e2(dirs, tmp_path, 
     market, attrs, pku = dirs
     cfg = ihda_config(attrs, 1, lambda2=0.0, attribute_file=None)
     cfg = updated(cfg, {"train.epochs": 1, "train.max_steps_per_epoch": 1})
-    run = reid.train("ihda", cfg, market, "market1501", tmp_path / "s1", device="cpu",
-                     progress=False)
+    run = reid.train(
+        "ihda", cfg, market, "market1501", tmp_path / "s1", device="cpu", progress=False
+    )
     ckpt = torch.load(run / "last.pt", weights_only=True)
     gen = torch.Generator().manual_seed(0)
     for k, v in ckpt["modules"]["model"].items():
@@ -109,8 +118,9 @@ def test_pku_evaluation_of_a_checkpoint_embeds_sketches_with_e2(dirs, tmp_path, 
         return seen["feats"]
 
     monkeypatch.setattr(pku_sketch, "extract_features", spy)
-    report = reid.evaluate(tmp_path / "ihda.pt", pku, "pku-sketch-1", out_dir=tmp_path,
-                           device="cpu")
+    report = reid.evaluate(
+        tmp_path / "ihda.pt", pku, "pku-sketch-1", out_dir=tmp_path, device="cpu"
+    )
     impl, _ = load_method(tmp_path / "ihda.pt", torch.device("cpu"))
     net, data = impl.model, impl.cfg.data
     photos, sketches = read_pku_images(pku)
@@ -119,8 +129,9 @@ def test_pku_evaluation_of_a_checkpoint_embeds_sketches_with_e2(dirs, tmp_path, 
     e2_sketches = extract_features(_SketchEncoder(net), sketches, data, cpu)
     e1_sketches = extract_features(_PhotoEncoder(net), sketches, data, cpu)
     # the engine's own extraction (training-time evaluation too) routes by modality
-    np.testing.assert_allclose(extract_features(net, sketches, data, cpu), e2_sketches,
-                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        extract_features(net, sketches, data, cpu), e2_sketches, rtol=1e-4, atol=1e-5
+    )
     n = len(photos)
     np.testing.assert_allclose(seen["feats"][:n], e1_photos, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(seen["feats"][n:], e2_sketches, rtol=1e-4, atol=1e-5)

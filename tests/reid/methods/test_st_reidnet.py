@@ -33,7 +33,7 @@ def test_update_order_and_fixed_optimizer_settings(dance_dir):
         return {k: [p.detach().clone() for p in m.parameters()] for k, m in method.modules.items()}
 
     def changed(a, b, key):
-        return any(not torch.equal(x, y) for x, y in zip(a[key], b[key]))
+        return any(not torch.equal(x, y) for x, y in zip(a[key], b[key], strict=True))
 
     snaps, step = [snapshot()], method._step
 

@@ -19,7 +19,7 @@ def test_single_shot_picks_one_per_id_camera_seeded_and_varying():
     g_cams = np.tile(np.repeat([0, 1, 3, 4], 3), 4)
     draws = [single_shot_gallery(g_pids, g_cams, (0, 1, 3, 4), t) for t in range(10)]
     for d in draws:
-        pairs = list(zip(g_pids[d], g_cams[d]))
+        pairs = list(zip(g_pids[d], g_cams[d], strict=True))
         assert len(d) == 16 and len(set(pairs)) == 16
     assert np.array_equal(draws[3], single_shot_gallery(g_pids, g_cams, (0, 1, 3, 4), 3))
     assert len({tuple(d) for d in draws}) == 10

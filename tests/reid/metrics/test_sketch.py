@@ -24,9 +24,7 @@ def _toy(ids, noise=0.0):
 
 def test_evaluate_perfect_and_hand_computed_ranking():
     feats, pids, modality = _toy([1, 2, 3, 4])
-    result = evaluate_sketch_splits(
-        feats, pids, modality, [np.array([1, 2]), np.array([3, 4])]
-    )
+    result = evaluate_sketch_splits(feats, pids, modality, [np.array([1, 2]), np.array([3, 4])])
     assert result["rank1"] == result["mAP"] == 1.0 and result["num_trials"] == 2
     assert result["rank1_std"] == 0.0 and result["photo_to_sketch"]["rank1"] == 1.0
     # Sketch of id 1 resembles id 2's photos: ranks its true photos 3rd and 4th.

@@ -15,8 +15,9 @@ from tests.reid.helpers import H, W
 
 def test_forward_routes_sketches_to_e2():
     torch.manual_seed(0)
-    net = IhdaNet(build_backbone("tiny", 1, False), 0, 3,
-                  IhdaSection(att_hidden=8, domain_hidden=8)).eval()
+    net = IhdaNet(
+        build_backbone("tiny", 1, False), 0, 3, IhdaSection(att_hidden=8, domain_hidden=8)
+    ).eval()
     with torch.no_grad():
         for p in net.sketch_backbone.parameters():
             p.add_(0.5 * torch.randn_like(p))  # E2 != E1
