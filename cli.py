@@ -15,10 +15,23 @@ import click
 from core.errors import UserError
 
 
-def _parse_camera_height(ctx: click.Context, param: click.Parameter, value: float | None) -> Any:
-    if value is not None and not value > 0:
+def _positive_metres(ctx: click.Context, param: click.Parameter, value: float | None) -> Any:
+    if value is not None and not 0 < value < float("inf"):
         raise click.BadParameter("must be a positive number of metres, e.g. 1.6")
     return value
+
+
+def _camera_height(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    """``--camera-height``: metres > 0, or ``auto`` (estimated from the people)."""
+    if value is None or value.strip().lower() == "auto":
+        return value and "auto"
+    try:
+        metres = float(value)
+    except ValueError:
+        metres = float("nan")
+    if not 0 < metres < float("inf"):
+        raise click.BadParameter("must be a positive number of metres (e.g. 1.6) or auto")
+    return metres
 
 
 class _DatasetOption(click.Option):
@@ -73,9 +86,9 @@ def cli() -> None:
 )
 @click.option(
     "--camera-height",
-    type=float,
-    callback=_parse_camera_height,
-    help="Camera height above the ground, metres.",
+    callback=_camera_height,
+    metavar="METRES|auto",
+    help="Camera height above the ground, metres [default: auto, estimated from the people].",
 )
 @click.option(
     "--calib",
@@ -108,7 +121,7 @@ def track(
     out: str | None,
     config_path: str | None,
     overrides: tuple[str, ...],
-    camera_height: float | None,
+    camera_height: float | str | None,
     calib: str | None,
     device: str | None,
     detections: str | None,
@@ -229,7 +242,7 @@ def render(
 @click.option(
     "--camera-height",
     type=float,
-    callback=_parse_camera_height,
+    callback=_positive_metres,
     default=2.0,
     show_default=True,
     help="Metres above the ground.",

@@ -87,7 +87,7 @@ def bench_stages(frames: int, device: str) -> dict:
 def bench_bookkeeping(frames: int = 300, people: int = 30, dim: int = 512) -> dict:
     """Localize + track with given boxes and embeddings: the per-frame CPU cost besides models.
 
-    The frames go through :meth:`mplt.PanoramaTracker.track`, as in ``mplt track``; the
+    The frames go through :meth:`mplt.PanoramaTracker.update`, as in ``mplt track``; the
     embeddings come with the detections, so no embedder runs (``embedder.kind: none``).
     """
     camera = Equirectangular(3840, 1920, camera_height=2.0)
@@ -108,7 +108,7 @@ def bench_bookkeeping(frames: int = 300, people: int = 30, dim: int = 512) -> di
         emb = (emb / np.linalg.norm(emb, axis=1, keepdims=True)).astype(np.float32)
         dets = Detections.from_boxes(boxes, np.ones(len(r)), t).replace(embeddings=emb)
         start = time.perf_counter()
-        tracker.track(frame, dets)
+        tracker.update(frame, dets)
         per_frame.append(time.perf_counter() - start)
     warm = np.array(per_frame[10:]) * 1000
     seconds = tracker.timer.seconds

@@ -111,9 +111,11 @@ def placement(
     *,
     azimuth_deg: float = 180.0,
     hfov_deg: float | None = None,
+    pitch_deg: float | None = None,
 ) -> Placement:
     """The clip on a ``width`` x ``height`` panorama (default 2:1), its centre at ``azimuth_deg``
-    (180: through the seam). Uncalibrated clips get ``hfov_deg`` (default the clip's)."""
+    (180: through the seam). Uncalibrated clips get ``hfov_deg`` and ``pitch_deg`` (default
+    the clip's)."""
     camera = clip.camera()
     if camera is not None:
         return place_calibrated(camera, width, height, azimuth_deg=azimuth_deg)
@@ -124,7 +126,7 @@ def placement(
         width,
         height,
         hfov_deg=hfov_deg or clip.hfov_deg,
-        pitch_deg=clip.pitch_deg,
+        pitch_deg=clip.pitch_deg if pitch_deg is None else pitch_deg,
         azimuth_deg=azimuth_deg,
     )
 
@@ -228,12 +230,15 @@ def sphere_sequence(
     *,
     max_frames: int | None = None,
     hfov_deg: float | None = None,
+    pitch_deg: float | None = None,
     azimuth_deg: float = 180.0,
     tag: str = "",
 ) -> Sequence:
     """The clip placed on a panorama through the seam; the video is written once."""
     height = height or width // 2
-    place = placement(clip, width, height, azimuth_deg=azimuth_deg, hfov_deg=hfov_deg)
+    place = placement(
+        clip, width, height, azimuth_deg=azimuth_deg, hfov_deg=hfov_deg, pitch_deg=pitch_deg
+    )
     name = f"{clip.name}-360-{width}x{height}{tag}"
     folder = CACHE / "seq" / name
     folder.mkdir(parents=True, exist_ok=True)
@@ -248,6 +253,7 @@ def sphere_sequence(
         "frames": frames,
         "azimuth_deg": azimuth_deg,
         "hfov_deg": hfov_deg or (None if clip.calib else clip.hfov_deg),
+        "pitch_deg": pitch_deg,
         "camera_height_m": place.pano.camera_height,
     }
     meta_file = folder / "meta.json"

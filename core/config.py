@@ -11,8 +11,9 @@ The one loader and dumper of every configuration in the project (``mplt track``'
 * :func:`updated` -- a copy with some dotted keys changed, checked like a loaded file.
 
 Config classes are frozen dataclasses whose fields are ``bool``, ``int``, ``float``, ``str``,
-optional ones of those, or nested config dataclasses: a configuration is never changed after
-it is loaded; code that needs another one builds it with :func:`updated`.
+``Literal`` choices, unions and optional ones of those, or nested config dataclasses: a
+configuration is never changed after it is loaded; code that needs another one builds it with
+:func:`updated`.
 """
 
 from __future__ import annotations
@@ -35,6 +36,13 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
+def _describe(tp: Any) -> str:
+    """A field type as a user reads it: ``float``, ``'auto'``, ``null``."""
+    if typing.get_origin(tp) is typing.Literal:
+        return " or ".join(repr(a) for a in typing.get_args(tp))
+    return "null" if tp is type(None) else _type_name(tp)
+
+
 def _coerce(value: Any, tp: Any, where: str, strict: bool) -> Any:
     """Check/convert a YAML value to the annotated field type, or raise UserError."""
     origin = typing.get_origin(tp)
@@ -42,15 +50,20 @@ def _coerce(value: Any, tp: Any, where: str, strict: bool) -> Any:
         args = typing.get_args(tp)
         if value is None and type(None) in args:
             return None
-        errors = []
         for arg in args:
             if arg is type(None):
                 continue
             try:
                 return _coerce(value, arg, where, strict)
-            except UserError as exc:
-                errors.append(str(exc))
-        raise UserError(errors[0])
+            except UserError:
+                continue
+        kinds = [_describe(a) for a in args]
+        choices = ", ".join(kinds[:-1]) + f" or {kinds[-1]}" if len(kinds) > 1 else kinds[0]
+        raise UserError(f"config {where} must be {choices}, got {value!r}")
+    if origin is typing.Literal:
+        if value in typing.get_args(tp):
+            return value
+        raise UserError(f"config {where} must be {_describe(tp)}, got {value!r}")
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, Mapping):
             raise UserError(f"config {where} must be a mapping, got {value!r}")

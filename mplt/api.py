@@ -68,7 +68,7 @@ def track(
     *,
     config: TrackConfig | str | Path | None = None,
     out: str | Path | None = None,
-    camera_height: float | None = None,
+    camera_height: float | str | None = None,
     calib: str | Path | None = None,
     detections: str | Path | None = None,
     start: int = 0,
@@ -84,7 +84,8 @@ def track(
         config: a :class:`~mplt.config.TrackConfig`, or a YAML file of one
             (``configs/track.yaml``); default the defaults.
         out: run directory; default ``runs/<video name>`` (never overwrites a run).
-        camera_height: camera height above the ground, metres (``camera.height_m``).
+        camera_height: camera height above the ground, metres, or ``"auto"``
+            (``camera.height_m``; the config's default is auto: estimated from the people).
         calib: pinhole calibration file of a perspective video (``camera.calib``).
         detections: MOTChallenge detections to track instead of running the detector.
         start: first frame to process (0-based).

@@ -37,10 +37,13 @@ class Embedder(Protocol):
     Attributes:
         name: what runs, e.g. ``"colour"``, for the run summary.
         dim: feature length D.
+        camera: the camera of the frames (its rays rectify the crops); replaced when the
+            camera's tilt is estimated during a run.
     """
 
     name: str
     dim: int
+    camera: Camera | None
 
     def embed(self, frame: np.ndarray, boxes: np.ndarray) -> np.ndarray:
         """Features of each box.

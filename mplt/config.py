@@ -8,6 +8,7 @@ or plain keyword arguments (:func:`core.config.kwargs_of`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,13 @@ class CameraConfig:
     """
 
     model: str = "auto"
-    height_m: float | None = None  #: camera height above the ground; None = unknown
+    #: camera height above the ground, metres; "auto" = estimated from the people (panoramas),
+    #: None = unknown (positions from the person-height prior alone)
+    height_m: float | Literal["auto"] | None = "auto"
+    #: "auto": ``mplt track`` holds frames back at most this long (seconds) while the height is
+    #: estimated, so that every frame is localized with it; 0 = never wait (earlier frames
+    #: use the height prior)
+    auto_height_delay_s: float = 10.0
     yaw_deg: float = 0.0
     pitch_deg: float = 0.0
     roll_deg: float = 0.0
@@ -39,10 +46,12 @@ class DetectorConfig:
     imgsz: int = 640  #: network input size (pixels) per tile/view
     panorama_mode: str = "tiles"  #: tiles | views | whole
     tile_overlap: float = 0.25  #: fraction of a tile shared with its neighbour
-    seam_pad_px: int = 128  #: circular padding added on each side of the panorama
+    seam_pad_px: int = 128  #: circular padding of the global pass on each side of the panorama
     global_pass: bool = True  #: also run the whole (downscaled) panorama for near, big people
-    min_elevation_deg: float = -60.0  #: tiles cover this elevation band (far, small people)
-    max_elevation_deg: float = 30.0
+    target_px: float = 96.0  #: tiles: the height a 1.70 m person should reach the network at
+    zoom_step: float = 1.5  #: tiles: zoom ratio one strip of rows spans
+    max_range_m: float = 40.0  #: tiles: the farthest people searched for, metres
+    near_views: int = 6  #: tiles: perspective views looking down at people next to the camera
     min_box_height_px: float = 8.0
     batch_size: int = 16  #: images (tiles/views) per forward pass
     device: str = "auto"  #: auto | cpu | cuda | cuda:N

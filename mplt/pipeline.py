@@ -16,26 +16,29 @@ import json
 import resource
 import sys
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+import cv2
 import numpy as np
 
-from core.config import dump_config, kwargs_of
+from core.config import dump_config, kwargs_of, updated
 from core.errors import UserError
 from core.files import write_atomic
 from core.types import Detections, Tracks, TrackState
 from mplt.appearance import build_embedder
 from mplt.config import TrackConfig
 from mplt.detection import Detector, build_detector
-from mplt.geometry import Camera, box_centre_azel, build_camera
+from mplt.geometry import Camera, box_centre_azel, build_camera, estimates_height
 from mplt.io.files import ensure_writable_dir, unique_dir
 from mplt.io.jsonl import JsonlWriter
 from mplt.io.mot import MotWriter, read_mot_detections
 from mplt.io.sources import FrameSource, VideoInfo, open_source
 from mplt.localize import Localizer
+from mplt.selfcal import CameraPoseEstimate, CameraPoseEstimator
 from mplt.version import __version__
 from trackers import TRACKERS
 
@@ -82,6 +85,27 @@ def as_detections(detections: Detections | np.ndarray, frame_index: int) -> Dete
     return Detections.from_boxes(rows[:, :4], rows[:, 4], frame_index)
 
 
+class TrackedFrame(NamedTuple):
+    """A frame whose tracking is done (:meth:`PanoramaTracker.push`).
+
+    Attributes:
+        index: 0-based frame number.
+        detections: its people, with ground positions (where known) and appearance features.
+        tracks: every live track after the frame (tentative, confirmed, lost).
+    """
+
+    index: int
+    detections: Detections
+    tracks: Tracks
+
+
+#: The height estimate is used once its relative standard deviation is this small ...
+SETTLE_REL_STD = 0.04
+#: ... and is asked for every this many frames until then, then every REFINE_EVERY frames;
+#: a refined estimate replaces the one in use when it differs by more than REFINE_CHANGE.
+ESTIMATE_EVERY, REFINE_EVERY, REFINE_CHANGE = 5, 100, 0.03
+
+
 class PanoramaTracker:
     """Detect -> localize -> embed -> track, one frame at a time: the path of every frame of
     ``mplt track``, for a loop of one's own (like BoxMOT's ``tracker.update(dets, img)``)::
@@ -90,19 +114,32 @@ class PanoramaTracker:
         for frame in frames:
             tracks = tracker.update(frame, dets)  # (N, 5) [x1, y1, x2, y2, score], or None
 
+    With ``camera.height_m: auto`` (the default) on a panorama, the camera's height (and its
+    pitch and roll, once people are seen all round) is estimated from the people
+    (:mod:`mplt.selfcal`); the estimate replaces the height prior as soon as it settles and is
+    refined as the video goes on. With ``delay_frames > 0`` (what ``mplt track`` uses),
+    :meth:`push` holds up to that many frames back until it has settled, so that every frame
+    is localized with it; :meth:`update` never waits (``delay_frames = 0``): until the
+    estimate settles, positions come from the height prior alone.
+
     Args:
         camera: the camera of the frames (:func:`mplt.geometry.build_camera`); whether it
             gives ground positions decides localization and the tracker mode ``auto``.
-        config: detector, localization, embedder and tracker settings; default
-            ``TrackConfig()``. Its ``camera``, ``output`` and ``render`` sections are not read.
+        config: camera, detector, localization, embedder and tracker settings; default
+            ``TrackConfig()``. Its ``output`` and ``render`` sections are not read.
         fps: frame rate of the frames (the Kalman time step, ``tracker.max_age_s``).
         detector: the detector for frames given without detections; default: built from
             ``config.detector`` when first needed.
+        delay_frames: how many frames :meth:`push` may hold back while the camera height is
+            being estimated (0: none).
 
     Attributes:
+        camera: the camera in use (replaced when its height is estimated).
         timer: seconds spent per stage (``detect``, ``localize``, ``embed``, ``track``).
         mode: the tracker mode used, ``ground`` or ``image``.
         embedder: the appearance embedder, or None (``embedder.kind: none``).
+        pose_estimate: the camera height estimate in use, or None.
+        settled_at: 0-based frame whose detections settled the estimate, or None.
 
     Raises:
         UserError: a setting that does not fit the camera (with what to do).
@@ -115,6 +152,7 @@ class PanoramaTracker:
         *,
         fps: float,
         detector: Detector | None = None,
+        delay_frames: int = 0,
     ) -> None:
         cfg = config or TrackConfig()
         self.camera = camera
@@ -139,7 +177,26 @@ class PanoramaTracker:
             fps=fps,
             box_space=camera.box_space,
         )
+        if delay_frames < 0:
+            raise ValueError(f"delay_frames must be >= 0, got {delay_frames}")
+        self.delay_frames = int(delay_frames)
+        self._pose: CameraPoseEstimator | None = None
+        if estimates_height(cfg.camera, camera):
+            c = cfg.camera
+            self._pose = CameraPoseEstimator(
+                camera.width,
+                camera.height,
+                person_height_m=cfg.localize.person_height_m,
+                # a tilt the user gave is kept; a level camera may turn out tilted
+                estimate_tilt=c.pitch_deg == 0.0 and c.roll_deg == 0.0,
+                pitch_deg=c.pitch_deg,
+                roll_deg=c.roll_deg,
+            )
+        self.pose_estimate: CameraPoseEstimate | None = None
+        self.settled_at: int | None = None
+        self._pending: deque[Detections] = deque()
         self._next_index = 0
+        self._asked_at = -(10**9)
 
     @property
     def detector(self) -> Detector:
@@ -147,6 +204,16 @@ class PanoramaTracker:
         if self._detector is None:
             self._detector = build_detector(self.config.detector, self.camera)
         return self._detector
+
+    @property
+    def height_from_people(self) -> bool:
+        """Whether the camera height is estimated from the people (``height_m: auto``)."""
+        return self._pose is not None
+
+    @property
+    def estimating(self) -> bool:
+        """Whether the camera height is being estimated and has not settled yet."""
+        return self._pose is not None and self.pose_estimate is None
 
     def update(
         self, frame: np.ndarray, detections: Detections | np.ndarray | None = None
@@ -163,14 +230,12 @@ class PanoramaTracker:
             :class:`~core.types.Tracks`; ground positions NaN in image mode.
 
         Raises:
-            ValueError: a frame of another size than the camera's, or malformed detections.
+            ValueError: a frame of another size than the camera's, malformed detections, or
+                a tracker made with ``delay_frames > 0`` (use :meth:`push`).
         """
-        self._check_frame(frame)
-        if detections is None:
-            dets = self.detect([frame], [self._next_index])[0]
-        else:
-            dets = as_detections(detections, self._next_index)
-        return self.track(frame, dets)
+        if self.delay_frames:
+            raise ValueError("update() never waits: use push() and flush() with delay_frames")
+        return self.push(frame, detections)[-1].tracks
 
     def detect(self, frames: Sequence[np.ndarray], indices: Sequence[int]) -> list[Detections]:
         """Run the detector once on a batch of frames.
@@ -181,7 +246,7 @@ class PanoramaTracker:
 
         Returns:
             One :class:`Detections` per frame (no ground positions or embeddings yet: those
-            come in :meth:`track`).
+            come in :meth:`push`).
         """
         with self.timer("detect"):
             results = self.detector.detect(list(frames))
@@ -190,23 +255,91 @@ class PanoramaTracker:
                 for index, (boxes, scores) in zip(indices, results, strict=True)
             ]
 
-    def track(self, frame: np.ndarray, detections: Detections) -> Tracks:
-        """Localize and embed one frame's detections, then advance the tracker by the frame.
+    def push(
+        self, frame: np.ndarray, detections: Detections | np.ndarray | None = None
+    ) -> list[TrackedFrame]:
+        """Take the next frame; returns the frames whose tracking is now done, in order.
+
+        The frame's appearance features are taken now; localization and tracking wait while
+        the camera height is being estimated (at most ``delay_frames`` frames), so the list
+        is empty for held-back frames and holds several once the estimate settles.
 
         Args:
             frame: ``(H, W, 3)`` uint8 RGB image of the camera (the embedder's crops).
-            detections: its people, numbered by ``frame_index`` (a jump of k counts as k
-                frames). Ground positions given with them (e.g. by a 3D detector) win over
+            detections: its people (see :func:`as_detections`), numbered by ``frame_index``
+                when a :class:`Detections` (a jump of k counts as k frames); None runs the
+                detector. Ground positions given with them (e.g. by a 3D detector) win over
                 the localizer's.
 
-        Returns:
-            Every live track, as :meth:`update`.
-
         Raises:
-            ValueError: a frame of another size than the camera's.
+            ValueError: a frame of another size than the camera's, or malformed detections.
         """
         self._check_frame(frame)
-        dets = detections
+        if detections is None:
+            dets = self.detect([frame], [self._next_index])[0]
+        elif isinstance(detections, Detections):
+            dets = detections
+        else:
+            dets = as_detections(detections, self._next_index)
+        self._next_index = dets.frame_index + 1
+        if self.embedder is not None:
+            with self.timer("embed"):
+                dets = dets.replace(embeddings=self.embedder.embed(frame, dets.boxes))
+        if self._pose is not None:
+            self._observe(dets)
+        self._pending.append(dets)
+        done = []
+        while self._pending and (not self.estimating or len(self._pending) > self.delay_frames):
+            done.append(self._localize_and_track(self._pending.popleft()))
+        return done
+
+    def flush(self) -> list[TrackedFrame]:
+        """The frames still held back (end of the input): tracked with what is known now."""
+        if self._pose is not None and self.estimating:
+            self._ask(force=True)
+        done = [self._localize_and_track(d) for d in self._pending]
+        self._pending.clear()
+        return done
+
+    # -- the camera height ------------------------------------------------------------------
+
+    def _observe(self, dets: Detections) -> None:
+        """Feed the height estimator and use its estimate when it has settled or moved."""
+        assert self._pose is not None
+        with self.timer("localize"):
+            self._pose.add(dets.boxes, dets.scores, dets.frame_index)
+            every = ESTIMATE_EVERY if self.estimating else REFINE_EVERY
+            if dets.frame_index - self._asked_at >= every:
+                self._ask()
+
+    def _ask(self, force: bool = False) -> None:
+        """Ask the estimator; use a settled (or, with ``force``, any) estimate."""
+        assert self._pose is not None
+        self._asked_at = self._next_index - 1
+        est = self._pose.estimate()
+        if est is None or (est.height_std_m > SETTLE_REL_STD * est.height_m and not force):
+            return
+        current = self.pose_estimate
+        if current is not None and abs(est.height_m / current.height_m - 1) <= REFINE_CHANGE:
+            return
+        if self.settled_at is None:
+            self.settled_at = self._asked_at
+        self.pose_estimate = est
+        changes = {"height_m": est.height_m, "pitch_deg": est.pitch_deg, "roll_deg": est.roll_deg}
+        camera = build_camera(
+            updated(self.config.camera, changes), (self.camera.width, self.camera.height)
+        )
+        self.camera = camera
+        self.localizer = Localizer(camera, **kwargs_of(self.config.localize))
+        if self.embedder is not None:
+            self.embedder.camera = camera
+        set_camera = getattr(self._detector, "set_camera", None)
+        if set_camera is not None:
+            set_camera(camera)
+
+    # -- localize and track -----------------------------------------------------------------
+
+    def _localize_and_track(self, dets: Detections) -> TrackedFrame:
         if self.localizer is not None and len(dets):
             with self.timer("localize"):
                 loc = self.localizer.localize(dets.boxes)
@@ -216,13 +349,9 @@ class PanoramaTracker:
                 xy = np.where(given[:, None], dets.ground_xy, loc.ground_xy)
                 xy[given & ~usable] = np.nan
                 dets = dets.replace(ground_xy=xy, ground_cov=loc.ground_cov)
-        if self.embedder is not None:
-            with self.timer("embed"):
-                dets = dets.replace(embeddings=self.embedder.embed(frame, dets.boxes))
         with self.timer("track"):
             tracks = self.tracker.update(dets)
-        self._next_index = dets.frame_index + 1
-        return tracks
+        return TrackedFrame(dets.frame_index, dets, tracks)
 
     def _check_frame(self, frame: np.ndarray) -> None:
         size = (self.camera.height, self.camera.width)
@@ -230,9 +359,12 @@ class PanoramaTracker:
             raise ValueError(f"frame must be {size[1]}x{size[0]}, got shape {np.shape(frame)}")
 
     def reset(self) -> None:
-        """Forget every track (another video follows); IDs and frame numbers start again."""
+        """Forget every track and held-back frame (another video follows); IDs and frame
+        numbers start again. A camera height estimated so far is kept."""
         self.tracker.reset()
+        self._pending.clear()
         self._next_index = 0
+        self._asked_at = -(10**9)
 
 
 def _select_output(tracks: Tracks, cfg: TrackConfig) -> Tracks:
@@ -285,6 +417,33 @@ def _batches(
         if not batch:
             return
         yield batch
+
+
+def _height_source(cfg: TrackConfig, camera: Camera, estimate: CameraPoseEstimate | None) -> str:
+    """Where the camera height of a run came from, for ``summary.json``."""
+    if not camera.has_ground:
+        return "none"
+    if estimate is not None:
+        return "estimated from the people"
+    if camera.kind == "pinhole":
+        return "calibration"
+    if isinstance(cfg.camera.height_m, (int, float)):
+        return "given"
+    return "unknown"
+
+
+def _pack(frame: np.ndarray) -> bytes:
+    """A frame kept for the renderer while it waits, JPEG-compressed (a few % of its size)."""
+    ok, data = cv2.imencode(".jpg", frame[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])
+    if not ok:
+        raise UserError("could not compress a frame for the renderer; check free memory")
+    return data.tobytes()
+
+
+def _unpack(frame: np.ndarray | bytes) -> np.ndarray:
+    if isinstance(frame, np.ndarray):
+        return frame
+    return cv2.imdecode(np.frombuffer(frame, np.uint8), cv2.IMREAD_COLOR)[..., ::-1].copy()
 
 
 def _peak_memory_mb() -> float:
@@ -345,7 +504,14 @@ class _Pipeline:
         # output file is written.
         detector = None if given_detections is not None else build_detector(cfg.detector, camera)
         self.detector_name = "given detections" if detector is None else detector.name
-        self.tracker = PanoramaTracker(camera, cfg, fps=info.fps, detector=detector)
+        delay = 0
+        if estimates_height(cfg.camera, camera):
+            delay = max(0, round(cfg.camera.auto_height_delay_s * info.fps))
+        self.tracker = PanoramaTracker(
+            camera, cfg, fps=info.fps, detector=detector, delay_frames=delay
+        )
+        # frames waiting for their tracks, for the renderer (JPEG while the height settles)
+        self._held: dict[int, np.ndarray | bytes] = {}
         self.timer = self.tracker.timer
         if cfg.output.render:
             from mplt.render import plan_layout
@@ -375,11 +541,17 @@ class _Pipeline:
 
     def summary(self, status: str, wall_s: float) -> dict[str, Any]:
         n = max(self.frames_done, 1)
-        camera = self.camera
+        camera = self.tracker.camera
+        estimate = self.tracker.pose_estimate
         if not camera.has_ground:
             localization = "none (uncalibrated perspective video: image-space tracking)"
         elif camera.camera_height is None:
-            localization = "height prior only (camera height unknown; pass --camera-height)"
+            localization = (
+                "height prior only (camera height not settled from the people: too few seen; "
+                "pass --camera-height)"
+                if self.tracker.height_from_people
+                else "height prior only (camera height unknown; pass --camera-height)"
+            )
         else:
             localization = "foot point on the ground fused with the person-height prior"
         embedder = self.tracker.embedder
@@ -396,7 +568,15 @@ class _Pipeline:
             "run_dir": str(self.run_dir),
             "frames_processed": self.frames_done,
             "last_frame": self.last_frame + 1,
-            "camera": {"model": camera.kind, "height_m": camera.camera_height},
+            "camera": {
+                "model": camera.kind,
+                "height_m": camera.camera_height,
+                "height_source": _height_source(self.cfg, self.camera, estimate),
+                "height_estimate": None if estimate is None else estimate.to_dict(),
+                "height_settled_at_frame": (
+                    None if self.tracker.settled_at is None else self.tracker.settled_at + 1
+                ),
+            },
             "localization": localization,
             "detector": self.detector_name,
             "embedder": None if embedder is None else embedder.name,
@@ -439,23 +619,14 @@ class _Pipeline:
                 for batch in _batches(source, self.cfg.batch_frames, self.timer):
                     people = 0
                     for (index, frame), dets in zip(batch, self._detect(batch), strict=True):
-                        out = _select_output(self.tracker.track(frame, dets), self.cfg)
-                        with self.timer("write"):
-                            mot.write(index, out)
-                            azel = box_centre_azel(self.camera, out.boxes)
-                            jsonl.write(index, index / self.info.fps, out, azel)
                         if renderer is not None:
-                            with self.timer("render"):
-                                renderer(frame, out)
-                        self.detection_count += len(dets)
-                        self.confirmed_ids.update(
-                            out.ids[out.states == TrackState.CONFIRMED].tolist()
-                        )
-                        self.max_people = max(self.max_people, len(out))
-                        people = len(out)
-                        self.frames_done += 1
-                        self.last_frame = index
+                            waiting = self.tracker.estimating
+                            self._held[index] = _pack(frame) if waiting else frame
+                        for done in self.tracker.push(frame, dets):
+                            people = self._write(done, mot, jsonl, renderer)
                     bar.update(len(batch), people)
+                for done in self.tracker.flush():
+                    self._write(done, mot, jsonl, renderer)
             except KeyboardInterrupt:
                 status = "interrupted"
             finally:
@@ -465,6 +636,24 @@ class _Pipeline:
         if status == "interrupted":
             raise KeyboardInterrupt
         return summary
+
+    def _write(self, done: TrackedFrame, mot: MotWriter, jsonl: JsonlWriter, renderer: Any) -> int:
+        """Write one tracked frame to every sink; returns the number of people written."""
+        index = done.index
+        out = _select_output(done.tracks, self.cfg)
+        with self.timer("write"):
+            mot.write(index, out)
+            azel = box_centre_azel(self.tracker.camera, out.boxes)
+            jsonl.write(index, index / self.info.fps, out, azel)
+        if renderer is not None:
+            with self.timer("render"):
+                renderer(_unpack(self._held.pop(index)), out)
+        self.detection_count += len(done.detections)
+        self.confirmed_ids.update(out.ids[out.states == TrackState.CONFIRMED].tolist())
+        self.max_people = max(self.max_people, len(out))
+        self.frames_done += 1
+        self.last_frame = index
+        return len(out)
 
     def _open_renderer(self, stack: contextlib.ExitStack) -> Any:
         """The same drawing as ``mplt render``, streamed: ``render(frame, tracks)`` or None."""

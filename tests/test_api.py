@@ -41,7 +41,9 @@ def test_track_returns_the_summary_and_the_output_paths(pano_clip, tmp_path):
     assert result.run_dir == tmp_path / "run"
     assert result.summary == json.loads(result.summary_json.read_text())
     assert result.summary["frames_processed"] == CLIP_FRAMES
-    assert result.summary["camera"] == {"model": "equirect", "height_m": CLIP_CAMERA_HEIGHT}
+    camera = result.summary["camera"]
+    assert (camera["model"], camera["height_m"]) == ("equirect", CLIP_CAMERA_HEIGHT)
+    assert camera["height_source"] == "given" and camera["height_estimate"] is None
     assert result.summary["counts"]["tracks_confirmed"] == 4
     for path in (result.tracks_txt, result.tracks_jsonl, result.config_yaml):
         assert path.is_file() and path.parent == result.run_dir

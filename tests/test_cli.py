@@ -61,7 +61,9 @@ def test_track_with_given_detections_writes_valid_outputs(clip, tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "finished"
     assert summary["frames_processed"] == FRAMES
-    assert summary["camera"] == {"model": "equirect", "height_m": CAMERA_HEIGHT}
+    camera = summary["camera"]
+    assert (camera["model"], camera["height_m"]) == ("equirect", CAMERA_HEIGHT)
+    assert camera["height_source"] == "given" and camera["height_estimate"] is None
     assert summary["detector"] == "given detections"
     assert yaml.safe_load((out / "config.yaml").read_text())["camera"]["height_m"] == CAMERA_HEIGHT
 

@@ -83,8 +83,8 @@ def test_frames_without_a_detector_are_detected_in_batches(pano_clip):
     tracker = PanoramaTracker(camera, config(**{"tracker.n_init": 1}), fps=10.0, detector=detector)
     batch = tracker.detect(frames[:4], [0, 1, 2, 3])
     assert detector.calls == [4] and [d.frame_index for d in batch] == [0, 1, 2, 3]
-    assert np.isnan(batch[0].ground_xy).all()  # localized by track(), not by detect()
-    tracks = tracker.track(frames[0], batch[0])
+    assert np.isnan(batch[0].ground_xy).all()  # localized by push(), not by detect()
+    tracks = tracker.push(frames[0], batch[0])[-1].tracks
     assert np.isfinite(tracks.ground_xy).all() and len(tracks) == len(boxes)
     tracker.update(frames[1])  # no detections given: the detector runs on this frame
     assert detector.calls == [4, 1]
@@ -175,7 +175,9 @@ def test_a_perspective_video_is_tracked_in_the_image(tmp_path):
     det.write_text("".join(f"{f},-1,100,60,30,90,0.9,-1,-1,-1\n" for f in range(1, 5)))
     cfg = updated(TrackConfig(), {"tracker.n_init": 1})
     summary = run_track(str(video), cfg, tmp_path / "run", detections_file=det, progress=False)
-    assert summary["camera"] == {"model": "image", "height_m": None}
+    camera = summary["camera"]
+    assert (camera["model"], camera["height_m"]) == ("image", None)
+    assert camera["height_source"] == "none" and camera["height_estimate"] is None
     assert summary["tracker"]["mode"] == "image" and summary["localization"].startswith("none")
     last = (tmp_path / "run" / "tracks.jsonl").read_text().splitlines()[-1]
     track = json.loads(last)["tracks"][0]
@@ -255,3 +257,93 @@ def test_re_rendered_run_has_every_source_frame_and_matches_the_streamed_video(t
     assert len(streamed) == CLIP_FRAMES
     # Same composer, same encoder: equal up to codec noise.
     assert np.abs(streamed.astype(int) - rendered.astype(int)).mean() < 0.5
+
+
+# -- the camera height from the people (camera.height_m: auto) ----------------------------
+
+
+def _gt_xy(gt: np.ndarray, frame: int) -> np.ndarray:
+    return gt[gt[:, 0] == frame + 1][:, 7:9]
+
+
+def _median_error(dets: Detections, truth: np.ndarray) -> float:
+    from scipy.optimize import linear_sum_assignment
+
+    d = np.linalg.norm(dets.ground_xy[:, None] - truth[None], axis=2)
+    rows, cols = linear_sum_assignment(np.nan_to_num(d, nan=1e6))
+    return float(np.median(d[rows, cols]))
+
+
+def test_held_back_frames_are_localized_with_the_settled_height(pano_clip):
+    video, det_file, gt = pano_clip
+    cfg = updated(TrackConfig(), {"camera.height_m": "auto"})
+    given = read_mot_detections(det_file)
+    done, first_out = [], None
+    with open_source(str(video)) as source:
+        camera = build_camera(cfg.camera, (source.info.width, source.info.height))
+        assert camera.camera_height is None
+        tracker = PanoramaTracker(camera, cfg, fps=source.info.fps, delay_frames=CLIP_FRAMES)
+        for index, frame in source:
+            out = tracker.push(frame, given[index])
+            if out and first_out is None:
+                first_out = index
+            done += out
+    done += tracker.flush()
+    assert [d.index for d in done] == list(range(CLIP_FRAMES))  # every frame, in order
+    assert tracker.settled_at is not None and first_out == tracker.settled_at
+    estimate = tracker.pose_estimate
+    assert estimate.height_m == pytest.approx(CLIP_CAMERA_HEIGHT, rel=0.03)
+    assert tracker.camera.camera_height == estimate.height_m
+    # the first frame waited for the estimate: it is localized with the camera height
+    assert _median_error(done[0].detections, _gt_xy(gt, 0)) < 0.3
+
+
+def test_update_never_waits_before_the_height_settles(pano_clip):
+    video, det_file, _ = pano_clip
+    cfg = updated(TrackConfig(), {"camera.height_m": "auto"})
+    given = read_mot_detections(det_file)
+    heights = []
+    with open_source(str(video)) as source:
+        camera = build_camera(cfg.camera, (source.info.width, source.info.height))
+        tracker = PanoramaTracker(camera, cfg, fps=source.info.fps)
+        for index, frame in source:
+            tracker.update(frame, given[index])
+            heights.append(tracker.camera.camera_height)
+    assert heights[0] is None and heights[-1] == pytest.approx(CLIP_CAMERA_HEIGHT, rel=0.03)
+    with pytest.raises(ValueError, match="use push"):
+        PanoramaTracker(camera, cfg, fps=10.0, delay_frames=5).update(np.zeros((256, 512, 3)))
+
+
+def test_a_run_records_the_estimated_height(pano_clip, tmp_path):
+    video, det_file, _ = pano_clip
+    cfg = updated(TrackConfig(), {"output.render": True, "render": SMALL})
+    summary = run_track(str(video), cfg, tmp_path / "run", detections_file=det_file, progress=False)
+    camera = summary["camera"]
+    assert camera["height_source"] == "estimated from the people"
+    assert camera["height_m"] == pytest.approx(CLIP_CAMERA_HEIGHT, rel=0.03)
+    assert camera["height_estimate"]["samples"] >= 50 and camera["height_settled_at_frame"] >= 1
+    assert summary["frames_processed"] == CLIP_FRAMES
+    assert "foot point" in summary["localization"]
+    frames = {
+        int(line.split(",")[0]) for line in (tmp_path / "run" / "tracks.txt").read_text().split()
+    }
+    assert min(frames) <= 3  # the held-back first frames were written too
+    from mplt.io.sources import open_source as src
+
+    with src(str(tmp_path / "run" / "video.mp4")) as rendered:
+        assert sum(1 for _ in rendered) == CLIP_FRAMES
+
+
+def test_too_few_people_leave_the_height_unknown(pano_clip, tmp_path):
+    video, det_file, _ = pano_clip
+    one = tmp_path / "one.txt"
+    rows = np.loadtxt(det_file, delimiter=",")
+    keep = rows[:, 0] <= 6
+    np.savetxt(one, rows[keep][:10], fmt="%.3f", delimiter=",")  # 10 person-frames
+    summary = run_track(
+        str(video), TrackConfig(), tmp_path / "run", detections_file=one, progress=False
+    )
+    assert summary["camera"]["height_m"] is None and summary["camera"]["height_estimate"] is None
+    assert summary["camera"]["height_source"] == "unknown"
+    assert "not settled" in summary["localization"]
+    assert summary["frames_processed"] == CLIP_FRAMES

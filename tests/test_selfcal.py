@@ -21,8 +21,9 @@ def people_boxes(
     azimuth_range: tuple[float, float] = (-180.0, 180.0),
     max_range_m: float = 25.0,
 ) -> np.ndarray:
-    """(n, 4) seam-unwrapped boxes of standing people (heights N(1.70, 0.07) m, 0.45 m wide)
-    around a camera ``camera_height`` m up, tilted by ``pitch``/``roll`` degrees."""
+    """(n, 4) seam-unwrapped boxes of standing people (upright cylinders 0.15 m in radius,
+    heights N(1.70, 0.07) m) around a camera ``camera_height`` m up, tilted by
+    ``pitch``/``roll`` degrees."""
     level = Equirectangular(W, W // 2)
     R = rotation_matrix(0.0, pitch, roll)  # ground_from_camera
     r = rng.uniform(1.5, max_range_m, n)
@@ -31,12 +32,12 @@ def people_boxes(
     boxes = []
     for k in range(n):
         x, y = r[k] * np.cos(az[k]), -r[k] * np.sin(az[k])
-        side = np.array([np.sin(az[k]), np.cos(az[k])]) * 0.225  # across the line of sight
+        around = np.linspace(0, 2 * np.pi, 16, endpoint=False)
         pts = np.array(
             [
-                [x + s * side[0], y + s * side[1], z]
+                [x + 0.15 * np.cos(a), y + 0.15 * np.sin(a), z]
                 for z in np.linspace(0, tall[k], 9)
-                for s in (-1, 1)
+                for a in around
             ]
         )
         uv, _ = level.ray_to_pixel((pts - [0.0, 0.0, camera_height]) @ R)  # camera-frame rays

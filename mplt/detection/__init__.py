@@ -166,6 +166,8 @@ def build_detector(cfg: DetectorConfig, camera: Camera | None) -> Detector:
         batch_size=cfg.batch_size,
         nms_iou_threshold=cfg.nms_iou_threshold,
         min_box_height_px=cfg.min_box_height_px,
-        min_elevation_deg=cfg.min_elevation_deg,
-        max_elevation_deg=cfg.max_elevation_deg,
+        target_px=cfg.target_px,
+        zoom_step=cfg.zoom_step,
+        max_range_m=cfg.max_range_m,
+        near_views=cfg.near_views,
     )

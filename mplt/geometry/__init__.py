@@ -36,7 +36,7 @@ from mplt.geometry.crops import (
     view_boxes_to_camera,
     view_maps,
 )
-from mplt.geometry.factory import CAMERAS, build_camera
+from mplt.geometry.factory import CAMERAS, build_camera, camera_height_of, estimates_height
 
 __all__ = [
     "CAMERAS",
@@ -53,6 +53,8 @@ __all__ = [
     "box_iou",
     "boxes_touch_edge",
     "build_camera",
+    "camera_height_of",
+    "estimates_height",
     "ground_to_pixel",
     "nms",
     "nominal_intrinsics",

@@ -5,9 +5,11 @@ Conventions (binding for all of mplt; this is the one place they are written dow
 * Pixel coordinates are 0-based and continuous: column ``u`` covers ``[u, u + 1)``, so the
   centre of pixel ``(u, v)`` is ``(u + 0.5, v + 0.5)``. Every ``uv`` argument below is such a
   continuous coordinate ``(x, y)``.
-* Equirectangular frame ``W x H`` with ``W = 2H``: continuous column ``x`` -> azimuth
-  ``az = x / W * 360 - 180`` degrees (pixel column ``u`` -> ``(u + 0.5) / W * 360 - 180``);
-  continuous row ``y`` -> elevation ``el = 90 - y / H * 180`` degrees. The image centre
+* Equirectangular frame ``W x H`` covering 360 x 180 degrees, usually ``W = 2H``; a full
+  sphere stored at 16:9 (e.g. 3840 x 2160) has non-square angular pixels, and every step
+  uses the two scales ``W / 360`` and ``H / 180`` px per degree. Continuous column ``x`` ->
+  azimuth ``az = x / W * 360 - 180`` degrees (pixel column ``u`` -> ``(u + 0.5) / W * 360 -
+  180``); continuous row ``y`` -> elevation ``el = 90 - y / H * 180`` degrees. The image centre
   ``(W/2, H/2)`` looks forward (az 0, el 0); azimuth grows to the RIGHT; the seam is at
   azimuth +-180 deg (``x = 0 = W``). A box crossing the seam is stored unwrapped: ``x1`` in
   ``[0, W)`` and ``x2`` may exceed ``W`` (see :mod:`mplt.geometry.boxes`).
@@ -177,6 +179,10 @@ class CameraBase:
         return touch[:, 1], touch[:, 3]
 
 
+#: Width / height of the frames accepted as a full 360 x 180 sphere: from 16:9 to 2:1.
+EQUIRECT_ASPECT = (1.75, 2.0)
+
+
 def _check_height(camera_height: float | None) -> float | None:
     if camera_height is None:
         return None
@@ -190,7 +196,10 @@ def _check_height(camera_height: float | None) -> float | None:
 
 
 class Equirectangular(CameraBase):
-    """Full 360 x 180 degree equirectangular panorama (``W = 2H``), camera at the origin.
+    """Full 360 x 180 degree equirectangular panorama, camera at the origin.
+
+    ``W = 2H`` (square angular pixels), or a full sphere squeezed into 16:9 (``W / H`` from
+    :data:`EQUIRECT_ASPECT`), whose horizontal and vertical angular scales differ.
 
     Attributes:
         rotation: ``(3, 3)`` ``R_ground_from_camera`` built from yaw/pitch/roll (degrees).
@@ -207,11 +216,12 @@ class Equirectangular(CameraBase):
         pitch_deg: float = 0.0,
         roll_deg: float = 0.0,
     ) -> None:
-        if height <= 0 or width != 2 * height:
+        lo, hi = EQUIRECT_ASPECT
+        if height <= 0 or not lo <= width / height <= hi:
             raise UserError(
-                f"frame is {width}x{height}, equirectangular needs 2:1 "
-                "(width = 2 x height); use a full 360x180 panorama or a pinhole "
-                "camera file"
+                f"frame is {width}x{height}, equirectangular needs 2:1 (width = 2 x height, "
+                "or a full 360x180 sphere squeezed into 16:9); use a full panorama or a "
+                "pinhole camera file"
             )
         self.width, self.height = int(width), int(height)
         self.box_space = BoxSpace(float(width))

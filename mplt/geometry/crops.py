@@ -182,10 +182,29 @@ def rectified_crop_maps(
     return _rays_to_maps(camera, rays.reshape(3, -1).T, (n, h, w))
 
 
-def view_boxes_to_camera(view: PerspectiveView, camera: Camera, boxes: np.ndarray) -> np.ndarray:
+def _person_lines(boxes: np.ndarray, per_line: int = 8) -> np.ndarray:
+    """``(N, 4 * per_line, 2)`` points on a person's shape inside each box: the vertical centre
+    line and horizontal lines across it at 20, 50 and 80 % of its height."""
+    t = np.linspace(0.0, 1.0, per_line)
+    x1, y1, x2, y2 = (boxes[:, i, None] for i in range(4))
+    xc, one = 0.5 * (x1 + x2), np.ones_like(t)
+    xs, ys = [xc * one], [y1 + t * (y2 - y1)]
+    for f in (0.2, 0.5, 0.8):
+        xs.append(x1 + t * (x2 - x1))
+        ys.append((y1 + f * (y2 - y1)) * one)
+    return np.stack([np.concatenate(xs, 1), np.concatenate(ys, 1)], -1)
+
+
+def view_boxes_to_camera(
+    view: PerspectiveView, camera: Camera, boxes: np.ndarray, *, shape: str = "box"
+) -> np.ndarray:
     """Boxes found in ``view`` -> bounding boxes in ``camera`` pixels.
 
-    The outline of each box (8 points per edge) is mapped to the camera. On a panorama the
+    With ``shape="box"`` the outline of each box (8 points per edge) is mapped to the camera:
+    the camera box holds everything the view box held. With ``shape="person"`` only the lines
+    a person fills are (the vertical centre line and three horizontal lines across it): near
+    a panorama's pole a view box's empty corners spread over many columns, and a detector's
+    box of a person there should not. On a panorama the
     columns are unwrapped around the box centre, so a box across the seam comes out with
     ``x1`` in ``[0, W)`` and ``x2 > W``; a box that contains a pole of the panorama spans the
     full width and reaches the top (zenith) or bottom (nadir) edge. Other cameras clip to the
@@ -195,15 +214,18 @@ def view_boxes_to_camera(view: PerspectiveView, camera: Camera, boxes: np.ndarra
         view: the view the boxes were found in.
         camera: the target camera.
         boxes: ``(N, 4)`` xyxy view pixels.
+        shape: ``box`` | ``person`` (see above).
 
     Returns:
         ``(N, 4)`` float64 xyxy camera pixels.
     """
+    if shape not in ("box", "person"):
+        raise ValueError(f"shape must be 'box' or 'person', got {shape!r}")
     boxes = as_boxes(boxes)
     n = len(boxes)
     if n == 0:
         return np.zeros((0, 4))
-    outline = _outline(boxes)
+    outline = _outline(boxes) if shape == "box" else _person_lines(boxes)
     uv, valid = camera.ray_to_pixel(view.pixel_to_ray(outline.reshape(-1, 2)))
     uv, valid = uv.reshape(n, -1, 2), valid.reshape(n, -1)
     x, y = np.where(valid, uv[..., 0], np.nan), np.where(valid, uv[..., 1], np.nan)

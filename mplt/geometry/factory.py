@@ -4,8 +4,10 @@
 rebuilds a run's camera here from ``summary.json`` (the kind actually used, the height) and
 ``config.yaml`` (pose, calibration file). :data:`CAMERAS` maps ``camera.model`` to a builder;
 ``auto`` is one of them: ``pinhole`` when a calibration file is given, else ``equirect`` for
-a 2:1 frame, else ``image``. The camera records its kind (``camera.kind``), so nothing needs
-the model name beside it.
+a 2:1 frame, else ``image`` (a full sphere stored at 16:9 cannot be told from an ordinary
+video by its size: ``camera.model=equirect`` says so; a camera height given for a frame
+taken as ``image`` gets a notice saying how). The camera records its kind (``camera.kind``),
+so nothing needs the model name beside it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from core.errors import UserError
+from core.notify import notice
 from core.registry import Registry
 from mplt.config import CameraConfig
 from mplt.geometry.camera import Camera, Equirectangular, ImageCamera, MultiView, Pinhole
@@ -35,6 +38,31 @@ def build_camera(cfg: CameraConfig, frame_size: tuple[int, int]) -> Camera:
     return CAMERAS.get(cfg.model)(cfg, frame_size)
 
 
+def camera_height_of(cfg: CameraConfig) -> float | None:
+    """The height ``camera.height_m`` gives, metres: None for ``auto`` (estimated later from
+    the people) and for unknown.
+
+    Raises:
+        UserError: a string other than ``auto``.
+    """
+    value = cfg.height_m
+    if isinstance(value, str):
+        if value != "auto":
+            raise UserError(
+                f"camera.height_m is {value!r}; give metres above the ground (e.g. 1.6), auto "
+                "(estimated from the people) or null (unknown)"
+            )
+        return None
+    return value
+
+
+def estimates_height(cfg: CameraConfig, camera: Camera) -> bool:
+    """Whether the camera's height is to be estimated from the people: ``height_m: auto`` for
+    an equirectangular panorama that has no height yet (calibrated cameras know theirs)."""
+    auto = cfg.height_m == "auto"
+    return auto and camera.kind == "equirect" and camera.camera_height is None
+
+
 @CAMERAS.register("auto")
 def _auto(cfg: CameraConfig, frame_size: tuple[int, int]) -> Camera:
     width, height = frame_size
@@ -44,6 +72,14 @@ def _auto(cfg: CameraConfig, frame_size: tuple[int, int]) -> Camera:
         model = "equirect"
     else:
         model = "image"
+        if isinstance(cfg.height_m, (int, float)):
+            # A full sphere stored at 16:9 looks like an ordinary video; only the user knows.
+            notice(
+                f"the {width}x{height} frame is tracked as an ordinary perspective video in "
+                "image space, so the camera height is not used; for a full 360x180 sphere "
+                "stored at this size pass --set camera.model=equirect, for a calibrated camera "
+                "--calib FILE"
+            )
     return CAMERAS.get(model)(cfg, frame_size)
 
 
@@ -51,7 +87,7 @@ def _auto(cfg: CameraConfig, frame_size: tuple[int, int]) -> Camera:
 def _equirect(cfg: CameraConfig, frame_size: tuple[int, int]) -> Camera:
     return Equirectangular(
         *frame_size,
-        camera_height=cfg.height_m,
+        camera_height=camera_height_of(cfg),
         yaw_deg=cfg.yaw_deg,
         pitch_deg=cfg.pitch_deg,
         roll_deg=cfg.roll_deg,
@@ -86,7 +122,7 @@ def _pinhole(cfg: CameraConfig, frame_size: tuple[int, int]) -> Camera:
 @CAMERAS.register("multiview")
 def _multiview(cfg: CameraConfig, frame_size: tuple[int, int]) -> Camera:
     return _check_size(
-        MultiView.mplt_mosaic(camera_height=cfg.height_m),
+        MultiView.mplt_mosaic(camera_height=camera_height_of(cfg)),
         frame_size,
         "the multiview mosaic",
         "resize the video or use another camera.model",
