@@ -48,6 +48,8 @@ from mplt.detection import build_detector
 from mplt.geometry import Equirectangular, box_iou
 from mplt.io.mot import read_mot
 from mplt.io.sources import open_source
+from mplt.pipeline import SETTLE_REL_STD
+from mplt.selfcal import CameraPoseEstimator
 
 #: Detector configurations compared: name -> changes to ``DetectorConfig()``.
 CONFIGS: dict[str, dict[str, object]] = {
@@ -97,7 +99,14 @@ def _code() -> str:
 def detect(seq: rd.Sequence, known_height: bool, config: str, frames: list[int]) -> dict:
     """Detections (MOT rows) of ``config`` on the 0-based ``frames``; cached."""
     cache = rd.CACHE / "far_field" / seq.name / f"{config}.json"
-    key = {"frames": frames, "config": CONFIGS[config], "height": known_height, "code": _code()}
+    # "selfcal": the height is estimated from the people as the frames go (unknown heights)
+    key = {
+        "frames": frames,
+        "config": CONFIGS[config],
+        "height": known_height,
+        "code": _code(),
+        "selfcal": not known_height,
+    }
     if cache.is_file():
         data = json.loads(cache.read_text())
         if data["key"] == key:
@@ -108,6 +117,9 @@ def detect(seq: rd.Sequence, known_height: bool, config: str, frames: list[int])
     det = build_detector(
         updated(DetectorConfig(confidence_threshold=0.05), CONFIGS[config]), camera
     )
+    # without a known height the camera height is estimated from the people, as in mplt track
+    pose = None if known_height else CameraPoseEstimator(seq.width, seq.height)
+    estimate = None
     rows: list[list[float]] = []
     wanted = set(frames)
     seconds = 0.0
@@ -120,12 +132,27 @@ def detect(seq: rd.Sequence, known_height: bool, config: str, frames: list[int])
             seconds += time.perf_counter() - started
             for b, s in zip(boxes, scores, strict=True):
                 rows.append([index + 1, -1, b[0] + 1, b[1] + 1, b[2] - b[0], b[3] - b[1], float(s)])
+            if pose is not None and estimate is None:
+                pose.add(boxes, scores, index)
+                found = pose.estimate()
+                if found is not None and found.height_std_m <= SETTLE_REL_STD * found.height_m:
+                    estimate = found
+                    det.set_camera(
+                        Equirectangular(
+                            seq.width,
+                            seq.height,
+                            camera_height=found.height_m,
+                            pitch_deg=found.pitch_deg,
+                            roll_deg=found.roll_deg,
+                        )
+                    )
     data = {
         "key": key,
         "rows": rows,
         "s_per_frame": seconds / len(frames),
         "patches_per_frame": det.patches_per_frame,
         "detector": det.name,
+        "estimate": None if estimate is None else estimate.to_dict(),
     }
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps(data))

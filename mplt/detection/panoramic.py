@@ -237,6 +237,10 @@ class PanoramicDetector:
                 self._patches += self._strip_tiles(k, strip)
             if self.n_near_views:
                 self.views = self._near_views()
+        # NMS ranks: strips by zoom (most magnified first, ranks 1..), views (strip -1) rank 0
+        order = np.argsort([s.zoom for s in self.strips], kind="stable")
+        self._magnification_rank = {int(k): float(i + 1) for i, k in enumerate(order)}
+        self._magnification_rank[-1] = 0.0
         if self.mode == "whole" or (self.mode == "tiles" and self.global_pass):
             padded_w = self.width + 2 * self.pad
             f = self.global_zoom
@@ -377,41 +381,40 @@ class PanoramicDetector:
     def _merge(self, results: Sequence[DetectionResult]) -> DetectionResult:
         """One frame's per-patch results -> its people, seam-aware and de-duplicated.
 
-        The global pass sees everyone at its lowest resolution: its boxes only add the people
-        no strip or view found (a near person is boxed more tightly in a view looking at it).
+        Of the boxes of one person from several strips, the one from the strip that shows it
+        most magnified wins (then the score); views come after the strips. The global pass sees
+        everyone at its lowest resolution: its boxes only add the people no strip or view found
+        (a near person is boxed more tightly in a view looking at it).
         """
-        found: dict[bool, tuple[list[np.ndarray], list[np.ndarray]]] = {
-            True: ([], []),
-            False: ([], []),
-        }
+        period = float(self.width)
+        boxes, scores, ranks, is_global = [], [], [], []
         for patch, (b, s) in zip(self._patches, results, strict=True):
             w, h = patch.size
             cut = (boxes_touch_edge(b, w, h, self.edge_margin_px) & patch.cut).any(axis=1)
             b = self._to_panorama(patch, b)
             keep = ~cut & self._keep(patch, b)
-            boxes, scores = found[patch.kind == "global"]
+            n = int(keep.sum())
             boxes.append(b[keep])
             scores.append(s[keep])
-        period = float(self.width)
-        merged = []
-        for is_global in (False, True):
-            boxes, scores = found[is_global]
-            if not boxes or sum(len(x) for x in scores) == 0:
-                continue
-            b = wrap_boxes(np.concatenate(boxes), period)
-            s = np.concatenate(scores).astype(np.float32)
-            keep = nms(b, s, self.nms_iou_threshold, period)
-            b, s = b[keep], s[keep]
-            if is_global and merged:
-                seen = box_iou(b, merged[0][0], period).max(axis=1, initial=0.0)
-                b, s = b[seen <= self.nms_iou_threshold], s[seen <= self.nms_iou_threshold]
-            merged.append((b, s))
-        if not merged:
+            ranks.append(np.full(n, self._magnification_rank.get(patch.strip, 0.0)))
+            is_global.append(np.full(n, patch.kind == "global"))
+        if sum(len(s) for s in scores) == 0:
             return empty_result()
-        boxes_all = np.concatenate([b for b, _ in merged])
-        scores_all = np.concatenate([s for _, s in merged])
-        order = np.argsort(-scores_all, kind="stable")
-        return boxes_all[order], scores_all[order]
+        b = wrap_boxes(np.concatenate(boxes), period)
+        s = np.concatenate(scores).astype(np.float32)
+        glob = np.concatenate(is_global)
+        # a rank in [k, k + 1): the strip's magnification rank k, then the score
+        rank = np.concatenate(ranks) + s
+        primary = np.flatnonzero(~glob)
+        kept = primary[nms(b[primary], rank[primary], self.nms_iou_threshold, period)]
+        extra = np.flatnonzero(glob)
+        extra = extra[nms(b[extra], s[extra], self.nms_iou_threshold, period)]
+        if len(kept) and len(extra):
+            seen = box_iou(b[extra], b[kept], period).max(axis=1)
+            extra = extra[seen <= self.nms_iou_threshold]
+        out = np.concatenate([kept, extra])
+        out = out[np.argsort(-s[out], kind="stable")]
+        return b[out], s[out]
 
     def detect(self, images: Sequence[np.ndarray]) -> list[DetectionResult]:
         """People in each panorama frame.

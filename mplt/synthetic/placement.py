@@ -3,7 +3,9 @@
 A :class:`Placement` puts a perspective clip into an equirectangular panorama whose centre is
 the clip camera's centre, so the geometry is exact: every panorama pixel's ray is projected
 into the clip (``camera.ray_to_pixel``) and sampled, boxes are carried over by their outlines
-(:func:`mplt.geometry.view_boxes_to_camera`: seam-unwrapped, ``x2 > W`` across the seam), and
+(:func:`mplt.geometry.view_boxes_to_camera` with the lines a person fills, so a near person's
+box does not grow by its view box's empty corners; seam-unwrapped, ``x2 > W`` across the
+seam), and
 ground positions by the rigid motion between the clip's world frame and the panorama's ground
 frame. Two kinds of clip:
 
@@ -121,7 +123,7 @@ class Placement:
         cw, ch = self.clip_size
         b[:, [0, 2]] = b[:, [0, 2]].clip(0, cw)
         b[:, [1, 3]] = b[:, [1, 3]].clip(0, ch)
-        return view_boxes_to_camera(self.clip, self.pano, b)
+        return view_boxes_to_camera(self.clip, self.pano, b, shape="person")
 
     def ground(self, world_xy: np.ndarray) -> np.ndarray:
         """(N, 2) metres in the clip's world frame -> (N, 2) metres in the panorama's ground
