@@ -18,6 +18,7 @@ from reid.engine.trainer import Trainer, seed_everything
 from reid.evaluation import EvalOptions, evaluate_checkpoint, protocol_for
 from reid.methods import METHODS
 from reid.methods.base import Method
+from reid.models.backbones import init_weights_of
 
 
 def list_methods() -> list[str]:
@@ -37,6 +38,8 @@ def _checkpoint_extra(method: Method, name: str, dataset: str) -> dict[str, Any]
         "config": config_to_dict(method.cfg),
         "num_classes": method.num_classes,
         "dataset": dataset,
+        # which weights each backbone started from (ImageNet download, offline copy, file...)
+        "init_weights": init_weights_of(method.model),
         "input": {
             "height": d.height,
             "width": d.width,
@@ -85,6 +88,7 @@ def train(
         raise UserError(
             f"{run_dir} already holds a run (last.pt); pass --resume or choose another folder"
         )
+    cfg = method_cls.resolve_config(cfg, pretrained)
     splits = read_dataset(dataset, data_dir)
     dev = resolve_device(device)
     seed_everything(cfg.train.seed)
