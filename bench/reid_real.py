@@ -7,8 +7,8 @@ Two parts, each printing a Markdown table (``bench/results/reid_real.md`` holds 
     TUD-Campus, PETS09-S2L1; built into ``--data`` when missing). The baseline recipe
     (``configs/reid/baseline.yaml``) at 128 x 64 on the offline ImageNet MobileNetV2, scored
     with the Market protocol (mAP, rank-1, and k-reciprocal re-ranked): random init untrained
-    and trained, ImageNet features untrained and trained. The trained ImageNet run's best.pt is
-    the ``--reid`` checkpoint of the tracking part.
+    (and trained with ``--train-random``), ImageNet features untrained and trained. The
+    trained ImageNet run's best.pt is the ``--reid`` checkpoint of the tracking part.
 
 ``track``
     ``mplt track`` on the real clips with real detections (:mod:`bench.realdata`), one run per
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import subprocess
 import sys
 import time
@@ -45,7 +44,9 @@ SMALL = {
 }
 
 
-def _reid_rows(data: Path, out: Path, epochs: int, steps: int, batch: int, lr: float) -> list:
+def _reid_rows(
+    data: Path, out: Path, epochs: int, steps: int, batch: int, lr: float, train_random: bool
+) -> list:
     import torch
 
     from core.config import updated
@@ -84,6 +85,8 @@ def _reid_rows(data: Path, out: Path, epochs: int, steps: int, batch: int, lr: f
         untrained = Baseline(cfg, splits.num_train_pids, device)
         untrained.model.eval()
         rows.append((f"{name}, untrained", *scores(untrained), 0.0))
+        if not imagenet and not train_random:
+            continue
         started = time.perf_counter()
         run = train(
             "baseline", cfg, data, "market1501", out / name.split()[0], device="cpu", progress=False
@@ -113,31 +116,17 @@ def _track_rows(ckpt: str | None, out: Path, detector: str) -> list:
             cmd += [*extra, "--out", str(run), "--quiet"]
             subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
             report = subprocess.run(
-                [sys.executable, "-m", "cli", "eval", "--gt", str(seq.gt), "--pred", str(run)],
+                [sys.executable, "-m", "cli", "eval", "--gt", str(seq.gt), "--pred", str(run)]
+                + ["--json", "-"],
                 cwd=ROOT,
                 check=True,
                 capture_output=True,
                 text=True,
             ).stdout
-            summary = json.loads((run / "summary.json").read_text())
-            rows.append((seq.name, det, kind, *_idf1_idsw(report), _embed_ms(summary)))
+            scores = json.loads(report)["combined"]
+            timing = json.loads((run / "summary.json").read_text())["timing"]["ms_per_frame"]
+            rows.append((seq.name, det, kind, scores["IDF1"], scores["IDSW"], timing["embed"]))
     return rows
-
-
-def _idf1_idsw(report: str) -> tuple[float, int]:
-    idf1 = re.search(r"IDF1\D*?([\d.]+)", report)
-    idsw = re.search(r"(?:IDSW|IDs)\D*?(\d+)", report)
-    if idf1 is None or idsw is None:
-        raise RuntimeError(f"cannot read IDF1 / IDSW in `mplt eval`'s report:\n{report}")
-    return float(idf1.group(1)), int(idsw.group(1))
-
-
-def _embed_ms(summary: dict) -> float:
-    """Milliseconds per frame spent embedding (the run summary's timing of that stage)."""
-    timings = summary.get("timings_s") or summary.get("timings") or {}
-    frames = max(int(summary.get("frames", 1)), 1)
-    seconds = next((v for k, v in timings.items() if "embed" in k), float("nan"))
-    return 1000.0 * float(seconds) / frames
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -150,6 +139,7 @@ def main(argv: list[str] | None = None) -> None:
     r.add_argument("--steps", type=int, default=15, help="iterations per epoch")
     r.add_argument("--batch", type=int, default=96, help="images per batch (3 per triplet)")
     r.add_argument("--lr", type=float, default=3.5e-4)
+    r.add_argument("--train-random", action="store_true", help="also train from random init")
     t = sub.add_parser("track")
     t.add_argument("--reid", help="a trained checkpoint (the reid part's imagenet/best.pt)")
     t.add_argument("--out", type=Path, default=Path("/tmp/reid-real-track"))
@@ -160,7 +150,9 @@ def main(argv: list[str] | None = None) -> None:
             from reid.tools.make_real_reid import build
 
             build(args.data, ROOT.parent / "shared" / "data")
-        rows = _reid_rows(args.data, args.out, args.epochs, args.steps, args.batch, args.lr)
+        rows = _reid_rows(
+            args.data, args.out, args.epochs, args.steps, args.batch, args.lr, args.train_random
+        )
         print("| model | mAP | rank-1 | mAP re-ranked | rank-1 re-ranked | train min |")
         print("|---|---|---|---|---|---|")
         for name, *v, minutes in rows:
