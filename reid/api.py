@@ -89,8 +89,9 @@ def train(
         raise UserError(
             f"{run_dir} already holds a run (last.pt); pass --resume or choose another folder"
         )
-    cfg = method_cls.resolve_config(cfg, pretrained)
     splits = read_dataset(dataset, data_dir)
+    # after every check of the user's input: its download attempt is slow and noisy offline
+    cfg = method_cls.resolve_config(cfg, pretrained)
     dev = resolve_device(device)
     seed_everything(cfg.train.seed)
     impl = method_cls(cfg, splits.num_train_pids, dev, pretrained=pretrained)
