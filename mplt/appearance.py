@@ -6,7 +6,9 @@ or tilted near the nadir comes out whole and upright). An :class:`Embedder` turn
 L2-normalised feature vectors whose cosine similarity says "same person".
 
 The built-in :class:`ColourEmbedder` needs no weights: colour histograms of six horizontal
-body stripes (head ... feet). Learned re-ID models plug in through :data:`EMBEDDERS`.
+body stripes (head ... feet). :class:`ImagenetEmbedder` uses ImageNet features of a backbone
+whose weights install with the package (``mplt[offline]``); :class:`ReidEmbedder` a trained
+re-ID model. All are registered in :data:`EMBEDDERS`.
 """
 
 from __future__ import annotations
@@ -244,35 +246,23 @@ def _colour(cfg: EmbedderConfig, camera: Camera | None) -> Embedder:
     return ColourEmbedder(camera, crop_height=cfg.crop_height, crop_width=cfg.crop_width)
 
 
-class ReidEmbedder:
-    """A trained re-ID encoder (``mplt train``) behind the :class:`Embedder` interface.
+class EncoderEmbedder:
+    """A :class:`reid.Encoder` behind the :class:`Embedder` interface.
 
     Crops are rectified and seam-aware like the colour embedder's, at the encoder's own input
     size, and go through the network in batches of ``batch_size`` (fp16 autocast on CUDA).
     """
 
-    def __init__(
-        self, camera: Camera | None, checkpoint: str, *, device: str = "auto", batch_size: int = 64
-    ) -> None:
+    def __init__(self, camera: Camera | None, encoder, name: str, batch_size: int = 64) -> None:
         import torch
 
-        import reid
-
-        if not Path(checkpoint).is_file():
-            raise UserError(
-                f"re-ID checkpoint {checkpoint} does not exist; pass the best.pt "
-                "of a `mplt train` run"
-            )
-        try:
-            self.encoder = reid.load_encoder(checkpoint, device=device)
-        except (reid.UserError, RuntimeError) as exc:
-            raise UserError(f"cannot load re-ID checkpoint {checkpoint}: {exc}") from None
+        self.encoder = encoder
         self.camera = camera
         self.batch_size = int(batch_size)
-        self.dim = self.encoder.dim
-        self.name = f"reid:{Path(checkpoint).name}"
-        self.crop_hw = (self.encoder.height, self.encoder.width)
-        self._autocast = self.encoder.device.type == "cuda"
+        self.dim = encoder.dim
+        self.name = name
+        self.crop_hw = (encoder.height, encoder.width)
+        self._autocast = encoder.device.type == "cuda"
         self._torch = torch
 
     def embed(self, frame: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -288,6 +278,56 @@ class ReidEmbedder:
         feat = np.concatenate(parts).astype(np.float32)
         # fp16 rounding: renormalise so the features stay exactly unit length
         return feat / np.maximum(np.linalg.norm(feat, axis=1, keepdims=True), 1e-12)
+
+
+class ReidEmbedder(EncoderEmbedder):
+    """A trained re-ID encoder (``mplt train``): :class:`EncoderEmbedder` of its checkpoint."""
+
+    def __init__(
+        self, camera: Camera | None, checkpoint: str, *, device: str = "auto", batch_size: int = 64
+    ) -> None:
+        import reid
+
+        if not Path(checkpoint).is_file():
+            raise UserError(
+                f"re-ID checkpoint {checkpoint} does not exist; pass the best.pt "
+                "of a `mplt train` run"
+            )
+        try:
+            encoder = reid.load_encoder(checkpoint, device=device)
+        except (reid.UserError, RuntimeError) as exc:
+            raise UserError(f"cannot load re-ID checkpoint {checkpoint}: {exc}") from None
+        super().__init__(camera, encoder, f"reid:{Path(checkpoint).name}", batch_size)
+
+
+class ImagenetEmbedder(EncoderEmbedder):
+    """ImageNet features, no re-ID training: the offline-pretrained MobileNetV2's globally
+    averaged last map (:func:`reid.imagenet_encoder`) on the rectified crops."""
+
+    def __init__(
+        self,
+        camera: Camera | None,
+        *,
+        crop_height: int = 128,
+        crop_width: int = 64,
+        device: str = "auto",
+        batch_size: int = 64,
+    ) -> None:
+        import reid
+
+        encoder = reid.imagenet_encoder("mobilenetv2", crop_height, crop_width, device)
+        super().__init__(camera, encoder, "imagenet:mobilenetv2", batch_size)
+
+
+@EMBEDDERS.register("imagenet")
+def _imagenet(cfg: EmbedderConfig, camera: Camera | None) -> Embedder:
+    return ImagenetEmbedder(
+        camera,
+        crop_height=cfg.crop_height,
+        crop_width=cfg.crop_width,
+        device=cfg.device,
+        batch_size=cfg.batch_size,
+    )
 
 
 @EMBEDDERS.register("reid")

@@ -75,12 +75,14 @@ class LocalizeConfig:
 class EmbedderConfig:
     """Appearance features for re-identification."""
 
-    kind: str = "colour"  #: colour (built in, no weights) | reid (needs checkpoint) | none
+    #: colour (built in, no weights) | imagenet (ImageNet MobileNetV2 features, offline weights
+    #: of mplt[offline]) | reid (needs checkpoint) | none
+    kind: str = "colour"
     checkpoint: str | None = None  #: a `mplt train` checkpoint (best.pt) for kind reid
-    crop_height: int = 128  #: colour embedder crop; a re-ID model uses its own input size
+    crop_height: int = 128  #: colour / imagenet crop; a trained re-ID model uses its own size
     crop_width: int = 64
-    batch_size: int = 64  #: crops per forward pass of a re-ID model
-    device: str = "auto"  #: auto | cpu | cuda | cuda:N (re-ID model; fp16 on CUDA)
+    batch_size: int = 64  #: crops per forward pass of a network (imagenet, reid)
+    device: str = "auto"  #: auto | cpu | cuda | cuda:N (imagenet, reid; fp16 on CUDA)
 
 
 @dataclass(frozen=True)

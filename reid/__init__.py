@@ -16,6 +16,8 @@ Stable entry points (behind ``mplt train``, ``mplt eval-reid`` and ``mplt export
         # the dataset's protocol: mAP, rank1/5/10, mINP, ...; writes eval.json (+ ranking.png)
     reid.list_datasets() -> list[str]
     reid.load_encoder(checkpoint, device="cpu") -> Encoder   # (N,3,H,W) -> (N,D) L2-normalised
+    reid.imagenet_encoder(backbone="mobilenetv2", height=128, width=64, device="cpu") -> Encoder
+        # untrained: pooled ImageNet features (mobilenetv2's weights ship offline)
     reid.export_onnx(checkpoint, out_path, *, opset=17, check=True) -> dict
 
 Errors: :class:`core.errors.DatasetError` (malformed dataset folder, also a ValueError) and its
@@ -35,7 +37,7 @@ from core.errors import DatasetError, UserError
 from reid.api import config_class, evaluate, list_methods, train
 from reid.config import ReidConfig
 from reid.data.datasets import DATASETS
-from reid.embed import Encoder, load_encoder
+from reid.embed import Encoder, imagenet_encoder, load_encoder
 from reid.export import export_onnx
 
 
@@ -52,6 +54,7 @@ __all__ = [
     "config_class",
     "evaluate",
     "export_onnx",
+    "imagenet_encoder",
     "list_datasets",
     "list_methods",
     "load_encoder",

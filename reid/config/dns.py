@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from reid.config.base import DataConfig, ModelConfig, OptimConfig, ReidConfig, TrainConfig
+from reid.config.base import (
+    DataConfig,
+    EvalConfig,
+    ModelConfig,
+    OptimConfig,
+    ReidConfig,
+    TrainConfig,
+)
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,8 @@ class DnsConfig(ReidConfig):
     are not used (see ``dns``)."""
 
     data: DataConfig = field(default_factory=_dns_data)
+    #: L2-normalised features ranked (the method's own evaluation; the baseline's are raw)
+    eval: EvalConfig = field(default_factory=EvalConfig)
     model: ModelConfig = field(default_factory=_dns_model)
     optim: OptimConfig = field(default_factory=_dns_optim)
     train: TrainConfig = field(default_factory=_dns_train)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from reid.config.base import DataConfig, ModelConfig, OptimConfig, ReidConfig, TrainConfig
+from reid.config.base import (
+    DataConfig,
+    EvalConfig,
+    ModelConfig,
+    OptimConfig,
+    ReidConfig,
+    TrainConfig,
+)
 
 #: IHDA's eight non-colour attributes (released code; the paper lists age instead of backpack).
 IHDA_ATTRIBUTES: tuple[str, ...] = (
@@ -41,6 +48,13 @@ class IhdaSection:
     lambda3: float = 0.1  #: weight of the domain loss
     triplet_margin: float = 0.3  #: hinge margin (step 1 Euclidean, step 2 squared Euclidean)
     triplet_start_epoch: int = 0  #: 0-based epoch the triplet starts (code: 10 / 30)
+    #: also the same triplet on the GAP of layer3 (the released code's f1; the paper names
+    #: only the final feature): the released numbers were trained with it
+    layer3_triplet: bool = True
+    #: Adam betas of the released code (the paper gives Adam's lr only, not its betas)
+    adam_beta1: float = 0.5
+    adam_beta2: float = 0.999
+    target_rotation_deg: float = 15.0  #: target images: random rotation in +-this (code)
     att_hidden: int = 512  #: attribute head hidden width (paper; code 128)
     att_dropout: float = 0.5  #: dropout after each attribute hidden layer
     domain_hidden: int = 512  #: domain classifier hidden width (paper; code 128)
@@ -53,7 +67,10 @@ class IhdaSection:
 
 
 def _ihda_data() -> DataConfig:
-    return DataConfig(height=384, width=128, batch_size=64, pad=15)
+    # the code and the paper train and test on grey persons (3 channels), tiny colour jitter
+    return DataConfig(
+        height=384, width=128, batch_size=64, pad=15, color_jitter=0.05, grayscale=True
+    )
 
 
 def _ihda_model() -> ModelConfig:
@@ -78,6 +95,8 @@ class IhdaConfig(ReidConfig):
     """
 
     data: DataConfig = field(default_factory=_ihda_data)
+    #: L2-normalised features ranked (the method's own evaluation; the baseline's are raw)
+    eval: EvalConfig = field(default_factory=EvalConfig)
     model: ModelConfig = field(default_factory=_ihda_model)
     optim: OptimConfig = field(default_factory=_ihda_optim)
     train: TrainConfig = field(default_factory=_ihda_train)

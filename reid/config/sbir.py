@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from reid.config.base import DataConfig, ModelConfig, OptimConfig, ReidConfig, TrainConfig
+from reid.config.base import (
+    DataConfig,
+    EvalConfig,
+    ModelConfig,
+    OptimConfig,
+    ReidConfig,
+    TrainConfig,
+)
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,8 @@ class SbirConfig(ReidConfig):
     10 epochs (fork defaults), and the ``sbir`` options section. ``loss`` is unused."""
 
     data: DataConfig = field(default_factory=_sbir_data)
+    #: L2-normalised features ranked (the method's own evaluation; the baseline's are raw)
+    eval: EvalConfig = field(default_factory=EvalConfig)
     model: ModelConfig = field(default_factory=_sbir_model)
     optim: OptimConfig = field(default_factory=_sbir_optim)
     train: TrainConfig = field(default_factory=_sbir_train)

@@ -14,7 +14,6 @@ copy transferred to c (``bounding_box_train_camstyle/<stem>_fake_<src>to<dst>.jp
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -31,7 +30,13 @@ from core.notify import notice
 from reid.config import DataConfig
 from reid.data.datasets import IMAGE_SUFFIXES, Sample
 from reid.data.loader import Batch, epoch_loader
-from reid.data.transforms import IMAGENET_MEAN, IMAGENET_STD, load_image, random_erasing
+from reid.data.transforms import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    RandomSizedRectCrop,
+    load_image,
+    random_erasing,
+)
 
 CAMSTYLE_DIR = "bounding_box_train_camstyle"
 _CAMSTYLE_NAME = re.compile(r"^(?P<stem>.+)_fake_(?:\d+to)?(?P<dst>\d+)$")
@@ -43,33 +48,6 @@ class CrossDomainBatch(NamedTuple):
 
     source: Batch
     target: Batch
-
-
-class RandomSizedRectCrop:
-    """ECN's crop of a PIL image: up to 10 tries of area fraction U(area) and aspect h/w
-    U(aspect); the first that fits is cut at a uniform position and resized to (height, width);
-    otherwise the whole image is resized. Draws from torch's global generator."""
-
-    def __init__(
-        self,
-        height: int,
-        width: int,
-        area: tuple[float, float] = (0.64, 1.0),
-        aspect: tuple[float, float] = (2.0, 3.0),
-    ) -> None:
-        self.size, self.area, self.aspect = (width, height), area, aspect
-
-    def __call__(self, img: Image.Image) -> Image.Image:
-        w, h = img.size
-        for _ in range(10):
-            area = h * w * float(torch.empty(()).uniform_(*self.area))
-            aspect = float(torch.empty(()).uniform_(*self.aspect))
-            ch, cw = round(math.sqrt(area * aspect)), round(math.sqrt(area / aspect))
-            if 0 < cw <= w and 0 < ch <= h:
-                x = int(torch.randint(0, w - cw + 1, ()))
-                y = int(torch.randint(0, h - ch + 1, ()))
-                return img.crop((x, y, x + cw, y + ch)).resize(self.size, Image.BILINEAR)
-        return img.resize(self.size, Image.BILINEAR)
 
 
 def build_rect_crop_transform(

@@ -6,6 +6,11 @@ Layout: ``images/{pid:04d}_{frame:06d}.jpg``, ``poses/{pid:04d}_{frame:06d}.txt`
 too), ``video.json`` (video name -> list of pids), ``meta.json`` (not needed here).
 The frame index acts as the camera id, so the evaluation excludes the same person in the
 same frame. Query = all images of the query pids, gallery = all images of the gallery pids.
+
+The split lists of DanceReID's generator at HEAD put pids 35-39 in both trainval (17-87) and
+query/gallery (0-11, 35-39, 88-99; an earlier commit had 12-16, disjoint; seeds.md 6.f): a
+model would be tested on people it was trained on. Identities listed on both sides are kept
+for testing and dropped from training, with a notice.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import DatasetError
+from core.notify import notice
 from reid.data.datasets import DATASETS, ReidSplits, Sample, image_files, relabel
 
 _LAYOUT = (
@@ -80,8 +86,18 @@ def read_dancereid(root: Path) -> ReidSplits:
         }
         by_pid.setdefault(pid, []).append(Sample(str(path), pid, frame, extra))
 
+    tested = {int(p) for key in ("query", "gallery") for p in split[key]}
+    overlap = sorted(tested & {int(p) for p in split["trainval"]})
+    if overlap:
+        notice(
+            f"dancereid: {len(overlap)} identities ({_ranges(overlap)}) are in both trainval "
+            "and query/gallery of splits.json (the generator's split bug); they are kept for "
+            "testing and dropped from training"
+        )
+    keep = {"trainval": [p for p in split["trainval"] if int(p) not in tested]}
+
     def gather(key: str) -> list[Sample]:
-        out = [s for pid in split[key] for s in by_pid.get(int(pid), [])]
+        out = [s for pid in keep.get(key, split[key]) for s in by_pid.get(int(pid), [])]
         if not out:
             raise DatasetError(
                 f"dancereid dataset at {root}: no images for the '{key}' pids; expected {_LAYOUT}"
@@ -95,6 +111,17 @@ def read_dancereid(root: Path) -> ReidSplits:
         gather("gallery"),
         eval_protocol="single_gallery_shot",
     )
+
+
+def _ranges(pids: list[int]) -> str:
+    """Sorted pids as runs, e.g. [35, 36, 37, 40] -> "35-37, 40"."""
+    runs: list[list[int]] = []
+    for p in pids:
+        if runs and p == runs[-1][1] + 1:
+            runs[-1][1] = p
+        else:
+            runs.append([p, p])
+    return ", ".join(f"{a}-{b}" if a != b else f"{a}" for a, b in runs)
 
 
 def read_pose(path: str | Path) -> np.ndarray:

@@ -19,8 +19,8 @@ from torch.utils.data import DataLoader, Dataset, default_collate
 from core.errors import UserError
 from reid.config import DataConfig
 from reid.data.datasets import Sample
-from reid.data.loader import Batch, epoch_loader
-from reid.data.transforms import build_train_transform, load_image
+from reid.data.loader import Batch, epoch_loader, load_converted
+from reid.data.transforms import ImageConversion, build_train_transform, image_conversion
 
 
 class IhdaBatch(NamedTuple):
@@ -43,10 +43,19 @@ def _modality(s: Sample) -> int:
 
 class _Items(Dataset):
     """Flat list source + target; items (image, pid, camid, index, domain: 0 source, 1 photo,
-    2 sketch)."""
+    2 sketch). Source images go through ``transform``, target ones through
+    ``target_transform``, all after ``convert``."""
 
-    def __init__(self, source: Sequence[Sample], target: Sequence[Sample], transform) -> None:
-        self.source, self.target, self.transform = list(source), list(target), transform
+    def __init__(
+        self,
+        source: Sequence[Sample],
+        target: Sequence[Sample],
+        transform,
+        target_transform,
+        convert: ImageConversion,
+    ) -> None:
+        self.source, self.target = list(source), list(target)
+        self.transform, self.target_transform, self.convert = transform, target_transform, convert
 
     def __len__(self) -> int:
         return len(self.source) + len(self.target)
@@ -54,10 +63,11 @@ class _Items(Dataset):
     def __getitem__(self, i: int) -> tuple:
         if i < len(self.source):
             s = self.source[i]
-            return self.transform(load_image(s.path)), s.pid, s.camid, i, 0
+            return self.transform(load_converted(s, self.convert)), s.pid, s.camid, i, 0
         j = i - len(self.source)
         s = self.target[j]
-        return self.transform(load_image(s.path)), s.pid, s.camid, j, 1 + _modality(s)
+        image = self.target_transform(load_converted(s, self.convert))
+        return image, s.pid, s.camid, j, 1 + _modality(s)
 
 
 def _collate(items: list[tuple]) -> IhdaBatch:
@@ -125,10 +135,18 @@ def build_pair_loader(
     source_batch: int,
     pairs: int,
     seed: int,
+    target_rotation_deg: float = 0.0,
 ) -> DataLoader:
-    """Loader of :class:`IhdaBatch` (the engine sets the sampler's epoch)."""
+    """Loader of :class:`IhdaBatch` (the engine sets the sampler's epoch); target images are
+    also rotated in +-``target_rotation_deg``."""
     return epoch_loader(
-        _Items(source, target, build_train_transform(data_cfg)),
+        _Items(
+            source,
+            target,
+            build_train_transform(data_cfg),
+            build_train_transform(data_cfg, target_rotation_deg),
+            image_conversion(data_cfg),
+        ),
         PairSampler(len(source), target, source_batch, pairs, seed),
         data_cfg.workers,
         _collate,

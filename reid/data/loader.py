@@ -8,12 +8,19 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import torch
+from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
 from reid.config import DataConfig
 from reid.data.datasets import Sample
 from reid.data.samplers import build_sampler
-from reid.data.transforms import build_test_transform, build_train_transform, load_image
+from reid.data.transforms import (
+    ImageConversion,
+    build_test_transform,
+    build_train_transform,
+    image_conversion,
+    load_image,
+)
 
 
 class Batch(NamedTuple):
@@ -25,19 +32,37 @@ class Batch(NamedTuple):
     index: torch.Tensor
 
 
-class ImageDataset(Dataset):
-    """Loads and transforms :class:`Sample` images; items are :class:`Batch`-shaped tuples."""
+def is_sketch(sample: Sample) -> bool:
+    """Whether a sample is a sketch (``extra["modality"]`` 1 of the sketch datasets)."""
+    return bool(sample.extra) and sample.extra.get("modality") == 1
 
-    def __init__(self, samples: Sequence[Sample], transform: Callable) -> None:
+
+def load_converted(sample: Sample, convert: ImageConversion | None) -> Image.Image:
+    """The sample's image after ``convert`` (grey / photo edge maps; None: as stored)."""
+    img = load_image(sample.path)
+    return img if convert is None else convert(img, is_sketch(sample))
+
+
+class ImageDataset(Dataset):
+    """Loads, converts (``convert``: :class:`ImageConversion`) and transforms :class:`Sample`
+    images; items are :class:`Batch`-shaped tuples."""
+
+    def __init__(
+        self,
+        samples: Sequence[Sample],
+        transform: Callable,
+        convert: ImageConversion | None = None,
+    ) -> None:
         self.samples = list(samples)
         self.transform = transform
+        self.convert = convert
 
     def __len__(self) -> int:
         return len(self.samples)
 
     def __getitem__(self, i: int) -> Batch:
         s = self.samples[i]
-        return Batch(self.transform(load_image(s.path)), s.pid, s.camid, i)
+        return Batch(self.transform(load_converted(s, self.convert)), s.pid, s.camid, i)
 
 
 def seed_worker(worker_id: int) -> None:
@@ -72,7 +97,7 @@ def epoch_loader(
 def build_train_loader(samples: Sequence[Sample], data_cfg: DataConfig, seed: int) -> DataLoader:
     """Training loader with the configured batch sampler (:func:`epoch_loader`)."""
     return epoch_loader(
-        ImageDataset(samples, build_train_transform(data_cfg)),
+        ImageDataset(samples, build_train_transform(data_cfg), image_conversion(data_cfg)),
         build_sampler(samples, data_cfg, seed),
         data_cfg.workers,
     )
@@ -81,7 +106,11 @@ def build_train_loader(samples: Sequence[Sample], data_cfg: DataConfig, seed: in
 def build_test_loader(samples: Sequence[Sample], data_cfg: DataConfig) -> DataLoader:
     """Deterministic loader (resize + normalise) in dataset order."""
     return DataLoader(
-        ImageDataset(samples, build_test_transform(data_cfg.height, data_cfg.width)),
+        ImageDataset(
+            samples,
+            build_test_transform(data_cfg.height, data_cfg.width),
+            image_conversion(data_cfg),
+        ),
         batch_size=data_cfg.test_batch_size,
         shuffle=False,
         num_workers=data_cfg.workers,

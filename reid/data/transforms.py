@@ -10,8 +10,9 @@ import math
 
 import torch
 import torchvision.transforms.v2 as T
-from PIL import Image
+from PIL import Image, ImageFilter, ImageOps
 
+from core.errors import UserError
 from reid.config import DataConfig
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -61,6 +62,55 @@ class RandomErasing:
         return img
 
 
+class RandomSizedRectCrop:
+    """ECN's crop of a PIL image: up to 10 tries of area fraction U(area) and aspect h/w
+    U(aspect); the first that fits is cut at a uniform position and resized to (height, width);
+    otherwise the whole image is resized. Draws from torch's global generator."""
+
+    def __init__(
+        self,
+        height: int,
+        width: int,
+        area: tuple[float, float] = (0.64, 1.0),
+        aspect: tuple[float, float] = (2.0, 3.0),
+    ) -> None:
+        self.size, self.area, self.aspect = (width, height), area, aspect
+
+    def __call__(self, img: Image.Image) -> Image.Image:
+        w, h = img.size
+        for _ in range(10):
+            area = h * w * float(torch.empty(()).uniform_(*self.area))
+            aspect = float(torch.empty(()).uniform_(*self.aspect))
+            ch, cw = round(math.sqrt(area * aspect)), round(math.sqrt(area / aspect))
+            if 0 < cw <= w and 0 < ch <= h:
+                x = int(torch.randint(0, w - cw + 1, ()))
+                y = int(torch.randint(0, h - ch + 1, ()))
+                return img.crop((x, y, x + cw, y + ch)).resize(self.size, Image.BILINEAR)
+        return img.resize(self.size, Image.BILINEAR)
+
+
+class ImageConversion:
+    """What a loaded PIL RGB image becomes before any augmentation, train and test alike
+    (IHDA, seeds.md 2.d): ``grayscale`` -> grey replicated to 3 channels; ``photo_edges`` ->
+    photos (not sketches) as inverted edge maps (PIL FIND_EDGES, then inverted: dark lines on
+    white, like a sketch). Neither: the image unchanged."""
+
+    def __init__(self, grayscale: bool = False, photo_edges: bool = False) -> None:
+        self.grayscale, self.photo_edges = grayscale, photo_edges
+
+    def __call__(self, img: Image.Image, sketch: bool = False) -> Image.Image:
+        if self.photo_edges and not sketch:
+            return ImageOps.invert(img.convert("L").filter(ImageFilter.FIND_EDGES)).convert("RGB")
+        if self.grayscale:
+            return img.convert("L").convert("RGB")
+        return img
+
+
+def image_conversion(data_cfg: DataConfig) -> ImageConversion:
+    """:class:`ImageConversion` with the ``data.grayscale`` / ``data.photo_edges`` settings."""
+    return ImageConversion(data_cfg.grayscale, data_cfg.photo_edges)
+
+
 def random_erasing(data_cfg: DataConfig) -> RandomErasing:
     """:class:`RandomErasing` with the ``data.erase_*`` settings."""
     return RandomErasing(
@@ -72,16 +122,35 @@ def random_erasing(data_cfg: DataConfig) -> RandomErasing:
     )
 
 
-def build_train_transform(data_cfg: DataConfig) -> T.Compose:
-    """Resize, h-flip, pad + random crop, random erasing, ImageNet normalisation."""
+def build_train_transform(data_cfg: DataConfig, rotation_deg: float = 0.0) -> T.Compose:
+    """Training augmentation: crop (``data.crop``: "rect" = random-sized rectangle crop and
+    resize; "pad" = resize, then pad + random crop when ``data.pad`` > 0), h-flip, a random
+    rotation in +-``rotation_deg`` (before the pad crop, as IHDA's target images), colour jitter
+    (``data.color_jitter``), random erasing, ImageNet normalisation."""
+    if data_cfg.crop not in ("pad", "rect"):
+        raise UserError(f"data.crop must be 'pad' or 'rect', got {data_cfg.crop!r}")
     size = (data_cfg.height, data_cfg.width)
-    ops: list = [
+    ops: list = []
+    if data_cfg.crop == "rect":
+        area, aspect = (
+            (data_cfg.crop_area_min, 1.0),
+            (data_cfg.crop_aspect_min, data_cfg.crop_aspect_max),
+        )
+        ops.append(RandomSizedRectCrop(data_cfg.height, data_cfg.width, area, aspect))
+    ops += [
         T.ToImage(),
         T.Resize(size, antialias=True),
         T.RandomHorizontalFlip(data_cfg.hflip_prob),
     ]
-    if data_cfg.pad > 0:
-        ops += [T.Pad(data_cfg.pad), T.RandomCrop(size)]
+    if data_cfg.crop == "pad" and data_cfg.pad > 0:
+        ops.append(T.Pad(data_cfg.pad))
+    if rotation_deg > 0:
+        ops.append(T.RandomRotation(rotation_deg))
+    if data_cfg.crop == "pad" and data_cfg.pad > 0:
+        ops.append(T.RandomCrop(size))
+    if data_cfg.color_jitter > 0:
+        j = data_cfg.color_jitter
+        ops.append(T.ColorJitter(brightness=j, contrast=j, saturation=j, hue=j))
     ops += [
         T.ToDtype(torch.float32, scale=True),
         random_erasing(data_cfg),

@@ -16,12 +16,14 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from core.config import updated
 from core.errors import UserError
 from core.registry import Registry
 from reid.config import ReidConfig
 from reid.data.datasets import ReidSplits, Sample, read_dataset
 from reid.data.loader import Batch, build_train_loader
 from reid.engine.optim import build_optimizer, build_scheduler, param_groups
+from reid.models.backbones import offline_fallback
 from reid.models.reidnet import build_reidnet
 
 #: Method name -> :class:`Method` subclass; every method module registers its class here.
@@ -53,6 +55,15 @@ class Method:
         self.build_optimizers()
         self.use_amp = cfg.train.amp and device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+
+    @classmethod
+    def resolve_config(cls, cfg: ReidConfig, pretrained: str | None = None) -> ReidConfig:
+        """The config a new run trains with: ``model.backbone`` through
+        :func:`reid.models.backbones.offline_fallback` (offline, a ResNet without ImageNet
+        weights becomes the offline-pretrained MobileNetV2). Methods whose network is not
+        built from ``model.backbone`` return ``cfg`` unchanged."""
+        backbone = offline_fallback(cfg.model.backbone, cfg.model.imagenet and pretrained is None)
+        return cfg if backbone == cfg.model.backbone else updated(cfg, {"model.backbone": backbone})
 
     @classmethod
     def build_model(

@@ -47,6 +47,11 @@ class Dns(Method):
     config_class = DnsConfig
 
     @classmethod
+    def resolve_config(cls, cfg: DnsConfig, pretrained: str | None = None) -> DnsConfig:
+        """Unchanged: the dual-stem network is a ResNet-50 (or ``tiny``) only."""
+        return cfg
+
+    @classmethod
     def build_model(cls, cfg: DnsConfig, num_classes: int, pretrained: str | None = None) -> DnsNet:
         m, d = cfg.model, cfg.dns
         net = DnsNet(num_classes, m.backbone, m.imagenet, d.gem_p, d.css_dropout, m.test_feature)

@@ -16,11 +16,13 @@ variant (seeds.md 3.h) is :mod:`reid.methods.fmcl`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torch import nn
 
 from core.errors import UserError
@@ -121,18 +123,23 @@ class Ecn(Method):
         self.memory = ExemplarMemory(len(target), e.features, self.device)
         num_cams = len({s.camid for s in target})
         self.camstyle = self._camstyle(target)
-        transform = build_rect_crop_transform(
-            self.cfg.data, (e.crop_area_min, 1.0), (e.crop_aspect_min, e.crop_aspect_max)
-        )
         return build_crossdomain_loader(
             samples,
             target,
             self.cfg.data,
             self.cfg.target.batch_size,
             self.cfg.train.seed,
-            transform,
+            self.train_transform(),
             self.camstyle,
             max(num_cams, 1),
+        )
+
+    def train_transform(self) -> Callable[[Image.Image], torch.Tensor]:
+        """ECN's augmentation: the random-sized rectangle crop of ``ecn.crop_*``, h-flip,
+        erasing, normalisation."""
+        e = self.cfg.ecn
+        return build_rect_crop_transform(
+            self.cfg.data, (e.crop_area_min, 1.0), (e.crop_aspect_min, e.crop_aspect_max)
         )
 
     @property

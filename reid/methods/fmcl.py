@@ -22,13 +22,16 @@ network and the key memory are saved in checkpoints, so a resumed run continues 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 from reid.config import FmclConfig
 from reid.data.crossdomain import CrossDomainBatch
 from reid.data.datasets import Sample
+from reid.data.transforms import build_train_transform
 from reid.losses.fmcl import ema_update, momentum_logits, momentum_neighbour_targets, soft_entropy
 from reid.methods.base import METHODS
 from reid.methods.ecn import Ecn
@@ -62,6 +65,10 @@ class Fmcl(Ecn):
         init = torch.randn(self.memory.features.shape, generator=gen)
         self.memory.features.copy_(F.normalize(init, dim=1))
         return loader
+
+    def train_transform(self) -> Callable[[Image.Image], torch.Tensor]:
+        """FMCL's own augmentation (``data``): resize, h-flip, pad + random crop, erasing."""
+        return build_train_transform(self.cfg.data)
 
     def ema_rate(self, epoch: int) -> float:
         """EMA rate a of the 0-based ``epoch``."""

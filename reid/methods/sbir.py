@@ -8,6 +8,7 @@ Per batch of (sketch, positive photo, negative photo) triplets::
     L = r_t * TripletMargin(theta(s), phi(p), phi(n); margin 1, p = 2)
       + r_d * [BCE(D(GRL(phi(p))), 1) + BCE(D(GRL(phi(n))), 1) + BCE(D(GRL(theta(s))), 0)]
 
+with D called once per domain batch (its BatchNorm sees photos or sketches, never both)
 with one Adam over theta, phi and D. Negatives: the negative class c' of a sketch of class c is
 drawn with probability proportional to 1 / ||w_c - w_c'|| (class word vectors, seeds §4.d;
 :mod:`reid.data.sbir`); without vectors the draw is uniform over the other classes (a one-line
@@ -111,11 +112,15 @@ class Sbir(Method):
         p = self.model(batch.positive.to(dev))
         n = self.model(batch.negative.to(dev))
         triplet = F.triplet_margin_loss(s, p, n, margin=so.triplet_margin, p=2)
-        logits = self.modules["domain"](self.grl(torch.cat([p, n, s])))
-        b = s.shape[0]
-        target = torch.cat([torch.ones(2 * b, device=dev), torch.zeros(b, device=dev)])
-        # the reference sums three batch-mean BCE terms
-        domain = 3.0 * F.binary_cross_entropy_with_logits(logits, target)
+        # One classifier call per domain batch, as the reference: its BatchNorm layers
+        # normalise positives, negatives and sketches each with their own batch statistics
+        # (one call on cat([p, n, s]) would mix sketches and photos in one batch).
+        domain = s.new_zeros(())
+        for x, label in ((p, 1.0), (n, 1.0), (s, 0.0)):
+            logits = self.modules["domain"](self.grl(x))  # (B,)
+            domain = domain + F.binary_cross_entropy_with_logits(
+                logits, torch.full_like(logits, label)
+            )
         total = so.triplet_loss_ratio * triplet + so.domain_loss_ratio * domain
         return {
             "loss": total,

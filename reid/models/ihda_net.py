@@ -61,6 +61,18 @@ class IhdaNet(nn.Module):
         net = self.sketch_backbone if sketch else self.backbone
         return F.adaptive_avg_pool2d(net(x), 1).flatten(1)
 
+    def features_pair(
+        self, x: torch.Tensor, sketch: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(f1, f2): GAP of the penultimate stage (N, D3) (ResNet layer3, the released code's
+        f1) and of the last stage (N, D) (= :meth:`features`)."""
+        net = self.sketch_backbone if sketch else self.backbone
+        mid, last = net.stages(x)
+        return (
+            F.adaptive_avg_pool2d(mid, 1).flatten(1),
+            F.adaptive_avg_pool2d(last, 1).flatten(1),
+        )
+
     def id_logits(self, g: torch.Tensor) -> torch.Tensor:
         """Identity logits (N, num_classes) of features g (N, D)."""
         if self.classifier is None:

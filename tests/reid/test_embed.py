@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import torch
 
@@ -21,3 +23,21 @@ def test_checkpoint_to_encoder_round_trip(trained_checkpoint):
     emb = enc.embed_crops(crops)
     assert emb.shape == (3, 64) and emb.dtype == np.float32
     assert enc.embed_crops(np.zeros((0, 70, 30, 3), np.uint8)).shape == (0, 64)
+
+
+def test_checkpoint_records_its_starting_weights_and_grey_input(trained_checkpoint):
+    ckpt = torch.load(trained_checkpoint, weights_only=True)
+    assert ckpt["init_weights"] == {"backbone": "random init"}
+    assert ckpt["input"]["grayscale"] is False
+
+
+def test_grey_encoder_makes_crops_grey(trained_checkpoint):
+    """A model trained on grey images (IHDA) sees grey crops at tracking time too."""
+    enc = dataclasses.replace(reid.load_encoder(trained_checkpoint), grayscale=True)
+    crops = np.zeros((1, 32, 16, 3), np.uint8)
+    crops[..., 0] = 200
+    x = enc.preprocess(crops)  # (1, 3, 32, 16) normalised
+    mean, std = torch.tensor(enc.mean).view(1, 3, 1, 1), torch.tensor(enc.std).view(1, 3, 1, 1)
+    grey = x * std + mean
+    torch.testing.assert_close(grey[:, 0], grey[:, 2])
+    torch.testing.assert_close(grey[0, 1], torch.full((32, 16), 0.299 * 200 / 255))

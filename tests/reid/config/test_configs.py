@@ -115,3 +115,44 @@ def test_st_reidnet_config_defaults_match_yaml_and_paper():
     assert bottleneck_size(256, 128, 5) == (8, 4)  # the paper's 8x4 at full size
     with pytest.raises(UserError, match="divisible"):
         bottleneck_size(60, 32, 5)
+
+
+def test_baseline_defaults_are_the_st_reidnet_baseline():
+    """seeds.md 6.b, the README command of ST-ReIDNet's baseline.py: lr 5e-5 without warm-up,
+    --inst-mode, batch 128 triplets, random-sized rectangle crop, eraser p 0.75 / area 0.2,
+    open-reid's evaluation on raw features."""
+    cfg = ReidConfig()
+    d, o = cfg.data, cfg.optim
+    assert (o.name, o.lr, o.warmup_epochs, o.backbone_lr_mult) == ("adam", 5e-5, 0, 0.1)
+    assert (o.step_size, o.gamma, cfg.train.epochs) == (40, 0.1, 100)
+    assert (d.sampler, d.batch_size) == ("instance", 3 * 128)
+    assert (d.crop, d.crop_area_min, d.crop_aspect_min, d.crop_aspect_max) == ("rect", 0.64, 2, 3)
+    assert (d.erase_prob, d.erase_area_min, d.erase_area_max) == (0.75, 0.02, 0.2)
+    m = cfg.model
+    assert (m.last_stride, m.pooling, m.bnneck, m.test_feature) == (1, "max", True, "bn")
+    assert cfg.loss.triplet_soft_margin and cfg.loss.label_smoothing == 0.1
+    assert cfg.eval.normalize is False
+
+
+def test_st_reidnet_ranks_raw_features_as_the_original():
+    assert StReidNetConfig().eval.normalize is False
+    # the methods whose papers rank L2-normalised features keep doing so
+    assert all(c().eval.normalize for c in (EcnConfig, FmclConfig, IhdaConfig, DnsConfig))
+
+
+def test_fmcl_has_its_own_schedule_and_augmentation():
+    """FMCL: 200 epochs, lr step at 30 (ECN: 60 / 40), pad 10 + random crop, erasing p 0.4."""
+    cfg = FmclConfig()
+    assert (cfg.train.epochs, cfg.optim.step_size, cfg.optim.gamma) == (200, 30, 0.1)
+    assert (cfg.data.crop, cfg.data.pad, cfg.data.erase_prob) == ("pad", 10, 0.4)
+    f = cfg.fmcl
+    assert f.knn_start_epoch < f.ema_early_epochs < cfg.optim.step_size  # both inside it
+    assert (EcnConfig().train.epochs, EcnConfig().optim.step_size) == (60, 40)
+
+
+def test_ihda_follows_the_released_code_where_the_paper_is_silent():
+    cfg = IhdaConfig()
+    s = cfg.ihda
+    assert (s.adam_beta1, s.adam_beta2, s.layer3_triplet) == (0.5, 0.999, True)
+    assert (cfg.data.grayscale, cfg.data.color_jitter, s.target_rotation_deg) == (True, 0.05, 15)
+    assert cfg.data.pad == 15 and not cfg.data.photo_edges

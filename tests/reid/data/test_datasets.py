@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -92,3 +93,16 @@ def test_dancereid_layout(tmp_path):
     (tmp_path / "splits.json").unlink()
     with pytest.raises(DatasetError, match=r"missing file 'splits.json'"):
         read_dataset("dancereid", tmp_path)
+
+
+def test_dancereid_split_overlap_is_dropped_from_training(tmp_path, capsys):
+    """DanceReID's generator at HEAD lists pids 35-39 in trainval and in query/gallery; such
+    identities stay test identities and leave the training set (seeds.md 6.f)."""
+    root = make_dancereid(tmp_path)
+    split = {"trainval": [0, 1, 2, 3, 4], "query": [4, 5], "gallery": [4, 5]}
+    (root / "splits.json").write_text(json.dumps([split]))
+    splits = read_dataset("dancereid", root)
+    trained = {Path(s.path).name.split("_")[0] for s in splits.train}
+    assert trained == {"0000", "0001", "0002", "0003"} and splits.num_train_pids == 4
+    assert {s.pid for s in splits.query} == {4, 5}
+    assert "1 identities (4) are in both trainval and query/gallery" in capsys.readouterr().err

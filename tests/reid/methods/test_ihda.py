@@ -11,11 +11,13 @@ import torch
 
 import reid
 from core.config import updated
+from reid.data import read_dataset
 from reid.data.pku_sketch import read_pku_images, read_style_groups
 from reid.engine.ramps import dann_sigmoid_ramp
 from reid.evaluation import pku_sketch
 from reid.evaluation.features import extract_features
 from reid.evaluation.pku_sketch import pku_test_ids
+from reid.methods.ihda import Ihda
 from reid.methods.load import load_method
 from reid.metrics.sketch import evaluate_sketch_splits
 from reid.models.ihda_net import IhdaNet
@@ -144,3 +146,25 @@ def test_pku_evaluation_of_a_checkpoint_embeds_sketches_with_e2(dirs, tmp_path, 
         pku_test_ids(read_style_groups(pku), [1]),
     )
     assert report["trials"][0] == pytest.approx(direct["trials"][0])
+
+
+def test_adam_betas_and_layer3_triplet_of_the_released_code(dirs):
+    """The released code: Adam betas (0.5, 0.999); the triplet on layer4's and layer3's GAP."""
+    market, attrs, _ = dirs
+    cfg = ihda_config(attrs, 1, lambda2=0.0)
+    splits = read_dataset("market1501", market)
+    torch.manual_seed(0)
+    method = Ihda(cfg, splits.num_train_pids, torch.device("cpu"))
+    assert {g["betas"] for g in method.optimizers["model"].param_groups} == {(0.5, 0.999)}
+    batch = next(iter(method.build_train_loader(splits.train)))
+    method.set_train_mode(False)  # no dropout: the same features twice
+    with torch.no_grad():
+        got = method.losses_step1(batch)["loss_tri"]
+        g3, g = method.model.features_pair(batch.images)
+        want = method.triplet(g, batch.pids) + method.triplet(g3, batch.pids)
+        assert g3.shape == (len(batch.images), 48) and g.shape[1] == method.model.dim
+        assert torch.allclose(got, want)
+        alone = Ihda(updated(cfg, {"ihda.layer3_triplet": False}), 6, torch.device("cpu"))
+        alone.model.load_state_dict(method.model.state_dict())
+        alone.set_train_mode(False)
+        assert torch.allclose(alone.losses_step1(batch)["loss_tri"], method.triplet(g, batch.pids))

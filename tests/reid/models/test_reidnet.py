@@ -14,5 +14,5 @@ def test_bnneck_bias_frozen_and_classifier_init():
     assert not net.neck.bn.bias.requires_grad and torch.all(net.neck.bn.bias == 0)
     assert net.neck.classifier.bias is None
     assert net.neck.classifier.weight.std().item() == pytest.approx(0.001, rel=0.05)
-    with pytest.raises(UserError, match="choose one of: resnet18, resnet50, tiny"):
+    with pytest.raises(UserError, match="choose one of: mobilenetv2, resnet18, resnet50, tiny"):
         BACKBONES.get("vgg")

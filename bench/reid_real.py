@@ -1,0 +1,186 @@
+"""Re-ID on real people, offline: untrained vs ImageNet vs trained, and the embedders in tracking.
+
+Two parts, each printing a Markdown table (``bench/results/reid_real.md`` holds the figures):
+
+``reid``
+    The real person-disjoint set of ``python -m reid.tools.make_real_reid`` (TUD-Stadtmitte,
+    TUD-Campus, PETS09-S2L1; built into ``--data`` when missing). The baseline recipe
+    (``configs/reid/baseline.yaml``) at 128 x 64 on the offline ImageNet MobileNetV2, scored
+    with the Market protocol (mAP, rank-1, and k-reciprocal re-ranked): random init untrained
+    (and trained with ``--train-random``), ImageNet features untrained and trained. The
+    trained ImageNet run's best.pt is the ``--reid`` checkpoint of the tracking part.
+
+``track``
+    ``mplt track`` on the real clips with real detections (:mod:`bench.realdata`), one run per
+    embedder (colour, imagenet, reid CKPT), scored by ``mplt eval`` (IDF1, ID switches), with
+    the embedder's share of the run time per frame.
+
+Research use: the clips' terms forbid shipping anything trained on them; this only measures.
+Usage::
+
+    python bench/reid_real.py reid --data /tmp/real-reid --out /tmp/reid-real-runs
+    python bench/reid_real.py track --reid /tmp/reid-real-runs/imagenet/best.pt
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+#: what every re-ID run here shares: the baseline at the tracker's crop size, one loader process
+SMALL = {
+    "data.height": 128,
+    "data.width": 64,
+    "data.workers": 0,
+    "data.test_batch_size": 64,
+    "model.backbone": "mobilenetv2",
+}
+
+
+def _reid_rows(
+    data: Path,
+    out: Path,
+    epochs: int,
+    steps: int,
+    batch: int,
+    lr: float,
+    train_random: bool,
+    rerank: bool,
+) -> list:
+    import torch
+
+    from core.config import updated
+    from reid.api import train
+    from reid.config import ReidConfig
+    from reid.data.datasets import read_dataset
+    from reid.evaluation import EvalOptions, protocol_for
+    from reid.methods.baseline import Baseline
+    from reid.methods.load import load_method
+
+    torch.set_num_threads(1)
+    splits = read_dataset("market1501", data)
+    device = torch.device("cpu")
+
+    def scores(method) -> list[float]:
+        protocol = protocol_for(splits, method.cfg)
+        plain = protocol.evaluate(method, splits, EvalOptions(rerank=False)).metrics
+        if not rerank:
+            return [plain["mAP"], plain["rank1"], float("nan"), float("nan")]
+        again = protocol.evaluate(method, splits, EvalOptions(rerank=True)).metrics
+        return [plain["mAP"], plain["rank1"], again["mAP"], again["rank1"]]
+
+    rows = []
+    for name, imagenet in (("random init", False), ("imagenet", True)):
+        cfg = updated(
+            ReidConfig(),
+            {
+                **SMALL,
+                "model.imagenet": imagenet,
+                "data.batch_size": batch,
+                "optim.lr": lr,
+                "train.epochs": epochs,
+                "train.max_steps_per_epoch": steps,
+                "train.eval_every": 0,
+            },
+        )
+        torch.manual_seed(0)
+        untrained = Baseline(cfg, splits.num_train_pids, device)
+        untrained.model.eval()
+        rows.append((f"{name}, untrained", *scores(untrained), 0.0))
+        if not imagenet and not train_random:
+            continue
+        started = time.perf_counter()
+        run = train(
+            "baseline", cfg, data, "market1501", out / name.split()[0], device="cpu", progress=False
+        )
+        minutes = (time.perf_counter() - started) / 60
+        trained, _ = load_method(run / "best.pt", device)
+        trained.model.eval()
+        rows.append((f"{name}, trained", *scores(trained), minutes))
+    return rows
+
+
+def _track_rows(ckpt: str | None, out: Path, detector: str) -> list:
+    from bench.realdata import clips, perspective_sequence, sequence_detections
+
+    embedders = [("colour", []), ("imagenet", [])]
+    if ckpt:
+        embedders.append(("reid", ["--reid", ckpt]))
+    rows = []
+    for clip in clips().values():
+        seq = perspective_sequence(clip)
+        det = "frcnn" if clip.given_detections and detector == "given" else "yolov8s"
+        dets = sequence_detections(seq, det)
+        for kind, extra in embedders:
+            run = out / f"{seq.name}-{det}-{kind}"
+            cmd = [sys.executable, "-m", "cli", "track", str(seq.video), "--detections"]
+            cmd += [str(dets), *seq.track_args(), "--set", f"embedder.kind={kind}"]
+            cmd += [*extra, "--out", str(run), "--quiet"]
+            subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
+            report = subprocess.run(
+                [sys.executable, "-m", "cli", "eval", "--gt", str(seq.gt), "--pred", str(run)]
+                + ["--json", "-"],
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+            scores = json.loads(report)["combined"]
+            timing = json.loads((run / "summary.json").read_text())["timing"]["ms_per_frame"]
+            rows.append((seq.name, det, kind, scores["IDF1"], scores["IDSW"], timing["embed"]))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="part", required=True)
+    r = sub.add_parser("reid")
+    r.add_argument("--data", type=Path, default=Path("/tmp/real-reid"))
+    r.add_argument("--out", type=Path, default=Path("/tmp/reid-real-runs"))
+    r.add_argument("--epochs", type=int, default=10)
+    r.add_argument("--steps", type=int, default=15, help="iterations per epoch")
+    r.add_argument("--batch", type=int, default=96, help="images per batch (3 per triplet)")
+    r.add_argument("--lr", type=float, default=3.5e-4)
+    r.add_argument("--train-random", action="store_true", help="also train from random init")
+    r.add_argument("--rerank", action="store_true", help="also k-reciprocal re-ranked figures")
+    t = sub.add_parser("track")
+    t.add_argument("--reid", help="a trained checkpoint (the reid part's imagenet/best.pt)")
+    t.add_argument("--out", type=Path, default=Path("/tmp/reid-real-track"))
+    t.add_argument("--detector", choices=("given", "yolov8s"), default="given")
+    args = parser.parse_args(argv)
+    if args.part == "reid":
+        if not (args.data / "query").is_dir():
+            from reid.tools.make_real_reid import build
+
+            build(args.data, ROOT.parent / "shared" / "data")
+        rows = _reid_rows(
+            args.data,
+            args.out,
+            args.epochs,
+            args.steps,
+            args.batch,
+            args.lr,
+            args.train_random,
+            args.rerank,
+        )
+        print("| model | mAP | rank-1 | mAP re-ranked | rank-1 re-ranked | train min |")
+        print("|---|---|---|---|---|---|")
+        for name, *v, minutes in rows:
+            print(f"| {name} | " + " | ".join(f"{x:.3f}" for x in v) + f" | {minutes:.1f} |")
+    else:
+        rows = _track_rows(args.reid, args.out, args.detector)
+        print("| sequence | detections | embedder | IDF1 | IDSW | embed ms/frame |")
+        print("|---|---|---|---|---|---|")
+        for seq, det, kind, idf1, idsw, ms in rows:
+            print(f"| {seq} | {det} | {kind} | {idf1:.3f} | {idsw} | {ms:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
