@@ -92,12 +92,35 @@ def _from_dict(cls: type[T], data: Mapping[str, Any], where: str, strict: bool) 
         raise UserError(
             f"unknown config key {prefix}{unknown[0]}; valid keys here: {', '.join(sorted(names))}"
         )
-    kwargs = {
-        key: _coerce(value, hints[key], f"{where}.{key}" if where else key, strict)
-        for key, value in data.items()
-        if key in names
-    }
+    defaults = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    kwargs = {}
+    for key, value in data.items():
+        if key not in names:
+            continue
+        # A section given in part keeps the rest of ITS default (a method's own data section,
+        # say), not the defaults of the section's class.
+        default = _field_default(defaults[key])
+        if dataclasses.is_dataclass(default) and isinstance(value, Mapping):
+            value = _overlay(dataclasses.asdict(default), value)
+        kwargs[key] = _coerce(value, hints[key], f"{where}.{key}" if where else key, strict)
     return cls(**kwargs)
+
+
+def _field_default(f: dataclasses.Field) -> Any:
+    if f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+        return f.default_factory()  # type: ignore[misc]
+    return None if f.default is dataclasses.MISSING else f.default
+
+
+def _overlay(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``changes`` written over it, nested mappings merged key by key."""
+    out = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _overlay(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def config_from_dict(cls: type[T], data: Mapping[str, Any], *, strict: bool = True) -> T:

@@ -20,6 +20,8 @@ TINY = [
     "--set",
     "data.batch_size=8",
     "--set",
+    "data.sampler=pk",  # P x K: 8 = 4 identities x 2 (the baseline's triplets need 3k)
+    "--set",
     "data.num_instances=2",
     "--set",
     "data.workers=0",

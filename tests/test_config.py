@@ -74,3 +74,16 @@ def test_tracker_config_covers_the_constructor():
     wired_by_pipeline = {"mode", "fps", "box_space"}
     constructor = {n for n, p in params.items() if p.kind is p.KEYWORD_ONLY} - wired_by_pipeline
     assert config_fields == constructor
+
+
+def test_a_section_given_in_part_keeps_the_rest_of_its_own_default():
+    """A method's config whose section defaults differ from the section class's (ST-ReIDNet's
+    data section, say) keeps them when a YAML file or --set gives a single key of it."""
+    from core.config import load_config
+    from reid.config import DataConfig, StReidNetConfig
+
+    cfg = load_config(StReidNetConfig, None, ["data.batch_size=96"])
+    own = StReidNetConfig().data
+    assert cfg.data.batch_size == 96 and own.batch_size != 96
+    assert cfg.data.sampler == own.sampler != DataConfig().sampler
+    assert cfg.data.erase_prob == own.erase_prob
