@@ -97,46 +97,64 @@ def _code() -> str:
 
 
 def detect(seq: rd.Sequence, known_height: bool, config: str, frames: list[int]) -> dict:
-    """Detections (MOT rows) of ``config`` on the 0-based ``frames``; cached."""
+    """Detections (MOT rows) of ``config`` on the 0-based ``frames``; cached.
+
+    With a known camera height every frame is detected on its own, so the cache is kept per
+    frame and a later call detects only the frames it lacks (the scored frames and the
+    end-to-end frames share their work). Without one, the height is estimated from the
+    people as the frames go, as in ``mplt track``, so the whole list is the cache key.
+    """
     cache = rd.CACHE / "far_field" / seq.name / f"{config}.json"
-    # "selfcal": the height is estimated from the people as the frames go (unknown heights)
     key = {
-        "frames": frames,
         "config": CONFIGS[config],
         "height": known_height,
         "code": _code(),
         "selfcal": not known_height,
     }
-    if cache.is_file():
-        data = json.loads(cache.read_text())
-        if data["key"] == key:
-            return data
+    if not known_height:
+        key["frames"] = frames
+    data = json.loads(cache.read_text()) if cache.is_file() else None
+    if data is None or data["key"] != key:
+        data = {"key": key, "frames": {}, "seconds": 0.0, "estimate": None}
+    todo = [f for f in frames if str(f) not in data["frames"]]
+    if todo:
+        _detect_frames(seq, known_height, config, todo, data)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps(data))
+    done = data["frames"]
+    rows = [row for f in frames for row in done[str(f)]]
+    return {**data, "rows": rows, "s_per_frame": data["seconds"] / max(len(done), 1)}
+
+
+def _detect_frames(
+    seq: rd.Sequence, known_height: bool, config: str, frames: list[int], data: dict
+) -> None:
+    """Run the panoramic detector on ``frames`` and add their rows to ``data``."""
     camera = Equirectangular(
         seq.width, seq.height, camera_height=seq.camera_height if known_height else None
     )
     det = build_detector(
         updated(DetectorConfig(confidence_threshold=0.05), CONFIGS[config]), camera
     )
-    # without a known height the camera height is estimated from the people, as in mplt track
     pose = None if known_height else CameraPoseEstimator(seq.width, seq.height)
-    estimate = None
-    rows: list[list[float]] = []
     wanted = set(frames)
-    seconds = 0.0
     with open_source(str(seq.video), max_frames=max(frames) + 1) as src:
         for index, frame in src:
             if index not in wanted:
                 continue
             started = time.perf_counter()
             ((boxes, scores),) = det.detect([frame])
-            seconds += time.perf_counter() - started
-            for b, s in zip(boxes, scores, strict=True):
-                rows.append([index + 1, -1, b[0] + 1, b[1] + 1, b[2] - b[0], b[3] - b[1], float(s)])
-            if pose is not None and estimate is None:
+            data["seconds"] += time.perf_counter() - started
+            data["frames"][str(index)] = [
+                [index + 1, -1, b[0] + 1, b[1] + 1, b[2] - b[0], b[3] - b[1], float(s)]
+                for b, s in zip(boxes, scores, strict=True)
+            ]
+            print(f"  {seq.name} frame {index + 1}: {len(boxes)} boxes", file=sys.stderr)
+            if pose is not None and data["estimate"] is None:
                 pose.add(boxes, scores, index)
                 found = pose.estimate()
                 if found is not None and found.height_std_m <= SETTLE_REL_STD * found.height_m:
-                    estimate = found
+                    data["estimate"] = found.to_dict()
                     det.set_camera(
                         Equirectangular(
                             seq.width,
@@ -146,17 +164,8 @@ def detect(seq: rd.Sequence, known_height: bool, config: str, frames: list[int])
                             roll_deg=found.roll_deg,
                         )
                     )
-    data = {
-        "key": key,
-        "rows": rows,
-        "s_per_frame": seconds / len(frames),
-        "patches_per_frame": det.patches_per_frame,
-        "detector": det.name,
-        "estimate": None if estimate is None else estimate.to_dict(),
-    }
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_text(json.dumps(data))
-    return data
+    data["patches_per_frame"] = det.patches_per_frame
+    data["detector"] = det.name
 
 
 def _boxes(rows: np.ndarray) -> np.ndarray:
@@ -208,13 +217,22 @@ def best_f1(seq, rows, frames) -> tuple[float, float, float, float]:
     return best
 
 
-def track_end_to_end(seq: rd.Sequence, known_height: bool, config: str, n: int, work: Path) -> dict:
-    """Detect the first ``n`` frames, track them with ``mplt track --detections``, score."""
+def track_end_to_end(
+    seq: rd.Sequence, known_height: bool, config: str, n: int, work: Path, height: str | None
+) -> dict:
+    """Detect the first ``n`` frames, track them with ``mplt track --detections``, score.
+
+    The detections are cut at the default ``detector.confidence_threshold`` (what ``mplt
+    track`` would have passed on); ``height`` is the ``--camera-height`` given (a number,
+    ``auto``, or None for none).
+    """
     frames = list(range(min(n, seq.frames)))
     data = detect(seq, known_height, config, frames)
+    rows = np.array(data["rows"], np.float64).reshape(-1, 7)
+    rows = rows[rows[:, 6] >= DetectorConfig().confidence_threshold]
     det_file = work / f"{seq.name}-{config}-det.txt"
-    rd.write_rows(det_file, np.array([r + [-1, -1, -1] for r in data["rows"]]).reshape(-1, 10))
-    run = work / f"{seq.name}-{config}-run"
+    rd.write_rows(det_file, np.column_stack([rows, -np.ones((len(rows), 3))]))
+    run = work / f"{seq.name}-{config}-{height}-run"
     cmd = [
         sys.executable,
         "-m",
@@ -230,19 +248,29 @@ def track_end_to_end(seq: rd.Sequence, known_height: bool, config: str, n: int, 
         str(len(frames)),
     ]
     shutil.rmtree(run, ignore_errors=True)
-    if known_height and seq.camera_height is not None:
-        cmd += ["--camera-height", f"{seq.camera_height:.4f}"]
-    subprocess.run(cmd, check=True, capture_output=True, text=True)
+    if height is not None:
+        cmd += ["--camera-height", height]
+    subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=rd.ROOT)
     gt = work / f"{seq.name}-gt.txt"
-    rows = read_mot(seq.gt)
-    rd.write_rows(gt, rows[rows[:, 0] <= len(frames)])
+    gt_rows = read_mot(seq.gt)
+    rd.write_rows(gt, gt_rows[gt_rows[:, 0] <= len(frames)])
     report = subprocess.run(
         [sys.executable, "-m", "cli", "eval", "--gt", str(gt), "--pred", str(run), "--json", "-"],
         check=True,
         capture_output=True,
         text=True,
+        cwd=rd.ROOT,
     )
-    return json.loads(report.stdout)["combined"]
+    summary = json.loads((run / "summary.json").read_text())
+    return {**json.loads(report.stdout)["combined"], "camera": summary.get("camera", {})}
+
+
+def _track_cell(c: dict) -> str:
+    ge = c.get("ground_error") or {}
+    err = f"{ge['median_m']:.2f} m" if ge.get("median_m") is not None else "-"
+    est = c["camera"].get("height_estimate")
+    h = f" (h {est['height_m']:.2f} m)" if isinstance(est, dict) else ""
+    return f"{c['HOTA']:.1f} / {c['IDF1']:.1f} / {c['MOTA']:.1f} / {c['IDSW']} / {err}{h}"
 
 
 def main() -> int:
@@ -263,11 +291,15 @@ def main() -> int:
         "| sequence | config | inputs/frame | s/frame (CPU) | "
         + " | ".join(f"R/P {lo:g}-{hi:g} px" for lo, hi in itertools.pairwise(WIDTH_BINS))
         + f" | R/P >= 14 px @{SCORE} | best F1 (thr R P) |"
-        + (" HOTA / IDF1 / MOTA / IDSW / ground err |" if args.track else ""),
+        + (
+            " height given: HOTA / IDF1 / MOTA / IDSW / ground err | --camera-height auto |"
+            if args.track
+            else ""
+        ),
         "|---|---|---:|---:|"
         + "---:|" * (len(WIDTH_BINS) - 1)
         + "---:|---:|"
-        + ("---:|" if args.track else ""),
+        + ("---:|---:|" if args.track else ""),
     ]
     for name in names:
         seq, known = seqs[name]
@@ -289,12 +321,11 @@ def main() -> int:
                 f"| {t:g}: {r:.2f} {p:.2f} |"
             )
             if args.track:
-                c = track_end_to_end(seq, known, config, args.track_frames, args.work)
-                ge = c.get("ground_error") or {}
-                err = f"{ge['median_m']:.2f} m" if ge.get("median_m") is not None else "-"
-                line += (
-                    f" {c['HOTA']:.1f} / {c['IDF1']:.1f} / {c['MOTA']:.1f} / {c['IDSW']} / {err} |"
-                )
+                given = f"{seq.camera_height:.4f}" if known and seq.camera_height else None
+                line += "" if given else " - |"
+                for height in ([given] if given else []) + ["auto"]:
+                    c = track_end_to_end(seq, known, config, args.track_frames, args.work, height)
+                    line += f" {_track_cell(c)} |"
             print(line, flush=True)
             lines.append(line)
     if args.out:

@@ -5,8 +5,9 @@ rebuilds a run's camera here from ``summary.json`` (the kind actually used, the 
 ``config.yaml`` (pose, calibration file). :data:`CAMERAS` maps ``camera.model`` to a builder;
 ``auto`` is one of them: ``pinhole`` when a calibration file is given, else ``equirect`` for
 a 2:1 frame, else ``image`` (a full sphere stored at 16:9 cannot be told from an ordinary
-video by its size: ``camera.model=equirect`` says so; a camera height given for a frame
-taken as ``image`` gets a notice saying how). The camera records its kind (``camera.kind``),
+video by its size: ``camera.model=equirect`` says so; a frame of a full sphere's shape
+(16:9 to 2:1) or a camera height given for a frame taken as ``image`` gets a notice saying
+how). The camera records its kind (``camera.kind``),
 so nothing needs the model name beside it.
 """
 
@@ -18,7 +19,14 @@ from core.errors import UserError
 from core.notify import notice
 from core.registry import Registry
 from mplt.config import CameraConfig
-from mplt.geometry.camera import Camera, Equirectangular, ImageCamera, MultiView, Pinhole
+from mplt.geometry.camera import (
+    EQUIRECT_ASPECT,
+    Camera,
+    Equirectangular,
+    ImageCamera,
+    MultiView,
+    Pinhole,
+)
 
 #: ``camera.model`` -> builder ``(cfg, (width, height)) -> Camera`` for frames of that size.
 CAMERAS: Registry[Callable[[CameraConfig, tuple[int, int]], Camera]] = Registry("camera.model")
@@ -72,13 +80,16 @@ def _auto(cfg: CameraConfig, frame_size: tuple[int, int]) -> Camera:
         model = "equirect"
     else:
         model = "image"
-        if isinstance(cfg.height_m, (int, float)):
+        lo, hi = EQUIRECT_ASPECT
+        height_given = isinstance(cfg.height_m, (int, float))
+        if height_given or lo <= width / max(height, 1) <= hi:
             # A full sphere stored at 16:9 looks like an ordinary video; only the user knows.
             notice(
                 f"the {width}x{height} frame is tracked as an ordinary perspective video in "
-                "image space, so the camera height is not used; for a full 360x180 sphere "
-                "stored at this size pass --set camera.model=equirect, for a calibrated camera "
-                "--calib FILE"
+                "image space"
+                + (", so the camera height is not used" if height_given else "")
+                + "; for a full 360x180 sphere stored at this size pass "
+                "--set camera.model=equirect, for a calibrated camera --calib FILE"
             )
     return CAMERAS.get(model)(cfg, frame_size)
 

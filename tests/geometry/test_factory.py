@@ -45,6 +45,18 @@ def test_auto_picks_the_model_from_the_frame_and_the_calibration(tmp_path) -> No
     assert CAMERAS.names() == ["auto", "equirect", "image", "multiview", "pinhole"]
 
 
+def test_auto_says_how_to_ask_for_a_full_sphere_stored_at_16_9(capsys) -> None:
+    wide = build_camera(CameraConfig(), (3840, 2160))
+    assert wide.kind == "image"
+    assert "pass --set camera.model=equirect" in capsys.readouterr().err
+    build_camera(CameraConfig(), (640, 480))  # an ordinary 4:3 video: nothing to say
+    assert capsys.readouterr().err == ""
+    build_camera(CameraConfig(height_m=2.0), (640, 480))
+    assert "the camera height is not used" in capsys.readouterr().err
+    sphere = build_camera(CameraConfig(model="equirect", height_m=2.0), (3840, 2160))
+    assert sphere.kind == "equirect" and capsys.readouterr().err == ""
+
+
 def test_factory_errors_say_what_to_do(tmp_path) -> None:
     with pytest.raises(UserError, match="choose one of: auto, equirect, image, multiview, pinhole"):
         build_camera(CameraConfig(model="fisheye"), (200, 100))
