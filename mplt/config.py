@@ -33,6 +33,12 @@ class CameraConfig:
     pitch_deg: float = 0.0
     roll_deg: float = 0.0
     calib: str | None = None  #: pinhole calibration file (YAML/JSON: K, dist, R|rvec, t)
+    #: "auto": how far (fractions of a box's height) the detector's boxes reach above the
+    #: head and below the feet, which the height estimate takes off; "auto" = what is
+    #: measured for the detector that runs (the offline model's: 0.05 / 0.035), 0 for
+    #: detections from a file (give your detector's)
+    auto_box_top: float | Literal["auto"] = "auto"
+    auto_box_bottom: float | Literal["auto"] = "auto"
 
 
 @dataclass(frozen=True)

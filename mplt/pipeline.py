@@ -31,7 +31,7 @@ from core.files import write_atomic
 from core.types import Detections, Tracks, TrackState
 from mplt.appearance import build_embedder
 from mplt.config import TrackConfig
-from mplt.detection import Detector, build_detector
+from mplt.detection import Detector, box_margins_of, build_detector
 from mplt.geometry import Camera, box_centre_azel, build_camera, estimates_height
 from mplt.io.files import ensure_writable_dir, unique_dir
 from mplt.io.jsonl import JsonlWriter
@@ -191,6 +191,7 @@ class PanoramaTracker:
                 estimate_tilt=c.pitch_deg == 0.0 and c.roll_deg == 0.0,
                 pitch_deg=c.pitch_deg,
                 roll_deg=c.roll_deg,
+                box_margins=self._box_margins(detector),
             )
         self.pose_estimate: CameraPoseEstimate | None = None
         self.settled_at: int | None = None
@@ -203,7 +204,23 @@ class PanoramaTracker:
         """The detector for frames given without detections (built on first use)."""
         if self._detector is None:
             self._detector = build_detector(self.config.detector, self.camera)
+            if self._pose is not None:
+                self._pose.box_margins = self._box_margins(self._detector)
         return self._detector
+
+    def _box_margins(self, detector: Detector | None) -> tuple[float, float]:
+        """The box margins the height estimate takes off: the configured ones, or with
+        ``auto`` those of the detector that finds the people (0 for given detections)."""
+        c = self.config.camera
+        measured = (0.0, 0.0) if detector is None else box_margins_of(detector)
+        top = measured[0] if c.auto_box_top == "auto" else float(c.auto_box_top)
+        bottom = measured[1] if c.auto_box_bottom == "auto" else float(c.auto_box_bottom)
+        return top, bottom
+
+    @property
+    def box_margins(self) -> list[float] | None:
+        """(top, bottom) box margins the height estimate takes off; None when not estimating."""
+        return None if self._pose is None else list(self._pose.box_margins)
 
     @property
     def height_from_people(self) -> bool:
@@ -576,6 +593,7 @@ class _Pipeline:
                 "height_settled_at_frame": (
                     None if self.tracker.settled_at is None else self.tracker.settled_at + 1
                 ),
+                "height_box_margins": self.tracker.box_margins,
             },
             "localization": localization,
             "detector": self.detector_name,

@@ -88,6 +88,9 @@ class CameraPoseEstimator:
             (not the spread between people, which the samples measure).
         min_score: detections below this confidence are not used.
         body_radius_m: half the body's depth (box bottom and top at its near / far edge).
+        box_margins: (top, bottom) fractions of a box's height by which the detector's boxes
+            reach above the head and below the feet (:func:`mplt.detection.box_margins_of`);
+            taken off each box before its rays are read.
         min_samples, min_frames: below either, :meth:`estimate` refuses to guess (None).
         estimate_tilt: also estimate pitch and roll (once people are seen all round); else
             the camera's tilt is ``pitch_deg`` / ``roll_deg``.
@@ -104,6 +107,7 @@ class CameraPoseEstimator:
         person_height_m: float = 1.70,
         mean_height_std_m: float = 0.03,
         body_radius_m: float = 0.15,
+        box_margins: tuple[float, float] = (0.0, 0.0),
         min_score: float = 0.5,
         min_samples: int = 50,
         min_frames: int = 5,
@@ -119,6 +123,7 @@ class CameraPoseEstimator:
         self.person_height_m = float(person_height_m)
         self.mean_height_std_m = float(mean_height_std_m)
         self.body_radius_m = float(body_radius_m)
+        self.box_margins = (float(box_margins[0]), float(box_margins[1]))
         self.min_score = float(min_score)
         self.min_samples, self.min_frames = int(min_samples), int(min_frames)
         self.estimate_tilt = bool(estimate_tilt)
@@ -144,9 +149,12 @@ class CameraPoseEstimator:
         w, h = self.camera.width, self.camera.height
         margin = 0.002 * h
         ok = (s >= self.min_score) & (b[:, 1] > margin) & (b[:, 3] < h - margin)
-        b = b[ok]
+        b = b[ok].copy()
         if len(b) == 0:
             return 0
+        tall = b[:, 3] - b[:, 1]
+        b[:, 1] += self.box_margins[0] * tall
+        b[:, 3] -= self.box_margins[1] * tall
         xc = 0.5 * (b[:, 0] + b[:, 2])
         feet = self.camera.pixel_to_ray(np.column_stack([xc, b[:, 3]]))
         heads = self.camera.pixel_to_ray(np.column_stack([xc, b[:, 1]]))

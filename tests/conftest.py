@@ -8,6 +8,12 @@ from pathlib import Path
 import imageio_ffmpeg
 import numpy as np
 import pytest
+from hypothesis import settings
+
+# Property tests are deterministic (the same examples every run) and have no time limit: a
+# loaded 2-core machine must not turn a slow example into a failure.
+settings.register_profile("mplt", derandomize=True, deadline=None)
+settings.load_profile("mplt")
 
 TINY_W, TINY_H = 64, 32  # 2:1, so the tiny video is also a valid equirectangular frame
 CLIP_WIDTH, CLIP_FRAMES, CLIP_CAMERA_HEIGHT = 512, 30, 2.0  # the `pano_clip` fixture

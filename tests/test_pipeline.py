@@ -11,7 +11,7 @@ import pytest
 from core.config import updated
 from core.errors import UserError
 from core.types import Detections, TrackState
-from mplt.config import RenderConfig, TrackConfig
+from mplt.config import CameraConfig, RenderConfig, TrackConfig
 from mplt.geometry import build_camera
 from mplt.io.mot import MotWriter, read_mot_detections
 from mplt.io.sources import open_source
@@ -296,6 +296,22 @@ def test_held_back_frames_are_localized_with_the_settled_height(pano_clip):
     assert tracker.camera.camera_height == estimate.height_m
     # the first frame waited for the estimate: it is localized with the camera height
     assert _median_error(done[0].detections, _gt_xy(gt, 0)) < 0.3
+
+
+def test_the_height_estimate_takes_off_the_box_margins_of_the_detector_that_runs():
+    camera = build_camera(CameraConfig(), (512, 256))
+    detector = FixedDetector(np.zeros((0, 4)))
+    detector.box_margins = (0.05, 0.035)
+    auto = TrackConfig()
+    assert PanoramaTracker(camera, auto, fps=10.0, detector=detector).box_margins == [0.05, 0.035]
+    lazy = PanoramaTracker(camera, auto, fps=10.0)  # given detections: a detector of its own
+    assert lazy.box_margins == [0.0, 0.0]
+    given = updated(auto, {"camera.auto_box_top": 0.1, "camera.auto_box_bottom": 0.0})
+    assert PanoramaTracker(camera, given, fps=10.0, detector=detector).box_margins == [0.1, 0.0]
+    known = updated(auto, {"camera.height_m": 2.0})
+    assert (
+        PanoramaTracker(build_camera(known.camera, (512, 256)), known, fps=10.0).box_margins is None
+    )
 
 
 def test_update_never_waits_before_the_height_settles(pano_clip):

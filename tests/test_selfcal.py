@@ -97,3 +97,21 @@ def test_unusable_boxes_are_ignored():
         ]
     )
     assert est.add(boxes, np.array([0.9, 0.9, 0.9, 0.2]), 0) == 1
+
+
+def test_loose_boxes_lower_the_height_unless_their_margins_are_taken_off():
+    """Boxes reaching 5 % of their height above the head and 3.5 % below the feet (the
+    offline detector's, measured) make people look taller and the camera lower."""
+    truth = 7.0
+    rng = np.random.default_rng(3)
+    tight = np.concatenate([people_boxes(rng, truth, 0.0, 0.0, 6) for _ in range(15)])
+    tall = (tight[:, 3] - tight[:, 1])[:, None]
+    loose = tight + tall * np.array([0.0, -0.05, 0.0, 0.035])
+    estimates = {}
+    for margins in ((0.0, 0.0), (0.05, 0.035)):
+        est = CameraPoseEstimator(W, W // 2, box_margins=margins, estimate_tilt=False)
+        for f in range(15):
+            est.add(loose[6 * f : 6 * f + 6], np.ones(6), f)
+        estimates[margins] = est.estimate().height_m
+    assert estimates[(0.0, 0.0)] < 0.96 * truth
+    assert estimates[(0.05, 0.035)] == pytest.approx(truth, rel=0.02)

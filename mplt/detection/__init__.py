@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from core.errors import UserError
 from core.notify import notice
-from mplt.detection.base import DETECTORS, DetectionResult, Detector
+from mplt.detection.base import DETECTORS, DetectionResult, Detector, box_margins_of
 from mplt.detection.hog import HogDetector, hog_available
 from mplt.detection.panoramic import PANORAMA_MODES, PanoramicDetector
 from mplt.detection.weights import (
@@ -44,6 +44,7 @@ __all__ = [
     "HogDetector",
     "PanoramicDetector",
     "YoloDetector",
+    "box_margins_of",
     "build_detector",
     "resolve_weights",
 ]

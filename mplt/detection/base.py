@@ -30,6 +30,11 @@ class Detector(Protocol):
 
     Attributes:
         name: what ran, for the run summary, e.g. ``"yolo:yolo11n.pt"`` or ``"hog"``.
+        box_margins: (top, bottom) fractions of a box's height by which this detector's
+            boxes reach above a person's head and below their feet, measured against
+            hand-drawn ground truth; (0, 0) where not measured. People's heights are read
+            from boxes (the camera height from the people, :mod:`mplt.selfcal`), and loose
+            boxes make everyone look taller. Optional: read through :func:`box_margins_of`.
     """
 
     name: str
@@ -51,6 +56,12 @@ class Detector(Protocol):
 #: of the base (non-panoramic) detector (``auto`` among them). ``build_detector`` adds the
 #: panoramic wrapper (which filters box heights itself, hence the separate argument).
 DETECTORS: Registry[Callable[[DetectorConfig, float], Detector]] = Registry("detector.backend")
+
+
+def box_margins_of(detector: object) -> tuple[float, float]:
+    """A detector's ``box_margins`` (see :class:`Detector`); (0, 0) for one without them."""
+    top, bottom = getattr(detector, "box_margins", (0.0, 0.0))
+    return float(top), float(bottom)
 
 
 def empty_result() -> DetectionResult:

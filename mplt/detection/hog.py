@@ -76,6 +76,7 @@ class HogDetector:
         if upscale <= 0 or scale <= 1 or win_stride <= 0 or win_stride % 8:
             raise ValueError("need upscale > 0, scale > 1 and win_stride a positive multiple of 8")
         self._hog = _people_hog()
+        self.box_margins = (0.0, 0.0)  # not measured
         self.confidence_threshold = float(confidence_threshold)
         self.nms_iou_threshold = float(nms_iou_threshold)
         self.min_box_height_px = float(min_box_height_px)

@@ -52,7 +52,13 @@ import cv2
 import numpy as np
 
 from core.errors import UserError
-from mplt.detection.base import DetectionResult, Detector, check_image, empty_result
+from mplt.detection.base import (
+    DetectionResult,
+    Detector,
+    box_margins_of,
+    check_image,
+    empty_result,
+)
 from mplt.detection.plan import Strip, plan_for_height, plan_unknown_height
 from mplt.geometry import (
     Camera,
@@ -184,6 +190,7 @@ class PanoramicDetector:
             raise ValueError(f"n_views must be >= 1, got {n_views}")
         self.base, self.camera, self.mode = base, camera, mode
         self.name = base.name
+        self.box_margins = box_margins_of(base)
         self.width, self.height = width, int(camera.height)
         self.imgsz, self.tile_overlap = int(imgsz), float(tile_overlap)
         self.pad = int(seam_pad_px) if mode != "views" else 0
