@@ -44,7 +44,8 @@ from scipy.optimize import linear_sum_assignment
 
 from core.config import updated
 from mplt.config import DetectorConfig
-from mplt.detection import build_detector
+from mplt.detection import box_margins_of, build_detector
+from mplt.detection.yolo import OFFLINE_BOX_MARGINS
 from mplt.geometry import Equirectangular, box_iou
 from mplt.io.mot import read_mot
 from mplt.io.sources import open_source
@@ -104,7 +105,10 @@ def detect(seq: rd.Sequence, known_height: bool, config: str, frames: list[int])
     end-to-end frames share their work). Without one, the height is estimated from the
     people as the frames go, as in ``mplt track``, so the whole list is the cache key.
     """
-    cache = rd.CACHE / "far_field" / seq.name / f"{config}.json"
+    name = config
+    if not known_height:  # one file per frame list: the scored and end-to-end lists differ
+        name += "-" + hashlib.sha256(json.dumps(frames).encode()).hexdigest()[:8]
+    cache = rd.CACHE / "far_field" / seq.name / f"{name}.json"
     key = {
         "config": CONFIGS[config],
         "height": known_height,
@@ -136,7 +140,11 @@ def _detect_frames(
     det = build_detector(
         updated(DetectorConfig(confidence_threshold=0.05), CONFIGS[config]), camera
     )
-    pose = None if known_height else CameraPoseEstimator(seq.width, seq.height)
+    pose = (
+        None
+        if known_height
+        else CameraPoseEstimator(seq.width, seq.height, box_margins=box_margins_of(det))
+    )
     wanted = set(frames)
     with open_source(str(seq.video), max_frames=max(frames) + 1) as src:
         for index, frame in src:
@@ -250,6 +258,9 @@ def track_end_to_end(
     shutil.rmtree(run, ignore_errors=True)
     if height is not None:
         cmd += ["--camera-height", height]
+    if height == "auto":  # the detections are the offline model's: its measured box margins
+        top, bottom = OFFLINE_BOX_MARGINS
+        cmd += ["--set", f"camera.auto_box_top={top}", "--set", f"camera.auto_box_bottom={bottom}"]
     subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=rd.ROOT)
     gt = work / f"{seq.name}-gt.txt"
     gt_rows = read_mot(seq.gt)
@@ -270,7 +281,7 @@ def _track_cell(c: dict) -> str:
     err = f"{ge['median_m']:.2f} m" if ge.get("median_m") is not None else "-"
     est = c["camera"].get("height_estimate")
     h = f" (h {est['height_m']:.2f} m)" if isinstance(est, dict) else ""
-    return f"{c['HOTA']:.1f} / {c['IDF1']:.1f} / {c['MOTA']:.1f} / {c['IDSW']} / {err}{h}"
+    return f"{c['HOTA']:.3f} / {c['IDF1']:.3f} / {c['MOTA']:.3f} / {c['IDSW']} / {err}{h}"
 
 
 def main() -> int:
