@@ -292,7 +292,13 @@ def main() -> int:
     parser.add_argument(
         "--stride", type=int, default=20, help="every n-th frame is scored (less on short clips)"
     )
-    parser.add_argument("--track", action="store_true", help="also track end to end")
+    parser.add_argument(
+        "--track",
+        nargs="*",
+        default=None,
+        metavar="SEQUENCE",
+        help="also track end to end (these sequences; none named: all)",
+    )
     parser.add_argument("--track-frames", type=int, default=60)
     parser.add_argument("--out", type=Path, default=None, help="write a Markdown table here")
     parser.add_argument("--work", type=Path, default=rd.CACHE / "far_field" / "work")
@@ -306,13 +312,13 @@ def main() -> int:
         + f" | R/P >= 14 px @{SCORE} | best F1 (thr R P) |"
         + (
             " height given: HOTA / IDF1 / MOTA / IDSW / ground err | --camera-height auto |"
-            if args.track
+            if args.track is not None
             else ""
         ),
         "|---|---|---:|---:|"
         + "---:|" * (len(WIDTH_BINS) - 1)
         + "---:|---:|"
-        + ("---:|---:|" if args.track else ""),
+        + ("---:|---:|" if args.track is not None else ""),
     ]
     for name in names:
         seq, known = seqs[name]
@@ -335,12 +341,14 @@ def main() -> int:
                 f"| {bins} | {_ratio(tp, tp + fn)} / {_ratio(tp, tp + fp)} "
                 f"| {t:g}: {r:.2f} {p:.2f} |"
             )
-            if args.track:
+            if args.track is not None and (not args.track or name in args.track):
                 given = f"{seq.camera_height:.4f}" if known and seq.camera_height else None
                 line += "" if given else " - |"
                 for height in ([given] if given else []) + ["auto"]:
                     c = track_end_to_end(seq, known, config, args.track_frames, args.work, height)
                     line += f" {_track_cell(c)} |"
+            elif args.track is not None:
+                line += " - | - |"
             print(line, flush=True)
             lines.append(line)
     if args.out:
