@@ -155,8 +155,9 @@ def _thresholded(src: Path, dst: Path) -> Path:
     return dst
 
 
-def real_suite() -> list[Sequence]:
-    """The real sequences available on this machine (empty without ``../shared/data``)."""
+def real_suite(skip_yolo: bool = False) -> list[Sequence]:
+    """The real sequences available on this machine (empty without ``../shared/data``);
+    ``skip_yolo``: only those of the given (Faster R-CNN) detections."""
     clips = rd.clips()
     out: list[Sequence] = []
     pets = clips.get("PETS09-S2L1")
@@ -182,7 +183,7 @@ def real_suite() -> list[Sequence]:
         )
         sph = rd.sphere_sequence(pets, SPHERE_WIDTH)
         det = _thresholded(rd.sequence_detections(sph, "frcnn"), sph.folder / "det-frcnn-t.txt")
-        for suite, height in (("height given", f"{sph.camera_height:.4f}"), ("auto", "auto")):
+        for suite, height in (("given", f"{sph.camera_height:.4f}"), ("auto", "auto")):
             out.append(
                 Sequence(
                     "PETS09-S2L1",
@@ -218,7 +219,7 @@ def real_suite() -> list[Sequence]:
             )
         )
     for name in ("TUD-Stadtmitte", "TUD-Campus"):
-        if name not in clips:
+        if name not in clips or skip_yolo:
             continue
         seq = rd.perspective_sequence(clips[name])
         raw = rd.sequence_detections(seq, "yolov8s")
@@ -237,7 +238,7 @@ def real_suite() -> list[Sequence]:
                 False,
             )
         )
-    if pets is not None:
+    if pets is not None and not skip_yolo:
         seq = rd.perspective_sequence(pets)
         det = _thresholded(rd.sequence_detections(seq, "yolov8s"), seq.folder / "det-yolo-t.txt")
         out.append(
@@ -444,8 +445,9 @@ def sequence_notes(sequences: list[Sequence]) -> list[str]:
 
 
 def run_suite(
-    suite: str, sequences: list[Sequence], trackers: list[Tracker], work: Path
+    suite: str, sequences: list[Sequence], trackers: list[Tracker], work: Path, reuse: bool
 ) -> list[tuple[str, dict, float]]:
+    """Every tracker on ``sequences``; ``reuse``: keep the other trackers' earlier output."""
     rows = []
     base = work / "".join(c if c.isalnum() else "_" for c in suite.lower())
     has_ground = sequences[0].panorama or sequences[0].calib is not None
@@ -459,12 +461,19 @@ def run_suite(
         seconds = frames = 0
         for seq in sequences:
             pred = pred_dir / f"{seq.name}.txt"
+            timing = pred.with_suffix(".timing.json")
+            if reuse and tracker.kind != "mplt" and timing.is_file():
+                s, f = json.loads(timing.read_text())
+                seconds += s
+                frames += f
+                continue
             if tracker.kind == "mplt":
                 s, f, _ = run_mplt(tracker, seq, pred, base)
             elif tracker.kind == "boxmot":
                 s, f = run_boxmot(tracker, seq, pred)
             else:
                 s, f = deepsort_runner.run(seq.det, embeddings(seq), pred, seq.frames)
+            timing.write_text(json.dumps([s, f]))
             seconds += s
             frames += f
         result = evaluate(sequences, pred_dir, base / "gt")
@@ -492,6 +501,11 @@ def main() -> int:
     )
     parser.add_argument("--suites", nargs="*", default=["real", "synthetic"])
     parser.add_argument("--trackers", nargs="*", help="labels to run (default: all)")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the non-mplt trackers' output of an earlier run in --work (same detections)",
+    )
     parser.add_argument(
         "--variant",
         action="append",
@@ -522,7 +536,10 @@ def main() -> int:
         suites["synthetic 360"] = synthetic_suite(args.work)
     print(f"sequences ready after {time.perf_counter() - started:.0f} s", flush=True)
 
-    report = {suite: run_suite(suite, seqs, trackers, args.work) for suite, seqs in suites.items()}
+    report = {
+        suite: run_suite(suite, seqs, trackers, args.work, args.reuse)
+        for suite, seqs in suites.items()
+    }
 
     command = "python bench/compare_trackers.py" + "".join(
         f" {a!r}" if " " in a else f" {a}" for a in sys.argv[1:]

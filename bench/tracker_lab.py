@@ -102,11 +102,12 @@ def main() -> int:
     parser.add_argument("--set", action="append", default=[], help="tracker.key=value")
     parser.add_argument("--localize", action="append", default=[], help="localize.key=value")
     parser.add_argument("--only", nargs="*", help="sequence labels")
+    parser.add_argument("--frcnn", action="store_true", help="only the Faster R-CNN sequences")
     args = parser.parse_args()
     sets = [s if s.split("=")[0].count(".") else f"tracker.{s}" for s in args.set]
     loc = [s if s.split("=")[0].count(".") else f"localize.{s}" for s in args.localize]
     rows = []
-    for seq in ct.real_suite():
+    for seq in ct.real_suite(skip_yolo=args.frcnn):
         if args.only and seq.label not in args.only:
             continue
         with tempfile.TemporaryDirectory() as tmp:
@@ -118,7 +119,8 @@ def main() -> int:
         rows.append((c["HOTA"], c["IDF1"], c["IDSW"]))
         print(
             f"{seq.label:28s} HOTA {100 * c['HOTA']:5.1f} IDF1 {100 * c['IDF1']:5.1f} "
-            f"IDSW {c['IDSW']:4d} MOTA {100 * c['MOTA']:5.1f} "
+            f"IDSW {c['IDSW']:4d} MOTA {100 * c['MOTA']:5.1f} DetA {100 * c['DetA']:4.1f} "
+            f"AssA {100 * c['AssA']:4.1f} ids {c['pred_ids']} "
             f"ground {'-' if ge is None else f'{ge:.3f}'}",
             flush=True,
         )

@@ -66,6 +66,7 @@ class LocalizeConfig:
     person_height_std_m: float = 0.09
     camera_height_std_m: float = 0.05
     pixel_std_px: float = 2.0
+    pixel_std_frac: float = 0.05  #: box-edge noise that grows with the box height
     horizon_margin_deg: float = 3.0
     edge_margin_px: float = 2.0
     foot_offset_m: float = 0.12
@@ -102,6 +103,9 @@ class TrackerConfig:
     max_age_s: float | None = None  #: None (and no max_age_frames) = 2 s
     max_iou_distance: float = 0.7
     min_score_new_track: float = 0.5
+    high_score: float = 0.5  #: weaker detections only extend tracks seen last frame (BYTE)
+    low_max_iou_distance: float = 0.5
+    reupdate: bool = True  #: OC-SORT re-update of a track found again
     ground_match_radius_m: float = 3.0
     max_speed_mps: float = 3.0
     accel_std: float = 2.5

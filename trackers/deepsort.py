@@ -108,6 +108,12 @@ class DeepSortTracker:
         max_iou_distance: largest ``1 - IoU`` a stage-2 match may have.
         min_score_new_track: lowest detection score that may start a track (lower-scored
             detections still update existing tracks).
+        high_score: detections scored at least this take part in stages 1 and 2; weaker ones
+            only in stage 3 (BYTE), where they extend tracks seen in the previous frame.
+            0 = every detection in stages 1 and 2.
+        low_max_iou_distance: largest ``1 - IoU`` of a stage-3 (weak detection) match.
+        reupdate: re-run a track's filters along the straight line from its last measurement
+            to the new one when it is found again after missed frames (OC-SORT).
         ground_match_radius_m: ground mode, stage 1: largest distance in metres between a
             track's predicted position and a detection one frame after its last match.
         max_speed_mps: ground mode, stage 1: that radius grows by this many metres per second
@@ -134,6 +140,9 @@ class DeepSortTracker:
         max_age_s: float | None = None,
         max_iou_distance: float = 0.7,
         min_score_new_track: float = 0.5,
+        high_score: float = 0.5,
+        low_max_iou_distance: float = 0.5,
+        reupdate: bool = True,
         ground_match_radius_m: float = 3.0,
         max_speed_mps: float = 3.0,
         accel_std: float = 2.5,
@@ -187,6 +196,14 @@ class DeepSortTracker:
         self.n_init = int(n_init)
         self.max_iou_distance = float(max_iou_distance)
         self.min_score_new_track = float(min_score_new_track)
+        _check(
+            0.0 <= high_score <= 1.0 and 0.0 <= low_max_iou_distance <= 1.0,
+            "tracker high_score and low_max_iou_distance must be in [0, 1], got "
+            f"{high_score} and {low_max_iou_distance}",
+        )
+        self.high_score = float(high_score)
+        self.low_max_iou_distance = float(low_max_iou_distance)
+        self.reupdate = bool(reupdate)
         self.ground_match_radius_m = float(ground_match_radius_m)
         self.max_speed_mps = float(max_speed_mps)
         self.box_space = box_space
@@ -223,7 +240,7 @@ class DeepSortTracker:
         tracks = self._tracks
         tracks.predict(steps, steps / self.fps)
         matches = self._associate(detections, steps)
-        tracks.correct(matches[:, 0], matches[:, 1], detections)
+        tracks.correct(matches[:, 0], matches[:, 1], detections, self.reupdate)
 
         matched = tracks.time_since_update == 0
         self._confirm(np.flatnonzero(~tracks.confirmed & (tracks.hits >= self.n_init)))
@@ -271,7 +288,8 @@ class DeepSortTracker:
         d2 = self._motion_distance(detections)
         with np.errstate(invalid="ignore"):
             in_gate = d2 <= self.gate  # NaN (unknown position) is outside
-        free_dets = np.arange(n_det)
+        strong = detections.scores >= self.high_score
+        free_dets = np.flatnonzero(strong)
         found = []
 
         confirmed = np.flatnonzero(tracks.confirmed)
@@ -286,21 +304,48 @@ class DeepSortTracker:
                 found.append(np.stack([confirmed[rows[pairs[:, 0]]], free_dets[pairs[:, 1]]], 1))
                 free_dets = free_dets[free]
 
-        matched = np.zeros(n_tracks, bool)
-        for pairs in found:
-            matched[pairs[:, 0]] = True
         recent = ~tracks.confirmed | (tracks.time_since_update == steps)
-        rows = np.flatnonzero(recent & ~matched)
-        if len(rows) and len(free_dets):
-            boxes = tracks.predicted_boxes(rows)
-            cost = 1.0 - self.box_space.iou(boxes, detections.boxes[free_dets])
-            allowed = cost <= self.max_iou_distance
-            if self._ground is not None:
-                unknown = ~known_ground(detections)[free_dets]
-                allowed &= in_gate[np.ix_(rows, free_dets)] | unknown[None, :]
-            pairs, _, _ = linear_assignment(apply_gate(cost, allowed), self.max_iou_distance)
-            found.append(np.stack([rows[pairs[:, 0]], free_dets[pairs[:, 1]]], 1))
-        return np.concatenate(found) if found else np.zeros((0, 2), np.int64)
+        found.append(
+            self._iou_stage(detections, self._unmatched(recent, found), free_dets, in_gate, None)
+        )
+        weak = np.flatnonzero(~strong)
+        recent = tracks.confirmed & (tracks.time_since_update == steps)
+        found.append(
+            self._iou_stage(
+                detections, self._unmatched(recent, found), weak, in_gate, self.low_max_iou_distance
+            )
+        )
+        return np.concatenate(found)
+
+    def _unmatched(self, candidates: np.ndarray, found: list[np.ndarray]) -> np.ndarray:
+        """Rows of the tracks in ``candidates`` (N,) bool that no pair in ``found`` holds."""
+        keep = candidates.copy()
+        for pairs in found:
+            keep[pairs[:, 0]] = False
+        return np.flatnonzero(keep)
+
+    def _iou_stage(
+        self,
+        detections: Detections,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        in_gate: np.ndarray,
+        max_distance: float | None,
+    ) -> np.ndarray:
+        """Matches (K, 2) of tracks ``rows`` and detections ``cols`` by ``1 - IoU`` <=
+        ``max_distance`` (None: ``max_iou_distance``), in ground mode within the Mahalanobis
+        gate (detections without a ground position by IoU alone)."""
+        if len(rows) == 0 or len(cols) == 0:
+            return np.zeros((0, 2), np.int64)
+        limit = self.max_iou_distance if max_distance is None else max_distance
+        boxes = self._tracks.predicted_boxes(rows)
+        cost = 1.0 - self.box_space.iou(boxes, detections.boxes[cols])
+        allowed = cost <= limit
+        if self._ground is not None:
+            unknown = ~known_ground(detections)[cols]
+            allowed &= in_gate[np.ix_(rows, cols)] | unknown[None, :]
+        pairs, _, _ = linear_assignment(apply_gate(cost, allowed), limit)
+        return np.stack([rows[pairs[:, 0]], cols[pairs[:, 1]]], 1)
 
     def _cascade_cost(
         self, rows: np.ndarray, detections: Detections, d2: np.ndarray, in_gate: np.ndarray
