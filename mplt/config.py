@@ -110,6 +110,13 @@ class TrackerConfig:
     max_speed_mps: float = 3.0
     accel_std: float = 2.5
     init_speed_std: float = 1.5
+    #: after a whole input, also write tracks_final.txt/.jsonl (mplt.finish): back-filled,
+    #: fragments merged, short gaps interpolated
+    finish: bool = True
+    finish_max_gap_s: float = 1.0  #: longest gap interpolated
+    finish_merge_gap_s: float = 3.0  #: longest gap between two fragments merged into one ID
+    finish_merge_max_cosine: float = 0.25  #: their largest appearance (cosine) distance
+    finish_merge_speed_mps: float = 1.5  #: how far off the extrapolated walk they may be
 
 
 @dataclass(frozen=True)

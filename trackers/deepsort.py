@@ -55,7 +55,7 @@ from core.types import Detections, Tracks, TrackState
 from trackers.association import apply_gate, linear_assignment, nn_cosine_distance
 from trackers.kalman import GroundModel, ImageModel, gating_threshold
 from trackers.space import BoxSpace
-from trackers.track_set import TrackSet, known_ground
+from trackers.track_set import EarlyFrame, TrackSet, known_ground
 
 #: Track lifetime without matches when neither ``max_age_s`` nor ``max_age_frames`` is given.
 DEFAULT_MAX_AGE_S = 2.0
@@ -222,6 +222,7 @@ class DeepSortTracker:
         self._tracks = TrackSet(self._image, self._ground, self.nn_budget, self.feature_ema)
         self._next_id = 1
         self._last_frame: int | None = None
+        self._early: dict[int, list[EarlyFrame]] = {}
 
     # -- per frame -------------------------------------------------------------------------
 
@@ -243,6 +244,7 @@ class DeepSortTracker:
         tracks.correct(matches[:, 0], matches[:, 1], detections, self.reupdate)
 
         matched = tracks.time_since_update == 0
+        tracks.record_early(np.flatnonzero(matched & ~tracks.confirmed), detections.frame_index)
         self._confirm(np.flatnonzero(~tracks.confirmed & (tracks.hits >= self.n_init)))
         tracks.keep(matched | (tracks.confirmed & (tracks.time_since_update <= self.max_age)))
 
@@ -251,6 +253,7 @@ class DeepSortTracker:
         if self._ground is not None:
             eligible &= known_ground(detections)
         new_rows = tracks.start(np.flatnonzero(eligible), detections)
+        tracks.record_early(new_rows, detections.frame_index)
         if self.n_init <= 1:
             self._confirm(new_rows)
         return self._output(detections.frame_index)
@@ -266,6 +269,18 @@ class DeepSortTracker:
         tracks.confirmed[rows] = True
         tracks.ids[rows] = np.arange(self._next_id, self._next_id + len(rows))
         self._next_id += len(rows)
+        for r in rows.tolist():
+            # the frame of confirmation itself is reported as confirmed
+            early, tracks.early[r] = tracks.early[r], None
+            if early and len(early) > 1:
+                self._early[int(tracks.ids[r])] = early[:-1]
+
+    def take_early_frames(self) -> dict[int, list[EarlyFrame]]:
+        """The frames before confirmation of the tracks confirmed since the last call, by
+        ID, oldest first (for back-filling a finished file: ``mplt.finish``); then forgets
+        them."""
+        early, self._early = self._early, {}
+        return early
 
     # -- association -----------------------------------------------------------------------
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from core.types import Detections
@@ -13,6 +15,18 @@ def known_ground(detections: Detections) -> np.ndarray:
     """(N,) bool: the detection has a finite ground position and covariance."""
     finite_xy = np.isfinite(detections.ground_xy).all(axis=1)
     return finite_xy & np.isfinite(detections.ground_cov).all(axis=(1, 2))
+
+
+class EarlyFrame(NamedTuple):
+    """One frame of a track before it was confirmed (what :class:`core.types.Tracks` would
+    have held for it; ``ground_xy``/``velocity`` empty in image mode)."""
+
+    frame_index: int
+    box: np.ndarray
+    ground_xy: np.ndarray
+    velocity: np.ndarray
+    score: float
+    detection_index: int
 
 
 class TrackSet:
@@ -34,6 +48,8 @@ class TrackSet:
             (N, 0), (N, 0, 0) in image mode.
         image_x, image_P: (N, 8), (N, 8, 8) box Kalman states (cx, cy, w, h, v...), px, px/s.
         galleries: N :class:`FeatureGallery`.
+        early: N lists of the frames of a tentative track (see :meth:`record_early`); None
+            once confirmed.
         seen_*: each filter's posterior right after its last measurement, that measurement
             and the frames since it (``seen_ground_gap``; the box's is ``time_since_update``),
             for the re-update of a track found again (:meth:`correct`).
@@ -87,6 +103,7 @@ class TrackSet:
         self.seen_ground = np.zeros((0, 2 if g else 0))
         self.seen_ground_gap = np.zeros(0, np.int64)
         self.galleries: list[FeatureGallery] = []
+        self.early: list[list[EarlyFrame] | None] = []
         self._frame_dt = 0.0
 
     def __len__(self) -> int:
@@ -233,6 +250,7 @@ class TrackSet:
         for name in self._ARRAYS:
             setattr(self, name, np.concatenate([getattr(self, name), new[name]]))
         self.galleries.extend(galleries)
+        self.early.extend([] for _ in range(n))
         return np.arange(first, first + n)
 
     def keep(self, mask: np.ndarray) -> None:
@@ -242,3 +260,22 @@ class TrackSet:
         for name in self._ARRAYS:
             setattr(self, name, getattr(self, name)[mask])
         self.galleries = [g for g, k in zip(self.galleries, mask.tolist(), strict=True) if k]
+        self.early = [e for e, k in zip(self.early, mask.tolist(), strict=True) if k]
+
+    def record_early(self, rows: np.ndarray, frame_index: int) -> None:
+        """Remember this frame's box, position, score and detection of the tentative tracks
+        ``rows``, so that a track's first frames can be reported once it is confirmed."""
+        boxes = self.predicted_boxes(rows)
+        for k, r in enumerate(rows.tolist()):
+            history = self.early[r]
+            if history is not None:
+                history.append(
+                    EarlyFrame(
+                        frame_index,
+                        boxes[k],
+                        self.ground_x[r, :2].copy(),
+                        self.ground_x[r, 2:].copy(),
+                        float(self.score[r]),
+                        int(self.det_index[r]),
+                    )
+                )
