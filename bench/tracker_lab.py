@@ -6,11 +6,11 @@ Run from the repository root::
 
 ``mplt track --detections`` is run once per sequence of :func:`compare_trackers.real_suite`
 with a recording tracker, which keeps the detections the tracker is given (boxes, scores,
-colour features, ground positions and covariances) in ``bench/.cache/lab``. Each later call
-replays only the tracker (and, with ``--localize``, the localizer on the recorded boxes) with
-the given settings, and prints HOTA / IDF1 / ID switches / median ground error per sequence:
-seconds instead of minutes per setting. The scores are the same as those of ``mplt track``
-with the same settings (same detections, same features, same tracker).
+colour features) and the camera height in use in ``bench/.cache/lab``. Each later call
+replays only the localizer and the tracker with the given settings (and with ``--finish``
+the offline finishing) and prints HOTA / IDF1 / ID switches / median ground error per
+sequence: seconds instead of minutes per setting, the same scores as ``mplt track`` with the
+same settings.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from core.config import apply_override, config_from_dict, config_to_dict, kwargs
 from core.types import TrackState
 from mplt.config import TrackConfig
 from mplt.eval import run_eval
+from mplt.finish import FINISH_FIELDS, Finisher, FinishSettings
 from mplt.geometry import build_camera
 from mplt.io.mot import MotWriter
 from mplt.localize import Localizer
@@ -68,8 +69,9 @@ def record(seq: ct.Sequence) -> Path:
     return path
 
 
-def replay(seq: ct.Sequence, sets: list[str], localize: list[str], out: Path) -> None:
-    """Track the recorded detections of ``seq`` with ``sets`` (tracker.key=value) into ``out``."""
+def replay(seq: ct.Sequence, sets: list[str], localize: list[str], out: Path, finish: bool) -> Path:
+    """Track the recorded detections of ``seq`` with ``sets`` (tracker.key=value) into the MOT
+    file ``out``; returns it, or with ``finish`` the finished file written beside it."""
     data = pickle.loads(record(seq).read_bytes())
     cfg_dict = config_to_dict(TrackConfig())
     for assignment in seq.overrides + tuple(sets) + tuple(localize):
@@ -82,12 +84,13 @@ def replay(seq: ct.Sequence, sets: list[str], localize: list[str], out: Path) ->
     if mode == "auto":
         mode = "ground" if camera.has_ground else "image"
     tracker = TRACKERS.get(cfg.tracker.name)(
-        **kwargs_of(cfg.tracker, exclude=("name", "mode")),
+        **kwargs_of(cfg.tracker, exclude=("name", "mode", *FINISH_FIELDS)),
         mode=mode,
         fps=seq.fps,
         box_space=camera.box_space,
     )
-    localizer = Localizer(camera, **kwargs_of(cfg.localize)) if localize else None
+    localizer = Localizer(camera, **kwargs_of(cfg.localize)) if camera.has_ground else None
+    finisher = Finisher(camera.box_space, seq.fps, FinishSettings.of(cfg.tracker))
     with MotWriter(out) as writer:
         for dets in data["detections"]:
             if localizer is not None and len(dets):
@@ -95,6 +98,10 @@ def replay(seq: ct.Sequence, sets: list[str], localize: list[str], out: Path) ->
                 dets = dets.replace(ground_xy=loc.ground_xy, ground_cov=loc.ground_cov)
             tracks = tracker.update(dets)
             writer.write(dets.frame_index, tracks.select(tracks.states == TrackState.CONFIRMED))
+            finisher.add(tracks, dets, tracker.take_early_frames())
+    if not finish:
+        return out
+    return finisher.write(out.parent, camera)[0]
 
 
 def main() -> int:
@@ -102,6 +109,7 @@ def main() -> int:
     parser.add_argument("--set", action="append", default=[], help="tracker.key=value")
     parser.add_argument("--localize", action="append", default=[], help="localize.key=value")
     parser.add_argument("--only", nargs="*", help="sequence labels")
+    parser.add_argument("--finish", action="store_true", help="score tracks_final.txt")
     parser.add_argument("--frcnn", action="store_true", help="only the Faster R-CNN sequences")
     args = parser.parse_args()
     sets = [s if s.split("=")[0].count(".") else f"tracker.{s}" for s in args.set]
@@ -112,7 +120,7 @@ def main() -> int:
             continue
         with tempfile.TemporaryDirectory() as tmp:
             pred = Path(tmp) / f"{seq.name}.txt"
-            replay(seq, sets, loc, pred)
+            pred = replay(seq, sets, loc, pred, args.finish)
             r = run_eval(seq.gt, pred, width=seq.width if seq.panorama else None).to_dict()
         c = r["combined"]
         ge = (c.get("ground_error") or {}).get("median_m")
