@@ -109,6 +109,7 @@ def main() -> int:
     parser.add_argument("--set", action="append", default=[], help="tracker.key=value")
     parser.add_argument("--localize", action="append", default=[], help="localize.key=value")
     parser.add_argument("--only", nargs="*", help="sequence labels")
+    parser.add_argument("--brief", action="store_true", help="one line: HOTA/IDF1/IDSW each")
     parser.add_argument("--finish", action="store_true", help="score tracks_final.txt")
     parser.add_argument("--frcnn", action="store_true", help="only the Faster R-CNN sequences")
     args = parser.parse_args()
@@ -125,6 +126,8 @@ def main() -> int:
         c = r["combined"]
         ge = (c.get("ground_error") or {}).get("median_m")
         rows.append((c["HOTA"], c["IDF1"], c["IDSW"]))
+        if args.brief:
+            continue
         print(
             f"{seq.label:28s} HOTA {100 * c['HOTA']:5.1f} IDF1 {100 * c['IDF1']:5.1f} "
             f"IDSW {c['IDSW']:4d} MOTA {100 * c['MOTA']:5.1f} DetA {100 * c['DetA']:4.1f} "
@@ -133,6 +136,10 @@ def main() -> int:
             flush=True,
         )
     mean = np.mean(rows, axis=0)
+    if args.brief:
+        cells = [f"{100 * h:.1f}/{100 * i:.1f}/{n}" for h, i, n in rows]
+        print(" ".join(cells), f"| mean {100 * mean[0]:.1f}/{100 * mean[1]:.1f}/{mean[2]:.1f}")
+        return 0
     print(f"{'mean':28s} HOTA {100 * mean[0]:5.1f} IDF1 {100 * mean[1]:5.1f} IDSW {mean[2]:6.1f}")
     return 0
 

@@ -41,7 +41,7 @@ class DetectorConfig:
 
     backend: str = "auto"  #: auto | yolo | hog (auto: yolo, else HOG when torch/weights fail)
     weights: str | None = None  #: weights file; None = yolo11n.pt, offline fallback if needed
-    confidence_threshold: float = 0.3
+    confidence_threshold: float = 0.1  #: low: the tracker uses weak detections (BYTE stage)
     nms_iou_threshold: float = 0.5
     imgsz: int = 640  #: network input size (pixels) per tile/view
     panorama_mode: str = "tiles"  #: tiles | views | whole
@@ -97,13 +97,13 @@ class TrackerConfig:
     feature_ema: float | None = None
     gating_probability: float | None = None  #: None = 0.999 ground / 0.95 image mode
     appearance_weight: float = 0.9
-    cascade_min_iou: float | None = None  #: None = 0.3 image mode / off in ground mode
+    cascade_min_iou: float = 0.05  #: appearance stage: the boxes must overlap this much
     n_init: int = 3
     max_age_frames: int | None = None
     max_age_s: float | None = None  #: None (and no max_age_frames) = 2 s
     max_iou_distance: float = 0.7
     min_score_new_track: float = 0.5
-    high_score: float = 0.5  #: weaker detections only extend tracks seen last frame (BYTE)
+    high_score: float = 0.3  #: weaker detections only extend tracks seen last frame (BYTE)
     low_max_iou_distance: float = 0.5
     reupdate: bool = True  #: OC-SORT re-update of a track found again
     ground_match_radius_m: float = 3.0

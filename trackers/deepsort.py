@@ -11,12 +11,12 @@ Per frame (:meth:`DeepSortTracker.update`):
    distance, ``gate`` its chi-square threshold) when the detections carry embeddings, ``d2 /
    gate`` alone when they do not. Pairs outside the chi-square gate, above
    ``max_cosine_distance``, (ground mode) further than the jump cap or with an IoU of the
-   predicted box and the detection box below ``cascade_min_iou`` are never matched. The IoU
-   gate is on by default in image mode only: there the Mahalanobis gate of a track that has
+   predicted box and the detection box below ``cascade_min_iou`` (0.05: the boxes must
+   touch) are never matched. Without that IoU gate the Mahalanobis gate of a track that has
    coasted a few frames spans its neighbours, and a neighbour in similar clothes passes the
-   appearance gate, so without it a coasting track jumps to another person. In ground mode the
-   jump cap bounds the move on the ground, and an IoU gate measured worse with a known camera
-   height (synthetic suite, HOTA 65.5 -> 62.3, also when gating only coasting tracks).
+   appearance gate, so a coasting track jumps to another person. In ground mode it applies to
+   coasting tracks only: a track seen in the previous frame has a tight ground gate, and the
+   box filter of a person next to the camera (fast in the image) lags behind its box.
 3. Stage 2, IoU: tentative tracks and confirmed tracks seen in the previous frame against the
    detections left, cost ``1 - IoU`` of the predicted box and the detection box, gated by
    ``max_iou_distance`` and, in ground mode, by the Mahalanobis gate. The jump cap is not
@@ -66,9 +66,6 @@ DEFAULT_MAX_AGE_S = 2.0
 #: image filter has DeepSORT's deliberately generous noise, for which DeepSORT's 95 % is right.
 DEFAULT_GATING_PROBABILITY = {"ground": 0.999, "image": 0.95}
 
-#: Stage-1 IoU gate per mode when ``cascade_min_iou`` is None (0 = off); see the module notes.
-DEFAULT_CASCADE_MIN_IOU = {"ground": 0.0, "image": 0.3}
-
 #: How many of a track's newest features are tried before its whole gallery (speed only).
 _NEWEST_FEATURES_FIRST = 8
 
@@ -98,8 +95,7 @@ class DeepSortTracker:
             mode, 4 in image mode); None = :data:`DEFAULT_GATING_PROBABILITY` of the mode.
         appearance_weight: ``w`` in the stage-1 cost ``w * cosine + (1 - w) * d2 / gate``.
         cascade_min_iou: smallest IoU of a track's predicted box and a detection box for a
-            stage-1 match, in [0, 1] (0 = no IoU gate); None =
-            :data:`DEFAULT_CASCADE_MIN_IOU` of the mode (0.3 image, off in ground mode).
+            stage-1 match, in [0, 1] (0 = no IoU gate); see the module notes.
         n_init: consecutive matched frames before a track is confirmed and gets an ID.
         max_age_frames: frames a confirmed track survives unmatched; used when ``max_age_s``
             is None.
@@ -134,13 +130,13 @@ class DeepSortTracker:
         feature_ema: float | None = None,
         gating_probability: float | None = None,
         appearance_weight: float = 0.9,
-        cascade_min_iou: float | None = None,
+        cascade_min_iou: float = 0.05,
         n_init: int = 3,
         max_age_frames: int | None = None,
         max_age_s: float | None = None,
         max_iou_distance: float = 0.7,
         min_score_new_track: float = 0.5,
-        high_score: float = 0.5,
+        high_score: float = 0.3,
         low_max_iou_distance: float = 0.5,
         reupdate: bool = True,
         ground_match_radius_m: float = 3.0,
@@ -162,11 +158,9 @@ class DeepSortTracker:
             0.0 <= appearance_weight <= 1.0,
             f"tracker appearance_weight must be in [0, 1], got {appearance_weight}",
         )
-        if cascade_min_iou is None:
-            cascade_min_iou = DEFAULT_CASCADE_MIN_IOU[mode]
         _check(
             0.0 <= cascade_min_iou <= 1.0,
-            f"tracker cascade_min_iou must be in [0, 1] or null, got {cascade_min_iou}",
+            f"tracker cascade_min_iou must be in [0, 1], got {cascade_min_iou}",
         )
         _check(n_init >= 1, f"tracker n_init must be >= 1, got {n_init}")
         if gating_probability is None:
@@ -309,7 +303,7 @@ class DeepSortTracker:
 
         confirmed = np.flatnonzero(tracks.confirmed)
         if len(confirmed):
-            cost, max_cost = self._cascade_cost(confirmed, detections, d2, in_gate)
+            cost, max_cost = self._cascade_cost(confirmed, detections, d2, in_gate, steps)
             levels = tracks.time_since_update[confirmed]
             for level in np.unique(levels):
                 if len(free_dets) == 0:
@@ -363,7 +357,12 @@ class DeepSortTracker:
         return np.stack([rows[pairs[:, 0]], cols[pairs[:, 1]]], 1)
 
     def _cascade_cost(
-        self, rows: np.ndarray, detections: Detections, d2: np.ndarray, in_gate: np.ndarray
+        self,
+        rows: np.ndarray,
+        detections: Detections,
+        d2: np.ndarray,
+        in_gate: np.ndarray,
+        steps: int,
     ) -> tuple[np.ndarray, float]:
         """Stage-1 cost (len(rows), D) for the confirmed tracks ``rows`` and its threshold."""
         tracks = self._tracks
@@ -378,7 +377,12 @@ class DeepSortTracker:
                 allowed &= np.hypot(offset[..., 0], offset[..., 1]) <= radius[:, None]
         if self.cascade_min_iou > 0.0:
             iou = self.box_space.iou(tracks.predicted_boxes(rows), detections.boxes)
-            allowed &= iou >= self.cascade_min_iou
+            passes = iou >= self.cascade_min_iou
+            if self._ground is not None:
+                # a track seen in the previous frame has a tight ground gate, and the box
+                # filter of a near person (fast in the image) lags behind the box
+                passes |= (tracks.time_since_update[rows] <= steps)[:, None]
+            allowed &= passes
         if detections.embeddings is None:
             return apply_gate(motion, allowed), 1.0
         cosine = self._appearance_distance(rows, detections.embeddings, allowed)
