@@ -113,10 +113,11 @@ class TrackerConfig:
     #: after a whole input, also write tracks_final.txt/.jsonl (mplt.finish): back-filled,
     #: fragments merged, short gaps interpolated
     finish: bool = True
-    finish_max_gap_s: float = 1.0  #: longest gap interpolated
+    finish_max_gap_s: float = 2.0  #: longest gap interpolated
     finish_merge_gap_s: float = 3.0  #: longest gap between two fragments merged into one ID
     finish_merge_max_cosine: float = 0.25  #: their largest appearance (cosine) distance
     finish_merge_speed_mps: float = 1.5  #: how far off the extrapolated walk they may be
+    finish_smooth_s: float = 1.0  #: ground positions averaged over this window
 
 
 @dataclass(frozen=True)

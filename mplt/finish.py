@@ -58,6 +58,7 @@ FINISH_FIELDS = (
     "finish_merge_gap_s",
     "finish_merge_max_cosine",
     "finish_merge_speed_mps",
+    "finish_smooth_s",
 )
 
 
@@ -69,6 +70,7 @@ class FinishSettings:
     merge_gap_s: float
     merge_max_cosine: float
     merge_speed_mps: float
+    smooth_s: float
 
     @classmethod
     def of(cls, tracker: TrackerConfig) -> FinishSettings:
@@ -150,8 +152,30 @@ class Finisher:
         merged = self._merge(tracks)
         out: dict[int, list[tuple]] = {}
         for track_id, t in merged.items():
-            for frame, row in zip(*self._interpolated(t), strict=True):
+            frames, rows = self._interpolated(t)
+            for frame, row in zip(frames, self._smoothed(frames, rows), strict=True):
                 out.setdefault(frame, []).append((track_id, *row))
+        return out
+
+    def _smoothed(self, frames: list[int], rows: list[tuple]) -> list[tuple]:
+        """Rows with ground positions averaged over ``smooth_s`` seconds of consecutive
+        frames (a centred window, shortened at a track's ends and gaps): a detector's foot
+        row jitters from frame to frame by a few percent of the box, a walk does not."""
+        half = round(0.5 * self.settings.smooth_s * self.fps)
+        if half < 1:
+            return rows
+        xy = np.array([r[2] for r in rows])
+        f = np.asarray(frames)
+        out = []
+        for i, r in enumerate(rows):
+            lo, hi = max(0, i - half), min(len(rows), i + half + 1)
+            near = np.arange(lo, hi)
+            k = min(i - lo, hi - 1 - i)  # symmetric: no lag at the ends
+            near = near[(np.abs(near - i) <= k) & (np.abs(f[near] - f[i]) <= k)]
+            sel = xy[near]
+            sel = sel[np.isfinite(sel).all(axis=1)]
+            smooth = sel.mean(axis=0) if len(sel) and np.isfinite(r[2]).all() else r[2]
+            out.append((r[0], r[1], smooth, *r[3:]))
         return out
 
     @staticmethod
