@@ -459,6 +459,7 @@ def run_suite(
         pred_dir = base / "pred" / tracker.slug
         pred_dir.mkdir(parents=True, exist_ok=True)
         seconds = frames = 0
+        finished_dir = base / "pred" / f"{tracker.slug}_finished"
         for seq in sequences:
             pred = pred_dir / f"{seq.name}.txt"
             timing = pred.with_suffix(".timing.json")
@@ -468,7 +469,9 @@ def run_suite(
                 frames += f
                 continue
             if tracker.kind == "mplt":
-                s, f, _ = run_mplt(tracker, seq, pred, base)
+                s, f, run = run_mplt(tracker, seq, pred, base)
+                finished_dir.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(run / "tracks_final.txt", finished_dir / f"{seq.name}.txt")
             elif tracker.kind == "boxmot":
                 s, f = run_boxmot(tracker, seq, pred)
             else:
@@ -476,16 +479,20 @@ def run_suite(
             timing.write_text(json.dumps([s, f]))
             seconds += s
             frames += f
-        result = evaluate(sequences, pred_dir, base / "gt")
         fps = frames / seconds if seconds > 0 else float("inf")
-        rows.append((tracker.label, result, fps))
-        c = result["combined"]
-        print(
-            f"{suite[:30]:30s} {tracker.label:16s} HOTA {_pct(c['HOTA']):>5} "
-            f"IDF1 {_pct(c['IDF1']):>5} IDSW {c['IDSW']:4d} MOTA {_pct(c['MOTA']):>5} "
-            f"ground {_ground(c):>6} fps {fps:8.0f}",
-            flush=True,
-        )
+        outputs = [(tracker.label, pred_dir)]
+        if tracker.kind == "mplt":
+            outputs.append((f"{tracker.label}, finished (`tracks_final.txt`)", finished_dir))
+        for label, folder in outputs:
+            result = evaluate(sequences, folder, base / "gt")
+            rows.append((label, result, fps))
+            c = result["combined"]
+            print(
+                f"{suite[:30]:30s} {label[:24]:24s} HOTA {_pct(c['HOTA']):>5} "
+                f"IDF1 {_pct(c['IDF1']):>5} IDSW {c['IDSW']:4d} MOTA {_pct(c['MOTA']):>5} "
+                f"ground {_ground(c):>6} fps {fps:8.0f}",
+                flush=True,
+            )
     return rows
 
 
