@@ -86,7 +86,12 @@ NOTE = (
     "their lost-track buffer), and appearance either off or, for '+ app', mplt's "
     "colour-histogram features of the same boxes (no ReID weights can be downloaded here). "
     "DeepSORT is `deep-sort-realtime` with its defaults, the same colour features and the "
-    "detections >= 0.3. Every tracker gets the same detections. HOTA / IDF1 / MOTA in %."
+    "detections >= 0.3. Every tracker gets the same detections. HOTA / IDF1 / MOTA in %. "
+    "BoxMOT's packaged score thresholds discard most YOLOv8s boxes on PETS (their scores are "
+    "mostly 0.3-0.6), hence its low figures there. Ground error: PETS' ground truth places "
+    "people at their foot point, mplt at the body centre (`localize.foot_offset_m` 0.12 m "
+    "behind it). 'mplt, finished': `tracks_final.txt` of the same run (`mplt.finish`). The "
+    "height auto / unknown suites differ for mplt only (the others see the same boxes)."
 )
 
 
