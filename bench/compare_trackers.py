@@ -1,32 +1,40 @@
-"""mplt's tracker against BoxMOT's on identical detections: synthetic 360° and real clips.
+"""mplt's tracker against ByteTrack, BoT-SORT, OC-SORT (BoxMOT) and DeepSORT on identical
+detections: a real suite first, the synthetic 360° suite second.
 
 Run from the repository root (BoxMOT lives in its own virtual environment, see
-``bench/boxmot_runner.py``)::
+``bench/boxmot_runner.py``; DeepSORT is ``deep-sort-realtime`` of mplt's environment)::
 
     python -m venv --system-site-packages bench/.venv-boxmot
     bench/.venv-boxmot/bin/pip install boxmot
-    python bench/compare_trackers.py [--work /tmp/mplt-compare] \
+    python bench/compare_trackers.py [--suites real synthetic] [--work /tmp/mplt-compare] \
         [--out bench/results/compare_trackers.md]
 
-Suites:
+Real suite (``bench/realdata.py``; footage from ``../shared/data``, cached in ``bench/.cache``):
 
-* ``synthetic 360``: :func:`mplt.synthetic.write_sequence` panoramas (1920 x 960, 10 fps, camera
-  2 m high), several scenarios and seeds, seam crossings included; detections from the ground
-  truth with the default :class:`mplt.synthetic.DetectionNoise` (recall 0.9 falling with
-  occlusion, visible-part boxes, 4 % edge jitter, 0.2 false positives per frame).
-* ``real 360``: the bundled ``videos/sample.mp4`` (TUD-Stadtmitte placed on the sphere across the
-  seam, 25 fps, camera height unknown) with ``videos/sample_gt.txt``; detections as below.
-* ``perspective``: TUD-Campus and TUD-Stadtmitte (640 x 480, 25 fps) from shared/data, ground truth
-  from py-motmetrics' data, detections from it with the same noise model (visibility estimated
-  from overlapping boxes).
+* ``PETS perspective``: PETS 2009 S2L1 View 001, first 400 frames, 768 x 576 at 7 fps, with its
+  calibration (``--calib``: ground mode); the Faster R-CNN detections that come with it.
+* ``PETS 360``: the same clip placed exactly on a 2048 x 1024 sphere at its camera centre,
+  through the seam; the same Faster R-CNN boxes carried there. Camera height given (7.07 m),
+  estimated from the people (``auto``) and unknown (``null``). BoxMOT and DeepSORT see the
+  same boxes in all three, so they run once (height given).
+* ``TUD perspective``: TUD-Stadtmitte and TUD-Campus (640 x 480, 25 fps, uncalibrated: image
+  mode), detections of the offline YOLOv8s run once at confidence 0.05 and cached; every
+  tracker gets those >= :data:`MIN_SCORE`, so BYTE-style trackers see the weak ones.
+* ``PETS perspective, YOLOv8s``: PETS again with the YOLOv8s detections (weak ones included).
 
-Trackers: ``mplt.track(VIDEO, detections=det.txt)`` (what ``mplt track`` runs) in ground mode
-(``camera_height``, panoramas only) and image mode (``tracker.mode=image``), all defaults
-otherwise (colour appearance features included); BoxMOT's ByteTrack, OC-SORT and BoT-SORT
-without appearance, and BoT-SORT, StrongSORT and Deep OC-SORT fed mplt's colour features of the
-same boxes (no ReID weights can be downloaded here). Scores: :func:`mplt.eval.run_eval`, IoU
-0.5, seam-aware on panoramas for every tracker alike. Tracker-only fps: mplt's ``track`` stage
-time from ``summary.json``; BoxMOT's time in ``update()`` (one thread).
+Synthetic suite: :func:`mplt.synthetic.write_sequence` panoramas (1920 x 960, 10 fps, camera
+2 m high) with detections from the ground truth and the default
+:class:`mplt.synthetic.DetectionNoise`.
+
+Trackers: ``mplt.track(VIDEO, detections=det.txt)`` (what ``mplt track`` runs; ground mode where
+the camera allows, all defaults, colour appearance features included) and, where there is a
+ground, also in image mode; BoxMOT's ByteTrack, OC-SORT and BoT-SORT without appearance, and
+BoT-SORT fed mplt's colour features of the same boxes; DeepSORT (``bench/deepsort_runner.py``)
+with the same colour features. Scores: :func:`mplt.eval.run_eval`, IoU 0.5, seam-aware on
+panoramas for every tracker alike; ground error: median distance of matched tracks' ground
+positions to the ground truth's (mplt only: the others have no ground positions).
+Tracker-only fps: mplt's ``track`` stage time from ``summary.json``; the others' time in
+``update()`` (one thread).
 """
 
 from __future__ import annotations
@@ -41,24 +49,24 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import deepsort_runner
 import numpy as np
+import realdata as rd
 
 import mplt
 from mplt.config import CameraConfig, EmbedderConfig
 from mplt.io.mot import read_mot
 from mplt.io.sources import open_source
-from mplt.synthetic import (
-    DetectionNoise,
-    occlusion_visibility,
-    synthesize_detections,
-    write_sequence,
-)
+from mplt.synthetic import write_sequence
 
 ROOT = Path(__file__).resolve().parents[1]
 
 BOXMOT_PYTHON = ROOT / "bench" / ".venv-boxmot" / "bin" / "python"
 RUNNER = ROOT / "bench" / "boxmot_runner.py"
-DATA = Path(os.environ.get("MPLT_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+#: Lowest detection score any tracker is given on the real suite (BYTE uses the weak ones).
+MIN_SCORE = 0.1
+SPHERE_WIDTH = 2048
 
 SYNTH_WIDTH, SYNTH_FRAMES, SYNTH_FPS, CAMERA_HEIGHT = 1920, 150, 10.0, 2.0
 SYNTH_SEQUENCES = [
@@ -71,52 +79,59 @@ SYNTH_SEQUENCES = [
     ("seam", 1),
     ("crowd", 0),
 ]
-PERSPECTIVE_SEQUENCES = ["TUD-Campus", "TUD-Stadtmitte"]
 #: Printed under the header of the results file.
 NOTE = (
     "BoxMOT trackers run with their packaged defaults except: camera-motion compensation off "
-    "(static cameras; StrongSORT's ECC estimator is removed), `frame_rate` = the sequence fps "
-    "for ByteTrack and BoT-SORT (it scales their lost-track buffer), and appearance either off "
-    "or, for '+ app', mplt's colour-histogram features of the same boxes (no ReID weights can "
-    "be downloaded here). Every tracker gets the same detections, derived from the ground truth"
-    " with `mplt.synthetic.DetectionNoise()` defaults. A `--variant` row is mplt with the "
-    "config values after the colon."
+    "(static cameras), `frame_rate` = the sequence fps for ByteTrack and BoT-SORT (it scales "
+    "their lost-track buffer), and appearance either off or, for '+ app', mplt's "
+    "colour-histogram features of the same boxes (no ReID weights can be downloaded here). "
+    "DeepSORT is `deep-sort-realtime` with its defaults, the same colour features and the "
+    "detections >= 0.3. Every tracker gets the same detections. HOTA / IDF1 / MOTA in %. "
+    "BoxMOT's packaged score thresholds discard most YOLOv8s boxes on PETS (their scores are "
+    "mostly 0.3-0.6), hence its low figures there. Ground error: PETS' ground truth places "
+    "people at their foot point, mplt at the body centre (`localize.foot_offset_m` 0.12 m "
+    "behind it). 'mplt, finished': `tracks_final.txt` of the same run (`mplt.finish`). The "
+    "height auto / unknown suites differ for mplt only (the others see the same boxes)."
 )
 
 
 @dataclass(frozen=True)
 class Sequence:
-    name: str
+    """One input as every tracker sees it."""
+
+    name: str  #: file stem in the evaluation (unique within its suite)
     suite: str
-    folder: Path
+    video: Path
+    det: Path
+    gt: Path
     width: int
     height: int
     fps: float
     frames: int
     panorama: bool
-    camera_height: float | None = None
+    #: ``camera.*`` settings of ``mplt track`` that describe the camera (calibration, height)
+    overrides: tuple[str, ...] = ()
+    calib: Path | None = None
+    camera_height: float | None = None  #: known height (embedder camera), metres
+    boxes_only_repeat: bool = False  #: the others' boxes are those of an earlier suite
 
     @property
-    def video(self) -> Path:
-        return self.folder / "video.mp4"
+    def label(self) -> str:
+        return f"{self.suite}/{self.name}"
 
     @property
-    def det(self) -> Path:
-        return self.folder / "det.txt"
-
-    @property
-    def gt(self) -> Path:
-        return self.folder / "gt.txt"
+    def slug(self) -> str:
+        return "".join(c if c.isalnum() else "_" for c in self.label.lower())
 
 
 @dataclass(frozen=True)
 class Tracker:
     label: str
-    kind: str  # "mplt" or "boxmot"
+    kind: str  # "mplt", "boxmot" or "deepsort"
     args: tuple[str, ...] = ()  # section.key=value overrides (mplt config / BoxMOT runner)
     name: str = ""  # boxmot tracker name
     appearance: bool = False  # boxmot: fed mplt's embeddings
-    panorama_only: bool = False
+    ground_only: bool = False  # only where the camera gives ground positions
 
     @property
     def slug(self) -> str:
@@ -124,18 +139,131 @@ class Tracker:
 
 
 TRACKERS = [
-    Tracker("mplt ground", "mplt", panorama_only=True),
-    Tracker("mplt image", "mplt", ("tracker.mode=image",)),
+    Tracker("mplt", "mplt"),
+    Tracker("mplt image", "mplt", ("tracker.mode=image",), ground_only=True),
     Tracker("ByteTrack", "boxmot", name="bytetrack"),
     Tracker("OC-SORT", "boxmot", name="ocsort"),
     Tracker("BoT-SORT", "boxmot", name="botsort"),
     Tracker("BoT-SORT + app", "boxmot", name="botsort", appearance=True),
-    Tracker("StrongSORT + app", "boxmot", name="strongsort", appearance=True),
-    Tracker("Deep OC-SORT + app", "boxmot", name="deepocsort", appearance=True),
+    Tracker("DeepSORT + app", "deepsort", appearance=True),
 ]
 
 
 # -- sequences ---------------------------------------------------------------------------
+
+
+def _thresholded(src: Path, dst: Path) -> Path:
+    """``src`` MOT rows with score >= :data:`MIN_SCORE`, written once to ``dst``."""
+    if not dst.is_file():
+        rows = read_mot(src)
+        rd.write_rows(dst, rows[rows[:, 6] >= MIN_SCORE])
+    return dst
+
+
+def real_suite(skip_yolo: bool = False) -> list[Sequence]:
+    """The real sequences available on this machine (empty without ``../shared/data``);
+    ``skip_yolo``: only those of the given (Faster R-CNN) detections."""
+    clips = rd.clips()
+    out: list[Sequence] = []
+    pets = clips.get("PETS09-S2L1")
+    if pets is not None:
+        seq = rd.perspective_sequence(pets)
+        det = _thresholded(rd.sequence_detections(seq, "frcnn"), seq.folder / "det-frcnn-t.txt")
+        out.append(
+            Sequence(
+                "PETS09-S2L1",
+                "PETS perspective",
+                seq.video,
+                det,
+                seq.gt,
+                seq.width,
+                seq.height,
+                seq.fps,
+                seq.frames,
+                False,
+                overrides=(f"camera.calib={pets.calib}",),
+                calib=pets.calib,
+                camera_height=seq.camera_height,
+            )
+        )
+        sph = rd.sphere_sequence(pets, SPHERE_WIDTH)
+        det = _thresholded(rd.sequence_detections(sph, "frcnn"), sph.folder / "det-frcnn-t.txt")
+        for suite, height in (("given", f"{sph.camera_height:.4f}"), ("auto", "auto")):
+            out.append(
+                Sequence(
+                    "PETS09-S2L1",
+                    f"PETS 360, height {suite}",
+                    sph.video,
+                    det,
+                    sph.gt,
+                    sph.width,
+                    sph.height,
+                    sph.fps,
+                    sph.frames,
+                    True,
+                    overrides=(f"camera.height_m={height}",),
+                    camera_height=sph.camera_height,
+                    boxes_only_repeat=height == "auto",
+                )
+            )
+        out.append(
+            Sequence(
+                "PETS09-S2L1",
+                "PETS 360, height unknown",
+                sph.video,
+                det,
+                sph.gt,
+                sph.width,
+                sph.height,
+                sph.fps,
+                sph.frames,
+                True,
+                overrides=("camera.height_m=null",),
+                camera_height=sph.camera_height,
+                boxes_only_repeat=True,
+            )
+        )
+    for name in ("TUD-Stadtmitte", "TUD-Campus"):
+        if name not in clips or skip_yolo:
+            continue
+        seq = rd.perspective_sequence(clips[name])
+        raw = rd.sequence_detections(seq, "yolov8s")
+        det = _thresholded(raw, seq.folder / "det-yolov8s-t.txt")
+        out.append(
+            Sequence(
+                name,
+                "TUD perspective, YOLOv8s",
+                seq.video,
+                det,
+                seq.gt,
+                seq.width,
+                seq.height,
+                seq.fps,
+                seq.frames,
+                False,
+            )
+        )
+    if pets is not None and not skip_yolo:
+        seq = rd.perspective_sequence(pets)
+        det = _thresholded(rd.sequence_detections(seq, "yolov8s"), seq.folder / "det-yolo-t.txt")
+        out.append(
+            Sequence(
+                "PETS09-S2L1",
+                "PETS perspective, YOLOv8s",
+                seq.video,
+                det,
+                seq.gt,
+                seq.width,
+                seq.height,
+                seq.fps,
+                seq.frames,
+                False,
+                overrides=(f"camera.calib={pets.calib}",),
+                calib=pets.calib,
+                camera_height=seq.camera_height,
+            )
+        )
+    return out
 
 
 def synthetic_suite(work: Path) -> list[Sequence]:
@@ -156,97 +284,16 @@ def synthetic_suite(work: Path) -> list[Sequence]:
             Sequence(
                 folder.name,
                 "synthetic 360",
-                folder,
+                folder / "video.mp4",
+                folder / "det.txt",
+                folder / "gt.txt",
                 SYNTH_WIDTH,
                 SYNTH_WIDTH // 2,
                 SYNTH_FPS,
                 SYNTH_FRAMES,
                 True,
-                CAMERA_HEIGHT,
-            )
-        )
-    return out
-
-
-def _gt_detections(
-    gt_file: Path, num_frames: int, width: int, period: float | None, seed: int
-) -> np.ndarray:
-    """Detections from MOT ground truth with the default noise model (visibility from boxes)."""
-    gt = read_mot(gt_file)
-    frames = gt[:, 0].astype(np.int64) - 1
-    boxes = np.column_stack(
-        [gt[:, 2] - 1, gt[:, 3] - 1, gt[:, 2] - 1 + gt[:, 4], gt[:, 3] - 1 + gt[:, 5]]
-    )
-    visible = np.ones(len(gt))
-    visible_boxes = boxes.copy()
-    for f in np.unique(frames):
-        rows = np.flatnonzero(frames == f)
-        visible[rows], visible_boxes[rows] = occlusion_visibility(boxes[rows], period=period)
-    return synthesize_detections(
-        frames,
-        boxes,
-        visible,
-        visible_boxes,
-        num_frames=num_frames,
-        image_width=width,
-        noise=DetectionNoise(),
-        rng=np.random.default_rng([seed, 7919]),
-        period=period,
-    )
-
-
-def sample_suite(work: Path) -> list[Sequence]:
-    """The bundled sample: real footage (TUD-Stadtmitte) placed on the sphere across the seam."""
-    folder = work / "sample" / "seq" / "sample"
-    folder.mkdir(parents=True, exist_ok=True)
-    with open_source(str(ROOT / "videos" / "sample.mp4")) as source:
-        info = source.info
-    if not (folder / "det.txt").exists():
-        shutil.copyfile(ROOT / "videos" / "sample.mp4", folder / "video.mp4")
-        shutil.copyfile(ROOT / "videos" / "sample_gt.txt", folder / "gt.txt")
-        det = _gt_detections(
-            folder / "gt.txt", int(info.frame_count or 0), info.width, float(info.width), 99
-        )
-        np.savetxt(folder / "det.txt", det, fmt="%d,%d,%.2f,%.2f,%.2f,%.2f,%.3f,%d,%d,%d")
-    return [
-        Sequence(
-            "sample",
-            "real 360",
-            folder,
-            info.width,
-            info.height,
-            info.fps,
-            int(info.frame_count or 0),
-            True,
-        )
-    ]
-
-
-def perspective_suite(work: Path) -> list[Sequence]:
-    import motmetrics
-
-    out = []
-    for k, name in enumerate(PERSPECTIVE_SEQUENCES):
-        folder = work / "perspective" / "seq" / name
-        folder.mkdir(parents=True, exist_ok=True)
-        gt_src = Path(motmetrics.__file__).parent / "data" / name / "gt.txt"
-        with open_source(str(DATA / f"{name}.mp4")) as source:
-            info = source.info
-        if not (folder / "det.txt").exists():
-            shutil.copyfile(DATA / f"{name}.mp4", folder / "video.mp4")
-            shutil.copyfile(gt_src, folder / "gt.txt")
-            det = _gt_detections(gt_src, int(info.frame_count or 0), info.width, None, k)
-            np.savetxt(folder / "det.txt", det, fmt="%d,%d,%.2f,%.2f,%.2f,%.2f,%.3f,%d,%d,%d")
-        out.append(
-            Sequence(
-                name,
-                "perspective",
-                folder,
-                info.width,
-                info.height,
-                info.fps,
-                int(info.frame_count or 0),
-                False,
+                overrides=(f"camera.height_m={CAMERA_HEIGHT}",),
+                camera_height=CAMERA_HEIGHT,
             )
         )
     return out
@@ -254,16 +301,17 @@ def perspective_suite(work: Path) -> list[Sequence]:
 
 def embeddings(seq: Sequence) -> Path:
     """mplt's appearance features (default embedder) of every detection row, cached as .npy."""
-    path = seq.folder / "emb.npy"
+    path = seq.det.with_suffix(".emb.npy")
     if path.exists():
         return path
     from mplt.appearance import build_embedder
     from mplt.geometry import build_camera
     from mplt.io.mot import read_mot_detections
 
-    with open_source(str(seq.video)) as source:
+    with open_source(str(seq.video), max_frames=seq.frames) as source:
         size = (source.info.width, source.info.height)
-        camera = build_camera(CameraConfig(height_m=seq.camera_height), size)
+        calib = str(seq.calib) if seq.calib else None
+        camera = build_camera(CameraConfig(height_m=seq.camera_height, calib=calib), size)
         embedder = build_embedder(EmbedderConfig(), camera)
         dets = read_mot_detections(seq.det)
         features = []
@@ -278,22 +326,22 @@ def embeddings(seq: Sequence) -> Path:
 # -- running trackers ----------------------------------------------------------------------
 
 
-def run_mplt(tracker: Tracker, seq: Sequence, pred: Path) -> tuple[float, int]:
-    """Track with ``mplt.track``; returns (seconds in the tracker, frames)."""
-    run = seq.folder.parent.parent / "runs" / tracker.slug / seq.name
+def run_mplt(tracker: Tracker, seq: Sequence, pred: Path, work: Path) -> tuple[float, int, Path]:
+    """Track with ``mplt.track``; returns (seconds in the tracker, frames, run directory)."""
+    run = work / "runs" / tracker.slug / seq.slug
     shutil.rmtree(run, ignore_errors=True)
     run.parent.mkdir(parents=True, exist_ok=True)
     result = mplt.track(
         seq.video,
         detections=seq.det,
         out=run,
-        camera_height=seq.camera_height,
-        overrides=tracker.args,
+        max_frames=seq.frames,
+        overrides=seq.overrides + tracker.args,
     )
     summary = result.summary
     shutil.copyfile(result.tracks_txt, pred)
     frames = summary["frames_processed"]
-    return summary["timing"]["ms_per_frame"]["track"] * frames / 1000.0, frames
+    return summary["timing"]["ms_per_frame"]["track"] * frames / 1000.0, frames, run
 
 
 def run_boxmot(tracker: Tracker, seq: Sequence, pred: Path) -> tuple[float, int]:
@@ -321,7 +369,8 @@ def run_boxmot(tracker: Tracker, seq: Sequence, pred: Path) -> tuple[float, int]
         cmd += ["--embeddings", str(embeddings(seq))]
     for override in tracker.args:
         cmd += ["--set", override]
-    result = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    result = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
     report = json.loads([line for line in result.stdout.splitlines() if line.startswith("{")][-1])
     return report["update_seconds"], report["frames"]
 
@@ -339,71 +388,117 @@ def boxmot_version() -> str:
 # -- evaluation and report -----------------------------------------------------------------
 
 
-def evaluate(sequences: list[Sequence], tracker: Tracker) -> dict:
+def evaluate(sequences: list[Sequence], pred_dir: Path, gt_dir: Path) -> dict:
     from mplt.eval import run_eval
 
-    suite_dir = sequences[0].folder.parent.parent
-    gt_dir = suite_dir / "gt"
-    gt_dir.mkdir(exist_ok=True)
+    gt_dir.mkdir(parents=True, exist_ok=True)
     for seq in sequences:
         shutil.copyfile(seq.gt, gt_dir / f"{seq.name}.txt")
     width = sequences[0].width if sequences[0].panorama else None
-    return run_eval(
-        gt_dir, suite_dir / "pred" / tracker.slug, width=width, iou_threshold=0.5
-    ).to_dict()
+    return run_eval(gt_dir, pred_dir, width=width, iou_threshold=0.5).to_dict()
 
 
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}"
 
 
-def suite_table(rows: list[tuple[Tracker, dict, float]]) -> list[str]:
+def _ground(metrics: dict) -> str:
+    ge = metrics.get("ground_error") or {}
+    return "-" if ge.get("median_m") is None else f"{ge['median_m']:.3f}"
+
+
+def suite_table(rows: list[tuple[str, dict, float]]) -> list[str]:
     lines = [
-        "| tracker | HOTA | IDF1 | ID switches | MOTA | tracker-only fps |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| tracker | HOTA | IDF1 | ID switches | MOTA | tracks | ground error median, m "
+        "| tracker-only fps |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for tracker, result, fps in rows:
+    for label, result, fps in rows:
         c = result["combined"]
         lines.append(
-            f"| {tracker.label} | {_pct(c['HOTA'])} | {_pct(c['IDF1'])} | {c['IDSW']} "
-            f"| {_pct(c['MOTA'])} | {fps:,.0f} |"
+            f"| {label} | {_pct(c['HOTA'])} | {_pct(c['IDF1'])} | {c['IDSW']} "
+            f"| {_pct(c['MOTA'])} | {c.get('pred_ids', '-')} | {_ground(c)} | {fps:,.0f} |"
         )
     return lines
 
 
-def scenario_table(rows: list[tuple[Tracker, dict, float]], sequences: list[Sequence]) -> list[str]:
+def scenario_table(rows: list[tuple[str, dict, float]], sequences: list[Sequence]) -> list[str]:
     names = [s.name for s in sequences]
     lines = ["| tracker | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
-    for tracker, result, _ in rows:
+    for label, result, _ in rows:
         cells = []
         for name in names:
             m = result["sequences"][name]
             cells.append(f"{_pct(m['HOTA'])} / {_pct(m['IDF1'])} / {m['IDSW']}")
-        lines.append(f"| {tracker.label} | " + " | ".join(cells) + " |")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return lines
 
 
 def sequence_notes(sequences: list[Sequence]) -> list[str]:
     lines = [
-        "| sequence | frames | size | fps | GT people | GT boxes | detections | seam crossings "
-        "| mean visible |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| sequence | frames | size | fps | GT people | GT boxes | detections | det file |",
+        "|---|---:|---|---:|---:|---:|---:|---|",
     ]
     for seq in sequences:
         gt = read_mot(seq.gt)
         det = read_mot(seq.det) if seq.det.stat().st_size else np.zeros((0, 10))
-        meta = (
-            json.loads((seq.folder / "meta.json").read_text())
-            if (seq.folder / "meta.json").exists()
-            else {}
-        )
-        stats = meta.get("stats", {})
         lines.append(
             f"| {seq.name} | {seq.frames} | {seq.width}x{seq.height} | {seq.fps:g} "
-            f"| {len(np.unique(gt[:, 1]))} | {len(gt)} | {len(det)} "
-            f"| {stats.get('seam_crossings', '-')} | {stats.get('mean_visible_fraction', '-')} |"
+            f"| {len(np.unique(gt[:, 1]))} | {len(gt)} | {len(det)} | `{seq.det.name}` |"
         )
     return lines
+
+
+def run_suite(
+    suite: str, sequences: list[Sequence], trackers: list[Tracker], work: Path, reuse: bool
+) -> list[tuple[str, dict, float]]:
+    """Every tracker on ``sequences``; ``reuse``: keep the other trackers' earlier output."""
+    rows = []
+    base = work / "".join(c if c.isalnum() else "_" for c in suite.lower())
+    has_ground = sequences[0].panorama or sequences[0].calib is not None
+    for tracker in trackers:
+        if tracker.ground_only and not has_ground:
+            continue
+        if tracker.kind != "mplt" and sequences[0].boxes_only_repeat:
+            continue
+        pred_dir = base / "pred" / tracker.slug
+        pred_dir.mkdir(parents=True, exist_ok=True)
+        seconds = frames = 0
+        finished_dir = base / "pred" / f"{tracker.slug}_finished"
+        for seq in sequences:
+            pred = pred_dir / f"{seq.name}.txt"
+            timing = pred.with_suffix(".timing.json")
+            if reuse and tracker.kind != "mplt" and timing.is_file():
+                s, f = json.loads(timing.read_text())
+                seconds += s
+                frames += f
+                continue
+            if tracker.kind == "mplt":
+                s, f, run = run_mplt(tracker, seq, pred, base)
+                finished_dir.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(run / "tracks_final.txt", finished_dir / f"{seq.name}.txt")
+            elif tracker.kind == "boxmot":
+                s, f = run_boxmot(tracker, seq, pred)
+            else:
+                s, f = deepsort_runner.run(seq.det, embeddings(seq), pred, seq.frames)
+            timing.write_text(json.dumps([s, f]))
+            seconds += s
+            frames += f
+        fps = frames / seconds if seconds > 0 else float("inf")
+        outputs = [(tracker.label, pred_dir)]
+        if tracker.kind == "mplt":
+            outputs.append((f"{tracker.label}, finished (`tracks_final.txt`)", finished_dir))
+        for label, folder in outputs:
+            result = evaluate(sequences, folder, base / "gt")
+            rows.append((label, result, fps))
+            c = result["combined"]
+            print(
+                f"{suite[:30]:30s} {label[:24]:24s} HOTA {_pct(c['HOTA']):>5} "
+                f"IDF1 {_pct(c['IDF1']):>5} IDSW {c['IDSW']:4d} MOTA {_pct(c['MOTA']):>5} "
+                f"ground {_ground(c):>6} fps {fps:8.0f}",
+                flush=True,
+            )
+    return rows
 
 
 def main() -> int:
@@ -411,21 +506,24 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--work",
-        type=Path,
-        default=Path("/tmp/mplt-compare"),
-        help="scratch folder (cached sequences)",
+        "--work", type=Path, default=Path("/tmp/mplt-compare"), help="scratch folder"
     )
     parser.add_argument(
         "--out", type=Path, default=ROOT / "bench" / "results" / "compare_trackers.md"
     )
+    parser.add_argument("--suites", nargs="*", default=["real", "synthetic"])
     parser.add_argument("--trackers", nargs="*", help="labels to run (default: all)")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the non-mplt trackers' output of an earlier run in --work (same detections)",
+    )
     parser.add_argument(
         "--variant",
         action="append",
         default=[],
         metavar="LABEL:KEY=VALUE[,KEY=VALUE]",
-        help="also run mplt (ground mode on panoramas, image mode otherwise) with these values",
+        help="also run mplt with these values",
     )
     args = parser.parse_args()
     if not BOXMOT_PYTHON.exists():
@@ -442,37 +540,18 @@ def main() -> int:
             f"tracker.{kv}" if "." not in kv.split("=")[0] else kv for kv in values.split(",") if kv
         )
         trackers.append(Tracker(label, "mplt", sets))
-    suites = {
-        "synthetic 360": synthetic_suite(args.work),
-        "real 360": sample_suite(args.work),
-        "perspective": perspective_suite(args.work),
-    }
+    suites: dict[str, list[Sequence]] = {}
+    if "real" in args.suites:
+        for seq in real_suite():
+            suites.setdefault(seq.suite, []).append(seq)
+    if "synthetic" in args.suites:
+        suites["synthetic 360"] = synthetic_suite(args.work)
     print(f"sequences ready after {time.perf_counter() - started:.0f} s", flush=True)
 
-    report: dict[str, list[tuple[Tracker, dict, float]]] = {}
-    for suite, sequences in suites.items():
-        report[suite] = []
-        for tracker in trackers:
-            if tracker.panorama_only and not sequences[0].panorama:
-                continue
-            pred_dir = sequences[0].folder.parent.parent / "pred" / tracker.slug
-            pred_dir.mkdir(parents=True, exist_ok=True)
-            seconds = frames = 0
-            for seq in sequences:
-                run = run_mplt if tracker.kind == "mplt" else run_boxmot
-                s, f = run(tracker, seq, pred_dir / f"{seq.name}.txt")
-                seconds += s
-                frames += f
-            result = evaluate(sequences, tracker)
-            fps = frames / seconds if seconds > 0 else float("inf")
-            report[suite].append((tracker, result, fps))
-            c = result["combined"]
-            print(
-                f"{suite:14s} {tracker.label:22s} HOTA {_pct(c['HOTA']):>5} "
-                f"IDF1 {_pct(c['IDF1']):>5} "
-                f"IDSW {c['IDSW']:4d} MOTA {_pct(c['MOTA']):>5} fps {fps:8.0f}",
-                flush=True,
-            )
+    report = {
+        suite: run_suite(suite, seqs, trackers, args.work, args.reuse)
+        for suite, seqs in suites.items()
+    }
 
     command = "python bench/compare_trackers.py" + "".join(
         f" {a!r}" if " " in a else f" {a}" for a in sys.argv[1:]
@@ -480,15 +559,18 @@ def main() -> int:
     header = (
         f"Written by `{command}` ({time.perf_counter() - started:.0f} s on this machine: "
         f"{os.cpu_count()} CPU cores, no GPU). BoxMOT {boxmot_version()} in its own venv; "
-        f"mplt {__import__('mplt').__version__}. HOTA, IDF1, MOTA in %, IoU 0.5, "
-        "`mplt.eval.run_eval` (TrackEval metrics); panoramas matched seam-aware for every tracker. "
-        "Tracker-only fps: time inside the tracker's update (mplt: the `track` stage of "
-        "`summary.json`, which excludes localization and appearance features; BoxMOT: `update()`, "
-        "one thread, appearance features given)."
+        f"mplt {mplt.__version__}. IoU 0.5, `mplt.eval.run_eval` (TrackEval metrics); "
+        "panoramas matched seam-aware for every tracker. Tracker-only fps: time inside the "
+        "tracker's update (mplt: the `track` stage of `summary.json`, which excludes "
+        "localization and appearance features; the others: `update()`, one thread, appearance "
+        "features given). 'tracks': distinct IDs output."
     )
-    lines = ["# mplt's tracker vs BoxMOT on identical detections", "", header, "", NOTE, ""]
+    lines = ["# mplt's tracker vs ByteTrack, BoT-SORT, OC-SORT and DeepSORT", "", header, ""]
+    lines += [NOTE, ""]
     for suite, rows in report.items():
         lines += [f"## {suite}", "", *suite_table(rows), ""]
+        if suites[suite][0].boxes_only_repeat:
+            lines += ["The other trackers see the same boxes as with the height given.", ""]
         if len(suites[suite]) > 1:
             lines += [
                 "Per sequence: HOTA / IDF1 / ID switches",

@@ -47,7 +47,7 @@ class DetectorConfig:
 
     backend: str = "auto"  #: auto | yolo | hog (auto: yolo, else HOG when torch/weights fail)
     weights: str | None = None  #: weights file; None = yolo11n.pt, offline fallback if needed
-    confidence_threshold: float = 0.3
+    confidence_threshold: float = 0.1  #: low: the tracker uses weak detections (BYTE stage)
     nms_iou_threshold: float = 0.5
     imgsz: int = 640  #: network input size (pixels) per tile/view
     panorama_mode: str = "tiles"  #: tiles | views | whole
@@ -72,6 +72,7 @@ class LocalizeConfig:
     person_height_std_m: float = 0.09
     camera_height_std_m: float = 0.05
     pixel_std_px: float = 2.0
+    pixel_std_frac: float = 0.05  #: box-edge noise that grows with the box height
     horizon_margin_deg: float = 3.0
     edge_margin_px: float = 2.0
     foot_offset_m: float = 0.12
@@ -102,16 +103,27 @@ class TrackerConfig:
     feature_ema: float | None = None
     gating_probability: float | None = None  #: None = 0.999 ground / 0.95 image mode
     appearance_weight: float = 0.9
-    cascade_min_iou: float | None = None  #: None = 0.3 image mode / off in ground mode
+    cascade_min_iou: float = 0.05  #: appearance stage: the boxes must overlap this much
     n_init: int = 3
     max_age_frames: int | None = None
     max_age_s: float | None = None  #: None (and no max_age_frames) = 2 s
     max_iou_distance: float = 0.7
     min_score_new_track: float = 0.5
+    high_score: float = 0.3  #: weaker detections only extend tracks seen last frame (BYTE)
+    low_max_iou_distance: float = 0.5
+    reupdate: bool = True  #: OC-SORT re-update of a track found again
     ground_match_radius_m: float = 3.0
     max_speed_mps: float = 3.0
     accel_std: float = 2.5
     init_speed_std: float = 1.5
+    #: after a whole input, also write tracks_final.txt/.jsonl (mplt.finish): back-filled,
+    #: fragments merged, short gaps interpolated
+    finish: bool = True
+    finish_max_gap_s: float = 2.0  #: longest gap interpolated
+    finish_merge_gap_s: float = 3.0  #: longest gap between two fragments merged into one ID
+    finish_merge_max_cosine: float = 0.25  #: their largest appearance (cosine) distance
+    finish_merge_speed_mps: float = 1.5  #: how far off the extrapolated walk they may be
+    finish_smooth_s: float = 1.0  #: ground positions averaged over this window
 
 
 @dataclass(frozen=True)

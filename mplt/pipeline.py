@@ -32,6 +32,7 @@ from core.types import Detections, Tracks, TrackState
 from mplt.appearance import build_embedder
 from mplt.config import TrackConfig
 from mplt.detection import Detector, box_margins_of, build_detector
+from mplt.finish import FINISH_FIELDS, Finisher, FinishSettings
 from mplt.geometry import Camera, box_centre_azel, build_camera, estimates_height
 from mplt.io.files import ensure_writable_dir, unique_dir
 from mplt.io.jsonl import JsonlWriter
@@ -172,7 +173,7 @@ class PanoramaTracker:
             )
         self.mode = mode
         self.tracker = TRACKERS.get(cfg.tracker.name)(
-            **kwargs_of(cfg.tracker, exclude=("name", "mode")),
+            **kwargs_of(cfg.tracker, exclude=("name", "mode", *FINISH_FIELDS)),
             mode=mode,
             fps=fps,
             box_space=camera.box_space,
@@ -546,6 +547,11 @@ class _Pipeline:
         self.detection_count = 0
         self.confirmed_ids: set[int] = set()
         self.max_people = 0
+        self.finisher = (
+            Finisher(camera.box_space, info.fps, FinishSettings.of(cfg.tracker))
+            if cfg.tracker.finish
+            else None
+        )
 
     def _detect(self, batch: list[tuple[int, np.ndarray]]) -> list[Detections]:
         if self.given is None:
@@ -649,6 +655,8 @@ class _Pipeline:
                 status = "interrupted"
             finally:
                 bar.close()
+        if self.finisher is not None and status == "finished":
+            self.finisher.write(self.run_dir, self.tracker.camera)
         summary = self.summary(status, time.perf_counter() - started)
         write_atomic(self.run_dir / "summary.json", json.dumps(summary, indent=2))
         if status == "interrupted":
@@ -666,6 +674,9 @@ class _Pipeline:
         if renderer is not None:
             with self.timer("render"):
                 renderer(_unpack(self._held.pop(index)), out)
+        if self.finisher is not None:
+            early = self.tracker.tracker.take_early_frames()
+            self.finisher.add(done.tracks, done.detections, early)
         self.detection_count += len(done.detections)
         self.confirmed_ids.update(out.ids[out.states == TrackState.CONFIRMED].tolist())
         self.max_people = max(self.max_people, len(out))

@@ -56,6 +56,8 @@ def test_track_with_given_detections_writes_valid_outputs(clip, tmp_path):
         "summary.json",
         "tracks.jsonl",
         "tracks.txt",
+        "tracks_final.jsonl",
+        "tracks_final.txt",
     ]
 
     summary = json.loads((out / "summary.json").read_text())

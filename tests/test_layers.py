@@ -29,6 +29,7 @@ LAYERS: list[tuple[str, ...]] = [
         "mplt.appearance",
         "mplt.eval",
         "mplt.synthetic",
+        "mplt.finish",
     ),
     ("mplt.render",),
     ("mplt.pipeline",),
@@ -43,6 +44,7 @@ THIRD_PARTY: dict[str, set[str] | None] = {
     "trackers": {"numpy", "scipy", "filterpy"},
     "mplt.geometry": {"numpy", "yaml"},
     "mplt.localize": {"numpy"},
+    "mplt.finish": {"numpy"},
     "mplt.config": set(),
     "mplt.version": set(),
 }

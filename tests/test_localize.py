@@ -18,8 +18,10 @@ PRIOR = 1.70  # Localizer's default person height, metres
 
 
 def Localizer(camera, **kwargs):
-    """The tests' people are vertical segments, without body depth: no foot offset."""
+    """The tests' people are vertical segments, without body depth: no foot offset; their
+    box edges are exact up to the noise a test adds, in pixels (no part growing with size)."""
     kwargs.setdefault("foot_offset_m", 0.0)
+    kwargs.setdefault("pixel_std_frac", 0.0)
     return _Localizer(camera, **kwargs)
 
 
@@ -175,6 +177,41 @@ def test_covariance_matches_the_pixel_noise(case: str) -> None:
     err = loc.ground_xy - xy
     d2 = np.einsum("ni,nij,nj->n", err, np.linalg.inv(loc.ground_cov), err)
     assert 1.6 < d2.mean() < 2.5  # chi-square(2) has mean 2
+
+
+def test_edge_noise_growing_with_the_box_keeps_the_covariance_honest() -> None:
+    """Box edges that wander by 5 % of the box height, near (big) and far (small) people
+    alike: the covariance with ``pixel_std_frac`` 0.05 matches the errors (normalised error
+    of chi-square(2)), and near people get a wider one than with a fixed pixel noise."""
+    rng = np.random.default_rng(4)
+    cam = Equirectangular(2048, 1024, camera_height=2.5)
+    xy = ring_points(rng.uniform(2.0, 15.0, 600), rng.uniform(-180.0, 180.0, 600))
+    b = person_boxes(cam, xy, PRIOR)
+    h = b[:, 3] - b[:, 1]
+    noise = rng.normal(0.0, 1.0, (len(b), 3)) * (0.05 * h)[:, None]
+    b += np.column_stack([noise[:, 0], noise[:, 1], noise[:, 0], noise[:, 2]])
+    loc = Localizer(
+        cam,
+        person_height_std_m=1e-4,
+        camera_height_std_m=1e-4,
+        pixel_std_px=0.01,
+        pixel_std_frac=0.05,
+    ).localize(b)
+    err = loc.ground_xy - xy
+    d2 = np.einsum("ni,nij,nj->n", err, np.linalg.inv(loc.ground_cov), err)
+    assert 1.6 < d2.mean() < 2.5
+    fixed = Localizer(cam, pixel_std_px=2.0).localize(b)
+    near = np.linalg.norm(xy, axis=1) < 4.0
+    grown = Localizer(cam, pixel_std_px=2.0, pixel_std_frac=0.05).localize(b)
+    assert (
+        np.trace(grown.ground_cov[near], axis1=1, axis2=2)
+        > 2 * np.trace(fixed.ground_cov[near], axis1=1, axis2=2)
+    ).all()
+
+
+def test_negative_pixel_std_frac_is_a_user_error() -> None:
+    with pytest.raises(UserError, match="pixel_std_frac"):
+        Localizer(Equirectangular(64, 32, 2.0), pixel_std_frac=-0.1)
 
 
 @GEOMETRY

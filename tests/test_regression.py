@@ -4,7 +4,12 @@
 seam), its exact ground truth and noisy detections. The test tracks those detections with
 the default configuration and fails if HOTA or IDF1 fall below `baseline.json`.
 
-After an intended change in tracking quality, regenerate the baseline and commit it:
+A second, real sequence: the first 100 frames of PETS09-S2L1 with their calibration and the
+real Faster R-CNN detections that come with them (``../shared/data/PETS09-S2L1-1-400``, beside
+the repository; research-use footage, so not committed: the test is skipped where it is
+absent), scored on the ground truth of those frames against ``baseline_real.json``.
+
+After an intended change in tracking quality, regenerate the baselines and commit them:
 
     python -m tests.test_regression --update       # rescore (and --make: rebuild the data)
 """
@@ -20,6 +25,9 @@ import pytest
 
 DATA = Path(__file__).resolve().parent / "data" / "regression"
 BASELINE = DATA / "baseline.json"
+BASELINE_REAL = DATA / "baseline_real.json"
+PETS = Path(__file__).resolve().parents[2] / "shared" / "data" / "PETS09-S2L1-1-400"
+PETS_FRAMES = 100
 CAMERA_HEIGHT = 2.0
 #: Scores may wobble this much between platforms (video decoding feeds the colour features).
 TOLERANCE = 0.005
@@ -56,6 +64,47 @@ def score(work_dir: Path) -> dict[str, float]:
     }
 
 
+def score_real(work_dir: Path) -> dict[str, float]:
+    """Track the first PETS frames (calibrated, Faster R-CNN) with the defaults; the combined
+    metrics of the streaming and of the finished output."""
+    from core.config import load_config
+    from mplt.config import TrackConfig
+    from mplt.eval import run_eval
+    from mplt.io.mot import read_mot
+    from mplt.pipeline import run_track
+
+    gt = read_mot(PETS / "gt.txt")
+    gt = gt[(gt[:, 0] <= PETS_FRAMES) & (gt[:, 6] != 0)]
+    gt_file = work_dir / "gt.txt"
+    gt_file.write_text("".join(",".join(f"{v:.3f}" for v in r[:6]) + ",1,-1,-1,-1\n" for r in gt))
+    cfg = load_config(TrackConfig, None, [f"camera.calib={PETS / 'calib_opencv.json'}"])
+    run_dir = work_dir / "run"
+    run_track(
+        str(PETS / "PETS09-S2L1-1-400.mp4"),
+        cfg,
+        run_dir,
+        max_frames=PETS_FRAMES,
+        detections_file=PETS / "det_frcnn.txt",
+        progress=False,
+    )
+    out = {}
+    for name in ("tracks", "tracks_final"):
+        metrics = run_eval(gt_file, run_dir / f"{name}.txt").to_dict()["combined"]
+        out[f"{name}_HOTA"] = round(metrics["HOTA"], 4)
+        out[f"{name}_IDF1"] = round(metrics["IDF1"], 4)
+        out[f"{name}_IDSW"] = metrics["IDSW"]
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not PETS.is_dir(), reason="../shared/data/PETS09-S2L1-1-400 is absent")
+def test_tracking_quality_on_real_detections_does_not_regress(tmp_path):
+    baseline = json.loads(BASELINE_REAL.read_text())
+    measured = score_real(tmp_path)
+    for key in ("tracks_HOTA", "tracks_IDF1", "tracks_final_HOTA", "tracks_final_IDF1"):
+        assert measured[key] >= baseline[key] - TOLERANCE, (key, measured, baseline)
+
+
 @pytest.mark.slow
 def test_tracking_quality_does_not_regress(tmp_path):
     baseline = json.loads(BASELINE.read_text())
@@ -75,11 +124,14 @@ def main() -> None:
         from mplt.synthetic import write_sequence
 
         write_sequence(DATA, **SEQUENCE)
-    with tempfile.TemporaryDirectory() as tmp:
-        measured = score(Path(tmp))
-    print(json.dumps(measured, indent=2))
-    if args.update:
-        BASELINE.write_text(json.dumps(measured, indent=2) + "\n")
+    for scorer, path in ((score, BASELINE), (score_real, BASELINE_REAL)):
+        if scorer is score_real and not PETS.is_dir():
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            measured = scorer(Path(tmp))
+        print(json.dumps(measured, indent=2))
+        if args.update:
+            path.write_text(json.dumps(measured, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -42,8 +42,9 @@ def flat_detections(frame: int, centres: list, features: list) -> Detections:
 
 def look_alike_scene() -> tuple[list[Detections], list[np.ndarray]]:
     """Person A walks right at 60 px/s, hidden during frames 40-47; person B, dressed alike
-    (cosine distance 0.05), steps in at frame 42 beside A's predicted box (IoU about 0.2, well
-    inside A's Mahalanobis gate after two frames of coasting) and stands there.
+    (cosine distance 0.05), steps in at frame 42 just beside where A's coasting box is when A
+    comes back (IoU under 0.03, well inside A's Mahalanobis gate after coasting) and stands
+    there.
 
     Returns the detections and, per frame, the person (0 = A, 1 = B) of each detection row.
     """
@@ -52,7 +53,7 @@ def look_alike_scene() -> tuple[list[Detections], list[np.ndarray]]:
     b = np.zeros(8)
     b[0], b[1] = 0.95, np.sqrt(1 - 0.95**2)
     hidden = range(40, 48)
-    b_centre = (100.0 + 2.0 * 42 + 0.65 * BOX_W, 240.0)
+    b_centre = (100.0 + 2.0 * 48 + 0.95 * BOX_W, 240.0)
     frames, who = [], []
     for f in range(70):
         centres, features, people = [], [], []
@@ -97,9 +98,9 @@ def test_without_the_iou_gate_the_coasting_track_jumps() -> None:
     assert 1 in seen[1]
 
 
-def test_cascade_iou_gate_defaults_per_mode_and_validates() -> None:
-    assert DeepSortTracker(box_space=FLAT, mode="image").cascade_min_iou == 0.3
-    assert DeepSortTracker(box_space=FLAT, mode="ground").cascade_min_iou == 0.0
+def test_cascade_iou_gate_defaults_and_validates() -> None:
+    assert DeepSortTracker(box_space=FLAT, mode="image").cascade_min_iou == 0.05
+    assert DeepSortTracker(box_space=FLAT, mode="ground").cascade_min_iou == 0.05
     assert (
         DeepSortTracker(box_space=FLAT, mode="ground", cascade_min_iou=0.2).cascade_min_iou == 0.2
     )

@@ -1,0 +1,144 @@
+"""Offline finishing (mplt.finish): back-fill, interpolation, fragment merging, the files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from core.errors import UserError
+from core.types import Detections, Tracks, TrackState
+from mplt.config import TrackerConfig
+from mplt.finish import Finisher, FinishSettings
+from mplt.geometry import BoxSpace, Equirectangular
+from mplt.io.mot import read_mot
+from mplt.synthetic.scripted import make_scene, straight
+from trackers import DeepSortTracker
+
+FPS = 10.0
+SETTINGS = FinishSettings.of(TrackerConfig())
+COLOURS = np.eye(4, dtype=np.float32)  # one appearance per person
+
+
+def frame(index: int, people: list[tuple[int, tuple[float, float], int]]) -> tuple:
+    """Tracks and detections of one frame: ``(id, (x, y) ground, colour)`` per person, each
+    with a 40 x 100 px box at ``x * 50`` px and a feature of that colour."""
+    n = len(people)
+    xy = np.array([p[1] for p in people], float).reshape(n, 2)
+    boxes = np.column_stack([xy[:, 0] * 50, 100 + xy[:, 1], xy[:, 0] * 50 + 40, 200 + xy[:, 1]])
+    tracks = Tracks(
+        ids=np.array([p[0] for p in people], np.int64),
+        boxes=boxes,
+        scores=np.full(n, 0.9, np.float32),
+        ground_xy=xy,
+        ground_velocity=np.zeros((n, 2)),
+        states=np.full(n, TrackState.CONFIRMED, np.int8),
+        detection_indices=np.arange(n),
+        frame_index=index,
+    )
+    dets = Detections(
+        boxes=boxes,
+        scores=tracks.scores,
+        ground_xy=xy,
+        ground_cov=np.tile(np.eye(2) * 0.01, (n, 1, 1)),
+        embeddings=COLOURS[[p[2] for p in people]].reshape(n, 4),
+        frame_index=index,
+    )
+    return tracks, dets
+
+
+def finished(frames: list[list[tuple]], box_space=None) -> dict[int, list[tuple]]:
+    finisher = Finisher(box_space or BoxSpace(), FPS, SETTINGS)
+    for index, people in enumerate(frames):
+        finisher.add(*frame(index, people), {})
+    return finisher.finished()
+
+
+def ids_at(out: dict[int, list[tuple]], index: int) -> list[int]:
+    return sorted(r[0] for r in out.get(index, []))
+
+
+def test_back_fill_reports_a_person_from_their_first_frame() -> None:
+    """The tracker confirms on the third hit; the finished track starts at the first."""
+    scene = make_scene([straight((2.0, 3.0), (0.5, 0.0))], 12, embedding_dim=None, seed=1)
+    tracker = DeepSortTracker(box_space=BoxSpace(), fps=FPS, n_init=3)
+    finisher = Finisher(BoxSpace(), FPS, SETTINGS)
+    first_confirmed = None
+    for dets in scene.frames:
+        out = tracker.update(dets)
+        if first_confirmed is None and (out.states == TrackState.CONFIRMED).any():
+            first_confirmed = dets.frame_index
+        finisher.add(out, dets, tracker.take_early_frames())
+    rows = finisher.finished()
+    assert first_confirmed == 2
+    assert [ids_at(rows, f) for f in range(12)] == [[1]] * 12
+    assert rows[0][0][5] == 0  # the early frame keeps its detection
+
+
+def test_short_gaps_are_interpolated_in_the_image_and_on_the_ground() -> None:
+    walk = [[(1, (1.0 + 0.1 * f, 0.0), 0)] if not 5 <= f < 9 else [] for f in range(14)]
+    out = finished(walk)
+    assert [ids_at(out, f) for f in range(14)] == [[1]] * 14
+    row = out[7][0]
+    assert row[6] == TrackState.LOST and row[5] == -1
+    assert row[3] == pytest.approx([1.7, 0.0])
+    assert row[1] == pytest.approx([1.7 * 50, 100, 1.7 * 50 + 40, 200])
+    # longer than finish_max_gap_s (1 s = 10 frames): left open
+    long_gap = [[(1, (1.0, 0.0), 0)] if not 2 <= f < 14 else [] for f in range(16)]
+    assert ids_at(finished(long_gap), 8) == []
+
+
+def test_interpolation_takes_the_short_way_round_the_seam() -> None:
+    space = BoxSpace(period=2000.0)
+    walk = [[(1, (39.0 + 0.2 * f, 0.0), 0)] if f != 5 else [] for f in range(11)]
+    row = finished(walk, space)[5][0]
+    # 39.8 -> 40.2 "metres" is x 1990 -> 2010 px: the box in between sits at the seam
+    assert row[1][0] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_fragments_that_appearance_and_motion_agree_on_are_merged() -> None:
+    """A person lost for 1.5 s and found again as a new ID where their walk leads."""
+    frames = [[(1, (0.1 * f, 0.0), 0)] for f in range(20)]
+    frames += [[] for _ in range(15)]
+    frames += [[(2, (0.1 * f, 0.0), 0)] for f in range(35, 50)]
+    out = finished(frames)
+    assert {r[0] for rows in out.values() for r in rows} == {1}
+
+
+def test_no_merge_of_people_seen_at_the_same_time_or_dressed_differently() -> None:
+    together = [
+        [(1, (0.1 * f, 0.0), 0)] + ([(2, (0.1 * f + 0.5, 0.0), 0)] if f >= 10 else [])
+        for f in range(30)
+    ]
+    out = finished(together)
+    assert ids_at(out, 20) == [1, 2]
+    other_colour = [[(1, (0.1 * f, 0.0), 0)] for f in range(20)]
+    other_colour += [[] for _ in range(5)]
+    other_colour += [[(2, (0.1 * f, 0.0), 1)] for f in range(25, 40)]
+    assert {r[0] for rows in finished(other_colour).values() for r in rows} == {1, 2}
+    far_away = [[(1, (0.1 * f, 0.0), 0)] for f in range(20)]
+    far_away += [[] for _ in range(5)]
+    far_away += [[(2, (30.0, 0.0), 0)] for f in range(25, 40)]
+    assert {r[0] for rows in finished(far_away).values() for r in rows} == {1, 2}
+
+
+def test_write_gives_both_files_every_frame(tmp_path) -> None:
+    camera = Equirectangular(2000, 1000, camera_height=2.0)
+    finisher = Finisher(camera.box_space, FPS, SETTINGS)
+    for index in range(6):
+        people = [(1, (1.0 + 0.1 * index, 0.0), 0)] if index != 3 else []
+        finisher.add(*frame(index, people), {})
+    finisher.add(Tracks.empty(6), Detections.empty(6), {})
+    txt, jsonl = finisher.write(tmp_path, camera)
+    rows = read_mot(txt)
+    assert rows[:, 0].tolist() == [1, 2, 3, 4, 5, 6] and set(rows[:, 1]) == {1}
+    lines = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    assert [line["frame"] for line in lines] == [1, 2, 3, 4, 5, 6, 7]
+    assert lines[3]["tracks"][0]["state"] == "lost"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tracks_final.jsonl", "tracks_final.txt"]
+
+
+def test_negative_settings_are_user_errors() -> None:
+    with pytest.raises(UserError, match="finish_max_gap_s"):
+        FinishSettings.of(TrackerConfig(finish_max_gap_s=-1.0))

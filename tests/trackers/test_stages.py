@@ -1,0 +1,159 @@
+"""The association stages chosen on real detections, each on a scripted scene: BYTE's weak
+detections, OC-SORT's re-update, long occlusions, a group side by side, false positives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.types import Detections, TrackState
+from mplt.geometry import BoxSpace
+from mplt.synthetic.scripted import (
+    hidden_during,
+    id_switches,
+    make_scene,
+    project_boxes,
+    run_tracker,
+    straight,
+)
+from trackers import DeepSortTracker
+
+FLAT = BoxSpace()
+
+
+def with_scores(dets: Detections, score: float) -> Detections:
+    return dets.replace(scores=np.full(len(dets), score, np.float32))
+
+
+def stack(a: Detections, b: Detections) -> Detections:
+    """The rows of ``a`` then those of ``b``, one frame."""
+
+    def cat(x, y):
+        return None if x is None else np.concatenate([x, y])
+
+    return Detections(
+        boxes=np.concatenate([a.boxes, b.boxes]),
+        scores=np.concatenate([a.scores, b.scores]),
+        ground_xy=np.concatenate([a.ground_xy, b.ground_xy]),
+        ground_cov=np.concatenate([a.ground_cov, b.ground_cov]),
+        embeddings=cat(a.embeddings, b.embeddings),
+        frame_index=a.frame_index,
+    )
+
+
+# -- BYTE: weak detections ------------------------------------------------------------------
+
+
+def test_a_weak_duplicate_on_the_prediction_does_not_take_the_strong_detection() -> None:
+    """A weak box right on the person and their strong box a little off: the strong one is
+    matched (BYTE's order: strong detections first), the weak one starts nothing. Without
+    the weak stage (``high_score`` 0) the closer, weak box wins."""
+    scene = make_scene([straight((3.0, 2.0), (0.6, 0.0))], 32, embedding_dim=None, seed=2)
+    last = scene.frames[31]
+    strong = last.replace(boxes=last.boxes + [6.0, 0.0, 6.0, 0.0])
+    weak = with_scores(last, 0.2)
+    for high_score, strong_wins in ((0.3, True), (0.0, False)):
+        tracker = DeepSortTracker(box_space=FLAT, mode="image", high_score=high_score)
+        for dets in scene.frames[:31]:
+            tracker.update(dets)
+        out = tracker.update(stack(strong, weak))
+        confirmed = out.states == TrackState.CONFIRMED
+        assert out.ids[confirmed].tolist() == [1]
+        assert bool(out.detection_indices[confirmed][0] == 0) is strong_wins
+
+
+def test_weak_detections_extend_a_track_but_never_revive_a_lost_one() -> None:
+    """Weak detections keep a track seen in the previous frame; after an occlusion they are
+    not enough to re-find it (they could be anything), the next strong one is."""
+    scene = make_scene([straight((2.0, 3.0), (0.5, 0.0))], 60, embedding_dim=None, seed=5)
+    tracker = DeepSortTracker(box_space=FLAT)
+    for dets in scene.frames[:10]:
+        tracker.update(dets)
+    for dets in scene.frames[10:20]:  # weak but continuous: the track goes on
+        out = tracker.update(with_scores(dets, 0.2))
+        assert out.states.tolist() == [TrackState.CONFIRMED]
+    for f in range(20, 25):  # hidden
+        tracker.update(Detections.empty(f))
+    out = tracker.update(with_scores(scene.frames[25], 0.2))
+    assert out.states.tolist() == [TrackState.LOST]
+    out = tracker.update(scene.frames[26])
+    assert out.ids.tolist() == [1] and out.states.tolist() == [TrackState.CONFIRMED]
+
+
+def test_a_cluster_of_weak_false_positives_never_gets_an_id() -> None:
+    """A standing cluster of weak boxes (a sign mistaken for people, every frame) beside a
+    real person: only the person is tracked."""
+    scene = make_scene([straight((-2.0, 3.0), (0.4, 0.0))], 60, embedding_dim=None, seed=7)
+    clutter = make_scene(
+        [straight((4.0, -1.0), (0.0, 0.0)), straight((4.3, -1.2), (0.0, 0.0))],
+        60,
+        embedding_dim=None,
+        seed=8,
+    )
+    tracker = DeepSortTracker(box_space=FLAT)
+    ids = set()
+    for person, fp in zip(scene.frames, clutter.frames, strict=True):
+        out = tracker.update(stack(person, with_scores(fp, 0.25)))
+        ids |= set(out.ids[out.ids > 0].tolist())
+    assert ids == {1}
+
+
+# -- occlusion and re-update --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("hidden_frames", [15, 30])
+def test_occluded_for_n_frames_is_found_again_with_its_id(hidden_frames) -> None:
+    """Hidden for 0.5 and 1 s at 30 fps, walking on (re-found by the appearance stage, whose
+    IoU gate the coasting box must meet)."""
+    hidden = range(40, 40 + hidden_frames)
+    people = [
+        straight((3.0, -4.0), (0.0, 1.0), visible=hidden_during(hidden)),
+        straight((-5.0, 2.0), (0.8, 0.5)),
+    ]
+    scene = make_scene(people, 40 + hidden_frames + 40, seed=3)
+    grid, _ = run_tracker(DeepSortTracker(box_space=FLAT), scene)
+    assert id_switches(grid) == 0
+    assert set(np.unique(grid[grid > 0])) == {1, 2}
+
+
+def person_at(xy: np.ndarray, frame: int, std_m: float = 0.01) -> Detections:
+    """One exactly placed person (box from the scripted projection, tight covariance)."""
+    xy = np.asarray(xy, float).reshape(1, 2)
+    return Detections(
+        boxes=project_boxes(xy),
+        scores=np.array([0.9], np.float32),
+        ground_xy=xy,
+        ground_cov=np.eye(2)[None] * std_m**2,
+        frame_index=frame,
+    )
+
+
+def test_reupdate_gives_the_walk_across_the_occlusion() -> None:
+    """A person stands for 40 frames, is hidden for 10 while starting to walk at 0.5 m/s and
+    comes back 0.17 m further. Re-running the filter along the gap (OC-SORT) gives the walk's
+    velocity; a single update from the coasted state is further off."""
+    start, v = np.array([2.0, 3.0]), np.array([0.5, 0.0])
+    velocity = {}
+    for reupdate in (True, False):
+        tracker = DeepSortTracker(box_space=FLAT, fps=30.0, reupdate=reupdate)
+        for f in range(40):
+            tracker.update(person_at(start, f))
+        for f in range(40, 50):
+            tracker.update(Detections.empty(f))
+        out = tracker.update(person_at(start + v * 10 / 30.0, 50))
+        assert out.ids.tolist() == [1] and out.states.tolist() == [TrackState.CONFIRMED]
+        velocity[reupdate] = out.ground_velocity[0]
+    assert np.hypot(*(velocity[True] - v)) < 0.05
+    assert np.hypot(*(velocity[False] - v)) > 1.3 * np.hypot(*(velocity[True] - v))
+
+
+# -- groups ---------------------------------------------------------------------------------
+
+
+def test_a_group_walking_side_by_side_keeps_its_ids() -> None:
+    """Three people 0.6 m apart walking together, dressed alike (identities 0.6 similar)."""
+    people = [straight((-4.0, 2.0 + 0.6 * k), (0.9, 0.1)) for k in range(3)]
+    scene = make_scene(people, 150, seed=13, identity_similarity=0.6)
+    grid, _ = run_tracker(DeepSortTracker(box_space=FLAT), scene)
+    assert id_switches(grid) == 0
+    assert len(np.unique(grid[grid > 0])) == 3
