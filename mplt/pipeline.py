@@ -486,6 +486,7 @@ def run_track(
             is taken, or a failure during the run (``summary.json`` then says ``failed`` with
             the reason), also a video shorter than its container says (``truncated``).
     """
+    _check_settings(cfg)
     with open_source(source_spec, start=start, max_frames=max_frames) as source:
         info = source.info
         camera = build_camera(cfg.camera, (info.width, info.height))
@@ -513,6 +514,25 @@ def run_track(
             return pipeline.run(source, start, max_frames, progress, claim)
         finally:
             claim.release()
+
+
+def _check_settings(cfg: TrackConfig) -> None:
+    """Settings whose type is right but whose value makes no run (checked before any output).
+
+    A device is checked even when nothing would run on it (given detections, colour
+    features): a typo there is a typo the user should hear about.
+    """
+    if cfg.batch_frames < 1:
+        raise UserError(
+            f"config batch_frames must be at least 1, got {cfg.batch_frames}; "
+            "set it to the number of frames to detect together (default 4)"
+        )
+    devices = {cfg.detector.device, cfg.embedder.device} - {"auto"}
+    if devices:
+        from mplt.detection.yolo import resolve_device
+
+        for device in sorted(devices):
+            resolve_device(device)
 
 
 @contextlib.contextmanager
