@@ -533,10 +533,14 @@ def eval_command(
         write_atomic(json_out, json.dumps(report.to_dict(), indent=2))
 
 
-def main() -> None:
-    """Console entry point: user errors exit with code 2 and one line, no traceback."""
+def main(args: list[str] | None = None) -> None:
+    """Console entry point: user errors exit with code 2 and one line, no traceback.
+
+    Args:
+        args: the command line after ``mplt``; default ``sys.argv[1:]``.
+    """
     try:
-        cli.main(standalone_mode=False)
+        cli.main(args=args, standalone_mode=False)
     except Terminated:
         click.echo("terminated: outputs are valid up to the last finished frame", err=True)
         sys.exit(143)
