@@ -60,4 +60,11 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
             f"{path} is not a reid checkpoint (no 'modules'/'method'); "
             "pass best.pt or last.pt of a training run"
         )
+    kinds = {"modules": dict, "method": str, "config": dict, "num_classes": int}
+    wrong = [key for key, kind in kinds.items() if not isinstance(ckpt.get(key), kind)]
+    if wrong:
+        raise UserError(
+            f"{path} is a damaged reid checkpoint (its {wrong[0]!r} is missing or malformed); "
+            "pass best.pt or last.pt of a training run"
+        )
     return ckpt

@@ -82,8 +82,20 @@ def test_the_corpus_is_large_enough():
     names = case_names()
     assert len(names) >= 60 and len(set(names)) == len(names)
     groups = {name.split("-")[0] for name in names}
-    assert {"video", "folder", "detections", "calib", "config", "set", "flag", "rundir",
-            "train", "eval", "export", "render"} <= groups  # fmt: skip
+    assert {
+        "video",
+        "folder",
+        "detections",
+        "calib",
+        "config",
+        "set",
+        "flag",
+        "rundir",
+        "train",
+        "eval",
+        "export",
+        "render",
+    } <= groups
 
 
 @pytest.mark.parametrize("name", case_names())
@@ -111,5 +123,6 @@ def test_bad_input_fails_cleanly(corpus, name):
         for name_ in ("tracks.txt", "tracks.jsonl", "config.yaml"):
             assert (leaves / name_).is_file()
         assert len((leaves / "tracks.jsonl").read_text().splitlines()) == summary["last_frame"]
-        shutil.rmtree(leaves)
+        # the run directory and the folders made for it
+        shutil.rmtree(root / Path(case.leaves).parts[0])
     assert tree_hash(root) == before
