@@ -541,11 +541,12 @@ def main(args: list[str] | None = None) -> None:
     """
     try:
         cli.main(args=args, standalone_mode=False)
-    except Terminated:
-        click.echo("terminated: outputs are valid up to the last finished frame", err=True)
-        sys.exit(143)
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        # click turns Ctrl-C into Abort; the pipeline has already finalised its outputs.
+    except (click.exceptions.Abort, KeyboardInterrupt) as exc:
+        # click turns Ctrl-C (and SIGTERM, a Terminated) into Abort; the pipeline has already
+        # finalised its outputs.
+        if isinstance(exc, Terminated) or isinstance(exc.__context__, Terminated):
+            click.echo("terminated: outputs are valid up to the last finished frame", err=True)
+            sys.exit(143)
         click.echo("interrupted: outputs are valid up to the last finished frame", err=True)
         sys.exit(130)
     except click.ClickException as exc:

@@ -410,13 +410,19 @@ def _batches(
 ) -> Iterator[list[tuple[int, np.ndarray]]]:
     frames = iter(source)
     while True:
-        batch = []
-        with timer("decode"):
-            for _ in range(size):
-                item = next(frames, None)
-                if item is None:
-                    break
-                batch.append(item)
+        batch: list[tuple[int, np.ndarray]] = []
+        try:
+            with timer("decode"):
+                for _ in range(size):
+                    item = next(frames, None)
+                    if item is None:
+                        break
+                    batch.append(item)
+        except UserError:
+            # A decoder that fails mid-batch: the frames it did give are still tracked.
+            if batch:
+                yield batch
+            raise
         if not batch:
             return
         yield batch
