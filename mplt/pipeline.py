@@ -522,17 +522,70 @@ def run_track(
             claim.release()
 
 
+#: Settings of a run with a range, as (key, lowest, highest or None, interval): "[]" both
+#: ends allowed, "(]" the lowest excluded, "()" both excluded. A key a config lacks is skipped.
+_RANGES: tuple[tuple[str, float, float | None, str], ...] = (
+    ("batch_frames", 1, None, "[]"),
+    ("camera.height_m", 0, None, "(]"),
+    ("camera.auto_height_delay_s", 0, None, "[]"),
+    ("detector.confidence_threshold", 0, 1, "[]"),
+    ("detector.nms_iou_threshold", 0, 1, "[]"),
+    ("detector.imgsz", 1, None, "[]"),
+    ("detector.tile_overlap", 0, 0.9, "[]"),
+    ("detector.seam_pad_px", 0, None, "[]"),
+    ("detector.target_px", 0, None, "(]"),
+    ("detector.max_range_m", 0, None, "(]"),
+    ("detector.near_views", 0, None, "[]"),
+    ("detector.min_box_height_px", 0, None, "[]"),
+    ("detector.batch_size", 1, None, "[]"),
+    ("embedder.crop_height", 1, None, "[]"),
+    ("embedder.crop_width", 1, None, "[]"),
+    ("embedder.batch_size", 1, None, "[]"),
+    ("tracker.max_cosine_distance", 0, 2, "[]"),
+    ("tracker.nn_budget", 1, None, "[]"),
+    ("tracker.feature_ema", 0, 1, "[]"),
+    ("tracker.gating_probability", 0, 1, "()"),
+    ("tracker.appearance_weight", 0, 1, "[]"),
+    ("tracker.cascade_min_iou", 0, 1, "[]"),
+    ("tracker.n_init", 1, None, "[]"),
+    ("tracker.max_age_frames", 1, None, "[]"),
+    ("tracker.max_age_s", 0, None, "[]"),
+    ("tracker.max_iou_distance", 0, 1, "[]"),
+    ("tracker.min_score_new_track", 0, 1, "[]"),
+    ("tracker.ground_match_radius_m", 0, None, "(]"),
+    ("tracker.max_speed_mps", 0, None, "(]"),
+    ("tracker.accel_std", 0, None, "(]"),
+    ("tracker.init_speed_std", 0, None, "(]"),
+    ("render.width", 16, None, "[]"),
+    ("render.map_size_px", 16, None, "[]"),
+    ("render.map_range_m", 0, None, "(]"),
+    ("render.trail_length", 0, None, "[]"),
+    ("render.crf", 0, 51, "[]"),
+)
+
+
 def _check_settings(cfg: TrackConfig) -> None:
     """Settings whose type is right but whose value makes no run (checked before any output).
 
     A device is checked even when nothing would run on it (given detections, colour
     features): a typo there is a typo the user should hear about.
     """
-    if cfg.batch_frames < 1:
-        raise UserError(
-            f"config batch_frames must be at least 1, got {cfg.batch_frames}; "
-            "set it to the number of frames to detect together (default 4)"
-        )
+    for key, low, high, interval in _RANGES:
+        section, _, name = key.rpartition(".")
+        value = getattr(getattr(cfg, section) if section else cfg, name, None)
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            continue  # None (the default) or "auto"; the type itself is checked on loading
+        too_low = value <= low if interval[0] == "(" else value < low
+        too_high = high is not None and (value >= high if interval[1] == ")" else value > high)
+        if too_low or too_high:
+            if high is not None:
+                bounds = f"in {interval[0]}{low:g}, {high:g}{interval[1]}"
+            else:
+                bounds = f"greater than {low:g}" if interval[0] == "(" else f"at least {low:g}"
+            raise UserError(
+                f"config {key} must be {bounds}, got {value:g}; set another value "
+                f"(--set {key}=...; configs/track.yaml has the defaults)"
+            )
     devices = {cfg.detector.device, cfg.embedder.device} - {"auto"}
     if devices:
         from mplt.detection.yolo import resolve_device

@@ -437,6 +437,23 @@ def _cases() -> list[Case]:
     ]:
         add(f"set-{name}", *_track(video, *given, "--render", "--set", setting), match=match)
 
+    for setting in [
+        "tracker.n_init=0",
+        "tracker.max_age_s=-5",
+        "tracker.nn_budget=0",
+        "tracker.max_cosine_distance=-1",
+        "tracker.gating_probability=1",
+        "detector.confidence_threshold=5",
+        "detector.imgsz=0",
+        "embedder.crop_height=0",
+        "camera.height_m=-2",
+        "camera.auto_height_delay_s=-1",
+        "render.crf=60",
+        "render.width=0",
+    ]:
+        key = setting.split("=")[0]
+        add(f"set-range-{key}", *_track(video, *given, "--set", setting), match=f"{key} must be")
+
     # flags
     for name, flags, match in [
         ("device-banana-with-detections", ("--device", "banana"), "banana"),
