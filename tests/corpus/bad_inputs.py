@@ -25,6 +25,8 @@ import torch
 import yaml
 from PIL import Image
 
+from mplt.config import TrackConfig
+from mplt.pipeline import run_track
 from tests.conftest import write_video
 from tests.reid.helpers import make_market
 
@@ -91,6 +93,14 @@ def _files(root: Path) -> None:
     """Write every input file of the corpus under ``root``."""
     good_video = write_video(root / "good.mp4", _frames(FRAMES), FPS)
     _write(root / "good_det.txt", _det_rows(FRAMES))
+    # a good run of the good video, whose summary the damaged runs below borrow
+    run_track(
+        str(good_video),
+        TrackConfig(),
+        root / "rendered",
+        detections_file=root / "good_det.txt",
+        progress=False,
+    )
     write_video(root / "perspective.mp4", _frames(4, PW, PH), FPS)
     write_video(root / "square.mp4", _frames(3, 32, 32), FPS)
 
@@ -243,6 +253,13 @@ def _files(root: Path) -> None:
     _write(run / "summary.json", json.dumps({**summary, "camera": {"model": "equirect"}}))
     _write(ev / "bad_summary" / "tracks.txt", "1,1,10,4,8,16,0.9\n")
     _write(ev / "bad_summary" / "summary.json", "{broken")
+    _write(root / "runs" / "binary_jsonl" / "tracks.jsonl", np.random.default_rng(6).bytes(300))
+    _write(root / "runs" / "binary_jsonl" / "tracks.txt", "")
+    _write(root / "runs" / "list_jsonl" / "tracks.jsonl", "[1, 2]\n")
+    _write(root / "runs" / "list_jsonl" / "tracks.txt", "")
+    good_summary = json.loads((root / "rendered" / "summary.json").read_text())
+    for name in ("binary_jsonl", "list_jsonl"):
+        _write(root / "runs" / name / "summary.json", json.dumps(good_summary))
 
 
 def _track(*args: str) -> tuple[str, ...]:
@@ -722,6 +739,19 @@ def _cases() -> list[Case]:
     # render
     add("render-missing-run", "render", "{root}/runs/nope", match="nope")
     add("render-foreign-folder", "render", "{root}/runs/foreign", match="foreign")
+    for name in ("binary_jsonl", "list_jsonl"):
+        add(
+            f"render-{name}",
+            "render",
+            f"{{root}}/runs/{name}",
+            "--video",
+            video,
+            "--snapshot",
+            "1",
+            "-o",
+            "{root}/out/snap.png",
+            match="tracks.jsonl",
+        )
     return cases
 
 
