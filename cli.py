@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from core.errors import UserError
+from core.errors import Terminated, UserError
 
 
 def _positive_metres(ctx: click.Context, param: click.Parameter, value: float | None) -> Any:
@@ -115,6 +115,16 @@ def cli() -> None:
 )
 @click.option("--max-frames", type=click.IntRange(min=1), help="Process at most this many frames.")
 @click.option("--render/--no-render", default=None, help="Also write an annotated video.mp4.")
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace the run in --out, once the new run has finished.",
+)
+@click.option(
+    "--allow-empty-detections",
+    is_flag=True,
+    help="A --detections file without rows is no error (nobody in the video).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def track(
     source: str,
@@ -129,6 +139,8 @@ def track(
     start: int,
     max_frames: int | None,
     render: bool | None,
+    overwrite: bool,
+    allow_empty_detections: bool,
     quiet: bool,
 ) -> None:
     """Detect, localize and track every person in SOURCE.
@@ -157,6 +169,8 @@ def track(
         max_frames=max_frames,
         progress=not quiet,
         overrides=flags,
+        overwrite=overwrite,
+        allow_empty_detections=allow_empty_detections,
     ).summary
     counts = summary["counts"]
     click.echo(
@@ -519,12 +533,20 @@ def eval_command(
         write_atomic(json_out, json.dumps(report.to_dict(), indent=2))
 
 
-def main() -> None:
-    """Console entry point: user errors exit with code 2 and one line, no traceback."""
+def main(args: list[str] | None = None) -> None:
+    """Console entry point: user errors exit with code 2 and one line, no traceback.
+
+    Args:
+        args: the command line after ``mplt``; default ``sys.argv[1:]``.
+    """
     try:
-        cli.main(standalone_mode=False)
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        # click turns Ctrl-C into Abort; the pipeline has already finalised its outputs.
+        cli.main(args=args, standalone_mode=False)
+    except (click.exceptions.Abort, KeyboardInterrupt) as exc:
+        # click turns Ctrl-C (and SIGTERM, a Terminated) into Abort; the pipeline has already
+        # finalised its outputs.
+        if isinstance(exc, Terminated) or isinstance(exc.__context__, Terminated):
+            click.echo("terminated: outputs are valid up to the last finished frame", err=True)
+            sys.exit(143)
         click.echo("interrupted: outputs are valid up to the last finished frame", err=True)
         sys.exit(130)
     except click.ClickException as exc:

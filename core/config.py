@@ -19,6 +19,7 @@ configuration is never changed after it is loaded; code that needs another one b
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -30,6 +31,9 @@ import yaml
 from core.errors import UserError
 
 T = TypeVar("T")
+
+#: What to do about a value of the wrong type (the end of every such message).
+_FIX = "fix it in the config file or with --set"
 
 
 def _type_name(tp: Any) -> str:
@@ -50,6 +54,8 @@ def _coerce(value: Any, tp: Any, where: str, strict: bool) -> Any:
         args = typing.get_args(tp)
         if value is None and type(None) in args:
             return None
+        if float in args and isinstance(value, float) and not math.isfinite(value):
+            raise UserError(f"config {where} must be a finite number, got {value!r}; {_FIX}")
         for arg in args:
             if arg is type(None):
                 continue
@@ -59,14 +65,14 @@ def _coerce(value: Any, tp: Any, where: str, strict: bool) -> Any:
                 continue
         kinds = [_describe(a) for a in args]
         choices = ", ".join(kinds[:-1]) + f" or {kinds[-1]}" if len(kinds) > 1 else kinds[0]
-        raise UserError(f"config {where} must be {choices}, got {value!r}")
+        raise UserError(f"config {where} must be {choices}, got {value!r}; {_FIX}")
     if origin is typing.Literal:
         if value in typing.get_args(tp):
             return value
-        raise UserError(f"config {where} must be {_describe(tp)}, got {value!r}")
+        raise UserError(f"config {where} must be {_describe(tp)}, got {value!r}; {_FIX}")
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, Mapping):
-            raise UserError(f"config {where} must be a mapping, got {value!r}")
+            raise UserError(f"config {where} must be a mapping of keys, got {value!r}; {_FIX}")
         return _from_dict(tp, value, where, strict)
     if tp is bool:
         if isinstance(value, bool):
@@ -76,11 +82,19 @@ def _coerce(value: Any, tp: Any, where: str, strict: bool) -> Any:
             return value
     elif tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value):
+                raise UserError(f"config {where} must be a finite number, got {value!r}; {_FIX}")
             return float(value)
     elif tp is str:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return str(value)
-    raise UserError(f"config {where} must be {_type_name(tp)}, got {value!r}")
+    raise UserError(f"config {where} must be {_describe_kind(tp)}, got {value!r}; {_FIX}")
+
+
+def _describe_kind(tp: Any) -> str:
+    """``an integer``, ``a number``... for a message."""
+    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+    return names.get(tp, _type_name(tp))
 
 
 def _from_dict(cls: type[T], data: Mapping[str, Any], where: str, strict: bool) -> T:
@@ -159,7 +173,9 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
 def apply_override(data: dict[str, Any], assignment: str) -> None:
     """Apply ``section.key=value`` (the value parsed as YAML) to nested plain data in place."""
     if "=" not in assignment:
-        raise UserError(f"--set expects key=value (e.g. tracker.n_init=5), got {assignment!r}")
+        raise UserError(
+            f"--set expects key=value, got {assignment!r}; write it like --set tracker.n_init=5"
+        )
     dotted, raw = assignment.split("=", 1)
     _set_dotted(data, dotted, _parse_scalar(raw))
 
@@ -174,13 +190,22 @@ def read_yaml_mapping(path: str | Path, what: str = "config file") -> dict[str, 
     if not path.is_file():
         raise UserError(f"{what} {path} does not exist; pass an existing YAML file")
     try:
-        loaded = yaml.safe_load(path.read_text())
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise UserError(
+            f"{what} {path} is not a text (UTF-8) file; pass a YAML file such as configs/track.yaml"
+        ) from None
+    except OSError as exc:
+        raise UserError(f"cannot read {what} {path} ({exc.strerror}); check the path") from None
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         at = f" at line {line + 1}" if line is not None else ""
         raise UserError(f"{what} {path} is not valid YAML{at}; fix its syntax") from None
     if loaded is not None and not isinstance(loaded, dict):
-        raise UserError(f"{what} {path} must hold a mapping of sections")
+        raise UserError(
+            f"{what} {path} must hold a mapping of sections (section: {{key: value}}); "
+            "start from the defaults in configs/"
+        )
     return loaded or {}
 
 

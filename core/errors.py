@@ -18,3 +18,7 @@ class DatasetError(UserError, ValueError):
 
     Also a :class:`ValueError` (a malformed value read from disk), as it always was.
     """
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: a run stops as on Ctrl-C (outputs finalised); the command exits with 143."""

@@ -76,6 +76,8 @@ def track(
     render: bool = False,
     progress: bool = False,
     overrides: Iterable[str] = (),
+    overwrite: bool = False,
+    allow_empty_detections: bool = False,
 ) -> TrackResult:
     """Detect, localize and track every person in a video; the outputs of ``mplt track``.
 
@@ -83,7 +85,8 @@ def track(
         source: video file, folder of images, stream URL or webcam index.
         config: a :class:`~mplt.config.TrackConfig`, or a YAML file of one
             (``configs/track.yaml``); default the defaults.
-        out: run directory; default ``runs/<video name>`` (never overwrites a run).
+        out: run directory; default ``runs/<video name>`` (made unique). A directory that
+            holds a run is refused unless ``overwrite``.
         camera_height: camera height above the ground, metres, or ``"auto"``
             (``camera.height_m``; the config's default is auto: estimated from the people).
         calib: pinhole calibration file of a perspective video (``camera.calib``).
@@ -93,6 +96,8 @@ def track(
         render: also write the annotated ``video.mp4`` (as does ``output.render: true``).
         progress: show a progress bar on stderr.
         overrides: ``section.key=value`` settings applied to ``config`` first, as ``--set``.
+        overwrite: replace the run in ``out`` once the new one has finished.
+        allow_empty_detections: a ``detections`` file without rows is no error.
 
     Raises:
         UserError: a missing input, a bad setting or an unwritable run directory; nothing is
@@ -116,6 +121,8 @@ def track(
         max_frames=max_frames,
         detections_file=detections,
         progress=progress,
+        overwrite=overwrite,
+        allow_empty_detections=allow_empty_detections,
     )
     run_dir = Path(summary["run_dir"])
     video = run_dir / "video.mp4"

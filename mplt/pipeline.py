@@ -14,7 +14,9 @@ from __future__ import annotations
 import contextlib
 import json
 import resource
+import signal
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -26,7 +28,7 @@ import cv2
 import numpy as np
 
 from core.config import dump_config, kwargs_of, updated
-from core.errors import UserError
+from core.errors import Terminated, UserError
 from core.files import write_atomic
 from core.types import Detections, Tracks, TrackState
 from mplt.appearance import build_embedder
@@ -34,9 +36,10 @@ from mplt.config import TrackConfig
 from mplt.detection import Detector, box_margins_of, build_detector
 from mplt.finish import FINISH_FIELDS, Finisher, FinishSettings
 from mplt.geometry import Camera, box_centre_azel, build_camera, estimates_height
-from mplt.io.files import ensure_writable_dir, unique_dir
+from mplt.io.files import unique_dir, write_error
 from mplt.io.jsonl import JsonlWriter
-from mplt.io.mot import MotWriter, read_mot_detections
+from mplt.io.mot import MotWriter, read_checked_detections
+from mplt.io.rundir import RunClaim, claim_run_dir
 from mplt.io.sources import FrameSource, VideoInfo, open_source
 from mplt.localize import Localizer
 from mplt.selfcal import CameraPoseEstimate, CameraPoseEstimator
@@ -425,13 +428,19 @@ def _batches(
 ) -> Iterator[list[tuple[int, np.ndarray]]]:
     frames = iter(source)
     while True:
-        batch = []
-        with timer("decode"):
-            for _ in range(size):
-                item = next(frames, None)
-                if item is None:
-                    break
-                batch.append(item)
+        batch: list[tuple[int, np.ndarray]] = []
+        try:
+            with timer("decode"):
+                for _ in range(size):
+                    item = next(frames, None)
+                    if item is None:
+                        break
+                    batch.append(item)
+        except UserError:
+            # A decoder that fails mid-batch: the frames it did give are still tracked.
+            if batch:
+                yield batch
+            raise
         if not batch:
             return
         yield batch
@@ -478,28 +487,153 @@ def run_track(
     max_frames: int | None = None,
     detections_file: str | Path | None = None,
     progress: bool = True,
+    overwrite: bool = False,
+    allow_empty_detections: bool = False,
 ) -> dict[str, Any]:
     """Track every person in a video; returns the summary also written to ``summary.json``.
 
     Args:
         source_spec: video file, folder of images, stream URL or webcam index.
         cfg: resolved configuration (written to ``config.yaml`` in the run directory).
-        out_dir: run directory; default ``runs/<video name>`` (never overwrites a run).
+        out_dir: run directory; default ``runs/<video name>`` (made unique). A directory that
+            holds files is refused (see :func:`mplt.io.rundir.claim_run_dir`).
         start: first frame to process (0-based).
         max_frames: stop after this many frames.
         detections_file: MOTChallenge detections to track instead of running the detector.
         progress: show a progress bar on stderr.
+        overwrite: replace the run in ``out_dir`` once this one has finished.
+        allow_empty_detections: a detections file without rows is accepted (a video without
+            people) instead of being an error.
+
+    Raises:
+        UserError: a bad input or setting (before anything is written), a run directory that
+            is taken, or a failure during the run (``summary.json`` then says ``failed`` with
+            the reason), also a video shorter than its container says (``truncated``).
     """
-    given_detections = read_mot_detections(detections_file) if detections_file else None
+    _check_settings(cfg)
     with open_source(source_spec, start=start, max_frames=max_frames) as source:
         info = source.info
         camera = build_camera(cfg.camera, (info.width, info.height))
+        given_detections = None
+        if detections_file is not None:
+            limit = info.total_frames
+            if limit is not None and not Path(source_spec).is_dir():
+                limit += TRUNCATION_SLACK  # a container's frame count is an estimate
+            given_detections = read_checked_detections(
+                detections_file,
+                (info.width, info.height),
+                frame_limit=limit,
+                allow_empty=allow_empty_detections,
+            )
         run_dir = Path(out_dir) if out_dir else default_run_dir(source_spec)
         pipeline = _Pipeline(cfg, camera, info, run_dir, given_detections)
         # Only now that every input and setting has been checked does the run leave a trace.
-        ensure_writable_dir(run_dir)
-        write_atomic(run_dir / "config.yaml", dump_config(cfg))
-        return pipeline.run(source, start, max_frames, progress)
+        claim = claim_run_dir(run_dir, overwrite=overwrite)
+        try:
+            pipeline.run_dir = claim.path
+            try:
+                write_atomic(claim.path / "config.yaml", dump_config(cfg))
+            except OSError as exc:
+                raise write_error(claim.path / "config.yaml", exc) from None
+            return pipeline.run(source, start, max_frames, progress, claim)
+        finally:
+            claim.release()
+
+
+#: Settings of a run with a range, as (key, lowest, highest or None, interval): "[]" both
+#: ends allowed, "(]" the lowest excluded, "()" both excluded. A key a config lacks is skipped.
+_RANGES: tuple[tuple[str, float, float | None, str], ...] = (
+    ("batch_frames", 1, None, "[]"),
+    ("camera.height_m", 0, None, "(]"),
+    ("camera.auto_height_delay_s", 0, None, "[]"),
+    ("detector.confidence_threshold", 0, 1, "[]"),
+    ("detector.nms_iou_threshold", 0, 1, "[]"),
+    ("detector.imgsz", 1, None, "[]"),
+    ("detector.tile_overlap", 0, 0.9, "[]"),
+    ("detector.seam_pad_px", 0, None, "[]"),
+    ("detector.target_px", 0, None, "(]"),
+    ("detector.max_range_m", 0, None, "(]"),
+    ("detector.near_views", 0, None, "[]"),
+    ("detector.min_box_height_px", 0, None, "[]"),
+    ("detector.batch_size", 1, None, "[]"),
+    ("embedder.crop_height", 1, None, "[]"),
+    ("embedder.crop_width", 1, None, "[]"),
+    ("embedder.batch_size", 1, None, "[]"),
+    ("tracker.max_cosine_distance", 0, 2, "[]"),
+    ("tracker.nn_budget", 1, None, "[]"),
+    ("tracker.feature_ema", 0, 1, "[]"),
+    ("tracker.gating_probability", 0, 1, "()"),
+    ("tracker.appearance_weight", 0, 1, "[]"),
+    ("tracker.cascade_min_iou", 0, 1, "[]"),
+    ("tracker.n_init", 1, None, "[]"),
+    ("tracker.max_age_frames", 1, None, "[]"),
+    ("tracker.max_age_s", 0, None, "[]"),
+    ("tracker.max_iou_distance", 0, 1, "[]"),
+    ("tracker.min_score_new_track", 0, 1, "[]"),
+    ("tracker.ground_match_radius_m", 0, None, "(]"),
+    ("tracker.max_speed_mps", 0, None, "(]"),
+    ("tracker.accel_std", 0, None, "(]"),
+    ("tracker.init_speed_std", 0, None, "(]"),
+    ("render.width", 16, None, "[]"),
+    ("render.map_size_px", 16, None, "[]"),
+    ("render.map_range_m", 0, None, "(]"),
+    ("render.trail_length", 0, None, "[]"),
+    ("render.crf", 0, 51, "[]"),
+)
+
+
+def _check_settings(cfg: TrackConfig) -> None:
+    """Settings whose type is right but whose value makes no run (checked before any output).
+
+    A device is checked even when nothing would run on it (given detections, colour
+    features): a typo there is a typo the user should hear about.
+    """
+    for key, low, high, interval in _RANGES:
+        section, _, name = key.rpartition(".")
+        value = getattr(getattr(cfg, section) if section else cfg, name, None)
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            continue  # None (the default) or "auto"; the type itself is checked on loading
+        too_low = value <= low if interval[0] == "(" else value < low
+        too_high = high is not None and (value >= high if interval[1] == ")" else value > high)
+        if too_low or too_high:
+            if high is not None:
+                bounds = f"in {interval[0]}{low:g}, {high:g}{interval[1]}"
+            else:
+                bounds = f"greater than {low:g}" if interval[0] == "(" else f"at least {low:g}"
+            raise UserError(
+                f"config {key} must be {bounds}, got {value:g}; set another value "
+                f"(--set {key}=...; configs/track.yaml has the defaults)"
+            )
+    devices = {cfg.detector.device, cfg.embedder.device} - {"auto"}
+    if devices:
+        from mplt.detection.yolo import resolve_device
+
+        for device in sorted(devices):
+            resolve_device(device)
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM stops the run like Ctrl-C does (outputs finalised), in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated("terminated by SIGTERM")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+#: summary.json is rewritten at most this often while a run goes (seconds).
+SUMMARY_EVERY_S = 1.0
+#: A video may yield this many frames fewer than its container's duration x frame rate
+#: promises before it counts as truncated (the estimate rounds).
+TRUNCATION_SLACK = 2
 
 
 class _Pipeline:
@@ -542,6 +676,8 @@ class _Pipeline:
                 map_size_px=cfg.render.map_size_px,
                 has_ground=camera.has_ground,
             )
+        self.final_dir = run_dir
+        self.reason: str | None = None
         self.frames_done = 0
         self.last_frame = -1
         self.detection_count = 0
@@ -591,6 +727,7 @@ class _Pipeline:
             "run_dir": str(self.run_dir),
             "frames_processed": self.frames_done,
             "last_frame": self.last_frame + 1,
+            "reason": self.reason,
             "camera": {
                 "model": camera.kind,
                 "height_m": camera.camera_height,
@@ -620,47 +757,95 @@ class _Pipeline:
         }
 
     def run(
-        self, source: FrameSource, start: int, max_frames: int | None, progress: bool
+        self,
+        source: FrameSource,
+        start: int,
+        max_frames: int | None,
+        progress: bool,
+        claim: RunClaim,
     ) -> dict[str, Any]:
+        # frame_count already counts from `start` and stops at `max_frames`
         total = self.info.frame_count
-        if total is not None:
-            total = max(total - start, 0)
-            if max_frames is not None:
-                total = min(total, max_frames)
-        elif max_frames is not None:
+        if total is None and max_frames is not None:
             total = max_frames
         bar = _Progress(total, progress)
         started = time.perf_counter()
-        write_atomic(
-            self.run_dir / "summary.json", json.dumps(self.summary("running", 0.0), indent=2)
-        )
-        status = "finished"
-        with contextlib.ExitStack() as stack:
-            mot = stack.enter_context(MotWriter(self.run_dir / "tracks.txt"))
-            jsonl = stack.enter_context(JsonlWriter(self.run_dir / "tracks.jsonl"))
-            renderer = self._open_renderer(stack)
+        self._write_summary("running", started)
+        status, error = "finished", None
+        decoded = 0
+        try:
+            with contextlib.ExitStack() as stack:
+                mot = stack.enter_context(MotWriter(self.run_dir / "tracks.txt"))
+                jsonl = stack.enter_context(JsonlWriter(self.run_dir / "tracks.jsonl"))
+                renderer = self._open_renderer(stack)
+                written_at = time.perf_counter()
+                try:
+                    with _sigterm_interrupts():
+                        for batch in _batches(source, self.cfg.batch_frames, self.timer):
+                            decoded += len(batch)
+                            people = 0
+                            detected = self._detect(batch)
+                            for (index, frame), dets in zip(batch, detected, strict=True):
+                                if renderer is not None:
+                                    waiting = self.tracker.estimating
+                                    self._held[index] = _pack(frame) if waiting else frame
+                                for done in self.tracker.push(frame, dets):
+                                    people = self._write(done, mot, jsonl, renderer)
+                            bar.update(len(batch), people)
+                            if time.perf_counter() - written_at >= SUMMARY_EVERY_S:
+                                self._write_summary("running", started)
+                                written_at = time.perf_counter()
+                        for done in self.tracker.flush():
+                            self._write(done, mot, jsonl, renderer)
+                except KeyboardInterrupt as exc:
+                    status, error = "interrupted", exc
+                    self.reason = str(exc) or "interrupted by Ctrl-C (SIGINT)"
+                except UserError as exc:
+                    status, error = "failed", exc
+                    self.reason = str(exc)
+                except Exception as exc:
+                    status, error = "failed", exc
+                    self.reason = f"{type(exc).__name__}: {exc}"
+                finally:
+                    bar.close()
+        except UserError as exc:
+            # a sink that fails while it closes (a full disk)
+            status, error = "failed", exc
+            self.reason = str(exc)
+        announced = self.info.frame_count
+        short = announced is not None and decoded < announced - TRUNCATION_SLACK
+        if status == "finished" and short:
+            status = "truncated"
+            self.reason = f"read {decoded} of the {announced} frames the container announces"
+            error = UserError(
+                f"video {self.info.source} ended after {decoded} of the {announced} frames its "
+                f"container announces (a truncated file); the tracks of the {decoded} frames "
+                f"read are in {self.run_dir}; re-download or re-encode the video"
+            )
+        if status == "finished" and self.finisher is not None:
             try:
-                for batch in _batches(source, self.cfg.batch_frames, self.timer):
-                    people = 0
-                    for (index, frame), dets in zip(batch, self._detect(batch), strict=True):
-                        if renderer is not None:
-                            waiting = self.tracker.estimating
-                            self._held[index] = _pack(frame) if waiting else frame
-                        for done in self.tracker.push(frame, dets):
-                            people = self._write(done, mot, jsonl, renderer)
-                    bar.update(len(batch), people)
-                for done in self.tracker.flush():
-                    self._write(done, mot, jsonl, renderer)
-            except KeyboardInterrupt:
-                status = "interrupted"
-            finally:
-                bar.close()
-        if self.finisher is not None and status == "finished":
-            self.finisher.write(self.run_dir, self.tracker.camera)
+                self.finisher.write(self.run_dir, self.tracker.camera)
+            except OSError as exc:
+                status, error = "failed", write_error(self.run_dir / "tracks_final.txt", exc)
+                self.reason = str(error)
+        summary = self._write_summary(status, started)
+        if status == "finished":
+            claim.publish()
+            self.run_dir = claim.path
+            summary["run_dir"] = str(self.run_dir)
+        if error is not None:
+            raise error
+        return summary
+
+    def _write_summary(self, status: str, started: float) -> dict[str, Any]:
+        """Rewrite ``summary.json`` (atomically) with the run as it stands."""
         summary = self.summary(status, time.perf_counter() - started)
-        write_atomic(self.run_dir / "summary.json", json.dumps(summary, indent=2))
-        if status == "interrupted":
-            raise KeyboardInterrupt
+        if status == "finished":
+            summary["run_dir"] = str(self.final_dir)
+        try:
+            write_atomic(self.run_dir / "summary.json", json.dumps(summary, indent=2))
+        except OSError as exc:
+            raise write_error(self.run_dir / "summary.json", exc) from None
         return summary
 
     def _write(self, done: TrackedFrame, mot: MotWriter, jsonl: JsonlWriter, renderer: Any) -> int:

@@ -50,6 +50,35 @@ def _checkpoint_extra(method: Method, name: str, dataset: str) -> dict[str, Any]
     }
 
 
+#: Settings that must be at least 1 (``train.max_steps_per_epoch`` may also be null) or
+#: at least 0, as (section, key, minimum).
+_MINIMUMS = (
+    ("train", "epochs", 1),
+    ("train", "max_steps_per_epoch", 1),
+    ("train", "eval_every", 0),
+    ("data", "batch_size", 1),
+    ("data", "num_instances", 1),
+    ("data", "height", 1),
+    ("data", "width", 1),
+    ("data", "test_batch_size", 1),
+    ("data", "workers", 0),
+)
+
+
+def _check_settings(cfg: ReidConfig) -> None:
+    """Values of the right type that make no training run, refused before anything is read."""
+    for section, key, minimum in _MINIMUMS:
+        value = getattr(getattr(cfg, section, None), key, None)
+        if isinstance(value, int) and value < minimum:
+            raise UserError(
+                f"config {section}.{key} must be at least {minimum}, got {value}; "
+                f"set it with --set {section}.{key}=N"
+            )
+    lr = cfg.optim.lr
+    if not lr > 0:
+        raise UserError(f"config optim.lr must be positive, got {lr}; set it with --set optim.lr=X")
+
+
 def train(
     method: str,
     cfg: ReidConfig,
@@ -81,6 +110,7 @@ def train(
         )
     if pretrained is not None and not Path(pretrained).is_file():
         raise UserError(f"pretrained weights {pretrained} do not exist; pass a local .pth file")
+    _check_settings(cfg)
     run_dir = Path(out_dir)
     last = run_dir / "last.pt"
     if resume and not last.is_file():

@@ -31,7 +31,7 @@ def test_overrides_are_typed(tmp_path):
 
 def test_int_is_accepted_for_float_but_not_the_reverse():
     assert load_config(TrackConfig, None, ["camera.height_m=2"]).camera.height_m == 2.0
-    with pytest.raises(UserError, match=r"tracker.n_init must be int"):
+    with pytest.raises(UserError, match=r"tracker.n_init must be an integer, got 2.5; fix it"):
         load_config(TrackConfig, None, ["tracker.n_init=2.5"])
 
 

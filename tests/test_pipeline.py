@@ -153,9 +153,12 @@ def test_a_detections_file_empty_for_some_frames(pano_clip, tmp_path):
     assert after and after <= before  # the same people, the same IDs after the gap
 
 
-def test_an_empty_detections_file_tracks_nobody(pano_clip, tmp_path):
+def test_an_empty_detections_file_tracks_nobody_when_asked(pano_clip, tmp_path):
     video, _, _ = pano_clip
     (tmp_path / "none.txt").write_text("")
+    with pytest.raises(UserError, match=r"has no rows; .*--allow-empty-detections"):
+        run_track(str(video), config(), tmp_path / "run", detections_file=tmp_path / "none.txt")
+    assert not (tmp_path / "run").exists()
     summary = run_track(
         str(video),
         config(),
@@ -163,6 +166,7 @@ def test_an_empty_detections_file_tracks_nobody(pano_clip, tmp_path):
         detections_file=tmp_path / "none.txt",
         max_frames=5,
         progress=False,
+        allow_empty_detections=True,
     )
     assert summary["frames_processed"] == 5
     assert summary["counts"] == {"detections": 0, "tracks_confirmed": 0, "max_people_in_frame": 0}

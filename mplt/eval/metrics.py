@@ -29,7 +29,7 @@ from trackeval.metrics import CLEAR, HOTA, Identity
 from core.errors import UserError
 from mplt.eval.matching import ground_errors, match_pairs, similarity
 from mplt.eval.report import EvalReport
-from mplt.eval.sequences import MotTable, find_sequences, read_table
+from mplt.eval.sequences import MotTable, check_geometry, find_sequences, read_table
 
 #: IoU at which predictions are matched to distractors before scoring (TrackEval's value).
 DISTRACTOR_IOU = 0.5
@@ -246,16 +246,14 @@ def run_eval(
         raise UserError(f"IoU threshold {iou_threshold} is outside (0, 1]; pass e.g. 0.5")
     files = find_sequences(gt, pred, width)
     metrics = build_metrics(iou_threshold)
-    results = {
-        f.name: evaluate_sequence(
-            read_table(f.gt),
-            read_table(f.pred, predictions=True),
-            width=f.width,
-            iou_threshold=iou_threshold,
-            metrics=metrics,
+    results = {}
+    for f in files:
+        truth, predicted = read_table(f.gt), read_table(f.pred, predictions=True)
+        check_geometry(truth, f, "ground truth")
+        check_geometry(predicted, f, "predictions")
+        results[f.name] = evaluate_sequence(
+            truth, predicted, width=f.width, iou_threshold=iou_threshold, metrics=metrics
         )
-        for f in files
-    }
     widths = {f.width for f in files}
     return EvalReport(
         sequences={

@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -93,12 +94,15 @@ class SequenceFiles:
         gt: ground-truth MOT file.
         pred: prediction MOT file.
         width: panorama width in pixels for seam-aware matching, or None (plain IoU).
+        frame: (width, height) of the frames the predictions were made on (a run's
+            ``summary.json``), or None when unknown.
     """
 
     name: str
     gt: Path
     pred: Path
     width: float | None
+    frame: tuple[int, int] | None = None
 
 
 def read_table(path: str | Path, *, predictions: bool = False) -> MotTable:
@@ -204,11 +208,8 @@ def _prediction(pred: Path, name: str, single: bool) -> Path | None:
     return next((c for c in candidates if c.is_file()), None)
 
 
-def run_width(pred_file: Path) -> float | None:
-    """Panorama width recorded by ``mplt track`` next to ``pred_file``, or None.
-
-    A ``tracks.txt`` whose run directory has a ``summary.json`` with camera model
-    ``equirect`` was made on a panorama ``input.width`` pixels wide.
+def _run_summary(pred_file: Path) -> dict[str, Any] | None:
+    """The ``summary.json`` of the run ``pred_file`` (a ``tracks.txt``) belongs to, or None.
 
     Raises:
         UserError: the summary exists but is not valid JSON.
@@ -223,13 +224,65 @@ def run_width(pred_file: Path) -> float | None:
             f"{summary_path} is not valid JSON; pass the panorama width explicitly (--width) "
             "or rerun mplt track"
         ) from None
-    if not isinstance(summary, dict):
+    return summary if isinstance(summary, dict) else None
+
+
+def run_frame(pred_file: Path) -> tuple[int, int] | None:
+    """(width, height) of the frames of the run ``pred_file`` belongs to, or None."""
+    summary = _run_summary(pred_file) or {}
+    source = summary.get("input")
+    if not isinstance(source, dict):
         return None
-    camera, source = summary.get("camera"), summary.get("input")
-    if not isinstance(camera, dict) or camera.get("model") != "equirect":
+    size = source.get("width"), source.get("height")
+    if all(isinstance(v, int) and v > 0 for v in size):
+        return int(size[0]), int(size[1])
+    return None
+
+
+def run_width(pred_file: Path) -> float | None:
+    """Panorama width recorded by ``mplt track`` next to ``pred_file``, or None.
+
+    A ``tracks.txt`` whose run directory has a ``summary.json`` with camera model
+    ``equirect`` was made on a panorama ``input.width`` pixels wide.
+
+    Raises:
+        UserError: the summary exists but is not valid JSON.
+    """
+    camera = (_run_summary(pred_file) or {}).get("camera")
+    frame = run_frame(pred_file)
+    if not isinstance(camera, dict) or camera.get("model") != "equirect" or frame is None:
         return None
-    width = source.get("width") if isinstance(source, dict) else None
-    return float(width) if isinstance(width, (int, float)) and width > 0 else None
+    return float(frame[0])
+
+
+def check_geometry(table: MotTable, files: SequenceFiles, what: str) -> None:
+    """Every box of ``table`` must start inside the frame the evaluation assumes.
+
+    Ground truth of another resolution than the run's (or than ``--width``) would otherwise
+    score as a run that missed everyone.
+
+    Raises:
+        UserError: a box starts right of or below the frame; names the frame number.
+    """
+    if files.frame is not None:
+        width, height = files.frame
+        source = f"the run's {width}x{height} frames (summary.json)"
+    elif files.width is not None:
+        width, height = files.width, files.width / 2
+        source = f"the {files.width:g}x{files.width / 2:g} panorama of --width {files.width:g}"
+    else:
+        return
+    # On a panorama a box may start beyond the right edge (written unwrapped, the seam), so
+    # there only a box a whole frame width further right is out.
+    right = 2 * width if files.width is not None else width
+    outside = (table.boxes[:, 0] >= right) | (table.boxes[:, 1] >= height)
+    if outside.any():
+        i = int(np.argmax(outside))
+        raise UserError(
+            f"{what} {table.path} frame {table.frames[i] + 1}: a box at left "
+            f"{table.boxes[i, 0] + 1:g}, top {table.boxes[i, 1] + 1:g} lies outside {source}; "
+            f"pass the {what} of this video at its resolution (or the right --width)"
+        )
 
 
 def find_sequences(
@@ -273,11 +326,14 @@ def find_sequences(
         if pred_file is None:
             missing.append(name)
             continue
-        pairs.append(
-            SequenceFiles(
-                name, gt_file, pred_file, width if width is not None else run_width(pred_file)
+        frame = run_frame(pred_file)
+        if width is not None and frame is not None and width != frame[0]:
+            raise UserError(
+                f"--width {width:g} does not match the {frame[0]}-pixel-wide frames of the run "
+                f"{pred_file.parent}; leave --width out (the run's own width is used)"
             )
-        )
+        seam_width = width if width is not None else run_width(pred_file)
+        pairs.append(SequenceFiles(name, gt_file, pred_file, seam_width, frame))
     if missing and single:
         raise UserError(
             f"{pred} has no tracks.txt or {missing[0]}.txt; pass a run directory of mplt track "

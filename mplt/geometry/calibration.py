@@ -36,7 +36,9 @@ def as_matrix(value: object, shape: tuple[int, ...], key: str, what: str) -> np.
     except (TypeError, ValueError):
         arr = np.full(0, np.nan)
     if arr.size != int(np.prod(shape)) or not np.isfinite(arr).all():
-        raise UserError(f"invalid '{key}': expected {what}, got {value!r}")
+        raise UserError(
+            f"invalid '{key}': expected {what}, got {value!r}; fix '{key}' in the calibration"
+        )
     return arr.reshape(shape)
 
 
@@ -44,7 +46,8 @@ def check_size(width: object, height: object) -> tuple[int, int]:
     size = as_matrix([width, height], (2,), "width/height", "positive integers (px)")
     if (size <= 0).any() or (size != np.round(size)).any():
         raise UserError(
-            f"invalid image size {width}x{height}: width and height must be positive integers (px)"
+            f"invalid image size {width}x{height}: width and height must be positive integers "
+            "(px); give the calibrated image's size"
         )
     return int(size[0]), int(size[1])
 
@@ -54,7 +57,8 @@ def check_K(K: object) -> np.ndarray:
     if not (np.allclose(k[2], [0, 0, 1]) and k[1, 0] == 0 and k[0, 0] > 0 and k[1, 1] > 0):
         raise UserError(
             f"invalid 'K' {k.tolist()}: expected [[fx, s, cx], [0, fy, cy], "
-            "[0, 0, 1]] with fx, fy > 0 (an invertible intrinsic matrix)"
+            "[0, 0, 1]] with fx, fy > 0 (an invertible intrinsic matrix); fix 'K' in the "
+            "calibration"
         )
     return k
 
@@ -62,13 +66,17 @@ def check_K(K: object) -> np.ndarray:
 def check_dist(dist: object) -> np.ndarray:
     if dist is None:
         return np.zeros(5)
-    d = np.asarray(dist, dtype=np.float64).ravel() if np.size(dist) else np.zeros(5)
+    try:
+        d = np.asarray(dist, dtype=np.float64).ravel() if np.size(dist) else np.zeros(5)
+    except (TypeError, ValueError):
+        d = np.full(1, np.nan)
     if d.size > 5 and not d[5:].any():  # OpenCV pads the unused rational/prism terms
         d = d[:5]
     if d.size not in (4, 5) or not np.isfinite(d).all():
         raise UserError(
             f"invalid 'dist' {dist!r}: expected 4 or 5 numbers (k1, k2, p1, p2"
-            "[, k3]); rational and thin-prism models are not supported"
+            "[, k3]); rational and thin-prism models are not supported; fix 'dist' in the "
+            "calibration"
         )
     return np.pad(d, (0, 5 - d.size))
 
@@ -96,7 +104,11 @@ def _rodrigues(rvec: np.ndarray) -> np.ndarray:
 def load_mapping(path: Path) -> object:
     """Parse a JSON or YAML file (OpenCV FileStorage YAML included)."""
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise UserError(
+            f"camera file {path} is not a text file (not UTF-8); pass a YAML or JSON calibration"
+        ) from None
     except OSError as exc:
         raise UserError(f"cannot read camera file {path}: {exc.strerror}; check the path") from None
     import yaml  # only needed here; keeps the geometry package import-light
@@ -115,7 +127,7 @@ def load_mapping(path: Path) -> object:
         if path.suffix.lower() == ".json":
             return json.loads(text)
         return yaml.load(text, Loader=Loader)  # a SafeLoader: no arbitrary objects
-    except (ValueError, KeyError, yaml.YAMLError) as exc:
+    except (ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(
             f"cannot parse camera file {path} ({first}); it must be YAML or JSON "
@@ -135,7 +147,7 @@ def pinhole_kwargs(data: object) -> dict[str, object]:
             raise UserError(f"missing key '{key}'; {_PINHOLE_KEYS}")
     R, rvec = get("R"), get("rvec")
     if R is not None and rvec is not None:
-        raise UserError("give either 'R' or 'rvec', not both")
+        raise UserError("the calibration gives both 'R' and 'rvec'; keep one of them")
     if rvec is not None:
         R = _rodrigues(as_matrix(rvec, (3,), "rvec", "3 numbers (Rodrigues vector, radians)"))
     return {

@@ -35,6 +35,13 @@ def ensure_writable_dir(path: str | Path) -> Path:
     return path
 
 
+def write_error(path: str | Path, exc: OSError) -> UserError:
+    """The one-line error of a failed write (a full disk, a file size limit, a read-only
+    filesystem)."""
+    reason = exc.strerror or type(exc).__name__
+    return UserError(f"cannot write {path} ({reason}); free disk space or choose another --out")
+
+
 def unique_dir(base: Path) -> Path:
     """``base`` if free, else ``base-2``, ``base-3``...: a run never overwrites another."""
     if not base.exists() or not any(base.iterdir()):
@@ -54,20 +61,29 @@ class FrameLineWriter:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._file: IO[str] | None = open(self.path, "w", encoding="utf-8", newline="\n")
+        try:
+            self._file: IO[str] | None = open(self.path, "w", encoding="utf-8", newline="\n")
+        except OSError as exc:
+            raise write_error(self.path, exc) from None
 
     def _append(self, text: str) -> None:
         if self._file is None:
             raise ValueError(f"{type(self).__name__} for {self.path} is closed")
         if text:
-            self._file.write(text)
-            self._file.flush()
+            try:
+                self._file.write(text)
+                self._file.flush()
+            except OSError as exc:
+                raise write_error(self.path, exc) from None
 
     def close(self) -> None:
         """Flush and close the file; safe to call twice."""
         if self._file is not None:
-            self._file.close()
-            self._file = None
+            handle, self._file = self._file, None
+            try:
+                handle.close()
+            except OSError as exc:
+                raise write_error(self.path, exc) from None
 
     def __enter__(self) -> FrameLineWriter:
         return self

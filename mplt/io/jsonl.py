@@ -105,8 +105,15 @@ def read_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:
 
 
 def _iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    with open(path, encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
+    with open(path, "rb") as handle:
+        for line_no, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise UserError(
+                    f"{path} line {line_no}: not UTF-8 text (a binary or damaged file); "
+                    "pass the tracks.jsonl of a run, or re-run mplt track"
+                ) from None
             if not line.strip():
                 continue
             try:
@@ -117,5 +124,8 @@ def _iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
                     "the file may be cut short or edited by hand"
                 ) from None
             if not isinstance(record, dict):
-                raise UserError(f"{path} line {line_no}: expected a JSON object per line")
+                raise UserError(
+                    f"{path} line {line_no}: expected a JSON object per line; pass the "
+                    "tracks.jsonl of a run"
+                )
             yield record

@@ -87,40 +87,57 @@ def read_mot_rows(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     rows: list[list[float]] = []
     ncols: list[int] = []
     line_numbers: list[int] = []
-    with open(path, encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            text = line.strip()
-            if not text:
-                continue
-            fields = [f.strip() for f in text.split(",")]
-            if len(fields) < 6:
-                raise UserError(
-                    f"{path} line {line_no}: {len(fields)} columns, need at least 6 "
-                    "(frame,id,left,top,width,height[,conf,x,y,z]); fix or regenerate the file"
-                )
-            try:
-                values = [float(f) for f in fields[:10]]
-            except ValueError:
-                bad = next(f for f in fields[:10] if not _is_float(f))
-                raise UserError(
-                    f"{path} line {line_no}: {bad!r} is not a number; "
-                    "MOT files hold comma-separated numbers only"
-                ) from None
-            if not all(math.isfinite(v) for v in values[:7]):
-                raise UserError(
-                    f"{path} line {line_no}: frame, id, box and conf must be finite numbers"
-                )
-            frame = values[0]
-            if frame < 1 or frame != int(frame):
-                raise UserError(
-                    f"{path} line {line_no}: frame {fields[0]} is not an integer >= 1 "
-                    "(MOT frames are numbered from 1)"
-                )
-            if values[4] < 0 or values[5] < 0:
-                raise UserError(f"{path} line {line_no}: negative box width or height")
-            ncols.append(len(fields))
-            line_numbers.append(line_no)
-            rows.append(values + [1.0] * (len(values) < 7) + [UNKNOWN] * (10 - max(len(values), 7)))
+    try:
+        text_lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise UserError(
+            f"MOT file {path} is not a text file (not UTF-8); pass a comma-separated "
+            "frame,id,left,top,width,height,conf[,x,y,z] file"
+        ) from None
+    except OSError as exc:
+        raise UserError(f"cannot read MOT file {path} ({exc.strerror}); check the path") from None
+    if any("\x00" in line for line in text_lines):
+        raise UserError(
+            f"MOT file {path} holds NUL bytes (a binary or damaged file); pass a "
+            "comma-separated frame,id,left,top,width,height,conf[,x,y,z] file"
+        )
+    for line_no, line in enumerate(text_lines, start=1):
+        text = line.strip()
+        if not text:
+            continue
+        fields = [f.strip() for f in text.split(",")]
+        if len(fields) < 6:
+            raise UserError(
+                f"{path} line {line_no}: {len(fields)} columns, need at least 6 "
+                "(frame,id,left,top,width,height[,conf,x,y,z]); fix or regenerate the file"
+            )
+        try:
+            values = [float(f) for f in fields[:10]]
+        except ValueError:
+            bad = next(f for f in fields[:10] if not _is_float(f))
+            raise UserError(
+                f"{path} line {line_no}: {bad!r} is not a number; "
+                "MOT files hold comma-separated numbers only"
+            ) from None
+        if not all(math.isfinite(v) for v in values[:7]):
+            raise UserError(
+                f"{path} line {line_no}: frame, id, box and conf must be finite numbers "
+                "(not nan or inf); fix or remove the line"
+            )
+        frame = values[0]
+        if frame < 1 or frame != int(frame):
+            raise UserError(
+                f"{path} line {line_no}: frame {fields[0]} is not an integer >= 1; "
+                "MOT frames are numbered from 1 (add 1 to 0-based frame numbers)"
+            )
+        if values[4] < 0 or values[5] < 0:
+            raise UserError(
+                f"{path} line {line_no}: negative box width or height; MOT boxes are "
+                "left,top,width,height (convert x1,y1,x2,y2 boxes to width and height)"
+            )
+        ncols.append(len(fields))
+        line_numbers.append(line_no)
+        rows.append(values + [1.0] * (len(values) < 7) + [UNKNOWN] * (10 - max(len(values), 7)))
     if not rows:
         return np.zeros((0, 10)), np.zeros(0, np.int64), np.zeros(0, np.int64)
     return (
@@ -172,6 +189,12 @@ def read_mot_detections(path: str | Path, frame_count: int | None = None) -> dic
         0-based frame index -> Detections (with ``frame_index`` set), in frame order.
     """
     rows, ncols, _ = read_mot_rows(path)
+    return _to_detections(rows, ncols, frame_count)
+
+
+def _to_detections(
+    rows: np.ndarray, ncols: np.ndarray, frame_count: int | None
+) -> dict[int, Detections]:
     frames = rows[:, 0].astype(np.int64) - 1
     if frame_count is not None:
         keep = frames < frame_count
@@ -202,3 +225,71 @@ def read_mot_detections(path: str | Path, frame_count: int | None = None) -> dic
             frame_index=frame,
         )
     return result
+
+
+def read_checked_detections(
+    path: str | Path,
+    size: tuple[int, int],
+    *,
+    frame_limit: int | None,
+    allow_empty: bool = False,
+) -> dict[int, Detections]:
+    """:func:`read_mot_detections` for a video: every row must make sense for its frames.
+
+    A box must overlap the frame; on a panorama one that crosses the seam runs past the
+    right edge, which that allows.
+
+    Args:
+        path: MOT detection file.
+        size: (width, height) of the video's frames, pixels.
+        frame_limit: the last frame (1-based) a row may name, or None when the video's
+            length is unknown.
+        allow_empty: a file without rows is accepted (a video without people).
+
+    Raises:
+        UserError: no rows (unless ``allow_empty``), a confidence outside [0, 1], an empty
+            box, a box larger than the frame or not overlapping it, or a frame beyond the
+            video; the message names the first such line and what to do.
+    """
+    rows, ncols, line_numbers = read_mot_rows(path)
+    if len(rows) == 0 and not allow_empty:
+        raise UserError(
+            f"detections file {path} has no rows; pass the detections of this video, or "
+            "--allow-empty-detections if nobody is in it"
+        )
+    width, height = size
+    left, top = rows[:, 2] - 1.0, rows[:, 3] - 1.0
+    w, h, conf = rows[:, 4], rows[:, 5], rows[:, 6]
+    checks = [
+        (
+            (conf < 0) | (conf > 1),
+            "confidence {conf:g} is outside [0, 1]; rescale the scores to 0..1",
+        ),
+        ((w == 0) | (h == 0), "the box is empty (width or height 0); remove the line"),
+        (
+            (w > width) | (h > height),
+            f"a {{w:g}} x {{h:g}} box is larger than the {width}x{height} frame; give boxes in "
+            "pixels of this video",
+        ),
+        (
+            (left + w <= 0) | (left >= width) | (top + h <= 0) | (top >= height),
+            f"the box at left {{left1:g}}, top {{top1:g}} lies outside the {width}x{height} "
+            "frame; give boxes in 1-based pixels of this video",
+        ),
+    ]
+    if frame_limit is not None:
+        checks.append(
+            (
+                rows[:, 0] > frame_limit,
+                f"frame {{frame:g}} is beyond the end of the video ({frame_limit} frames); pass "
+                "the detections of this video (frames from 1)",
+            )
+        )
+    for bad, message in checks:
+        if bad.any():
+            i = int(np.argmax(bad))
+            detail = message.format(
+                conf=conf[i], w=w[i], h=h[i], left1=rows[i, 2], top1=rows[i, 3], frame=rows[i, 0]
+            )
+            raise UserError(f"{path} line {line_numbers[i]}: {detail}")
+    return _to_detections(rows, ncols, None)

@@ -44,6 +44,8 @@ class VideoInfo:
             duration and frame rate, so it can be off by a frame or two for odd files.
         source: the input as given (path, URL or webcam index).
         start: index of the first frame yielded.
+        total_frames: frames of the whole input (before ``start`` and ``max_frames``), the
+            container's estimate for files; None when unknown.
     """
 
     width: int
@@ -52,6 +54,7 @@ class VideoInfo:
     frame_count: int | None
     source: str
     start: int = 0
+    total_frames: int | None = None
 
 
 class FrameSource:
@@ -268,6 +271,7 @@ def _open_ffmpeg(spec: str, start: int, max_frames: int | None, fps: float | Non
             frame_count=_limit(remaining, max_frames),
             source=spec,
             start=start,
+            total_frames=total,
         ),
         max_frames,
         total,
@@ -395,5 +399,6 @@ def _open_folder(
         frame_count=_limit(len(files) - start, max_frames),
         source=str(folder),
         start=start,
+        total_frames=len(files),
     )
     return _prime(str(folder), read(), info, max_frames, len(files))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
 import random
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import torch
 
 from core.errors import UserError
 from core.files import atomic_path
+from reid.models.files import torch_load
 
 
 def rng_state() -> dict[str, Any]:
@@ -54,21 +54,17 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Load a checkpoint written by :func:`save_checkpoint` (tensors and plain types only)."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(
-            f"checkpoint {path} does not exist; pass best.pt or last.pt of a training run"
-        )
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as exc:
-        raise UserError(
-            f"checkpoint {path} cannot be read ({type(exc).__name__}); "
-            "pass a file written by reid.train"
-        ) from None
+    ckpt = torch_load(path, "checkpoint", "pass best.pt or last.pt of a training run")
     if not isinstance(ckpt, dict) or "modules" not in ckpt or "method" not in ckpt:
         raise UserError(
             f"{path} is not a reid checkpoint (no 'modules'/'method'); "
+            "pass best.pt or last.pt of a training run"
+        )
+    kinds = {"modules": dict, "method": str, "config": dict, "num_classes": int}
+    wrong = [key for key, kind in kinds.items() if not isinstance(ckpt.get(key), kind)]
+    if wrong:
+        raise UserError(
+            f"{path} is a damaged reid checkpoint (its {wrong[0]!r} is missing or malformed); "
             "pass best.pt or last.pt of a training run"
         )
     return ckpt

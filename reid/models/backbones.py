@@ -27,6 +27,7 @@ from torch import nn
 from core.errors import UserError
 from core.notify import notice
 from core.registry import Registry
+from reid.models.files import torch_load
 
 BACKBONES: Registry[Callable[..., nn.Module]] = Registry("backbone")
 
@@ -279,21 +280,27 @@ def load_pretrained(backbone: nn.Module, path: str) -> int:
     plain state dict of this backbone, or a checkpoint of this library (its model's
     ``backbone.*`` tensors). Raises :class:`UserError` when nothing matches.
     """
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError) as exc:
+    state = torch_load(path, "pretrained weights", "pass a .pth state dict of the backbone")
+    if not isinstance(state, dict):
         raise UserError(
-            f"cannot read pretrained weights {path}: {exc}; pass a .pth state dict"
-        ) from None
+            f"pretrained weights {path} hold a {type(state).__name__}, not a state dict; "
+            "pass a .pth state dict of the backbone"
+        )
     if isinstance(state, dict) and "modules" in state:  # our checkpoint
+        model = state["modules"].get("model") if isinstance(state["modules"], dict) else None
         state = {
             k[len("backbone.") :]: v
-            for k, v in state["modules"]["model"].items()
-            if k.startswith("backbone.")
+            for k, v in (model if isinstance(model, dict) else {}).items()
+            if isinstance(k, str) and k.startswith("backbone.")
         }
-    elif isinstance(state, dict) and "state_dict" in state:
+    elif isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
-    state = {k.removeprefix("module."): v for k, v in state.items()}
+    # only named tensors can be weights; anything else in a crafted file is ignored
+    state = {
+        k.removeprefix("module."): v
+        for k, v in state.items()
+        if isinstance(k, str) and isinstance(v, torch.Tensor)
+    }
     if isinstance(backbone, _ResNetTrunk):
         renamed = {}
         for k, v in state.items():

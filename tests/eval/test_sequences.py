@@ -132,7 +132,11 @@ def test_prediction_layouts_are_paired_by_name(tmp_path: Path) -> None:
     ]
     # Only b's run directory says it is a panorama.
     assert [p.width for p in pairs] == [None, 1920.0, None]
-    assert [p.width for p in find_sequences(tmp_path / "gt", tmp_path / "pred", 640)] == [640.0] * 3
+    same = find_sequences(tmp_path / "gt", tmp_path / "pred", 1920)
+    assert [p.width for p in same] == [1920.0] * 3
+    # A width that contradicts the run's own frames is an error, not a silent override.
+    with pytest.raises(UserError, match=r"--width 640 does not match the 1920-pixel-wide frames"):
+        find_sequences(tmp_path / "gt", tmp_path / "pred", 640)
 
 
 def test_missing_predictions_name_the_sequences(tmp_path: Path) -> None:
@@ -150,8 +154,8 @@ def test_single_sequence_with_a_run_directory_or_a_file(tmp_path: Path) -> None:
     assert (pair.name, pair.pred, pair.width) == ("truth", run / "tracks.txt", 1920.0)
     (pair,) = find_sequences(gt, run / "tracks.txt")  # the file itself: same run
     assert pair.width == 1920.0
-    (pair,) = find_sequences(gt, run / "tracks.txt", width=2000)  # explicit width wins
-    assert pair.width == 2000.0
+    with pytest.raises(UserError, match=r"--width 2000 does not match .*; leave --width out"):
+        find_sequences(gt, run / "tracks.txt", width=2000)
     other = _write(tmp_path / "elsewhere" / "pred.txt")
     assert find_sequences(gt, other)[0].width is None
 

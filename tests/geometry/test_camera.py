@@ -227,7 +227,10 @@ GOOD = "width: 640\nheight: 480\nK: [[500, 0, 320], [0, 500, 240], [0, 0, 1]]\n"
         ("width: 640\nheight: 480\nK: [[500, 0, 320], [0, 500, 240]]", "invalid 'K'"),
         (GOOD + "R: [[1, 0, 0], [0, 1, 0], [0, 0, 2]]", "invalid 'R'.*rotation"),
         (GOOD + "R: [[1, 0, 0], [0, 1, 0]]", "invalid 'R'"),
-        (GOOD + "R: [[1, 0, 0], [0, 1, 0], [0, 0, 1]]\nrvec: [0, 0, 0]", "either 'R' or 'rvec'"),
+        (
+            GOOD + "R: [[1, 0, 0], [0, 1, 0], [0, 0, 1]]\nrvec: [0, 0, 0]",
+            "both 'R' and 'rvec'; keep one",
+        ),
         (GOOD + "dist: [0.1, 0.2, 0.3]", "invalid 'dist'"),
         (GOOD + "t: [1, 2]", "invalid 't'"),
         ("width: -640\nheight: 480\nK: [[500, 0, 320], [0, 500, 240], [0, 0, 1]]", "image size"),

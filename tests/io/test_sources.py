@@ -46,7 +46,7 @@ def level(frame: np.ndarray) -> float:
 
 def test_video_file_reads_every_frame_with_metadata(tiny_video, tiny_level):
     with open_source(tiny_video) as source:
-        assert source.info == VideoInfo(64, 32, 25.0, 10, str(tiny_video), 0)
+        assert source.info == VideoInfo(64, 32, 25.0, 10, str(tiny_video), 0, total_frames=10)
         frames = list(source)
     assert [i for i, _ in frames] == list(range(10))
     for i, frame in frames:
@@ -131,7 +131,8 @@ def test_image_folder_in_natural_order_as_rgb(tmp_path):
     )
     (tmp_path / "frames" / "notes.txt").write_text("not an image")
     with open_source(tmp_path / "frames", fps=12.5) as source:
-        assert source.info == VideoInfo(40, 20, 12.5, 4, str(tmp_path / "frames"), 0)
+        folder = str(tmp_path / "frames")
+        assert source.info == VideoInfo(40, 20, 12.5, 4, folder, 0, total_frames=4)
         frames = list(source)
     assert [i for i, _ in frames] == [0, 1, 2, 3]
     assert [int(f[0, 0, 0]) for _, f in frames] == [10, 20, 30, 100]  # f1, f2, f3, f10
