@@ -89,3 +89,14 @@ def test_a_section_given_in_part_keeps_the_rest_of_its_own_default():
     assert cfg.data.batch_size == 96 and own.batch_size != 96
     assert cfg.data.sampler == own.sampler != DataConfig().sampler
     assert cfg.data.erase_prob == own.erase_prob
+
+
+def test_the_fast_profile_only_narrows_the_detectors_search():
+    fast = load_config(TrackConfig, REPO / "configs" / "fast.yaml")
+    default = TrackConfig()
+    assert (fast.detector.target_px, fast.detector.max_range_m, fast.detector.near_views) == (
+        64.0,
+        12.0,
+        0,
+    )
+    assert fast.tracker == default.tracker and fast.camera == default.camera
