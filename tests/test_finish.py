@@ -84,8 +84,8 @@ def test_short_gaps_are_interpolated_in_the_image_and_on_the_ground() -> None:
     assert row[6] == TrackState.LOST and row[5] == -1
     assert row[3] == pytest.approx([1.7, 0.0])
     assert row[1] == pytest.approx([1.7 * 50, 100, 1.7 * 50 + 40, 200])
-    # longer than finish_max_gap_s (1 s = 10 frames): left open
-    long_gap = [[(1, (1.0, 0.0), 0)] if not 2 <= f < 14 else [] for f in range(16)]
+    # longer than finish_max_gap_s (2 s = 20 frames): left open
+    long_gap = [[(1, (1.0, 0.0), 0)] if not 2 <= f < 24 else [] for f in range(26)]
     assert ids_at(finished(long_gap), 8) == []
 
 

@@ -171,7 +171,7 @@ class DeepSortTracker:
         gating_probability: float | None = None,
         appearance_weight: float = 0.9,
         cascade_min_iou: float = 0.05,
-        n_init: int = 3,
+        n_init: int = 5,
         max_age_frames: int | None = None,
         max_age_s: float | None = None,
         max_iou_distance: float = 0.7,
