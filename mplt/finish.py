@@ -19,8 +19,15 @@ Knowing the future allows three repairs a streaming tracker cannot make:
    in the image (the short way round a panorama's seam) and on the ground; such rows have state
    ``lost`` and no detection index.
 
-The streaming files are left as they are. What each repair buys on the real suite is in
-``bench/results/compare_trackers.md`` and the module notes of ``trackers/deepsort.py``.
+4. **Ground smoothing**: ground positions averaged over a centred window of
+   ``finish_smooth_s``.
+
+The streaming files are left as they are. On the real suite (``bench/tracker_lab.py``, mean
+over its 7 sequences) the finished files score HOTA 42.8 / IDF1 62.0 / 17.1 ID switches
+against 39.4 / 58.8 / 22.1 streaming; without the merging 43.1 / 61.5 / 17.7 (it helps IDF1
+where people come back, TUD-Stadtmitte 80.2 -> 84.3, and costs where a look-alike takes a
+lost person's place, TUD-Campus 70.2 -> 66.8); the smoothing takes the median ground error
+from 0.26 to 0.23 m (PETS, camera known). Full tables: ``bench/results/compare_trackers.md``.
 """
 
 from __future__ import annotations
