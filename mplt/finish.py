@@ -3,7 +3,7 @@
 ``mplt track`` streams ``tracks.txt`` / ``tracks.jsonl`` frame by frame and, when the input
 ends (not when the run is interrupted) and ``tracker.finish`` is on, also writes the finished
 tracks beside them, atomically: ``tracks_final.txt`` and ``tracks_final.jsonl`` (same formats).
-Knowing the future allows three repairs a streaming tracker cannot make:
+Knowing the future allows repairs a streaming tracker cannot make:
 
 1. **Back-fill**: a track is only reported once confirmed (``tracker.n_init`` matched frames);
    its earlier frames are added, so a person appears from their first frame.
