@@ -335,7 +335,7 @@ class DeepSortTracker:
         return self._image.gating_distance(tracks.image_x, tracks.image_P, z)
 
     def _associate(self, detections: Detections, steps: int) -> np.ndarray:
-        """Both matching stages; returns (K, 2) int64 (track row, detection row) pairs."""
+        """The three matching stages; returns (K, 2) int64 (track row, detection row) pairs."""
         tracks = self._tracks
         n_tracks, n_det = len(tracks), len(detections)
         if n_tracks == 0 or n_det == 0:
