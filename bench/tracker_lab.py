@@ -10,7 +10,8 @@ colour features) and the camera height in use in ``bench/.cache/lab``. Each late
 replays only the localizer and the tracker with the given settings (and with ``--finish``
 the offline finishing) and prints HOTA / IDF1 / ID switches / median ground error per
 sequence: seconds instead of minutes per setting, the same scores as ``mplt track`` with the
-same settings.
+same settings (except for a camera height estimated from the people, where the replay
+re-localizes with the estimated height but without the estimated tilt).
 """
 
 from __future__ import annotations

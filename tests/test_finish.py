@@ -48,15 +48,27 @@ def frame(index: int, people: list[tuple[int, tuple[float, float], int]]) -> tup
     return tracks, dets
 
 
-def finished(frames: list[list[tuple]], box_space=None) -> dict[int, list[tuple]]:
+def finished(frames: list[list[tuple]], box_space=None) -> np.ndarray:
     finisher = Finisher(box_space or BoxSpace(), FPS, SETTINGS)
     for index, people in enumerate(frames):
         finisher.add(*frame(index, people), {})
     return finisher.finished()
 
 
-def ids_at(out: dict[int, list[tuple]], index: int) -> list[int]:
-    return sorted(r[0] for r in out.get(index, []))
+# columns of Finisher.finished()
+ID, FRAME, BOX, XY, DET, STATE = 0, 1, slice(2, 6), slice(7, 9), 11, 12
+
+
+def rows_at(out: np.ndarray, index: int) -> np.ndarray:
+    return out[out[:, FRAME] == index]
+
+
+def ids_at(out: np.ndarray, index: int) -> list[int]:
+    return sorted(int(i) for i in rows_at(out, index)[:, ID])
+
+
+def all_ids(out: np.ndarray) -> set[int]:
+    return {int(i) for i in out[:, ID]}
 
 
 def test_back_fill_reports_a_person_from_their_first_frame() -> None:
@@ -73,28 +85,28 @@ def test_back_fill_reports_a_person_from_their_first_frame() -> None:
     rows = finisher.finished()
     assert first_confirmed == 2
     assert [ids_at(rows, f) for f in range(12)] == [[1]] * 12
-    assert rows[0][0][5] == 0  # the early frame keeps its detection
+    assert rows_at(rows, 0)[0, DET] == 0  # the early frame keeps its detection
 
 
 def test_short_gaps_are_interpolated_in_the_image_and_on_the_ground() -> None:
     walk = [[(1, (1.0 + 0.1 * f, 0.0), 0)] if not 5 <= f < 9 else [] for f in range(14)]
     out = finished(walk)
     assert [ids_at(out, f) for f in range(14)] == [[1]] * 14
-    row = out[7][0]
-    assert row[6] == TrackState.LOST and row[5] == -1
-    assert row[3] == pytest.approx([1.7, 0.0])
-    assert row[1] == pytest.approx([1.7 * 50, 100, 1.7 * 50 + 40, 200])
-    # longer than finish_max_gap_s (1 s = 10 frames): left open
-    long_gap = [[(1, (1.0, 0.0), 0)] if not 2 <= f < 14 else [] for f in range(16)]
+    row = rows_at(out, 7)[0]
+    assert row[STATE] == TrackState.LOST and row[DET] == -1
+    assert row[XY] == pytest.approx([1.7, 0.0], abs=1e-9)
+    assert row[BOX] == pytest.approx([1.7 * 50, 100, 1.7 * 50 + 40, 200])
+    # longer than finish_max_gap_s (2 s = 20 frames): left open
+    long_gap = [[(1, (1.0, 0.0), 0)] if not 2 <= f < 24 else [] for f in range(26)]
     assert ids_at(finished(long_gap), 8) == []
 
 
 def test_interpolation_takes_the_short_way_round_the_seam() -> None:
     space = BoxSpace(period=2000.0)
     walk = [[(1, (39.0 + 0.2 * f, 0.0), 0)] if f != 5 else [] for f in range(11)]
-    row = finished(walk, space)[5][0]
+    row = rows_at(finished(walk, space), 5)[0]
     # 39.8 -> 40.2 "metres" is x 1990 -> 2010 px: the box in between sits at the seam
-    assert row[1][0] == pytest.approx(0.0, abs=1e-6)
+    assert row[BOX][0] == pytest.approx(0.0, abs=1e-6)
 
 
 def test_fragments_that_appearance_and_motion_agree_on_are_merged() -> None:
@@ -103,7 +115,7 @@ def test_fragments_that_appearance_and_motion_agree_on_are_merged() -> None:
     frames += [[] for _ in range(15)]
     frames += [[(2, (0.1 * f, 0.0), 0)] for f in range(35, 50)]
     out = finished(frames)
-    assert {r[0] for rows in out.values() for r in rows} == {1}
+    assert all_ids(out) == {1}
 
 
 def test_no_merge_of_people_seen_at_the_same_time_or_dressed_differently() -> None:
@@ -116,11 +128,11 @@ def test_no_merge_of_people_seen_at_the_same_time_or_dressed_differently() -> No
     other_colour = [[(1, (0.1 * f, 0.0), 0)] for f in range(20)]
     other_colour += [[] for _ in range(5)]
     other_colour += [[(2, (0.1 * f, 0.0), 1)] for f in range(25, 40)]
-    assert {r[0] for rows in finished(other_colour).values() for r in rows} == {1, 2}
+    assert all_ids(finished(other_colour)) == {1, 2}
     far_away = [[(1, (0.1 * f, 0.0), 0)] for f in range(20)]
     far_away += [[] for _ in range(5)]
     far_away += [[(2, (30.0, 0.0), 0)] for f in range(25, 40)]
-    assert {r[0] for rows in finished(far_away).values() for r in rows} == {1, 2}
+    assert all_ids(finished(far_away)) == {1, 2}
 
 
 def test_write_gives_both_files_every_frame(tmp_path) -> None:

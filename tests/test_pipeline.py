@@ -108,7 +108,8 @@ def test_the_detector_is_built_from_the_config_when_first_needed(pano_clip, monk
 
 def test_empty_frames_coast_and_reset_starts_the_ids_again():
     camera = build_camera(config().camera, (512, 256))
-    tracker = PanoramaTracker(camera, config(**{"embedder.kind": "none"}), fps=10.0)
+    cfg = config(**{"embedder.kind": "none", "tracker.n_init": 3})
+    tracker = PanoramaTracker(camera, cfg, fps=10.0)
     frame = np.zeros((256, 512, 3), np.uint8)
     assert len(tracker.update(frame, np.zeros((0, 5)))) == 0  # nobody, nothing to track
     person = [[250.0, 140.0, 262.0, 190.0, 0.9]]
@@ -347,7 +348,8 @@ def test_a_run_records_the_estimated_height(pano_clip, tmp_path):
     frames = {
         int(line.split(",")[0]) for line in (tmp_path / "run" / "tracks.txt").read_text().split()
     }
-    assert min(frames) <= 3  # the held-back first frames were written too
+    # the held-back first frames were written too (a track is confirmed on its n_init-th hit)
+    assert min(frames) <= TrackConfig().tracker.n_init
     from mplt.io.sources import open_source as src
 
     with src(str(tmp_path / "run" / "video.mp4")) as rendered:

@@ -94,7 +94,8 @@ def test_occluded_for_ten_frames_keeps_the_id(embedding_dim) -> None:
 def test_track_is_deleted_after_max_age_and_the_person_gets_a_new_id() -> None:
     people = [straight((3.0, 0.0), (0.0, 0.5), visible=hidden_during(range(20, 32)))]
     scene = make_scene(people, 50, embedding_dim=None, seed=4)
-    grid, outputs = run_tracker(DeepSortTracker(box_space=FLAT, max_age_frames=10), scene)
+    tracker = DeepSortTracker(box_space=FLAT, max_age_frames=10, n_init=3)
+    grid, outputs = run_tracker(tracker, scene)
     assert len(outputs[30]) == 0  # deleted after 10 unmatched frames (frame 30 is the 11th)
     assert len(outputs[29]) == 1 and outputs[29].states[0] == TrackState.LOST
     assert set(grid[:20, 0][grid[:20, 0] > 0]) == {1}
@@ -150,7 +151,7 @@ def test_zero_detections_then_people_appear() -> None:
         straight((-3.0, 1.0), (0.0, -0.5), visible=present_during(range(25, 80))),
     ]
     scene = make_scene(people, 80, seed=8)
-    tracker = DeepSortTracker(box_space=FLAT)
+    tracker = DeepSortTracker(box_space=FLAT, n_init=3)
     grid, outputs = run_tracker(tracker, scene)
     for f in range(20):
         assert len(outputs[f]) == 0 and outputs[f].frame_index == f
@@ -297,7 +298,7 @@ def test_unknown_ground_detections_match_by_iou_but_never_start_tracks() -> None
         seed=16,
         unknown_ground=lambda f, p: p == 1 or f % 3 == 0,
     )
-    grid, outputs = run_tracker(DeepSortTracker(box_space=FLAT), scene)
+    grid, outputs = run_tracker(DeepSortTracker(box_space=FLAT, n_init=3), scene)
     assert np.all(grid[:, 1] == 0)  # never tracked in ground mode
     assert set(np.unique(grid[3:, 0])) == {1}  # matched by IoU on the unknown frames too
     assert len(outputs[0]) == 0  # frame 0: nobody's position is known, nothing starts
