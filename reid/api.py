@@ -106,7 +106,7 @@ def train(
     if not isinstance(cfg, method_cls.config_class):
         raise UserError(
             f"method {method!r} needs a {method_cls.config_class.__name__}, "
-            f"got {type(cfg).__name__}"
+            f"got {type(cfg).__name__}; load it with reid.config_class(method)"
         )
     if pretrained is not None and not Path(pretrained).is_file():
         raise UserError(f"pretrained weights {pretrained} do not exist; pass a local .pth file")
