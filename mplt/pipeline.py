@@ -784,6 +784,13 @@ class _Pipeline:
                     self.reason = f"{type(exc).__name__}: {exc}"
                 finally:
                     bar.close()
+                if status != "finished":
+                    # Frames held back while the camera height settles are decoded and
+                    # detected: track and write them too. The run has already failed, so a
+                    # second failure here (the same full disk) only ends that early.
+                    with contextlib.suppress(Exception):
+                        for done in self.tracker.flush():
+                            self._write(done, mot, jsonl, renderer)
         except UserError as exc:
             # a sink that fails while it closes (a full disk)
             status, error = "failed", exc
