@@ -526,7 +526,6 @@ def run_track(
 #: ends allowed, "(]" the lowest excluded, "()" both excluded. A key a config lacks is skipped.
 _RANGES: tuple[tuple[str, float, float | None, str], ...] = (
     ("batch_frames", 1, None, "[]"),
-    ("camera.height_m", 0, None, "(]"),
     ("camera.auto_height_delay_s", 0, None, "[]"),
     ("detector.confidence_threshold", 0, 1, "[]"),
     ("detector.nms_iou_threshold", 0, 1, "[]"),
