@@ -530,7 +530,13 @@ def eval_command(
         return
     click.echo(report.to_text(), nl=False)
     if json_out:
-        write_atomic(json_out, json.dumps(report.to_dict(), indent=2))
+        try:
+            Path(json_out).parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(json_out, json.dumps(report.to_dict(), indent=2))
+        except OSError as exc:
+            raise UserError(
+                f"cannot write {json_out} ({exc.strerror}); choose another --json file"
+            ) from None
 
 
 def main(args: list[str] | None = None) -> None:

@@ -154,7 +154,12 @@ def train(
         max_steps_per_epoch=cfg.train.max_steps_per_epoch,
         progress=progress,
     )
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(
+            f"cannot create run directory {run_dir} ({exc.strerror}); choose a writable --out"
+        ) from None
     if resume:
         ckpt = load_checkpoint(last)
         impl.load_state_dict(ckpt)

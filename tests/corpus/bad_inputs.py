@@ -679,6 +679,24 @@ def _cases() -> list[Case]:
     )
     add("train-resume-nothing", "train", "baseline", *market, "--resume", match="cannot resume")
     add("train-no-dataset", "train", "baseline", match="--dataset")
+    add(
+        "train-unwritable-out",
+        "train",
+        "baseline",
+        "--data-dir",
+        "{root}/market",
+        "--dataset",
+        "market1501",
+        "--out",
+        "/proc/mplt-corpus/reid",
+        "--device",
+        "cpu",
+        "--quiet",
+        *tiny,
+        "--set",
+        "train.epochs=1",
+        match="cannot create run directory",
+    )
 
     # checkpoints: eval-reid and export
     data = ("--data-dir", "{root}/market", "--dataset", "market1501", "--device", "cpu")
@@ -728,6 +746,11 @@ def _cases() -> list[Case]:
         ("bad-summary", ("--gt", gt, "--pred", "{root}/eval/bad_summary"), "not valid JSON"),
         ("width-zero", ("--gt", gt, "--pred", run, "--width", "0"), "width"),
         ("iou-zero", ("--gt", gt, "--pred", run, "--iou", "0"), "iou"),
+        (
+            "json-unwritable",
+            ("--gt", gt, "--pred", run, "--json", "/proc/mplt-corpus/m.json"),
+            "cannot write",
+        ),
         (
             "width-beyond-boxes",
             ("--gt", "{root}/eval/gt_big.txt", "--pred", "{root}/eval/gt.txt", "--width", "64"),
