@@ -563,6 +563,17 @@ def main(args: list[str] | None = None) -> None:
     except UserError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    except OSError as exc:
+        # A place that cannot be read or written (a missing folder, permissions, a full
+        # disk) is the user's to fix, wherever in a command it shows.
+        where = f" {exc.filename}" if exc.filename else ""
+        reason = exc.strerror or type(exc).__name__
+        click.echo(
+            f"error: cannot read or write{where} ({reason}); check the path, its permissions "
+            "and the free disk space",
+            err=True,
+        )
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -25,10 +25,11 @@ import torch
 import yaml
 from PIL import Image
 
+import reid
 from mplt.config import TrackConfig
 from mplt.pipeline import run_track
 from tests.conftest import write_video
-from tests.reid.helpers import make_market
+from tests.reid.helpers import make_market, tiny_config
 
 #: The good panorama video: 64 x 32, 12 frames at 10 frames/s.
 W, H, FRAMES, FPS = 64, 32, 12, 10.0
@@ -235,8 +236,17 @@ def _files(root: Path) -> None:
     torch.save([1, 2, 3], ck / "a_list.pt")
     torch.save({"conv1.weight": torch.zeros(3)}, ck / "wrong_shapes.pth")
 
-    # datasets
+    # datasets, and a good checkpoint trained on one
     make_market(root / "market")
+    reid.train(
+        "baseline",
+        tiny_config(epochs=1, eval_every=0),
+        root / "market",
+        "market1501",
+        root / "trained",
+        device="cpu",
+        progress=False,
+    )
     (root / "market_empty").mkdir()
     _write(root / "market_broken" / "bounding_box_train" / "junk.txt", "x\n")
 
@@ -719,6 +729,42 @@ def _cases() -> list[Case]:
             "{root}/out/model.onnx",
             match=match,
         )
+
+    good_ckpt = "{root}/trained/best.pt"
+    add(
+        "eval-reid-unwritable-out",
+        "eval-reid",
+        good_ckpt,
+        *data,
+        "--out",
+        "/proc/mplt-corpus/e",
+        match="cannot",
+    )
+    add(
+        "export-unwritable-out",
+        "export",
+        good_ckpt,
+        "-o",
+        "/proc/mplt-corpus/m.onnx",
+        match="cannot",
+    )
+    add(
+        "eval-reid-dataset-of-another-layout",
+        "eval-reid",
+        good_ckpt,
+        "--data-dir",
+        "{root}/market",
+        "--dataset",
+        "sysu-mm01",
+        "--device",
+        "cpu",
+        match="sysu-mm01",
+    )
+    add(
+        "flag-reid-good-checkpoint-device-banana",
+        *_track(video, *given, "--reid", good_ckpt, "--device", "banana"),
+        match="banana",
+    )
 
     # mplt eval
     gt, run = "{root}/eval/gt.txt", "{root}/eval/run"
