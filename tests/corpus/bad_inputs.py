@@ -213,6 +213,8 @@ def _files(root: Path) -> None:
     _write(cfg / "section_scalar.yaml", "tracker: 5\n")
     _write(cfg / "batch_zero.yaml", "batch_frames: 0\n")
     _write(cfg / "utf16.yaml", "tracker:\n  n_init: 3\n".encode("utf-16"))
+    _write(cfg / "number_key.yaml", "1: a\nbatch_frames: 2\nzz: 3\n")
+    _write(cfg / "null_key.yaml", "tracker:\n  ~: 3\n  x: 1\n")
 
     # run directories
     finished = root / "runs" / "finished"
@@ -443,6 +445,8 @@ def _cases() -> list[Case]:
         ("section_scalar", "tracker must be a mapping"),
         ("batch_zero", "batch_frames must be at least 1"),
         ("missing", "does not exist"),
+        ("number_key", "unknown config key 1"),
+        ("null_key", "unknown config key tracker.None"),
     ]:
         add(
             f"config-{name}",
