@@ -567,10 +567,12 @@ def main(args: list[str] | None = None) -> None:
         # A place that cannot be read or written (a missing folder, permissions, a full
         # disk) is the user's to fix, wherever in a command it shows.
         where = f" {exc.filename}" if exc.filename else ""
-        reason = exc.strerror or type(exc).__name__
+        # The last line: an error re-raised from a data-loading worker carries its traceback.
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        reason = exc.strerror or (lines[-1] if lines else type(exc).__name__)
         click.echo(
-            f"error: cannot read or write{where} ({reason}); check the path, its permissions "
-            "and the free disk space",
+            f"error: cannot read or write{where} ({reason}); check the path (replace a damaged "
+            "file), its permissions and the free disk space",
             err=True,
         )
         sys.exit(2)
