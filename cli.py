@@ -530,7 +530,13 @@ def eval_command(
         return
     click.echo(report.to_text(), nl=False)
     if json_out:
-        write_atomic(json_out, json.dumps(report.to_dict(), indent=2))
+        try:
+            Path(json_out).parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(json_out, json.dumps(report.to_dict(), indent=2))
+        except OSError as exc:
+            raise UserError(
+                f"cannot write {json_out} ({exc.strerror}); choose another --json file"
+            ) from None
 
 
 def main(args: list[str] | None = None) -> None:
@@ -556,6 +562,19 @@ def main(args: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except UserError as exc:
         click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except OSError as exc:
+        # A place that cannot be read or written (a missing folder, permissions, a full
+        # disk) is the user's to fix, wherever in a command it shows.
+        where = f" {exc.filename}" if exc.filename else ""
+        # The last line: an error re-raised from a data-loading worker carries its traceback.
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        reason = exc.strerror or (lines[-1] if lines else type(exc).__name__)
+        click.echo(
+            f"error: cannot read or write{where} ({reason}); check the path (replace a damaged "
+            "file), its permissions and the free disk space",
+            err=True,
+        )
         sys.exit(2)
 
 

@@ -100,7 +100,8 @@ def _describe_kind(tp: Any) -> str:
 def _from_dict(cls: type[T], data: Mapping[str, Any], where: str, strict: bool) -> T:
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(data) - names)
+    # keys as text: YAML also makes numbers and null keys, which do not sort with strings
+    unknown = sorted(str(k) for k in set(data) - names)
     if unknown and strict:
         prefix = f"{where}." if where else ""
         raise UserError(

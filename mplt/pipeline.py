@@ -544,7 +544,6 @@ def run_track(
 #: ends allowed, "(]" the lowest excluded, "()" both excluded. A key a config lacks is skipped.
 _RANGES: tuple[tuple[str, float, float | None, str], ...] = (
     ("batch_frames", 1, None, "[]"),
-    ("camera.height_m", 0, None, "(]"),
     ("camera.auto_height_delay_s", 0, None, "[]"),
     ("detector.confidence_threshold", 0, 1, "[]"),
     ("detector.nms_iou_threshold", 0, 1, "[]"),
@@ -808,6 +807,13 @@ class _Pipeline:
                     self.reason = f"{type(exc).__name__}: {exc}"
                 finally:
                     bar.close()
+                if status != "finished":
+                    # Frames held back while the camera height settles are decoded and
+                    # detected: track and write them too. The run has already failed, so a
+                    # second failure here (the same full disk) only ends that early.
+                    with contextlib.suppress(Exception):
+                        for done in self.tracker.flush():
+                            self._write(done, mot, jsonl, renderer)
         except UserError as exc:
             # a sink that fails while it closes (a full disk)
             status, error = "failed", exc

@@ -106,7 +106,7 @@ def train(
     if not isinstance(cfg, method_cls.config_class):
         raise UserError(
             f"method {method!r} needs a {method_cls.config_class.__name__}, "
-            f"got {type(cfg).__name__}"
+            f"got {type(cfg).__name__}; load it with reid.config_class(method)"
         )
     if pretrained is not None and not Path(pretrained).is_file():
         raise UserError(f"pretrained weights {pretrained} do not exist; pass a local .pth file")
@@ -154,7 +154,12 @@ def train(
         max_steps_per_epoch=cfg.train.max_steps_per_epoch,
         progress=progress,
     )
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(
+            f"cannot create run directory {run_dir} ({exc.strerror}); choose a writable --out"
+        ) from None
     if resume:
         ckpt = load_checkpoint(last)
         impl.load_state_dict(ckpt)

@@ -184,10 +184,12 @@ class FrameComposer:
         if map_range_m is not None and not map_range_m > 0:
             raise UserError(
                 f"render.map_range_m must be a positive number of metres or null (automatic), "
-                f"got {map_range_m}"
+                f"got {map_range_m}; set e.g. render.map_range_m=15"
             )
         if trail_length < 2:
-            raise UserError(f"render.trail_length must be at least 2 frames, got {trail_length}")
+            raise UserError(
+                f"render.trail_length must be at least 2 frames, got {trail_length}; set e.g. 30"
+            )
         self.frame_size = (int(camera.width), int(camera.height))
         has_ground = camera.has_ground
         self.plan = plan_layout(

@@ -50,7 +50,9 @@ class VideoRenderer:
         crf: int = 23,
     ) -> None:
         if not 0 <= crf <= 51:
-            raise UserError(f"render.crf must be in 0..51 (lower is better), got {crf}")
+            raise UserError(
+                f"render.crf must be in 0..51 (lower is better), got {crf}; set e.g. render.crf=23"
+            )
         self.composer = FrameComposer(
             camera,
             pose=pose,

@@ -153,7 +153,7 @@ def read_regdb(root: Path, split: int = 1) -> ReidSplits:
     (camid 0); all test images of the other modality form the gallery."""
     name = f"regdb-{split}"
     if not 1 <= split <= 10:
-        raise UserError(f"RegDB split must be in 1..10, got {split}")
+        raise UserError(f"RegDB split must be in 1..10, got {split}; use regdb-1 .. regdb-10")
     root = find_root(root, "idx")
     parts = {
         (part, mod): _list_samples(root, f"idx/{part}_{mod}_{split}.txt", name, _REGDB_LAYOUT, m, m)
@@ -208,7 +208,8 @@ class CrossModalitySampler(EpochSampler):
         super().__init__(seed)
         if num_ids < 1 or num_instances < 1:
             raise UserError(
-                f"cross-modality sampling needs P, K >= 1, got {num_ids}, {num_instances}"
+                f"cross-modality sampling needs P, K >= 1, got {num_ids}, {num_instances}; "
+                "raise data.batch_size or data.num_instances"
             )
         self.p, self.k = num_ids, num_instances
         groups: dict[tuple[int, int], list[int]] = defaultdict(list)
@@ -312,7 +313,7 @@ def build_crossmodal_loader(
     if k < 1 or data_cfg.batch_size % (2 * k):
         raise UserError(
             f"data.batch_size {data_cfg.batch_size} must be a multiple of "
-            f"2 * num_instances ({2 * k})"
+            f"2 * num_instances ({2 * k}); change data.batch_size or data.num_instances"
         )
     sampler = CrossModalitySampler(samples, data_cfg.batch_size // (2 * k), k, seed)
     vis, ir = build_crossmodal_transforms(data_cfg, exchange_prob, ir_hue)

@@ -128,5 +128,7 @@ def read_pose(path: str | Path) -> np.ndarray:
     """(17, 2) float32 COCO keypoints (x, y) in crop pixels from a DanceReID pose file."""
     rows = [line.split() for line in Path(path).read_text().splitlines() if line.strip()]
     if len(rows) != 17 or any(len(r) < 2 for r in rows):
-        raise DatasetError(f"dancereid: pose file {path} must hold 17 rows 'x y'")
+        raise DatasetError(
+            f"dancereid: pose file {path} must hold 17 rows 'x y'; replace the damaged file"
+        )
     return np.array([[float(r[0]), float(r[1])] for r in rows], np.float32)

@@ -85,7 +85,9 @@ def split_identities(
         (train_ids, test_ids), each sorted int64; their union is every id of the groups.
     """
     if split < 1:
-        raise UserError(f"PKU-Sketch split numbers start at 1, got {split}")
+        raise UserError(
+            f"PKU-Sketch split numbers start at 1, got {split}; use pku-sketch-1 .. pku-sketch-10"
+        )
     groups = [np.unique(np.asarray(g, np.int64)) for g in style_groups]
     all_ids = np.concatenate(groups) if groups else np.zeros(0, np.int64)
     if len(np.unique(all_ids)) != len(all_ids):
@@ -93,13 +95,17 @@ def split_identities(
     counts = train_counts([len(g) for g in groups]) if train_per_style is None else train_per_style
     if len(counts) != len(groups):
         raise UserError(
-            f"train_per_style has {len(counts)} entries but there are {len(groups)} style groups"
+            f"train_per_style has {len(counts)} entries but there are {len(groups)} style groups; "
+            "give one count per style group"
         )
     rng = np.random.default_rng([seed, split])
     train = []
     for group, n in zip(groups, counts, strict=True):
         if not 0 <= n <= len(group):
-            raise UserError(f"cannot draw {n} train ids from a style group of {len(group)}")
+            raise UserError(
+                f"cannot draw {n} train ids from a style group of {len(group)};"
+                f" lower train_per_style"
+            )
         train.append(rng.permutation(group)[:n])
     train_ids = np.sort(np.concatenate(train)) if train else np.zeros(0, np.int64)
     return train_ids, np.setdiff1d(all_ids, train_ids)

@@ -243,7 +243,9 @@ def build_pose_loader(
 ) -> DataLoader:
     """Training loader of :class:`PoseBatch` with the configured (triplet) batch sampler."""
     if pose_cfg.aug not in ("gauss", "none"):
-        raise UserError(f"pose.aug must be 'gauss' or 'none', got {pose_cfg.aug!r}")
+        raise UserError(
+            f"pose.aug must be 'gauss' or 'none', got {pose_cfg.aug!r}; set one of them"
+        )
     return epoch_loader(
         PoseDataset(samples, keypoints, data_cfg, pose_cfg),
         build_sampler(samples, data_cfg, seed),

@@ -54,7 +54,8 @@ class PKSampler(EpochSampler):
         super().__init__(seed)
         if num_instances < 1 or batch_size % num_instances:
             raise UserError(
-                f"batch_size {batch_size} must be a multiple of num_instances {num_instances}"
+                f"batch_size {batch_size} must be a multiple of num_instances {num_instances}; "
+                "change data.batch_size or data.num_instances"
             )
         self.k = num_instances
         self.p = batch_size // num_instances
@@ -125,7 +126,8 @@ class TripletSampler(EpochSampler):
             raise UserError(f"unknown triplet sampling mode {mode!r}; choose instance or st")
         if batch_size < 3 or batch_size % 3:
             raise UserError(
-                f"triplet sampling needs data.batch_size divisible by 3, got {batch_size}"
+                f"triplet sampling needs data.batch_size divisible by 3, got {batch_size};"
+                f" change it"
             )
         self.mode, self.b = mode, batch_size // 3
         self.inter_rate, self.skip = inter_rate, skip_frames
@@ -140,7 +142,10 @@ class TripletSampler(EpochSampler):
             for pid, idx in _index_by_pid(samples).items()
         }
         if len(self.by_pid) < 2:
-            raise UserError("triplet sampling needs at least 2 identities in the training set")
+            raise UserError(
+                "triplet sampling needs at least 2 identities in the training set; add identities "
+                "or use data.sampler=pk"
+            )
         self.rank_in_pid = np.empty(self.n, np.int64)
         for idx in self.by_pid.values():
             self.rank_in_pid[idx] = np.arange(len(idx))

@@ -71,7 +71,8 @@ def zero_shot_split(
         )
     if not train_classes or not test_classes:
         raise DatasetError(
-            f"{dataset}: train_labels.txt and test_labels.txt must each name at least one class"
+            f"{dataset}: train_labels.txt and test_labels.txt must each name at least one class; "
+            "list the zero-shot split's classes in them"
         )
     missing = sorted(set(train_classes + test_classes) - available)
     if missing:
@@ -113,7 +114,8 @@ def read_zero_shot_sbir(root: Path, dataset: str) -> ReidSplits:
             ]
             if not items:
                 raise DatasetError(
-                    f"{dataset}: {root / sub / cls} holds no images ({', '.join(IMAGE_SUFFIXES)})"
+                    f"{dataset}: {root / sub / cls} holds no images ({', '.join(IMAGE_SUFFIXES)}); "
+                    "add its images or remove the class from the split files"
                 )
             lists.setdefault((seen, domain), []).extend(items)
     train = lists[(True, SKETCH)] + lists[(True, PHOTO)]

@@ -128,7 +128,9 @@ def build_train_transform(data_cfg: DataConfig, rotation_deg: float = 0.0) -> T.
     rotation in +-``rotation_deg`` (before the pad crop, as IHDA's target images), colour jitter
     (``data.color_jitter``), random erasing, ImageNet normalisation."""
     if data_cfg.crop not in ("pad", "rect"):
-        raise UserError(f"data.crop must be 'pad' or 'rect', got {data_cfg.crop!r}")
+        raise UserError(
+            f"data.crop must be 'pad' or 'rect', got {data_cfg.crop!r}; set one of them"
+        )
     size = (data_cfg.height, data_cfg.width)
     ops: list = []
     if data_cfg.crop == "rect":

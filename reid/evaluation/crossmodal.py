@@ -113,7 +113,10 @@ class SysuMm01(_CrossModality):
 
     def rank(self, images: _Images, options: EvalOptions) -> dict[str, Any]:
         if options.mode not in ("all", "indoor"):
-            raise UserError(f"SYSU-MM01 mode must be all or indoor, got {options.mode!r}")
+            raise UserError(
+                f"SYSU-MM01 mode must be all or indoor, got {options.mode!r};"
+                f" pass --mode all or indoor"
+            )
         return images.rank(images.infrared, images.visible, f"sysu-{options.mode}", options.trials)
 
 

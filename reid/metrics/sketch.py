@@ -49,7 +49,9 @@ def evaluate_sketch_splits(
             f"{len(modality)}"
         )
     if not len(test_ids):
-        raise UserError("PKU-Sketch evaluation needs at least one split")
+        raise UserError(
+            "PKU-Sketch evaluation needs at least one split; pass the dataset with its split files"
+        )
     dist = cosine_distance(feats, feats) if len(feats) else np.zeros((0, 0))
     cams = np.where(modality == SKETCH, 1, 0)  # no removal: cams only tell the modalities apart
     out: dict[str, list[dict[str, float]]] = {"sketch_to_photo": [], "photo_to_sketch": []}

@@ -41,7 +41,10 @@ class _ResNetTrunk(nn.Module):
     def __init__(self, net: torchvision.models.ResNet, last_stride: int) -> None:
         super().__init__()
         if last_stride not in (1, 2):
-            raise UserError(f"model.last_stride must be 1 or 2, got {last_stride}")
+            raise UserError(
+                f"model.last_stride must be 1 or 2, got {last_stride};"
+                f" set --set model.last_stride=1"
+            )
         block = net.layer4[0]
         # Bottleneck strides its 3x3 conv2, BasicBlock its conv1; the shortcut follows suit.
         strided = (
@@ -161,7 +164,9 @@ class _MobileNetV2Trunk(nn.Module):
     def __init__(self, features: nn.Sequential, last_stride: int, init_weights: str) -> None:
         super().__init__()
         if last_stride not in (1, 2):
-            raise UserError(f"model.last_stride must be 1 or 2, got {last_stride}")
+            raise UserError(
+                f"model.last_stride must be 1 or 2, got {last_stride}; set model.last_stride=1"
+            )
         # features[14] opens the 160-channel stage, the last one that halves the resolution;
         # its depthwise 3x3 (conv[1][0]) carries the stride.
         features[14].conv[1][0].stride = (last_stride, last_stride)

@@ -95,7 +95,10 @@ def _stages(backbone: str, imagenet: bool) -> tuple[nn.Module, nn.Module, nn.Mod
         stem = nn.Sequential(_conv_stage(3, 16, 2), _conv_stage(16, 32, 2))
         return stem, copy.deepcopy(stem), _conv_stage(32, 48, 2), _conv_stage(48, 64, 1)
     if backbone != "resnet50":
-        raise UserError(f"dns backbone must be resnet50 or tiny, got {backbone!r}")
+        raise UserError(
+            f"dns backbone must be resnet50 or tiny, got {backbone!r};"
+            f" set model.backbone to one of them"
+        )
     net = torchvision_model("resnet50", imagenet)
     block = net.layer4[0]
     block.conv2.stride = (1, 1)
@@ -125,7 +128,9 @@ class DnsNet(nn.Module):
     ) -> None:
         super().__init__()
         if test_feature not in ("bn", "pre_bn"):
-            raise UserError(f"model.test_feature must be bn or pre_bn, got {test_feature!r}")
+            raise UserError(
+                f"model.test_feature must be bn or pre_bn, got {test_feature!r}; set one of them"
+            )
         self.stem_vis, self.stem_ir, self.layer3, self.layer4 = _stages(backbone, imagenet)
         c3 = self.layer3[-1].bn3.num_features if backbone == "resnet50" else 48
         self.dim = 2048 if backbone == "resnet50" else 64

@@ -29,7 +29,8 @@ class EcnNet(nn.Module):
         super().__init__()
         if output_feature not in ("pool5", "embedding"):
             raise UserError(
-                f"ecn.output_feature must be 'pool5' or 'embedding', got {output_feature!r}"
+                f"ecn.output_feature must be 'pool5' or 'embedding', got {output_feature!r};"
+                f" set one of them"
             )
         self.backbone = backbone
         self.pool = global_pool(pooling)

@@ -23,7 +23,9 @@ class TrainOutput(NamedTuple):
 def global_pool(pooling: str) -> nn.Module:
     """Global ``max`` or ``avg`` pooling of a backbone's (N, C, h, w) map to (N, C, 1, 1)."""
     if pooling not in ("max", "avg"):
-        raise UserError(f"model.pooling must be 'max' or 'avg', got {pooling!r}")
+        raise UserError(
+            f"model.pooling must be 'max' or 'avg', got {pooling!r}; set --set model.pooling=avg"
+        )
     return nn.AdaptiveMaxPool2d(1) if pooling == "max" else nn.AdaptiveAvgPool2d(1)
 
 
@@ -68,7 +70,10 @@ class ReidNet(nn.Module):
     ) -> None:
         super().__init__()
         if test_feature not in ("bn", "pre_bn"):
-            raise UserError(f"model.test_feature must be 'bn' or 'pre_bn', got {test_feature!r}")
+            raise UserError(
+                f"model.test_feature must be 'bn' or 'pre_bn', got {test_feature!r};"
+                f" set one of them"
+            )
         self.backbone = backbone
         self.pool = global_pool(pooling)
         self.neck = BNNeck(backbone.out_channels, num_classes, bnneck)

@@ -25,10 +25,11 @@ import torch
 import yaml
 from PIL import Image
 
+import reid
 from mplt.config import TrackConfig
 from mplt.pipeline import run_track
 from tests.conftest import write_video
-from tests.reid.helpers import make_market
+from tests.reid.helpers import make_market, tiny_config
 
 #: The good panorama video: 64 x 32, 12 frames at 10 frames/s.
 W, H, FRAMES, FPS = 64, 32, 12, 10.0
@@ -212,6 +213,8 @@ def _files(root: Path) -> None:
     _write(cfg / "section_scalar.yaml", "tracker: 5\n")
     _write(cfg / "batch_zero.yaml", "batch_frames: 0\n")
     _write(cfg / "utf16.yaml", "tracker:\n  n_init: 3\n".encode("utf-16"))
+    _write(cfg / "number_key.yaml", "1: a\nbatch_frames: 2\nzz: 3\n")
+    _write(cfg / "null_key.yaml", "tracker:\n  ~: 3\n  x: 1\n")
 
     # run directories
     finished = root / "runs" / "finished"
@@ -235,8 +238,17 @@ def _files(root: Path) -> None:
     torch.save([1, 2, 3], ck / "a_list.pt")
     torch.save({"conv1.weight": torch.zeros(3)}, ck / "wrong_shapes.pth")
 
-    # datasets
+    # datasets, and a good checkpoint trained on one
     make_market(root / "market")
+    reid.train(
+        "baseline",
+        tiny_config(epochs=1, eval_every=0),
+        root / "market",
+        "market1501",
+        root / "trained",
+        device="cpu",
+        progress=False,
+    )
     (root / "market_empty").mkdir()
     _write(root / "market_broken" / "bounding_box_train" / "junk.txt", "x\n")
 
@@ -433,6 +445,8 @@ def _cases() -> list[Case]:
         ("section_scalar", "tracker must be a mapping"),
         ("batch_zero", "batch_frames must be at least 1"),
         ("missing", "does not exist"),
+        ("number_key", "unknown config key 1"),
+        ("null_key", "unknown config key tracker.None"),
     ]:
         add(
             f"config-{name}",
@@ -443,6 +457,7 @@ def _cases() -> list[Case]:
         ("yaw-nan-word", "camera.yaw_deg=nan", "camera.yaw_deg must be a number"),
         ("yaw-nan", "camera.yaw_deg=.nan", "camera.yaw_deg must be a finite number"),
         ("height-inf", "camera.height_m=.inf", "finite"),
+        ("height-negative", "camera.height_m=-2", "camera height is -2"),
         ("no-equals", "tracker.n_init", "expects key=value"),
         ("section-value", "tracker=5", "tracker must be a mapping"),
         ("into-a-value", "batch_frames.x=1", "batch_frames must be an integer"),
@@ -463,7 +478,6 @@ def _cases() -> list[Case]:
         "detector.confidence_threshold=5",
         "detector.imgsz=0",
         "embedder.crop_height=0",
-        "camera.height_m=-2",
         "camera.auto_height_delay_s=-1",
         "render.crf=60",
         "render.width=0",
@@ -679,6 +693,24 @@ def _cases() -> list[Case]:
     )
     add("train-resume-nothing", "train", "baseline", *market, "--resume", match="cannot resume")
     add("train-no-dataset", "train", "baseline", match="--dataset")
+    add(
+        "train-unwritable-out",
+        "train",
+        "baseline",
+        "--data-dir",
+        "{root}/market",
+        "--dataset",
+        "market1501",
+        "--out",
+        "/proc/mplt-corpus/reid",
+        "--device",
+        "cpu",
+        "--quiet",
+        *tiny,
+        "--set",
+        "train.epochs=1",
+        match="cannot create run directory",
+    )
 
     # checkpoints: eval-reid and export
     data = ("--data-dir", "{root}/market", "--dataset", "market1501", "--device", "cpu")
@@ -701,6 +733,42 @@ def _cases() -> list[Case]:
             "{root}/out/model.onnx",
             match=match,
         )
+
+    good_ckpt = "{root}/trained/best.pt"
+    add(
+        "eval-reid-unwritable-out",
+        "eval-reid",
+        good_ckpt,
+        *data,
+        "--out",
+        "/proc/mplt-corpus/e",
+        match="cannot",
+    )
+    add(
+        "export-unwritable-out",
+        "export",
+        good_ckpt,
+        "-o",
+        "/proc/mplt-corpus/m.onnx",
+        match="cannot",
+    )
+    add(
+        "eval-reid-dataset-of-another-layout",
+        "eval-reid",
+        good_ckpt,
+        "--data-dir",
+        "{root}/market",
+        "--dataset",
+        "sysu-mm01",
+        "--device",
+        "cpu",
+        match="sysu-mm01",
+    )
+    add(
+        "flag-reid-good-checkpoint-device-banana",
+        *_track(video, *given, "--reid", good_ckpt, "--device", "banana"),
+        match="banana",
+    )
 
     # mplt eval
     gt, run = "{root}/eval/gt.txt", "{root}/eval/run"
@@ -728,6 +796,11 @@ def _cases() -> list[Case]:
         ("bad-summary", ("--gt", gt, "--pred", "{root}/eval/bad_summary"), "not valid JSON"),
         ("width-zero", ("--gt", gt, "--pred", run, "--width", "0"), "width"),
         ("iou-zero", ("--gt", gt, "--pred", run, "--iou", "0"), "iou"),
+        (
+            "json-unwritable",
+            ("--gt", gt, "--pred", run, "--json", "/proc/mplt-corpus/m.json"),
+            "cannot write",
+        ),
         (
             "width-beyond-boxes",
             ("--gt", "{root}/eval/gt_big.txt", "--pred", "{root}/eval/gt.txt", "--width", "64"),

@@ -38,7 +38,7 @@ def corpus(tmp_path_factory):
     locked = root / "runs" / "locked"
     locked.mkdir(parents=True)
     (locked / "tracks.txt").write_text("1,1,10,4,8,16,0.9,-1,-1,-1\n")
-    lock = open(locked / ".lock", "a+")
+    lock = open(locked / ".lock", "a+")  # held open until the module ends
     fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     lock.write("4242")
     lock.flush()
