@@ -28,6 +28,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import subprocess
 import sys
@@ -48,6 +49,7 @@ def _reid_rows(
     overrides: list[str],
     train_random: bool,
     rerank: bool,
+    reuse: bool = False,
 ) -> list:
     """Rows (model, mAP, rank-1 with the recipe's normalised ranking, mAP, rank-1 with raw
     features, [re-ranked mAP, rank-1], train minutes): random init and ImageNet, untrained and
@@ -89,11 +91,15 @@ def _reid_rows(
         rows.append((f"{name}, untrained", *scores(untrained), 0.0))
         if not imagenet and not train_random:
             continue
-        started = time.perf_counter()
-        run = train(
-            "baseline", cfg, data, "market1501", out / name.split()[0], device="cpu", progress=False
-        )
-        minutes = (time.perf_counter() - started) / 60
+        run = out / name.split()[0]
+        if reuse and (run / "last.pt").is_file():
+            # a finished run of the same recipe (e.g. `mplt train ... --out RUN`)
+            with open(run / "metrics.csv") as f:
+                minutes = sum(float(r["time_s"]) for r in csv.DictReader(f)) / 60
+        else:
+            started = time.perf_counter()
+            train("baseline", cfg, data, "market1501", run, device="cpu", progress=False)
+            minutes = (time.perf_counter() - started) / 60
         trained, _ = load_method(run / "last.pt", device)
         trained.model.eval()
         rows.append((f"{name}, trained", *scores(trained), minutes))
@@ -141,6 +147,9 @@ def main(argv: list[str] | None = None) -> None:
     r.add_argument("--set", dest="overrides", action="append", default=[], help="KEY=VALUE")
     r.add_argument("--train-random", action="store_true", help="also train from random init")
     r.add_argument("--rerank", action="store_true", help="also k-reciprocal re-ranked figures")
+    r.add_argument(
+        "--reuse", action="store_true", help="score the finished runs in --out, do not retrain"
+    )
     t = sub.add_parser("track")
     t.add_argument("--reid", help="a trained checkpoint (the reid part's imagenet/last.pt)")
     t.add_argument("--out", type=Path, default=Path("/tmp/reid-real-track"))
@@ -152,7 +161,13 @@ def main(argv: list[str] | None = None) -> None:
 
             build(args.data, ROOT.parent / "shared" / "data")
         rows = _reid_rows(
-            args.data, args.out, args.config, args.overrides, args.train_random, args.rerank
+            args.data,
+            args.out,
+            args.config,
+            args.overrides,
+            args.train_random,
+            args.rerank,
+            args.reuse,
         )
         head = ["mAP", "rank-1", "mAP raw", "rank-1 raw"]
         head += ["mAP re-ranked", "rank-1 re-ranked"] if args.rerank else []
