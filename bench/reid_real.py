@@ -106,19 +106,29 @@ def _reid_rows(
     return rows
 
 
-def _track_rows(ckpt: str | None, out: Path, detector: str) -> list:
+def _track_rows(
+    ckpt: str | None,
+    out: Path,
+    detector: str,
+    reid_gates: tuple = (None,),
+    kinds: tuple = ("colour", "imagenet", "reid"),
+) -> list:
     from bench.realdata import clips, perspective_sequence, sequence_detections
 
-    embedders = [("colour", []), ("imagenet", [])]
-    if ckpt:
-        embedders.append(("reid", ["--reid", ckpt]))
+    embedders = [(k, k, []) for k in ("colour", "imagenet") if k in kinds]
+    for gate in reid_gates if ckpt and "reid" in kinds else ():
+        # a trained model's normalised BNNeck features lie about twice as far apart as the
+        # colour / ImageNet ones (same and different persons alike): its own appearance gate
+        gated = ["--set", f"tracker.max_cosine_distance={gate}"] if gate is not None else []
+        label = "reid" if gate is None else f"reid, gate {gate}"
+        embedders.append((label, "reid", ["--reid", ckpt, *gated]))
     rows = []
     for clip in clips().values():
         seq = perspective_sequence(clip)
         det = "frcnn" if clip.given_detections and detector == "given" else "yolov8s"
         dets = sequence_detections(seq, det)
-        for kind, extra in embedders:
-            run = out / f"{seq.name}-{det}-{kind}"
+        for label, kind, extra in embedders:
+            run = out / f"{seq.name}-{det}-{label.replace(', gate ', '-')}"
             cmd = [sys.executable, "-m", "cli", "track", str(seq.video), "--detections"]
             cmd += [str(dets), *seq.track_args(), "--set", f"embedder.kind={kind}"]
             cmd += [*extra, "--out", str(run), "--quiet"]
@@ -133,7 +143,7 @@ def _track_rows(ckpt: str | None, out: Path, detector: str) -> list:
             ).stdout
             scores = json.loads(report)["combined"]
             timing = json.loads((run / "summary.json").read_text())["timing"]["ms_per_frame"]
-            rows.append((seq.name, det, kind, scores["IDF1"], scores["IDSW"], timing["embed"]))
+            rows.append((seq.name, det, label, scores["IDF1"], scores["IDSW"], timing["embed"]))
     return rows
 
 
@@ -154,6 +164,13 @@ def main(argv: list[str] | None = None) -> None:
     t.add_argument("--reid", help="a trained checkpoint (the reid part's imagenet/last.pt)")
     t.add_argument("--out", type=Path, default=Path("/tmp/reid-real-track"))
     t.add_argument("--detector", choices=("given", "yolov8s"), default="given")
+    t.add_argument(
+        "--reid-gate",
+        type=float,
+        action="append",
+        help="tracker.max_cosine_distance of a --reid run (repeatable; default: the config's)",
+    )
+    t.add_argument("--embedders", default="colour,imagenet,reid", help="which to run")
     args = parser.parse_args(argv)
     if args.part == "reid":
         if not (args.data / "query").is_dir():
@@ -176,7 +193,9 @@ def main(argv: list[str] | None = None) -> None:
         for name, *v, minutes in rows:
             print(f"| {name} | " + " | ".join(f"{x:.3f}" for x in v) + f" | {minutes:.1f} |")
     else:
-        rows = _track_rows(args.reid, args.out, args.detector)
+        gates = tuple(args.reid_gate) if args.reid_gate else (None,)
+        kinds = tuple(args.embedders.split(","))
+        rows = _track_rows(args.reid, args.out, args.detector, gates, kinds)
         print("| sequence | detections | embedder | IDF1 | IDSW | embed ms/frame |")
         print("|---|---|---|---|---|---|")
         for seq, det, kind, idf1, idsw, ms in rows:
