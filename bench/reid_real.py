@@ -21,8 +21,12 @@ Two parts, each printing a Markdown table (``bench/results/reid_real.md`` holds 
 Research use: the clips' terms forbid shipping anything trained on them; this only measures.
 Usage::
 
-    python bench/reid_real.py reid --data /tmp/real-reid --out /tmp/reid-real-runs
-    python bench/reid_real.py track --reid /tmp/reid-real-runs/imagenet/last.pt
+    python bench/reid_real.py reid --data /tmp/real-reid --out /tmp/reid-real-runs [--reuse]
+    python bench/reid_real.py track --reid /tmp/reid-real-runs/imagenet/last.pt --reid-gate 0.4
+
+(``--reuse`` scores a run already trained into ``--out``/imagenet, e.g. by ``mplt train
+baseline --config configs/reid/baseline-finetune.yaml``; ``--reid-gate`` is the tracker's
+appearance gate ``tracker.max_cosine_distance`` for the trained encoder's runs.)
 """
 
 from __future__ import annotations
