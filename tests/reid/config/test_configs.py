@@ -156,3 +156,40 @@ def test_ihda_follows_the_released_code_where_the_paper_is_silent():
     assert (s.adam_beta1, s.adam_beta2, s.layer3_triplet) == (0.5, 0.999, True)
     assert (cfg.data.grayscale, cfg.data.color_jitter, s.target_rotation_deg) == (True, 0.05, 15)
     assert cfg.data.pad == 15 and not cfg.data.photo_edges
+
+
+def test_finetune_recipe_is_the_measured_one_and_its_param_groups():
+    """configs/reid/baseline-finetune.yaml (bench/results/reid_real.md): the offline ImageNet
+    MobileNetV2 at 128 x 64, P x K, a 10x lower backbone lr, normalised ranking, nothing
+    selected on the test set; the optimizer gets the backbone at lr x 0.1, the head at lr and
+    leaves the BNNeck's frozen bias out."""
+    import torch
+
+    from core.config import load_config
+    from reid.methods.baseline import Baseline
+
+    cfg = load_config(ReidConfig, REPO / "configs/reid/baseline-finetune.yaml")
+    assert (cfg.data.height, cfg.data.width, cfg.data.sampler) == (128, 64, "pk")
+    assert cfg.data.batch_size // cfg.data.num_instances == 12  # P <= the 13 train persons
+    assert (cfg.model.backbone, cfg.model.imagenet, cfg.model.pooling) == (
+        "mobilenetv2",
+        True,
+        "avg",
+    )
+    assert cfg.eval.normalize and cfg.train.eval_every == 0
+    assert (cfg.optim.lr, cfg.optim.backbone_lr_mult, cfg.optim.warmup_epochs) == (3.5e-4, 0.1, 0)
+    # the rest is the baseline's (a partial section keeps its method's defaults)
+    assert cfg.loss == ReidConfig().loss
+    assert cfg.data.erase_prob == ReidConfig().data.erase_prob
+    tiny = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, backbone="tiny"))
+    method = Baseline(tiny, 13, torch.device("cpu"))
+    groups = {g["name"]: g for g in method.optimizers["model"].param_groups}
+    assert groups["backbone"]["lr"] == pytest.approx(3.5e-5)
+    assert groups["head"]["lr"] == pytest.approx(3.5e-4)
+    model = method.model
+    in_groups = {id(p) for g in groups.values() for p in g["params"]}
+    assert {id(p) for p in model.backbone.parameters()} <= {
+        id(p) for p in groups["backbone"]["params"]
+    }
+    assert id(model.neck.bn.bias) not in in_groups
+    assert id(model.neck.classifier.weight) in {id(p) for p in groups["head"]["params"]}
