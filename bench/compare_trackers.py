@@ -160,6 +160,27 @@ def _thresholded(src: Path, dst: Path) -> Path:
     return dst
 
 
+def _pets_perspective(pets: rd.Clip, detector: str, suite: str, det_name: str) -> Sequence:
+    """PETS 2009 as its calibrated camera saw it, with ``detector``'s thresholded boxes."""
+    seq = rd.perspective_sequence(pets)
+    det = _thresholded(rd.sequence_detections(seq, detector), seq.folder / det_name)
+    return Sequence(
+        "PETS09-S2L1",
+        suite,
+        seq.video,
+        det,
+        seq.gt,
+        seq.width,
+        seq.height,
+        seq.fps,
+        seq.frames,
+        False,
+        overrides=(f"camera.calib={pets.calib}",),
+        calib=pets.calib,
+        camera_height=seq.camera_height,
+    )
+
+
 def real_suite(skip_yolo: bool = False) -> list[Sequence]:
     """The real sequences available on this machine (empty without ``../shared/data``);
     ``skip_yolo``: only those of the given (Faster R-CNN) detections."""
@@ -167,25 +188,7 @@ def real_suite(skip_yolo: bool = False) -> list[Sequence]:
     out: list[Sequence] = []
     pets = clips.get("PETS09-S2L1")
     if pets is not None:
-        seq = rd.perspective_sequence(pets)
-        det = _thresholded(rd.sequence_detections(seq, "frcnn"), seq.folder / "det-frcnn-t.txt")
-        out.append(
-            Sequence(
-                "PETS09-S2L1",
-                "PETS perspective",
-                seq.video,
-                det,
-                seq.gt,
-                seq.width,
-                seq.height,
-                seq.fps,
-                seq.frames,
-                False,
-                overrides=(f"camera.calib={pets.calib}",),
-                calib=pets.calib,
-                camera_height=seq.camera_height,
-            )
-        )
+        out.append(_pets_perspective(pets, "frcnn", "PETS perspective", "det-frcnn-t.txt"))
         sph = rd.sphere_sequence(pets, SPHERE_WIDTH)
         det = _thresholded(rd.sequence_detections(sph, "frcnn"), sph.folder / "det-frcnn-t.txt")
         for suite, height in (("given", f"{sph.camera_height:.4f}"), ("auto", "auto")):
@@ -244,24 +247,8 @@ def real_suite(skip_yolo: bool = False) -> list[Sequence]:
             )
         )
     if pets is not None and not skip_yolo:
-        seq = rd.perspective_sequence(pets)
-        det = _thresholded(rd.sequence_detections(seq, "yolov8s"), seq.folder / "det-yolo-t.txt")
         out.append(
-            Sequence(
-                "PETS09-S2L1",
-                "PETS perspective, YOLOv8s",
-                seq.video,
-                det,
-                seq.gt,
-                seq.width,
-                seq.height,
-                seq.fps,
-                seq.frames,
-                False,
-                overrides=(f"camera.calib={pets.calib}",),
-                calib=pets.calib,
-                camera_height=seq.camera_height,
-            )
+            _pets_perspective(pets, "yolov8s", "PETS perspective, YOLOv8s", "det-yolo-t.txt")
         )
     return out
 
