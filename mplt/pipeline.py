@@ -541,10 +541,13 @@ def run_track(
 
 
 #: Settings of a run with a range, as (key, lowest, highest or None, interval): "[]" both
-#: ends allowed, "(]" the lowest excluded, "()" both excluded. A key a config lacks is skipped.
+#: ends allowed, "(]" the lowest excluded, "[)" the highest, "()" both excluded. A key a
+#: config lacks is skipped.
 _RANGES: tuple[tuple[str, float, float | None, str], ...] = (
     ("batch_frames", 1, None, "[]"),
     ("camera.auto_height_delay_s", 0, None, "[]"),
+    ("camera.auto_box_top", 0, 0.5, "[)"),
+    ("camera.auto_box_bottom", 0, 0.5, "[)"),
     ("detector.confidence_threshold", 0, 1, "[]"),
     ("detector.nms_iou_threshold", 0, 1, "[]"),
     ("detector.imgsz", 1, None, "[]"),
@@ -569,6 +572,8 @@ _RANGES: tuple[tuple[str, float, float | None, str], ...] = (
     ("tracker.max_age_s", 0, None, "[]"),
     ("tracker.max_iou_distance", 0, 1, "[]"),
     ("tracker.min_score_new_track", 0, 1, "[]"),
+    ("tracker.high_score", 0, 1, "[]"),
+    ("tracker.low_max_iou_distance", 0, 1, "[]"),
     ("tracker.ground_match_radius_m", 0, None, "(]"),
     ("tracker.max_speed_mps", 0, None, "(]"),
     ("tracker.accel_std", 0, None, "(]"),

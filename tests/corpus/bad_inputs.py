@@ -479,6 +479,10 @@ def _cases() -> list[Case]:
         "detector.imgsz=0",
         "embedder.crop_height=0",
         "camera.auto_height_delay_s=-1",
+        "camera.auto_box_top=-0.1",
+        "camera.auto_box_bottom=0.5",
+        "tracker.high_score=7",
+        "tracker.low_max_iou_distance=-1",
         "render.crf=60",
         "render.width=0",
     ]:
