@@ -123,7 +123,7 @@ class TrackerConfig:
     finish_merge_gap_s: float = 3.0  #: longest gap between two fragments merged into one ID
     finish_merge_max_cosine: float = 0.25  #: their largest appearance (cosine) distance
     finish_merge_speed_mps: float = 1.5  #: how far off the extrapolated walk they may be
-    finish_smooth_s: float = 1.0  #: ground positions averaged over this window
+    finish_smooth_accel_mps2: float = 0.7  #: the smoother's walking acceleration (0: none)
 
 
 @dataclass(frozen=True)

@@ -76,7 +76,9 @@ def score_real(work_dir: Path) -> dict[str, float]:
     gt = read_mot(PETS / "gt.txt")
     gt = gt[(gt[:, 0] <= PETS_FRAMES) & (gt[:, 6] != 0)]
     gt_file = work_dir / "gt.txt"
-    gt_file.write_text("".join(",".join(f"{v:.3f}" for v in r[:6]) + ",1,-1,-1,-1\n" for r in gt))
+    gt_file.write_text(
+        "".join(",".join(f"{v:.3f}" for v in r[:6]) + f",1,{r[7]:.3f},{r[8]:.3f},0\n" for r in gt)
+    )
     cfg = load_config(TrackConfig, None, [f"camera.calib={PETS / 'calib_opencv.json'}"])
     run_dir = work_dir / "run"
     run_track(
@@ -93,6 +95,7 @@ def score_real(work_dir: Path) -> dict[str, float]:
         out[f"{name}_HOTA"] = round(metrics["HOTA"], 4)
         out[f"{name}_IDF1"] = round(metrics["IDF1"], 4)
         out[f"{name}_IDSW"] = metrics["IDSW"]
+        out[f"{name}_ground_m"] = round(metrics["ground_error"]["median_m"], 3)
     return out
 
 
@@ -103,6 +106,8 @@ def test_tracking_quality_on_real_detections_does_not_regress(tmp_path):
     measured = score_real(tmp_path)
     for key in ("tracks_HOTA", "tracks_IDF1", "tracks_final_HOTA", "tracks_final_IDF1"):
         assert measured[key] >= baseline[key] - TOLERANCE, (key, measured, baseline)
+    for key in ("tracks_ground_m", "tracks_final_ground_m"):  # calibrated: metres to the truth
+        assert measured[key] <= baseline[key] + 0.02, (key, measured, baseline)
 
 
 @pytest.mark.slow
