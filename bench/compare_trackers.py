@@ -24,7 +24,8 @@ Real suite (``bench/realdata.py``; footage from ``../shared/data``, cached in ``
 
 Synthetic suite: :func:`mplt.synthetic.write_sequence` panoramas (1920 x 960, 10 fps, camera
 2 m high) with detections from the ground truth and the default
-:class:`mplt.synthetic.DetectionNoise`.
+:class:`mplt.synthetic.DetectionNoise`, and again with the noise fitted to the Faster R-CNN on
+PETS (:data:`FITTED_NOISE`).
 
 Trackers: ``mplt.track(VIDEO, detections=det.txt)`` (what ``mplt track`` runs; ground mode where
 the camera allows, all defaults, colour appearance features included) and, where there is a
@@ -253,10 +254,28 @@ def real_suite(skip_yolo: bool = False) -> list[Sequence]:
     return out
 
 
-def synthetic_suite(work: Path) -> list[Sequence]:
+#: ``DetectionNoise`` of the Faster R-CNN on PETS (``bench/fit_detection_noise.py``,
+#: ``bench/results/detection_noise.md``): misses in runs, sideways jitter, more false positives.
+FITTED_NOISE = {
+    "recall": 0.79,
+    "min_visible": 0.20,
+    "full_visible": 0.95,
+    "miss_run_frames": 2.8,
+    "jitter": 0.069,
+    "jitter_x": 0.177,
+    "false_positives": 1.35,
+    "score_std": 0.06,
+}
+
+
+def synthetic_suite(work: Path, noise: dict | None = None) -> list[Sequence]:
+    """The synthetic panoramas, with the default detection model or ``noise`` (keyword
+    arguments of :func:`mplt.synthetic.write_sequence`)."""
     out = []
+    suite = "synthetic 360" if noise is None else "synthetic 360, noise fitted to Faster R-CNN"
     for scenario, seed in SYNTH_SEQUENCES:
-        folder = work / "synthetic" / "seq" / f"{scenario}-{seed}"
+        tag = "" if noise is None else "-fitted"
+        folder = work / "synthetic" / "seq" / f"{scenario}-{seed}{tag}"
         if not (folder / "meta.json").exists():
             write_sequence(
                 folder,
@@ -266,11 +285,12 @@ def synthetic_suite(work: Path) -> list[Sequence]:
                 num_frames=SYNTH_FRAMES,
                 fps=SYNTH_FPS,
                 camera_height=CAMERA_HEIGHT,
+                **(noise or {}),
             )
         out.append(
             Sequence(
                 folder.name,
-                "synthetic 360",
+                suite,
                 folder / "video.mp4",
                 folder / "det.txt",
                 folder / "gt.txt",
@@ -533,6 +553,9 @@ def main() -> int:
             suites.setdefault(seq.suite, []).append(seq)
     if "synthetic" in args.suites:
         suites["synthetic 360"] = synthetic_suite(args.work)
+        suites["synthetic 360, noise fitted to Faster R-CNN"] = synthetic_suite(
+            args.work, FITTED_NOISE
+        )
     print(f"sequences ready after {time.perf_counter() - started:.0f} s", flush=True)
 
     report = {

@@ -379,3 +379,40 @@ def test_write_sequence_with_nobody(tmp_path):
     meta = write_sequence(tmp_path, num_people=0, width=256, num_frames=3, video=False)
     assert (tmp_path / "gt.txt").read_text() == "" and (tmp_path / "det.txt").read_text() == ""
     assert meta["stats"]["gt_rows"] == 0 and meta["num_people"] == 0
+
+
+def _miss_runs(found: np.ndarray) -> np.ndarray:
+    """Lengths of the runs of False in a bool sequence."""
+    padded = np.concatenate([[True], found, [True]]).astype(int)
+    edges = np.diff(padded)
+    return np.flatnonzero(edges == 1) - np.flatnonzero(edges == -1)
+
+
+def test_misses_come_in_runs_of_the_configured_length_at_the_same_recall():
+    """Four people seen in 2000 frames each: with miss_run_frames 5 the recall stays 0.8 and
+    the mean run of misses is about 5 frames; independent misses give runs of 1.25."""
+    people = np.repeat(np.arange(4), 2000)
+    frames = np.tile(np.arange(2000), 4)
+    boxes = np.column_stack(
+        [people * 100.0, np.full(8000, 50.0), people * 100.0 + 40, 150.0 + 0 * people]
+    )
+    for run, expected in ((5.0, 5.0), (1.0, 1.25)):
+        noise = DetectionNoise(recall=0.8, jitter=0.0, false_positives=0.0, miss_run_frames=run)
+        rows = synthesize_detections(
+            frames,
+            boxes,
+            np.ones(8000),
+            boxes,
+            num_frames=2000,
+            image_width=500,
+            noise=noise,
+            rng=np.random.default_rng(4),
+            people=people,
+        )
+        found = np.zeros((4, 2000), bool)
+        found[((rows[:, 2] - 1) // 100).astype(int), rows[:, 0].astype(int) - 1] = True
+        assert found.mean() == pytest.approx(0.8, abs=0.02)
+        runs = np.concatenate([_miss_runs(f) for f in found])
+        assert runs.mean() == pytest.approx(expected, rel=0.15)
+    with pytest.raises(ValueError, match="miss_run_frames"):
+        DetectionNoise(miss_run_frames=0.5)

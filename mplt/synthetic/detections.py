@@ -6,6 +6,9 @@ real perspective clips with MOT ground truth (visibility estimated from overlapp
 
 * recall falls with occlusion: a person with visible fraction ``v`` is found with probability
   ``recall * clip((v - min_visible) / (full_visible - min_visible), 0, 1)``;
+* misses come in runs, as a real detector's do (a pose or a background it does not like lasts):
+  with the person identities given, each person's misses are a two-state Markov chain with
+  that miss probability and runs of ``miss_run_frames`` frames on average;
 * a partly hidden person is boxed around the visible part only (``visible_boxes``), as a real
   detector does;
 * every box edge is jittered by Gaussian noise proportional to the box size (``jitter``);
@@ -31,9 +34,17 @@ class DetectionNoise:
         full_visible: visible fraction from which ``recall`` applies in full.
         jitter: standard deviation of each box edge as a fraction of the box width (x edges)
             or height (y edges).
+        jitter_x: the x edges' own fraction of the width, when it differs (real detectors
+            wander sideways with the arms and legs: 0.13-0.18 against 0.02-0.07 for y edges);
+            None: ``jitter``.
         false_positives: mean number of false detections per frame.
         score_std: standard deviation of the detection scores.
         visible_boxes: box only the visible part of a partly hidden person.
+        miss_run_frames: mean length, in frames, of a run of misses of one person (1: each
+            frame independent; needs the identities in :func:`synthesize_detections`).
+
+    ``bench/fit_detection_noise.py`` fits these to a real detector on real footage
+    (``bench/results/detection_noise.md``).
     """
 
     recall: float = 0.9
@@ -43,6 +54,8 @@ class DetectionNoise:
     false_positives: float = 0.2
     score_std: float = 0.08
     visible_boxes: bool = True
+    miss_run_frames: float = 1.0
+    jitter_x: float | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.recall <= 1.0:
@@ -54,6 +67,10 @@ class DetectionNoise:
             )
         if self.jitter < 0 or self.false_positives < 0 or self.score_std < 0:
             raise ValueError("jitter, false_positives and score_std must be >= 0")
+        if self.jitter_x is not None and not self.jitter_x >= 0:
+            raise ValueError(f"jitter_x must be >= 0, got {self.jitter_x}")
+        if not self.miss_run_frames >= 1.0:
+            raise ValueError(f"miss_run_frames must be >= 1, got {self.miss_run_frames}")
 
     def as_dict(self) -> dict[str, float | bool]:
         return asdict(self)
@@ -120,6 +137,34 @@ def occlusion_visibility(
     return fraction, visible_boxes
 
 
+def _markov_hits(
+    frames: np.ndarray, people: np.ndarray, p_hit: np.ndarray, noise: DetectionNoise, rng
+) -> np.ndarray:
+    """(R,) bool: detected, each person's misses a Markov chain whose stationary miss
+    probability is ``1 - p_hit`` (row by row) and whose miss runs last ``miss_run_frames``."""
+    stay = 1.0 - 1.0 / noise.miss_run_frames  # P(miss | missed the frame before)
+    p_miss = np.clip(1.0 - p_hit, 0.0, 1.0)
+    # P(miss | found the frame before) that keeps the stationary miss probability p_miss.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        start = np.clip(p_miss * (1.0 - stay) / (1.0 - p_miss), 0.0, 1.0)
+    start = np.where(p_miss >= 1.0, 1.0, start)
+    u = rng.random(len(frames))
+    found = np.empty(len(frames), bool)
+    order = np.lexsort((frames, people))
+    prev_person, prev_frame, missed = None, None, False
+    for i in order.tolist():
+        following = people[i] == prev_person and frames[i] == prev_frame + 1
+        if not following:
+            missed = u[i] < p_miss[i]
+        elif missed:
+            missed = u[i] < max(stay, p_miss[i]) if p_miss[i] > 0 else False
+        else:
+            missed = u[i] < start[i]
+        found[i] = not missed
+        prev_person, prev_frame = people[i], frames[i]
+    return found
+
+
 def synthesize_detections(
     frames: np.ndarray,
     boxes: np.ndarray,
@@ -131,6 +176,7 @@ def synthesize_detections(
     noise: DetectionNoise,
     rng: np.random.Generator,
     period: float | None = None,
+    people: np.ndarray | None = None,
 ) -> np.ndarray:
     """Detector-like detections from ground truth, as MOTChallenge detection rows.
 
@@ -145,6 +191,8 @@ def synthesize_detections(
         rng: random generator; the same state gives the same detections.
         period: panorama width (boxes are wrapped to ``x1`` in [0, period)), None for a flat
             image (boxes are kept inside it horizontally).
+        people: (R,) identity of each ground-truth person, for runs of misses
+            (``noise.miss_run_frames``); None: independent misses.
 
     Returns:
         (D, 10) float64 rows ``frame, -1, left, top, width, height, score, -1, -1, -1`` in file
@@ -153,13 +201,20 @@ def synthesize_detections(
     boxes = np.asarray(boxes, float).reshape(-1, 4)
     r = len(boxes)
     weight = noise.visibility_weight(visible_fraction)
-    found = rng.random(r) < noise.recall * weight
+    p_hit = noise.recall * weight
+    if people is None or noise.miss_run_frames <= 1.0:
+        found = rng.random(r) < p_hit
+    else:
+        found = _markov_hits(np.asarray(frames), np.asarray(people), p_hit, noise, rng)
     base = boxes.copy()
     if noise.visible_boxes:
         partial = (np.asarray(visible_fraction) < 1.0) & np.isfinite(visible_boxes).all(1)
         base[partial] = visible_boxes[partial]
     size = np.tile(base[:, 2:] - base[:, :2], 2)  # w, h, w, h
-    noisy = base + rng.normal(0.0, 1.0, (r, 4)) * noise.jitter * size
+    jx = noise.jitter if noise.jitter_x is None else noise.jitter_x
+    noisy = (
+        base + rng.normal(0.0, 1.0, (r, 4)) * np.array([jx, noise.jitter, jx, noise.jitter]) * size
+    )
     score = np.clip(0.55 + 0.4 * weight + rng.normal(0.0, noise.score_std, r), 0.05, 1.0)
     det_frames, det_boxes, det_scores = frames[found], noisy[found], score[found]
 

@@ -83,6 +83,8 @@ def write_sequence(
     false_positives: float = 0.2,
     score_std: float = 0.08,
     visible_boxes: bool = True,
+    miss_run_frames: float = 1.0,
+    jitter_x: float | None = None,
     min_radius_m: float = 1.5,
     max_radius_m: float = 12.0,
     stop_probability: float = 0.25,
@@ -100,7 +102,8 @@ def write_sequence(
             default).
         video: write ``video.mp4``.
         detections: write ``det.txt``.
-        recall, min_visible, full_visible, jitter, false_positives, score_std, visible_boxes:
+        recall, min_visible, full_visible, jitter, false_positives, score_std, visible_boxes,
+        miss_run_frames, jitter_x:
             the detection noise model, see :class:`mplt.synthetic.detections.DetectionNoise`.
         min_radius_m, max_radius_m, stop_probability, similar_group_clothes: scene options of
             :func:`mplt.synthetic.make_scene`.
@@ -124,6 +127,8 @@ def write_sequence(
         false_positives=false_positives,
         score_std=score_std,
         visible_boxes=visible_boxes,
+        miss_run_frames=miss_run_frames,
+        jitter_x=jitter_x,
     )
     scene = make_scene(
         scenario,
@@ -178,6 +183,7 @@ def write_sequence(
             noise=noise,
             rng=np.random.default_rng([seed, 7919]),  # independent of the scene's stream
             period=camera.width,
+            people=person_of,
         )
         write_atomic(out / "det.txt", _format(det, DET_FORMAT))
         files.append("det.txt")
