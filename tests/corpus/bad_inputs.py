@@ -483,6 +483,9 @@ def _cases() -> list[Case]:
         "camera.auto_box_bottom=0.5",
         "tracker.high_score=7",
         "tracker.low_max_iou_distance=-1",
+        "tracker.reid_window_s=-3",
+        "tracker.reid_max_cosine=5",
+        "tracker.finish_smooth_accel_mps2=-1",
         "render.crf=60",
         "render.width=0",
     ]:

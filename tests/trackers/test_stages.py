@@ -157,3 +157,56 @@ def test_a_group_walking_side_by_side_keeps_its_ids() -> None:
     grid, _ = run_tracker(DeepSortTracker(box_space=FLAT), scene)
     assert id_switches(grid) == 0
     assert len(np.unique(grid[grid > 0])) == 3
+
+
+# -- lost-track memory ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["ground", "image"])
+def test_a_person_back_after_longer_than_max_age_takes_their_id_back(mode) -> None:
+    """Hidden for 4 s (max_age 2 s): with the memory (6 s) the person who comes back where
+    their walk leads gets their old ID, also when a look-alike stranger arrives elsewhere at
+    the same time; without it, a new ID. Someone else appearing there keeps a new ID."""
+    fps = 10.0
+    people = [
+        straight((3.0, -4.0), (0.0, 0.6), visible=hidden_during(range(30, 70))),
+        straight((-6.0, 5.0), (0.5, 0.0), visible=lambda f: f >= 72),
+    ]
+    scene = make_scene(people, 100, fps=fps, embedding_dim=32, embedding_noise=0.1, seed=3)
+    if mode == "image":
+        from mplt.synthetic.scripted import as_image_detections
+
+        scene = as_image_detections(scene)
+    for window, same in ((6.0, True), (0.0, False)):
+        tracker = DeepSortTracker(
+            box_space=FLAT, mode=mode, fps=fps, max_age_s=2.0, reid_window_s=window
+        )
+        grid, _ = run_tracker(tracker, scene)
+        before, after = grid[25, 0], grid[90, 0]
+        assert before > 0 and after > 0
+        assert bool(after == before) is same
+        assert grid[90, 1] not in (0, before)  # the stranger is someone else
+
+
+def test_the_memory_needs_both_the_look_and_the_walk_to_agree() -> None:
+    """A newcomer where the lost person's walk led but dressed differently, or dressed alike
+    but 14 m away, gets a new ID; dressed alike where the walk led, the old one (appearance
+    and motion are all the memory knows)."""
+    fps = 10.0
+    gone = straight((3.0, -4.0), (0.0, 0.6), visible=lambda f: f < 30)
+    near = straight((3.0, 0.6), (0.0, 0.6), visible=lambda f: f >= 70)
+    far = straight((-8.0, 6.0), (0.0, 0.6), visible=lambda f: f >= 70)
+    for newcomer, similarity, same in ((near, 0.0, False), (far, 0.98, False), (near, 0.98, True)):
+        scene = make_scene(
+            [gone, newcomer],
+            100,
+            fps=fps,
+            embedding_dim=32,
+            embedding_noise=0.05,
+            identity_similarity=similarity,
+            seed=4,
+        )
+        tracker = DeepSortTracker(box_space=FLAT, fps=fps, max_age_s=2.0, reid_window_s=6.0)
+        grid, _ = run_tracker(tracker, scene)
+        assert grid[20, 0] > 0 and grid[90, 1] > 0
+        assert bool(grid[90, 1] == grid[20, 0]) is same
