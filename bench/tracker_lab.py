@@ -17,6 +17,7 @@ re-localizes with the estimated height but without the estimated tilt).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import pickle
 import sys
 import tempfile
@@ -82,8 +83,8 @@ def replay(seq: ct.Sequence, sets: list[str], localize: list[str], out: Path, fi
     height = data["camera"]["height_m"]
     camera = build_camera(updated(cfg.camera, {"height_m": height}), size)
     mode = cfg.tracker.mode
-    if mode == "auto":
-        mode = "ground" if camera.has_ground else "image"
+    if mode == "auto":  # as mplt.pipeline: image mode without a camera height
+        mode = "ground" if camera.has_ground and camera.camera_height is not None else "image"
     tracker = TRACKERS.get(cfg.tracker.name)(
         **kwargs_of(cfg.tracker, exclude=("name", "mode", *FINISH_FIELDS)),
         mode=mode,
@@ -98,6 +99,11 @@ def replay(seq: ct.Sequence, sets: list[str], localize: list[str], out: Path, fi
                 loc = localizer.localize(dets.boxes)
                 dets = dets.replace(ground_xy=loc.ground_xy, ground_cov=loc.ground_cov)
             tracks = tracker.update(dets)
+            if mode == "image" and localizer is not None and len(tracks):
+                det = tracks.detection_indices
+                xy = np.full((len(tracks), 2), np.nan)
+                xy[det >= 0] = dets.ground_xy[det[det >= 0]]
+                tracks = dataclasses.replace(tracks, ground_xy=xy)
             writer.write(dets.frame_index, tracks.select(tracks.states == TrackState.CONFIRMED))
             finisher.add(tracks, dets, tracker.take_early_frames())
     if not finish:

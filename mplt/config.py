@@ -97,7 +97,7 @@ class TrackerConfig:
     """DeepSort-style tracker (see :class:`trackers.DeepSortTracker` for each field)."""
 
     name: str = "deepsort"
-    mode: str = "auto"  #: auto (ground when positions are known) | ground | image
+    mode: str = "auto"  #: auto (ground with a camera height) | ground | image
     max_cosine_distance: float = 0.2
     nn_budget: int = 100
     feature_ema: float | None = None

@@ -125,6 +125,27 @@ def test_empty_frames_coast_and_reset_starts_the_ids_again():
     assert tracks.ids.tolist() == [1]
 
 
+def test_without_a_camera_height_boxes_are_tracked_and_positions_still_reported():
+    """No height given or estimated: mode auto tracks in the image (positions from the height
+    prior alone track worse), and a matched track reports its detection's position."""
+    frame = np.zeros((256, 512, 3), np.uint8)
+    person = [[250.0, 140.0, 262.0, 190.0, 0.9]]
+    modes = {}
+    for height in (None, CLIP_CAMERA_HEIGHT):
+        cfg = config(**{"camera.height_m": height, "embedder.kind": "none", "tracker.n_init": 1})
+        tracker = PanoramaTracker(build_camera(cfg.camera, (512, 256)), cfg, fps=10.0)
+        modes[height] = tracker.mode
+        tracks = tracker.update(frame, person)
+        assert tracks.states.tolist() == [TrackState.CONFIRMED]
+        assert np.isfinite(tracks.ground_xy).all()
+        coasting = tracker.update(frame, np.zeros((0, 5)))
+        assert np.isnan(coasting.ground_xy).all() == (height is None)  # image mode: no filter
+    assert modes == {None: "image", CLIP_CAMERA_HEIGHT: "ground"}
+    explicit = config(**{"camera.height_m": None, "tracker.mode": "ground"})
+    camera = build_camera(explicit.camera, (512, 256))
+    assert PanoramaTracker(camera, explicit, fps=10.0).mode == "ground"
+
+
 def test_bad_frames_and_detections_are_refused():
     camera = build_camera(config().camera, (512, 256))
     tracker = PanoramaTracker(camera, config(), fps=10.0)
