@@ -388,6 +388,9 @@ def test_max_age_in_seconds_follows_the_frame_rate() -> None:
         {"gating_probability": 1.0},
         {"feature_ema": 1.0},
         {"max_age_s": -1.0},
+        {"reid_window_s": -1.0},
+        {"reid_max_cosine": 3.0},
+        {"reid_speed_mps": -0.5},
     ],
 )
 def test_bad_settings_are_user_errors(kwargs) -> None:
