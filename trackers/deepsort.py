@@ -69,27 +69,28 @@ defaults + offline finishing (``tracks_final.txt``)    43.5   63.2   11.0
 (Before the image-mode fallback without a camera height the defaults scored 39.4 / 58.8 / 22.1,
 and without the re-update 39.3 / 58.7 / 24.0: the re-update's gain was all on that sequence.)
 
-The IoU gate of stage 1 is the largest single gain (PETS perspective 34.1 -> 41.9, TUD-Stadtmitte
-42.6 -> 46.9; in ground mode on the sphere with an unknown camera height, where positions are
-poor, it took HOTA from 27.4 to 31.2 and ID switches from 149 to 81); 0.03-0.1
+The IoU gate of stage 1 is the largest single gain (PETS perspective 34.1 -> 41.9, TUD-
+Stadtmitte 42.6 -> 46.9; in ground mode on the sphere with an unknown camera height, where
+positions are poor, it took HOTA from 27.4 to 31.2 and ID switches from 149 to 81); 0.03-0.1
 measured alike, 0.2 and more lose re-found people. The box-size-dependent localization noise
 matters for near, big boxes (PETS perspective: HOTA 33.0 -> 41.9). Confirming on the fifth hit
 rather than the third halves the ID switches on PETS (30 -> 17): fragments of clutter and of
 split boxes no longer become tracks; the finished files back-fill the wait. Stage 3 matters
-where the detector's scores are low (PETS with YOLOv8s, scores mostly 0.3-0.6: HOTA 36.4 ->
-39.3 with ``high_score`` 0.3, TUD-Stadtmitte 40.8 -> 46.9; 0.4 drops to about 30, as most of that detector's true boxes
-become weak); with Faster R-CNN boxes (all scored >= 0.5) it does nothing. The re-update is
-neutral on this suite now; it is kept for people who turn or stop while hidden (the scripted
-test of it in ``tests/trackers/test_stages.py``). People lost for longer
-than ``max_age`` are left to the offline fragment merging of ``mplt.finish``: the streaming
-lost-track memory of stage 7 with the colour features gives nothing here (``reid_window_s`` 5
-s: mean 38.4 / 56.9 / 22.1; 10 s: 38.5 / 57.0 / 22.1; with ``reid_max_cosine`` 0.1: 39.3 /
-58.6 / 22.1, 0.05: unchanged) — it gives people who are new the ID of someone who left in
-similar clothes, which costs IDF1 without counting as an ID switch. It is there for sharper
-features (a trained or adapted re-ID model, ``mplt adapt``). Also measured and left out: OC-SORT's
-observation-centric recovery (a coasting track's last measured box against the detections left
-after stage 2 by IoU): mean HOTA 40.0 -> 39.8 at IoU 0.5, 39.2 at 0.3; tentative tracks that
-survive one missed frame: 39.4 -> 39.3; ``n_init`` 3 / 8: 39.8 / 38.7 against 40.0 at 5.
+where the detector's scores are low (PETS with YOLOv8s, scores mostly 0.3-0.6: HOTA 36.4 -> 39.3
+with ``high_score`` 0.3, TUD-Stadtmitte 40.8 -> 46.9; 0.4 drops to about 30, as most of that
+detector's true boxes become weak); with Faster R-CNN boxes (all scored >= 0.5) it does nothing.
+The re-update is neutral on this suite now; it is kept for people who turn or stop while hidden
+(the scripted test of it in ``tests/trackers/test_stages.py``). People lost for longer than
+``max_age`` are left to the offline fragment merging of ``mplt.finish``: the streaming lost-
+track memory of stage 7 with the colour features gives nothing here (``reid_window_s`` 5 s: mean
+38.4 / 56.9 / 22.1 against 39.4 / 58.8 / 22.1 without; 10 s: 38.5 / 57.0 / 22.1; with
+``reid_max_cosine`` 0.1: 39.3 / 58.6 / 22.1, 0.05: unchanged) — it gives people who are new the
+ID of someone who left in similar clothes, which costs IDF1 without counting as an ID switch. It
+is there for sharper features (a trained or adapted re-ID model, ``mplt adapt``). Also measured
+and left out: OC-SORT's observation-centric recovery (a coasting track's last measured box
+against the detections left after stage 2 by IoU): mean HOTA 40.0 -> 39.8 at IoU 0.5, 39.2 at
+0.3; tentative tracks that survive one missed frame: 39.4 -> 39.3; ``n_init`` 3 / 8: 39.8 / 38.7
+against 40.0 at 5.
 
 Reported boxes: every track's box is its box filter's state (the posterior after a match, the
 prediction while coasting), not the raw detection box. A detector boxes only the visible part of
