@@ -63,12 +63,12 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("source")
+@click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
 @click.option(
     "-o",
     "--out",
     type=click.Path(file_okay=False),
-    help="Run directory [default: runs/<video name>].",
+    help="Run directory [default: runs/<video name>]; with many videos their parent [runs].",
 )
 @click.option(
     "-c",
@@ -125,9 +125,27 @@ def cli() -> None:
     is_flag=True,
     help="A --detections file without rows is no error (nobody in the video).",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Many videos: how many are tracked at once, each in its own process [fleet.workers].",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(min=0),
+    help="Many videos: tries again for a video that failed [fleet.retries].",
+)
+@click.option(
+    "--ray",
+    "ray_address",
+    is_flag=False,
+    flag_value="local",
+    metavar="[ADDRESS]",
+    help="Many videos: run them as Ray tasks, on the cluster at ADDRESS or a local Ray.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def track(
-    source: str,
+    sources: tuple[str, ...],
     out: str | None,
     config_path: str | None,
     overrides: tuple[str, ...],
@@ -141,16 +159,23 @@ def track(
     render: bool | None,
     overwrite: bool,
     allow_empty_detections: bool,
+    workers: int | None,
+    retries: int | None,
+    ray_address: str | None,
     quiet: bool,
 ) -> None:
     """Detect, localize and track every person in SOURCE.
 
     SOURCE is a video file, a folder of images, a stream URL or a webcam index. Writes
     tracks.txt (MOTChallenge + ground x,y,z in metres), tracks.jsonl, config.yaml and
-    summary.json into the run directory.
+    summary.json into the run directory. Several SOURCEs, a folder of videos, a glob or
+    @LIST (a file with one video per line) track each video into its own run directory under
+    --out, with index.csv / index.json beside them; a rerun skips the finished ones.
     """
     from mplt.api import track as track_video
+    from mplt.fleet import expand_inputs
 
+    videos, many = expand_inputs(sources)
     flags = list(overrides)
     if device is not None:
         flags += [f"detector.device={device}", f"embedder.device={device}"]
@@ -158,8 +183,34 @@ def track(
         flags += ["embedder.kind=reid", f"embedder.checkpoint={reid}"]
     if render is not None:
         flags.append(f"output.render={str(render).lower()}")
+    if workers is not None:
+        flags.append(f"fleet.workers={workers}")
+    if retries is not None:
+        flags.append(f"fleet.retries={retries}")
+    if many:
+        _track_many(
+            videos,
+            out,
+            config_path,
+            flags,
+            camera_height,
+            calib,
+            detections,
+            start,
+            max_frames,
+            overwrite,
+            allow_empty_detections,
+            ray_address,
+            quiet,
+        )
+        return
+    if workers is not None or retries is not None or ray_address is not None:
+        raise UserError(
+            "--workers, --retries and --ray are for many videos; give several SOURCEs, a "
+            "folder of videos or @list.txt"
+        )
     summary = track_video(
-        source,
+        videos[0],
         config=config_path,
         out=out,
         camera_height=camera_height,
@@ -177,6 +228,52 @@ def track(
         f"{summary['frames_processed']} frames, {counts['tracks_confirmed']} people tracked, "
         f"{summary['timing']['fps']} frames/s -> {summary['run_dir']}"
     )
+
+
+def _track_many(
+    videos: list[str],
+    out: str | None,
+    config_path: str | None,
+    flags: list[str],
+    camera_height: float | str | None,
+    calib: str | None,
+    detections: str | None,
+    start: int,
+    max_frames: int | None,
+    overwrite: bool,
+    allow_empty_detections: bool,
+    ray_address: str | None,
+    quiet: bool,
+) -> None:
+    """``mplt track`` over many videos (:mod:`mplt.fleet`)."""
+    from mplt.api import resolve_track_config
+    from mplt.fleet import Settings, track_many
+
+    if detections is not None:
+        raise UserError(
+            "--detections belongs to one video; track the videos one by one to give each its "
+            "detections"
+        )
+    cfg = resolve_track_config(config_path, flags, camera_height=camera_height, calib=calib)
+    settings = Settings(
+        cfg,
+        {
+            "start": start,
+            "max_frames": max_frames,
+            "allow_empty_detections": allow_empty_detections,
+        },
+        ray_address,
+    )
+    rows = track_many(
+        videos,
+        settings,
+        out or "runs",
+        backend="pool" if ray_address is None else "ray",
+        overwrite=overwrite,
+        progress=not quiet,
+    )
+    frames = sum(r["frames"] for r in rows)
+    click.echo(f"{len(rows)} videos, {frames} frames -> {Path(out or 'runs') / 'index.csv'}")
 
 
 @cli.command()

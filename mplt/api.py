@@ -63,6 +63,33 @@ def _resolve_config(
     return load_config(TrackConfig, config, overrides)
 
 
+def resolve_track_config(
+    config: TrackConfig | str | Path | None,
+    overrides: Iterable[str] = (),
+    *,
+    camera_height: float | str | None = None,
+    calib: str | Path | None = None,
+    render: bool = False,
+) -> TrackConfig:
+    """The configuration :func:`track` runs with (arguments as there), checked.
+
+    Raises:
+        UserError: a bad file, override or setting.
+    """
+    cfg = _resolve_config(config, overrides)
+    changes: dict[str, Any] = {}
+    if camera_height is not None:
+        changes["camera.height_m"] = camera_height
+    if calib is not None:
+        changes["camera.calib"] = str(calib)
+    if render:
+        changes["output.render"] = True
+    if changes:
+        cfg = updated(cfg, changes)
+    mplt.pipeline.check_settings(cfg)
+    return cfg
+
+
 def track(
     source: str | Path,
     *,
@@ -103,16 +130,9 @@ def track(
         UserError: a missing input, a bad setting or an unwritable run directory; nothing is
             written then.
     """
-    cfg = _resolve_config(config, overrides)
-    changes: dict[str, Any] = {}
-    if camera_height is not None:
-        changes["camera.height_m"] = camera_height
-    if calib is not None:
-        changes["camera.calib"] = str(calib)
-    if render:
-        changes["output.render"] = True
-    if changes:
-        cfg = updated(cfg, changes)
+    cfg = resolve_track_config(
+        config, overrides, camera_height=camera_height, calib=calib, render=render
+    )
     summary = mplt.pipeline.run_track(
         str(source),
         cfg,

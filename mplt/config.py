@@ -152,6 +152,16 @@ class RenderConfig:
 
 
 @dataclass(frozen=True)
+class FleetConfig:
+    """``mplt track`` over many videos (:mod:`mplt.fleet`)."""
+
+    workers: int = 1  #: videos tracked at once, each in its own process
+    retries: int = 1  #: a failed video is tried again this many times
+    ray_num_cpus: float = 1.0  #: Ray: CPUs each video's task asks for
+    ray_num_gpus: float = 0.0  #: Ray: GPUs each video's task asks for (e.g. 1, or 0.5 to share)
+
+
+@dataclass(frozen=True)
 class TrackConfig:
     """Everything ``mplt track`` needs besides the input."""
 
@@ -162,4 +172,5 @@ class TrackConfig:
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
+    fleet: FleetConfig = field(default_factory=FleetConfig)
     batch_frames: int = 4  #: frames decoded and detected together

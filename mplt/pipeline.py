@@ -520,7 +520,7 @@ def run_track(
             is taken, or a failure during the run (``summary.json`` then says ``failed`` with
             the reason), also a video shorter than its container says (``truncated``).
     """
-    _check_settings(cfg)
+    check_settings(cfg)
     with open_source(source_spec, start=start, max_frames=max_frames) as source:
         info = source.info
         camera = build_camera(cfg.camera, (info.width, info.height))
@@ -592,6 +592,10 @@ _RANGES: tuple[tuple[str, float, float | None, str], ...] = (
     ("tracker.reid_max_cosine", 0, 2, "[]"),
     ("tracker.reid_speed_mps", 0, None, "[]"),
     ("tracker.finish_smooth_accel_mps2", 0, None, "[]"),
+    ("fleet.workers", 1, None, "[]"),
+    ("fleet.retries", 0, None, "[]"),
+    ("fleet.ray_num_cpus", 0, None, "[]"),
+    ("fleet.ray_num_gpus", 0, None, "[]"),
     ("render.width", 16, None, "[]"),
     ("render.map_size_px", 16, None, "[]"),
     ("render.map_range_m", 0, None, "(]"),
@@ -600,7 +604,7 @@ _RANGES: tuple[tuple[str, float, float | None, str], ...] = (
 )
 
 
-def _check_settings(cfg: TrackConfig) -> None:
+def check_settings(cfg: TrackConfig) -> None:
     """Settings whose type is right but whose value makes no run (checked before any output).
 
     A device is checked even when nothing would run on it (given detections, colour

@@ -34,6 +34,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("mplt.render",),
     ("mplt.pipeline",),
     ("mplt.api",),
+    ("mplt.fleet",),
     ("mplt",),
     ("cli",),
 ]
