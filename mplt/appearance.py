@@ -178,6 +178,27 @@ class ColourEmbedder:
         x = (np.arange(w) + 0.5) / w - 0.5
         self._weight = np.broadcast_to(np.exp(-0.5 * (x / sigma) ** 2), (h, w))
         self._stripe = np.broadcast_to((np.arange(h) * self.stripes // h)[:, None], (h, w))
+        # Every per-pixel quantity depends on one uint8 HSV channel (or on saturation and
+        # value together): lookup tables over 0..255 replace the float maths per pixel.
+        level = np.arange(256) / 255.0
+        pos = np.arange(256) / 256.0 * self.hue_bins - 0.5  # hue between two bin centres
+        lower = np.floor(pos)
+        self._frac = pos - lower
+        hue0 = lower.astype(np.int64) % self.hue_bins
+        # the bin indices of the two hues, in steps of a hue's saturation bins
+        self._hue0 = hue0 * self.sat_bins
+        self._hue1 = (hue0 + 1) % self.hue_bins * self.sat_bins
+        self._sat_bin = np.clip(
+            ((level - self.min_saturation) / (1.0 - self.min_saturation) * self.sat_bins).astype(
+                np.int64
+            ),
+            0,
+            self.sat_bins - 1,
+        )
+        self._grey = self.hue_bins * self.sat_bins + np.clip(
+            (level * self.grey_bins).astype(np.int64), 0, self.grey_bins - 1
+        )
+        self._coloured_s, self._coloured_v = level >= self.min_saturation, level >= self.min_value
 
     def embed(self, frame: np.ndarray, boxes: np.ndarray) -> np.ndarray:
         """``(N, D)`` float32 unit features of the people in ``boxes`` (see :class:`Embedder`)."""
@@ -201,40 +222,23 @@ class ColourEmbedder:
             )
         h, w = self.crop_hw
         # HSV_FULL: hue over the whole 0..255 range rather than OpenCV's 0..179
-        hsv = (
-            cv2.cvtColor(np.ascontiguousarray(crops).reshape(n * h, w, 3), cv2.COLOR_RGB2HSV_FULL)
-            .reshape(n, h, w, 3)
-            .astype(np.float64)
-        )
-        sat, val = hsv[..., 1] / 255.0, hsv[..., 2] / 255.0
-        colour = (sat >= self.min_saturation) & (val >= self.min_value)
-        # hue: linear vote between the two nearest bin centres (circular)
-        pos = hsv[..., 0] / 256.0 * self.hue_bins - 0.5
-        lower = np.floor(pos)
-        frac = pos - lower
-        hue0 = lower.astype(np.int64) % self.hue_bins
-        hue1 = (hue0 + 1) % self.hue_bins
-        sat_bin = np.clip(
-            ((sat - self.min_saturation) / (1.0 - self.min_saturation) * self.sat_bins).astype(
-                np.int64
-            ),
-            0,
-            self.sat_bins - 1,
-        )
-        grey = self.hue_bins * self.sat_bins + np.clip(
-            (val * self.grey_bins).astype(np.int64), 0, self.grey_bins - 1
-        )
+        hsv = cv2.cvtColor(
+            np.ascontiguousarray(crops).reshape(n * h, w, 3), cv2.COLOR_RGB2HSV_FULL
+        ).reshape(n, h, w, 3)
+        hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
+        colour = self._coloured_s[sat] & self._coloured_v[val]
         base = (np.arange(n)[:, None, None] * self.stripes + self._stripe) * self.bins
         weight = np.broadcast_to(self._weight, (n, h, w))
-        bin_a = base + np.where(colour, hue0 * self.sat_bins + sat_bin, grey)
-        bin_b = base + hue1 * self.sat_bins + sat_bin
+        sat_bin = self._sat_bin[sat]
+        bin_a = base + np.where(colour, self._hue0[hue] + sat_bin, self._grey[val])
+        bin_b = base + self._hue1[hue] + sat_bin
+        frac = self._frac[hue]
         weight_a = np.where(colour, weight * (1.0 - frac), weight)
         weight_b = np.where(colour, weight * frac, 0.0)
-        hist = np.bincount(
-            np.concatenate([bin_a.ravel(), bin_b.ravel()]),
-            weights=np.concatenate([weight_a.ravel(), weight_b.ravel()]),
-            minlength=n * self.dim,
-        ).reshape(n, self.stripes, self.bins)
+        size = n * self.dim
+        hist = np.bincount(bin_a.ravel(), weight_a.ravel(), size)
+        hist += np.bincount(bin_b.ravel(), weight_b.ravel(), size)
+        hist = hist.reshape(n, self.stripes, self.bins)
         hist /= np.maximum(hist.sum(axis=2, keepdims=True), 1e-12)
         feat = np.sqrt(hist).reshape(n, self.dim)
         feat /= np.maximum(np.linalg.norm(feat, axis=1, keepdims=True), 1e-12)
