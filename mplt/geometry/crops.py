@@ -231,9 +231,7 @@ def rectified_crop_maps(
     error = (second[0] + second[1]) / 8.0 if min(nu, nv) > 2 else np.full(n, np.inf)
     coarse = valid.reshape(n, nv, nu).all(axis=(1, 2)) & (error <= _MAX_INTERP_ERROR_PX)
     # continuous coordinates -> cv2.remap pixel indices
-    fine = wy @ nodes[:, coarse] @ wx.T - 0.5
-    map_x, map_y = np.empty((2, n, h, w), np.float32)
-    map_x[coarse], map_y[coarse] = fine
+    map_x, map_y = (wy @ nodes @ wx.T - 0.5).astype(np.float32)
     if not coarse.all():
         u = np.arange(w) + 0.5 - 0.5 * w
         v = np.arange(h) + 0.5 - 0.5 * h
@@ -241,7 +239,7 @@ def rectified_crop_maps(
         map_x[~coarse], map_y[~coarse] = _rays_to_maps(camera, rays, (-1, h, w))
     if period is not None:
         p = np.float32(period)
-        map_x[coarse] = np.mod(map_x[coarse], p)
+        np.mod(map_x, p, out=map_x)  # the exact crops are wrapped already: mod leaves them
         map_x[map_x >= p] -= p  # float32 rounding of a tiny negative value
         np.clip(map_y, 0, camera.height - 1, out=map_y)
     return map_x, map_y
