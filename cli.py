@@ -114,6 +114,12 @@ def cli() -> None:
     help="First frame to process (0-based).",
 )
 @click.option("--max-frames", type=click.IntRange(min=1), help="Process at most this many frames.")
+@click.option(
+    "--detect-every",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Detect on every N-th frame only; the tracker predicts between [detect_every: 1].",
+)
 @click.option("--render/--no-render", default=None, help="Also write an annotated video.mp4.")
 @click.option(
     "--overwrite",
@@ -156,6 +162,7 @@ def track(
     reid: str | None,
     start: int,
     max_frames: int | None,
+    detect_every: int | None,
     render: bool | None,
     overwrite: bool,
     allow_empty_detections: bool,
@@ -183,6 +190,8 @@ def track(
         flags += ["embedder.kind=reid", f"embedder.checkpoint={reid}"]
     if render is not None:
         flags.append(f"output.render={str(render).lower()}")
+    if detect_every is not None:
+        flags.append(f"detect_every={detect_every}")
     if workers is not None:
         flags.append(f"fleet.workers={workers}")
     if retries is not None:

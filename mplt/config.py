@@ -174,3 +174,6 @@ class TrackConfig:
     render: RenderConfig = field(default_factory=RenderConfig)
     fleet: FleetConfig = field(default_factory=FleetConfig)
     batch_frames: int = 4  #: frames decoded and detected together
+    #: detect (and take appearance) on every N-th frame only; the tracker predicts the
+    #: frames between, whose tracks are written too (1: every frame)
+    detect_every: int = 1

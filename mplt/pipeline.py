@@ -137,6 +137,10 @@ class PanoramaTracker:
         delay_frames: how many frames :meth:`push` may hold back while the camera height is
             being estimated (0: none).
 
+    With ``config.detect_every`` N > 1 only the first frame after construction (or
+    :meth:`reset`) and every N-th after it are detected and embedded; the tracks of the
+    frames between are the tracker's predictions (detections given for them are not used).
+
     Attributes:
         camera: the camera in use (replaced when its height is estimated).
         timer: seconds spent per stage (``detect``, ``localize``, ``embed``, ``track``).
@@ -203,8 +207,10 @@ class PanoramaTracker:
             )
         self.pose_estimate: CameraPoseEstimate | None = None
         self.settled_at: int | None = None
-        self._pending: deque[Detections] = deque()
+        # detections, or the index of a frame tracked by prediction alone (detect_every)
+        self._pending: deque[Detections | int] = deque()
         self._next_index = 0
+        self._pushed = 0
         self._asked_at = -(10**9)
 
     @property
@@ -240,6 +246,11 @@ class PanoramaTracker:
         """Whether the camera height is being estimated and has not settled yet."""
         return self._pose is not None and self.pose_estimate is None
 
+    def detects(self, ahead: int = 0) -> bool:
+        """Whether the frame pushed ``ahead`` frames after the next one is a detection frame
+        (``config.detect_every``), e.g. to detect only those of a batch."""
+        return (self._pushed + ahead) % self.config.detect_every == 0
+
     def update(
         self, frame: np.ndarray, detections: Detections | np.ndarray | None = None
     ) -> Tracks:
@@ -273,6 +284,8 @@ class PanoramaTracker:
             One :class:`Detections` per frame (no ground positions or embeddings yet: those
             come in :meth:`push`).
         """
+        if not frames:
+            return []
         with self.timer("detect"):
             results = self.detector.detect(list(frames))
             return [
@@ -294,12 +307,21 @@ class PanoramaTracker:
             detections: its people (see :func:`as_detections`), numbered by ``frame_index``
                 when a :class:`Detections` (a jump of k counts as k frames); None runs the
                 detector. Ground positions given with them (e.g. by a 3D detector) win over
-                the localizer's.
+                the localizer's. Not used on a frame between detection frames
+                (:meth:`detects`), except for its ``frame_index``.
 
         Raises:
             ValueError: a frame of another size than the camera's, or malformed detections.
         """
         self._check_frame(frame)
+        detect = self.detects()
+        self._pushed += 1
+        if not detect:
+            index = self._next_index
+            if isinstance(detections, Detections):
+                index = detections.frame_index
+            self._next_index = index + 1
+            return self._release(index)
         if detections is None:
             dets = self.detect([frame], [self._next_index])[0]
         elif isinstance(detections, Detections):
@@ -312,7 +334,11 @@ class PanoramaTracker:
                 dets = dets.replace(embeddings=self.embedder.embed(frame, dets.boxes))
         if self._pose is not None:
             self._observe(dets)
-        self._pending.append(dets)
+        return self._release(dets)
+
+    def _release(self, item: Detections | int) -> list[TrackedFrame]:
+        """Queue a frame; track the frames that need not wait for the camera height."""
+        self._pending.append(item)
         done = []
         while self._pending and (not self.estimating or len(self._pending) > self.delay_frames):
             done.append(self._localize_and_track(self._pending.popleft()))
@@ -364,7 +390,9 @@ class PanoramaTracker:
 
     # -- localize and track -----------------------------------------------------------------
 
-    def _localize_and_track(self, dets: Detections) -> TrackedFrame:
+    def _localize_and_track(self, dets: Detections | int) -> TrackedFrame:
+        if isinstance(dets, int):  # between detection frames: the first frame is detected
+            return TrackedFrame(dets, Detections.empty(dets), self.tracker.predict(dets))
         if self.localizer is not None and len(dets):
             with self.timer("localize"):
                 loc = self.localizer.localize(dets.boxes)
@@ -395,6 +423,7 @@ class PanoramaTracker:
         self.tracker.reset()
         self._pending.clear()
         self._next_index = 0
+        self._pushed = 0
         self._asked_at = -(10**9)
 
 
@@ -555,6 +584,7 @@ def run_track(
 #: config lacks is skipped.
 _RANGES: tuple[tuple[str, float, float | None, str], ...] = (
     ("batch_frames", 1, None, "[]"),
+    ("detect_every", 1, None, "[]"),
     ("camera.auto_height_delay_s", 0, None, "[]"),
     ("camera.auto_box_top", 0, 0.5, "[)"),
     ("camera.auto_box_bottom", 0, 0.5, "[)"),
@@ -712,13 +742,19 @@ class _Pipeline:
         )
 
     def _detect(self, batch: list[tuple[int, np.ndarray]]) -> list[Detections]:
+        """The batch's detections; frames between detection frames get empty ones, which
+        only carry their index (:meth:`PanoramaTracker.detects`)."""
+        wanted = [item for j, item in enumerate(batch) if self.tracker.detects(j)]
         if self.given is None:
-            return self.tracker.detect([frame for _, frame in batch], [i for i, _ in batch])
-        with self.timer("detect"):
-            return [
-                self.given.get(index, Detections.empty(index)).replace(frame_index=index)
-                for index, _ in batch
-            ]
+            found = self.tracker.detect([frame for _, frame in wanted], [i for i, _ in wanted])
+        else:
+            with self.timer("detect"):
+                found = [
+                    self.given.get(index, Detections.empty(index)).replace(frame_index=index)
+                    for index, _ in wanted
+                ]
+        by_index = {d.frame_index: d for d in found}
+        return [by_index.get(index, Detections.empty(index)) for index, _ in batch]
 
     def summary(self, status: str, wall_s: float) -> dict[str, Any]:
         n = max(self.frames_done, 1)

@@ -91,6 +91,57 @@ def test_frames_without_a_detector_are_detected_in_batches(pano_clip):
     assert tracker.timer.seconds["detect"] > 0 and tracker.timer.seconds["localize"] > 0
 
 
+def test_detect_every_n_detects_and_embeds_every_nth_frame_and_writes_every_frame(
+    pano_clip, tmp_path
+):
+    video, det_file, _ = pano_clip
+    cfg = config(detect_every=3, **{"tracker.n_init": 1})
+    summary = run_track(str(video), cfg, tmp_path / "run", detections_file=det_file, progress=False)
+    given = read_mot_detections(det_file)
+    embedded, outputs = [], []
+    with open_source(str(video)) as source:
+        camera = build_camera(cfg.camera, (source.info.width, source.info.height))
+        tracker = PanoramaTracker(camera, cfg, fps=source.info.fps)
+        embed = tracker.embedder.embed
+        tracker.embedder.embed = lambda frame, boxes: (
+            embedded.append(len(boxes)) or embed(frame, boxes)
+        )
+        with MotWriter(tmp_path / "loop.txt") as writer:
+            for index, frame in source:
+                tracks = tracker.update(frame, given.get(index, Detections.empty(index)))
+                writer.write(index, confirmed(tracks))
+                outputs.append(tracks)
+    # the run is this loop; detections given for the frames between are not used
+    assert (tmp_path / "loop.txt").read_bytes() == (tmp_path / "run" / "tracks.txt").read_bytes()
+    assert len(embedded) == CLIP_FRAMES // 3
+    assert summary["counts"]["detections"] == sum(len(given[i]) for i in range(0, CLIP_FRAMES, 3))
+    lines = (tmp_path / "run" / "tracks.jsonl").read_text().splitlines()
+    assert [json.loads(line)["frame"] for line in lines] == list(range(1, CLIP_FRAMES + 1))
+    # between detection frames the confirmed people are still there, predicted, unmatched
+    for tracks in outputs:
+        assert (tracks.states == TrackState.CONFIRMED).sum() == 4
+    assert all((outputs[i].detection_indices == -1).all() for i in range(1, CLIP_FRAMES, 3))
+    assert all((outputs[i].detection_indices >= 0).all() for i in range(0, CLIP_FRAMES, 3))
+    with pytest.raises(UserError, match="detect_every must be at least 1"):
+        run_track(str(video), config(detect_every=0), tmp_path / "bad", progress=False)
+
+
+def test_detect_every_n_runs_the_detector_on_those_frames_only(pano_clip):
+    _, _, gt = pano_clip
+    first = gt[gt[:, 0] == 1]
+    boxes = np.column_stack([first[:, 2:4] - 1, first[:, 2:4] - 1 + first[:, 4:6]])
+    camera = build_camera(config().camera, (512, 256))
+    detector = FixedDetector(boxes)
+    tracker = PanoramaTracker(camera, config(detect_every=4), fps=10.0, detector=detector)
+    assert [tracker.detects(j) for j in range(6)] == [True, False, False, False, True, False]
+    frame = np.zeros((256, 512, 3), np.uint8)
+    for _ in range(9):
+        tracker.update(frame)
+    assert detector.calls == [1, 1, 1]  # frames 0, 4 and 8
+    tracker.reset()
+    assert tracker.detects()  # the next video starts with a detection frame
+
+
 def test_the_detector_is_built_from_the_config_when_first_needed(pano_clip, monkeypatch):
     import mplt.pipeline
 
