@@ -177,3 +177,5 @@ class TrackConfig:
     #: detect (and take appearance) on every N-th frame only; the tracker predicts the
     #: frames between, whose tracks are written too (1: every frame)
     detect_every: int = 1
+    #: frames decoded ahead in a thread while the pipeline works (0: decoded in turn)
+    decode_ahead: int = 8

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import queue
 import resource
 import signal
 import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -462,9 +463,61 @@ class _Progress:
             self._bar.close()
 
 
+class _Prefetch:
+    """A source's frames decoded ahead in a thread while the pipeline works on earlier ones.
+
+    At most ``size`` frames wait in a bounded queue, so memory stays flat; the order is the
+    source's, and an error of the decoder is raised after the frames decoded before it, as
+    the source itself would. :meth:`close` stops the thread (before the source is closed).
+    """
+
+    _END = object()
+
+    def __init__(self, source: FrameSource, size: int) -> None:
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=size)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._decode, args=(iter(source),), name="mplt-decode", daemon=True
+        )
+        self._thread.start()
+
+    def _decode(self, frames: Iterator[tuple[int, np.ndarray]]) -> None:
+        try:
+            for item in frames:
+                if not self._put(item):
+                    return
+            self._put(self._END)
+        except BaseException as exc:  # handed to the pipeline's thread, raised there
+            self._put(exc)
+
+    def _put(self, item: Any) -> bool:
+        """Queue ``item`` unless the pipeline has stopped; whether it was queued."""
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
+        while True:
+            item = self._queue.get()
+            if item is self._END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def _batches(
-    source: FrameSource, size: int, timer: StageTimer
+    source: Iterable[tuple[int, np.ndarray]], size: int, timer: StageTimer
 ) -> Iterator[list[tuple[int, np.ndarray]]]:
+    """Batches of ``size`` frames; the decode stage is the time spent waiting for them."""
     frames = iter(source)
     while True:
         batch: list[tuple[int, np.ndarray]] = []
@@ -585,6 +638,7 @@ def run_track(
 _RANGES: tuple[tuple[str, float, float | None, str], ...] = (
     ("batch_frames", 1, None, "[]"),
     ("detect_every", 1, None, "[]"),
+    ("decode_ahead", 0, None, "[]"),
     ("camera.auto_height_delay_s", 0, None, "[]"),
     ("camera.auto_box_top", 0, 0.5, "[)"),
     ("camera.auto_box_bottom", 0, 0.5, "[)"),
@@ -836,10 +890,15 @@ class _Pipeline:
                 mot = stack.enter_context(MotWriter(self.run_dir / "tracks.txt"))
                 jsonl = stack.enter_context(JsonlWriter(self.run_dir / "tracks.jsonl"))
                 renderer = self._open_renderer(stack)
+                frames: Iterable[tuple[int, np.ndarray]] = source
+                if self.cfg.decode_ahead > 0:
+                    frames = stack.enter_context(
+                        contextlib.closing(_Prefetch(source, self.cfg.decode_ahead))
+                    )
                 written_at = time.perf_counter()
                 try:
                     with _sigterm_interrupts():
-                        for batch in _batches(source, self.cfg.batch_frames, self.timer):
+                        for batch in _batches(frames, self.cfg.batch_frames, self.timer):
                             decoded += len(batch)
                             people = 0
                             detected = self._detect(batch)

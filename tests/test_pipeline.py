@@ -4,6 +4,7 @@ camera from the factory, Ctrl-C, and a run rendered while tracking equals its re
 from __future__ import annotations
 
 import json
+import threading
 
 import numpy as np
 import pytest
@@ -70,6 +71,48 @@ def test_a_run_equals_panorama_tracker_update_frame_by_frame(pano_clip, tmp_path
             tracks = tracker.update(frame, dets if given_as == "Detections" else rows)
             writer.write(index, confirmed(tracks))
     assert (tmp_path / "loop.txt").read_bytes() == (tmp_path / "run" / "tracks.txt").read_bytes()
+
+
+def test_decoding_ahead_in_a_thread_writes_the_same_bytes(pano_clip, tmp_path):
+    video, det_file, _ = pano_clip
+    for ahead in (0, 1, 8):
+        cfg = config(decode_ahead=ahead, detect_every=2 if ahead == 1 else 1)
+        run_track(str(video), cfg, tmp_path / f"{ahead}", detections_file=det_file, progress=False)
+    serial = config(decode_ahead=0, detect_every=2)
+    run_track(str(video), serial, tmp_path / "serial2", detections_file=det_file, progress=False)
+    for name in ("tracks.txt", "tracks.jsonl", "tracks_final.txt", "tracks_final.jsonl"):
+        assert (tmp_path / "8" / name).read_bytes() == (tmp_path / "0" / name).read_bytes()
+        assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "serial2" / name).read_bytes()
+
+
+def test_a_decoder_failing_part_way_with_decoding_ahead(pano_clip, tmp_path, monkeypatch):
+    """The frames decoded before the failure are tracked, then the run fails with its error."""
+    import mplt.pipeline
+
+    video, det_file, _ = pano_clip
+    real = mplt.pipeline.open_source
+
+    def failing(spec, **kwargs):
+        source = real(spec, **kwargs)
+        frames = source._frames
+
+        def broken():
+            for k, frame in enumerate(frames):
+                if k == 12:
+                    raise UserError("decoding failed near frame 12; re-encode the video")
+                yield frame
+
+        source._frames = broken()
+        return source
+
+    monkeypatch.setattr(mplt.pipeline, "open_source", failing)
+    with pytest.raises(UserError, match="near frame 12"):
+        run_track(str(video), config(), tmp_path / "run", detections_file=det_file, progress=False)
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["status"] == "failed" and summary["frames_processed"] == 12
+    lines = (tmp_path / "run" / "tracks.jsonl").read_text().splitlines()
+    assert len(lines) == 12
+    assert not [t for t in threading.enumerate() if t.name == "mplt-decode"]
 
 
 def test_frames_without_a_detector_are_detected_in_batches(pano_clip):
