@@ -835,6 +835,7 @@ class _Pipeline:
                 "height": self.info.height,
                 "fps": self.info.fps,
                 "frame_count": self.info.frame_count,
+                "decoder": self.info.decoder,
             },
             "run_dir": str(self.run_dir),
             "frames_processed": self.frames_done,

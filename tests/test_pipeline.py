@@ -157,6 +157,7 @@ def test_detect_every_n_detects_and_embeds_every_nth_frame_and_writes_every_fram
     # the run is this loop; detections given for the frames between are not used
     assert (tmp_path / "loop.txt").read_bytes() == (tmp_path / "run" / "tracks.txt").read_bytes()
     assert len(embedded) == CLIP_FRAMES // 3
+    assert summary["input"]["decoder"] == "ffmpeg"  # no GPU decoder here
     assert summary["counts"]["detections"] == sum(len(given[i]) for i in range(0, CLIP_FRAMES, 3))
     lines = (tmp_path / "run" / "tracks.jsonl").read_text().splitlines()
     assert [json.loads(line)["frame"] for line in lines] == list(range(1, CLIP_FRAMES + 1))
