@@ -171,4 +171,14 @@ def build_detector(cfg: DetectorConfig, camera: Camera | None) -> Detector:
         zoom_step=cfg.zoom_step,
         max_range_m=cfg.max_range_m,
         near_views=cfg.near_views,
+        resample_on_device=_resample_on_device(cfg, base),
     )
+
+
+def _resample_on_device(cfg: DetectorConfig, base: Detector) -> bool:
+    """``detector.resample_on_device``; None: where a detector that takes tensors runs on
+    CUDA (on a CPU cv2 resamples faster)."""
+    if cfg.resample_on_device is not None:
+        return cfg.resample_on_device
+    device = str(getattr(base, "device", "cpu"))
+    return hasattr(base, "detect_tensors") and device.startswith("cuda")
