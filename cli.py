@@ -149,6 +149,11 @@ def cli() -> None:
     metavar="[ADDRESS]",
     help="Many videos: run them as Ray tasks, on the cluster at ADDRESS or a local Ray.",
 )
+@click.option(
+    "--shared-model",
+    is_flag=True,
+    help="Many videos: --workers of them in threads of one process sharing one detector model.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def track(
     sources: tuple[str, ...],
@@ -169,6 +174,7 @@ def track(
     workers: int | None,
     retries: int | None,
     ray_address: str | None,
+    shared_model: bool,
     quiet: bool,
 ) -> None:
     """Detect, localize and track every person in SOURCE.
@@ -210,13 +216,14 @@ def track(
             overwrite,
             allow_empty_detections,
             ray_address,
+            shared_model,
             quiet,
         )
         return
-    if workers is not None or retries is not None or ray_address is not None:
+    if workers is not None or retries is not None or ray_address is not None or shared_model:
         raise UserError(
-            "--workers, --retries and --ray are for many videos; give several SOURCEs, a "
-            "folder of videos or @list.txt"
+            "--workers, --retries, --ray and --shared-model are for many videos; give several "
+            "SOURCEs, a folder of videos or @list.txt"
         )
     summary = track_video(
         videos[0],
@@ -252,6 +259,7 @@ def _track_many(
     overwrite: bool,
     allow_empty_detections: bool,
     ray_address: str | None,
+    shared_model: bool,
     quiet: bool,
 ) -> None:
     """``mplt track`` over many videos (:mod:`mplt.fleet`)."""
@@ -263,6 +271,8 @@ def _track_many(
             "--detections belongs to one video; track the videos one by one to give each its "
             "detections"
         )
+    if shared_model and ray_address is not None:
+        raise UserError("--shared-model runs in this process, not on Ray; drop one of them")
     cfg = resolve_track_config(config_path, flags, camera_height=camera_height, calib=calib)
     settings = Settings(
         cfg,
@@ -277,7 +287,7 @@ def _track_many(
         videos,
         settings,
         out or "runs",
-        backend="pool" if ray_address is None else "ray",
+        backend="ray" if ray_address is not None else "shared" if shared_model else "pool",
         overwrite=overwrite,
         progress=not quiet,
     )

@@ -34,7 +34,7 @@ from core.files import write_atomic
 from core.types import Detections, Tracks, TrackState
 from mplt.appearance import build_embedder
 from mplt.config import TrackConfig
-from mplt.detection import Detector, box_margins_of, build_detector
+from mplt.detection import Detector, SharedDetector, box_margins_of, build_detector
 from mplt.finish import FINISH_FIELDS, Finisher, FinishSettings
 from mplt.geometry import Camera, box_centre_azel, build_camera, estimates_height
 from mplt.io.files import unique_dir, write_error
@@ -581,6 +581,7 @@ def run_track(
     progress: bool = True,
     overwrite: bool = False,
     allow_empty_detections: bool = False,
+    shared_detector: SharedDetector | None = None,
 ) -> dict[str, Any]:
     """Track every person in a video; returns the summary also written to ``summary.json``.
 
@@ -596,6 +597,8 @@ def run_track(
         overwrite: replace the run in ``out_dir`` once this one has finished.
         allow_empty_detections: a detections file without rows is accepted (a video without
             people) instead of being an error.
+        shared_detector: detect through this model, shared with runs in other threads
+            (:func:`mplt.detection.shared_model`), instead of loading one.
 
     Raises:
         UserError: a bad input or setting (before anything is written), a run directory that
@@ -618,7 +621,7 @@ def run_track(
                 allow_empty=allow_empty_detections,
             )
         run_dir = Path(out_dir) if out_dir else default_run_dir(source_spec)
-        pipeline = _Pipeline(cfg, camera, info, run_dir, given_detections)
+        pipeline = _Pipeline(cfg, camera, info, run_dir, given_detections, shared_detector)
         # Only now that every input and setting has been checked does the run leave a trace.
         claim = claim_run_dir(run_dir, overwrite=overwrite)
         try:
@@ -752,6 +755,7 @@ class _Pipeline:
         info: VideoInfo,
         run_dir: Path,
         given_detections: dict[int, Detections] | None,
+        shared: SharedDetector | None = None,
     ) -> None:
         self.cfg = cfg
         self.camera = camera
@@ -760,7 +764,9 @@ class _Pipeline:
         self.given = given_detections
         # Built here, not on first use, so that a detector that cannot run fails before any
         # output file is written.
-        detector = None if given_detections is not None else build_detector(cfg.detector, camera)
+        detector = None
+        if given_detections is None:
+            detector = build_detector(cfg.detector, camera, shared)
         self.detector_name = "given detections" if detector is None else detector.name
         delay = 0
         if estimates_height(cfg.camera, camera):
