@@ -115,6 +115,12 @@ def cli() -> None:
     help="First frame to process (0-based).",
 )
 @click.option("--max-frames", type=click.IntRange(min=1), help="Process at most this many frames.")
+@click.option(
+    "--detect-every",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Detect on every N-th frame only; the tracker predicts between [detect_every: 1].",
+)
 @click.option("--render/--no-render", default=None, help="Also write an annotated video.mp4.")
 @click.option(
     "--overwrite",
@@ -144,6 +150,11 @@ def cli() -> None:
     metavar="[ADDRESS]",
     help="Many videos: run them as Ray tasks, on the cluster at ADDRESS or a local Ray.",
 )
+@click.option(
+    "--shared-model",
+    is_flag=True,
+    help="Many videos: --workers of them in threads of one process sharing one detector model.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def track(
     sources: tuple[str, ...],
@@ -157,12 +168,14 @@ def track(
     reid: str | None,
     start: int,
     max_frames: int | None,
+    detect_every: int | None,
     render: bool | None,
     overwrite: bool,
     allow_empty_detections: bool,
     workers: int | None,
     retries: int | None,
     ray_address: str | None,
+    shared_model: bool,
     quiet: bool,
 ) -> None:
     """Detect, localize and track every person in SOURCE.
@@ -184,6 +197,8 @@ def track(
         flags += ["embedder.kind=reid", f"embedder.checkpoint={reid}"]
     if render is not None:
         flags.append(f"output.render={str(render).lower()}")
+    if detect_every is not None:
+        flags.append(f"detect_every={detect_every}")
     if workers is not None:
         flags.append(f"fleet.workers={workers}")
     if retries is not None:
@@ -202,13 +217,14 @@ def track(
             overwrite,
             allow_empty_detections,
             ray_address,
+            shared_model,
             quiet,
         )
         return
-    if workers is not None or retries is not None or ray_address is not None:
+    if workers is not None or retries is not None or ray_address is not None or shared_model:
         raise UserError(
-            "--workers, --retries and --ray are for many videos; give several SOURCEs, a "
-            "folder of videos or @list.txt"
+            "--workers, --retries, --ray and --shared-model are for many videos; give several "
+            "SOURCEs, a folder of videos or @list.txt"
         )
     summary = track_video(
         videos[0],
@@ -244,6 +260,7 @@ def _track_many(
     overwrite: bool,
     allow_empty_detections: bool,
     ray_address: str | None,
+    shared_model: bool,
     quiet: bool,
 ) -> None:
     """``mplt track`` over many videos (:mod:`mplt.fleet`)."""
@@ -255,6 +272,8 @@ def _track_many(
             "--detections belongs to one video; track the videos one by one to give each its "
             "detections"
         )
+    if shared_model and ray_address is not None:
+        raise UserError("--shared-model runs in this process, not on Ray; drop one of them")
     cfg = resolve_track_config(config_path, flags, camera_height=camera_height, calib=calib)
     settings = Settings(
         cfg,
@@ -269,7 +288,7 @@ def _track_many(
         videos,
         settings,
         out or "runs",
-        backend="pool" if ray_address is None else "ray",
+        backend="ray" if ray_address is not None else "shared" if shared_model else "pool",
         overwrite=overwrite,
         progress=not quiet,
     )

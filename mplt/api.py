@@ -19,12 +19,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mplt.pipeline
 from core.config import apply_override, config_from_dict, config_to_dict, load_config, updated
 from mplt.config import TrackConfig
 from mplt.pipeline import PanoramaTracker
+
+if TYPE_CHECKING:
+    from mplt.detection import SharedDetector
 
 __all__ = ["PanoramaTracker", "TrackResult", "track"]
 
@@ -105,6 +108,7 @@ def track(
     overrides: Iterable[str] = (),
     overwrite: bool = False,
     allow_empty_detections: bool = False,
+    shared_detector: SharedDetector | None = None,
 ) -> TrackResult:
     """Detect, localize and track every person in a video; the outputs of ``mplt track``.
 
@@ -125,6 +129,9 @@ def track(
         overrides: ``section.key=value`` settings applied to ``config`` first, as ``--set``.
         overwrite: replace the run in ``out`` once the new one has finished.
         allow_empty_detections: a ``detections`` file without rows is no error.
+        shared_detector: detect through this model, shared with runs in other threads
+            (:func:`mplt.detection.shared_model`; ``mplt track`` of many videos with
+            ``--shared-model``), instead of loading one.
 
     Raises:
         UserError: a missing input, a bad setting or an unwritable run directory; nothing is
@@ -143,6 +150,7 @@ def track(
         progress=progress,
         overwrite=overwrite,
         allow_empty_detections=allow_empty_detections,
+        shared_detector=shared_detector,
     )
     run_dir = Path(summary["run_dir"])
     video = run_dir / "video.mp4"

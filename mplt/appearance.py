@@ -25,6 +25,8 @@ from core.registry import Registry
 from mplt.geometry import rectified_crop_maps
 
 if TYPE_CHECKING:
+    import torch
+
     from mplt.config import EmbedderConfig
     from mplt.geometry import Camera
 
@@ -83,6 +85,17 @@ def _axis_aligned_maps(
     return map_x.astype(np.float32), map_y.astype(np.float32)
 
 
+def crop_maps(
+    camera: Camera | None, boxes: np.ndarray, out_hw: tuple[int, int], margin: float
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """``cv2.remap`` maps ``(N, h, w)`` of the crops of :func:`extract_crops`, and whether
+    their columns wrap around (a panorama's seam)."""
+    if camera is None:
+        return (*_axis_aligned_maps(boxes, out_hw, margin), False)
+    # map_x is wrapped into [0, W) on a panorama: sampling must wrap across the seam
+    return (*rectified_crop_maps(camera, boxes, out_hw, margin), camera.x_period is not None)
+
+
 def extract_crops(
     frame: np.ndarray,
     camera: Camera | None,
@@ -108,13 +121,8 @@ def extract_crops(
     n = len(boxes)
     if n == 0:
         return np.zeros((0, h, w, 3), np.uint8)
-    if camera is None:
-        map_x, map_y = _axis_aligned_maps(boxes, (h, w), margin)
-        border = cv2.BORDER_REPLICATE
-    else:
-        map_x, map_y = rectified_crop_maps(camera, boxes, (h, w), margin)
-        # map_x is wrapped into [0, W) on a panorama; BORDER_WRAP interpolates across the seam
-        border = cv2.BORDER_WRAP if camera.x_period is not None else cv2.BORDER_REPLICATE
+    map_x, map_y, wrap = crop_maps(camera, boxes, (h, w), margin)
+    border = cv2.BORDER_WRAP if wrap else cv2.BORDER_REPLICATE
     # All crops stacked vertically: one remap call per chunk instead of one per crop.
     map_x, map_y = map_x.reshape(n * h, w), map_y.reshape(n * h, w)
     rows = max(h, _MAX_REMAP_ROWS // h * h)
@@ -125,6 +133,29 @@ def extract_crops(
         for r in range(0, n * h, rows)
     ]
     return np.concatenate(parts).reshape(n, h, w, 3)
+
+
+def device_crops(
+    frame: np.ndarray,
+    camera: Camera | None,
+    boxes: np.ndarray,
+    out_hw: tuple[int, int],
+    device: str | torch.device,
+    margin: float = 0.1,
+) -> torch.Tensor:
+    """The crops of :func:`extract_crops`, cut on a torch ``device`` (``grid_sample``): the
+    frame goes there once, the crops stay there.
+
+    Returns:
+        ``(N, 3, h, w)`` float32 RGB in [0, 1] on ``device``.
+    """
+    from mplt.io.resample import frame_tensor, remap, remap_grid
+
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    map_x, map_y, wrap = crop_maps(camera, boxes, out_hw, margin)
+    size = (frame.shape[1], frame.shape[0])
+    grid = remap_grid(map_x, map_y, size, wrap=wrap, device=device)
+    return remap(frame_tensor(frame, device), grid, wrap=wrap, rows=out_hw[0]).div_(255.0)
 
 
 class ColourEmbedder:
@@ -178,6 +209,27 @@ class ColourEmbedder:
         x = (np.arange(w) + 0.5) / w - 0.5
         self._weight = np.broadcast_to(np.exp(-0.5 * (x / sigma) ** 2), (h, w))
         self._stripe = np.broadcast_to((np.arange(h) * self.stripes // h)[:, None], (h, w))
+        # Every per-pixel quantity depends on one uint8 HSV channel (or on saturation and
+        # value together): lookup tables over 0..255 replace the float maths per pixel.
+        level = np.arange(256) / 255.0
+        pos = np.arange(256) / 256.0 * self.hue_bins - 0.5  # hue between two bin centres
+        lower = np.floor(pos)
+        self._frac = pos - lower
+        hue0 = lower.astype(np.int64) % self.hue_bins
+        # the bin indices of the two hues, in steps of a hue's saturation bins
+        self._hue0 = hue0 * self.sat_bins
+        self._hue1 = (hue0 + 1) % self.hue_bins * self.sat_bins
+        self._sat_bin = np.clip(
+            ((level - self.min_saturation) / (1.0 - self.min_saturation) * self.sat_bins).astype(
+                np.int64
+            ),
+            0,
+            self.sat_bins - 1,
+        )
+        self._grey = self.hue_bins * self.sat_bins + np.clip(
+            (level * self.grey_bins).astype(np.int64), 0, self.grey_bins - 1
+        )
+        self._coloured_s, self._coloured_v = level >= self.min_saturation, level >= self.min_value
 
     def embed(self, frame: np.ndarray, boxes: np.ndarray) -> np.ndarray:
         """``(N, D)`` float32 unit features of the people in ``boxes`` (see :class:`Embedder`)."""
@@ -201,40 +253,23 @@ class ColourEmbedder:
             )
         h, w = self.crop_hw
         # HSV_FULL: hue over the whole 0..255 range rather than OpenCV's 0..179
-        hsv = (
-            cv2.cvtColor(np.ascontiguousarray(crops).reshape(n * h, w, 3), cv2.COLOR_RGB2HSV_FULL)
-            .reshape(n, h, w, 3)
-            .astype(np.float64)
-        )
-        sat, val = hsv[..., 1] / 255.0, hsv[..., 2] / 255.0
-        colour = (sat >= self.min_saturation) & (val >= self.min_value)
-        # hue: linear vote between the two nearest bin centres (circular)
-        pos = hsv[..., 0] / 256.0 * self.hue_bins - 0.5
-        lower = np.floor(pos)
-        frac = pos - lower
-        hue0 = lower.astype(np.int64) % self.hue_bins
-        hue1 = (hue0 + 1) % self.hue_bins
-        sat_bin = np.clip(
-            ((sat - self.min_saturation) / (1.0 - self.min_saturation) * self.sat_bins).astype(
-                np.int64
-            ),
-            0,
-            self.sat_bins - 1,
-        )
-        grey = self.hue_bins * self.sat_bins + np.clip(
-            (val * self.grey_bins).astype(np.int64), 0, self.grey_bins - 1
-        )
+        hsv = cv2.cvtColor(
+            np.ascontiguousarray(crops).reshape(n * h, w, 3), cv2.COLOR_RGB2HSV_FULL
+        ).reshape(n, h, w, 3)
+        hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
+        colour = self._coloured_s[sat] & self._coloured_v[val]
         base = (np.arange(n)[:, None, None] * self.stripes + self._stripe) * self.bins
         weight = np.broadcast_to(self._weight, (n, h, w))
-        bin_a = base + np.where(colour, hue0 * self.sat_bins + sat_bin, grey)
-        bin_b = base + hue1 * self.sat_bins + sat_bin
+        sat_bin = self._sat_bin[sat]
+        bin_a = base + np.where(colour, self._hue0[hue] + sat_bin, self._grey[val])
+        bin_b = base + self._hue1[hue] + sat_bin
+        frac = self._frac[hue]
         weight_a = np.where(colour, weight * (1.0 - frac), weight)
         weight_b = np.where(colour, weight * frac, 0.0)
-        hist = np.bincount(
-            np.concatenate([bin_a.ravel(), bin_b.ravel()]),
-            weights=np.concatenate([weight_a.ravel(), weight_b.ravel()]),
-            minlength=n * self.dim,
-        ).reshape(n, self.stripes, self.bins)
+        size = n * self.dim
+        hist = np.bincount(bin_a.ravel(), weight_a.ravel(), size)
+        hist += np.bincount(bin_b.ravel(), weight_b.ravel(), size)
+        hist = hist.reshape(n, self.stripes, self.bins)
         hist /= np.maximum(hist.sum(axis=2, keepdims=True), 1e-12)
         feat = np.sqrt(hist).reshape(n, self.dim)
         feat /= np.maximum(np.linalg.norm(feat, axis=1, keepdims=True), 1e-12)
@@ -251,9 +286,18 @@ class EncoderEmbedder:
 
     Crops are rectified and seam-aware like the colour embedder's, at the encoder's own input
     size, and go through the network in batches of ``batch_size`` (fp16 autocast on CUDA).
+    With ``crops_on_device`` (default: when the encoder runs on CUDA) they are cut where the
+    encoder runs (:func:`device_crops`) and never come back to the host.
     """
 
-    def __init__(self, camera: Camera | None, encoder, name: str, batch_size: int = 64) -> None:
+    def __init__(
+        self,
+        camera: Camera | None,
+        encoder,
+        name: str,
+        batch_size: int = 64,
+        crops_on_device: bool | None = None,
+    ) -> None:
         import torch
 
         self.encoder = encoder
@@ -263,13 +307,18 @@ class EncoderEmbedder:
         self.name = name
         self.crop_hw = (encoder.height, encoder.width)
         self._autocast = encoder.device.type == "cuda"
+        self.crops_on_device = self._autocast if crops_on_device is None else bool(crops_on_device)
         self._torch = torch
 
     def embed(self, frame: np.ndarray, boxes: np.ndarray) -> np.ndarray:
         """``(N, D)`` float32 unit features of the people in ``boxes``."""
-        crops = extract_crops(frame, self.camera, boxes, self.crop_hw)
-        if len(crops) == 0:
+        boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+        if len(boxes) == 0:
             return np.zeros((0, self.dim), np.float32)
+        if self.crops_on_device:
+            crops = device_crops(frame, self.camera, boxes, self.crop_hw, self.encoder.device)
+        else:
+            crops = extract_crops(frame, self.camera, boxes, self.crop_hw)
         with self._torch.autocast("cuda", dtype=self._torch.float16, enabled=self._autocast):
             parts = [
                 self.encoder.embed_crops(crops[i : i + self.batch_size])

@@ -62,6 +62,9 @@ class DetectorConfig:
     batch_size: int = 16  #: images (tiles/views) per forward pass
     device: str = "auto"  #: auto | cpu | cuda | cuda:N
     half: bool | None = None  #: fp16; None = on for CUDA
+    #: cut and resample the patches on the detector's device and detect them there (yolo);
+    #: None = on for CUDA
+    resample_on_device: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -174,3 +177,8 @@ class TrackConfig:
     render: RenderConfig = field(default_factory=RenderConfig)
     fleet: FleetConfig = field(default_factory=FleetConfig)
     batch_frames: int = 4  #: frames decoded and detected together
+    #: detect (and take appearance) on every N-th frame only; the tracker predicts the
+    #: frames between, whose tracks are written too (1: every frame)
+    detect_every: int = 1
+    #: frames decoded ahead in a thread while the pipeline works (0: decoded in turn)
+    decode_ahead: int = 8

@@ -21,6 +21,9 @@ Backends (:data:`BACKENDS`):
 * ``pool`` (the default): ``fleet.workers`` videos at a time on this machine, each in a fresh
   process of its own (``spawn``): a crash or a kill of one worker takes only its video with it,
   and a video's output is what ``mplt track VIDEO`` alone writes, byte for byte.
+* ``shared`` (``--shared-model``): ``fleet.workers`` videos at a time in threads of this
+  process sharing one detector model, the patches of all of them batched into its forward
+  passes (:mod:`mplt.detection.shared`); each video's output is still its own run's.
 * ``ray``: the same videos as Ray Core tasks (one task per video, ``fleet.ray_num_cpus`` /
   ``fleet.ray_num_gpus`` each) on a Ray cluster (``--ray ADDRESS``) or a local Ray instance
   (``--ray``). Tasks rather than actors that keep a model loaded: loading the detector takes a
@@ -205,8 +208,9 @@ def write_index(parent: Path, rows: list[dict]) -> None:
 # -- the work of one job, wherever it runs --------------------------------------------------
 
 
-def run_job(job: Job, settings: Settings, overwrite: bool) -> Outcome:
-    """Track one video into its run directory (what every backend runs)."""
+def run_job(job: Job, settings: Settings, overwrite: bool, shared: Any = None) -> Outcome:
+    """Track one video into its run directory (what every backend runs); ``shared``: the
+    detector model shared with the jobs in other threads."""
     from mplt.api import track
 
     try:
@@ -216,6 +220,7 @@ def run_job(job: Job, settings: Settings, overwrite: bool) -> Outcome:
             out=job.run_dir,
             progress=False,
             overwrite=overwrite,
+            shared_detector=shared,
             **settings.track_kwargs,
         )
     except UserError as exc:
@@ -336,6 +341,46 @@ def run_ray(
             except ray.exceptions.RayError as exc:  # the worker died with the task
                 outcome = Outcome(False, f"the Ray task failed ({type(exc).__name__})")
             on_done(job, outcome)
+
+
+@BACKENDS.register("shared")
+def run_shared(
+    jobs: list[Job],
+    settings: Settings,
+    slots: int,
+    on_done: Callable[[Job, Outcome], None],
+    tick: Callable[[], None],
+) -> None:
+    """``slots`` jobs at a time, each in a thread of this process, all detecting through one
+    model (:class:`mplt.detection.SharedDetector`): the patches of all the videos running go
+    through it together, each video keeps its own tracker and run directory."""
+    import threading
+
+    from mplt.detection import shared_model
+
+    shared = shared_model(settings.config.detector)
+    done: queue.Queue[tuple[Job, Outcome]] = queue.Queue()
+
+    def work(job: Job, overwrite: bool) -> None:
+        with shared.member():
+            outcome = run_job(job, settings, overwrite, shared)
+        done.put((job, outcome))
+
+    waiting = list(jobs)
+    running = 0
+    while waiting or running:
+        while waiting and running < slots:
+            job = waiting.pop(0)
+            threading.Thread(target=work, args=(job, _overwrite(job)), daemon=True).start()
+            running += 1
+        try:
+            job, outcome = done.get(timeout=0.5)
+        except queue.Empty:
+            tick()
+            continue
+        running -= 1
+        tick()
+        on_done(job, outcome)
 
 
 # -- the whole run -------------------------------------------------------------------------

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import queue
 import resource
 import signal
 import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -33,7 +34,7 @@ from core.files import write_atomic
 from core.types import Detections, Tracks, TrackState
 from mplt.appearance import build_embedder
 from mplt.config import TrackConfig
-from mplt.detection import Detector, box_margins_of, build_detector
+from mplt.detection import Detector, SharedDetector, box_margins_of, build_detector
 from mplt.finish import FINISH_FIELDS, Finisher, FinishSettings
 from mplt.geometry import Camera, box_centre_azel, build_camera, estimates_height
 from mplt.io.files import unique_dir, write_error
@@ -137,6 +138,10 @@ class PanoramaTracker:
         delay_frames: how many frames :meth:`push` may hold back while the camera height is
             being estimated (0: none).
 
+    With ``config.detect_every`` N > 1 only the first frame after construction (or
+    :meth:`reset`) and every N-th after it are detected and embedded; the tracks of the
+    frames between are the tracker's predictions (detections given for them are not used).
+
     Attributes:
         camera: the camera in use (replaced when its height is estimated).
         timer: seconds spent per stage (``detect``, ``localize``, ``embed``, ``track``).
@@ -203,8 +208,10 @@ class PanoramaTracker:
             )
         self.pose_estimate: CameraPoseEstimate | None = None
         self.settled_at: int | None = None
-        self._pending: deque[Detections] = deque()
+        # detections, or the index of a frame tracked by prediction alone (detect_every)
+        self._pending: deque[Detections | int] = deque()
         self._next_index = 0
+        self._pushed = 0
         self._asked_at = -(10**9)
 
     @property
@@ -240,6 +247,11 @@ class PanoramaTracker:
         """Whether the camera height is being estimated and has not settled yet."""
         return self._pose is not None and self.pose_estimate is None
 
+    def detects(self, ahead: int = 0) -> bool:
+        """Whether the frame pushed ``ahead`` frames after the next one is a detection frame
+        (``config.detect_every``), e.g. to detect only those of a batch."""
+        return (self._pushed + ahead) % self.config.detect_every == 0
+
     def update(
         self, frame: np.ndarray, detections: Detections | np.ndarray | None = None
     ) -> Tracks:
@@ -273,6 +285,8 @@ class PanoramaTracker:
             One :class:`Detections` per frame (no ground positions or embeddings yet: those
             come in :meth:`push`).
         """
+        if not frames:
+            return []
         with self.timer("detect"):
             results = self.detector.detect(list(frames))
             return [
@@ -294,12 +308,21 @@ class PanoramaTracker:
             detections: its people (see :func:`as_detections`), numbered by ``frame_index``
                 when a :class:`Detections` (a jump of k counts as k frames); None runs the
                 detector. Ground positions given with them (e.g. by a 3D detector) win over
-                the localizer's.
+                the localizer's. Not used on a frame between detection frames
+                (:meth:`detects`), except for its ``frame_index``.
 
         Raises:
             ValueError: a frame of another size than the camera's, or malformed detections.
         """
         self._check_frame(frame)
+        detect = self.detects()
+        self._pushed += 1
+        if not detect:
+            index = self._next_index
+            if isinstance(detections, Detections):
+                index = detections.frame_index
+            self._next_index = index + 1
+            return self._release(index)
         if detections is None:
             dets = self.detect([frame], [self._next_index])[0]
         elif isinstance(detections, Detections):
@@ -312,7 +335,11 @@ class PanoramaTracker:
                 dets = dets.replace(embeddings=self.embedder.embed(frame, dets.boxes))
         if self._pose is not None:
             self._observe(dets)
-        self._pending.append(dets)
+        return self._release(dets)
+
+    def _release(self, item: Detections | int) -> list[TrackedFrame]:
+        """Queue a frame; track the frames that need not wait for the camera height."""
+        self._pending.append(item)
         done = []
         while self._pending and (not self.estimating or len(self._pending) > self.delay_frames):
             done.append(self._localize_and_track(self._pending.popleft()))
@@ -364,7 +391,9 @@ class PanoramaTracker:
 
     # -- localize and track -----------------------------------------------------------------
 
-    def _localize_and_track(self, dets: Detections) -> TrackedFrame:
+    def _localize_and_track(self, dets: Detections | int) -> TrackedFrame:
+        if isinstance(dets, int):  # between detection frames: the first frame is detected
+            return TrackedFrame(dets, Detections.empty(dets), self.tracker.predict(dets))
         if self.localizer is not None and len(dets):
             with self.timer("localize"):
                 loc = self.localizer.localize(dets.boxes)
@@ -395,6 +424,7 @@ class PanoramaTracker:
         self.tracker.reset()
         self._pending.clear()
         self._next_index = 0
+        self._pushed = 0
         self._asked_at = -(10**9)
 
 
@@ -433,9 +463,61 @@ class _Progress:
             self._bar.close()
 
 
+class _Prefetch:
+    """A source's frames decoded ahead in a thread while the pipeline works on earlier ones.
+
+    At most ``size`` frames wait in a bounded queue, so memory stays flat; the order is the
+    source's, and an error of the decoder is raised after the frames decoded before it, as
+    the source itself would. :meth:`close` stops the thread (before the source is closed).
+    """
+
+    _END = object()
+
+    def __init__(self, source: FrameSource, size: int) -> None:
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=size)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._decode, args=(iter(source),), name="mplt-decode", daemon=True
+        )
+        self._thread.start()
+
+    def _decode(self, frames: Iterator[tuple[int, np.ndarray]]) -> None:
+        try:
+            for item in frames:
+                if not self._put(item):
+                    return
+            self._put(self._END)
+        except BaseException as exc:  # handed to the pipeline's thread, raised there
+            self._put(exc)
+
+    def _put(self, item: Any) -> bool:
+        """Queue ``item`` unless the pipeline has stopped; whether it was queued."""
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
+        while True:
+            item = self._queue.get()
+            if item is self._END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def _batches(
-    source: FrameSource, size: int, timer: StageTimer
+    source: Iterable[tuple[int, np.ndarray]], size: int, timer: StageTimer
 ) -> Iterator[list[tuple[int, np.ndarray]]]:
+    """Batches of ``size`` frames; the decode stage is the time spent waiting for them."""
     frames = iter(source)
     while True:
         batch: list[tuple[int, np.ndarray]] = []
@@ -499,6 +581,7 @@ def run_track(
     progress: bool = True,
     overwrite: bool = False,
     allow_empty_detections: bool = False,
+    shared_detector: SharedDetector | None = None,
 ) -> dict[str, Any]:
     """Track every person in a video; returns the summary also written to ``summary.json``.
 
@@ -514,6 +597,8 @@ def run_track(
         overwrite: replace the run in ``out_dir`` once this one has finished.
         allow_empty_detections: a detections file without rows is accepted (a video without
             people) instead of being an error.
+        shared_detector: detect through this model, shared with runs in other threads
+            (:func:`mplt.detection.shared_model`), instead of loading one.
 
     Raises:
         UserError: a bad input or setting (before anything is written), a run directory that
@@ -536,7 +621,7 @@ def run_track(
                 allow_empty=allow_empty_detections,
             )
         run_dir = Path(out_dir) if out_dir else default_run_dir(source_spec)
-        pipeline = _Pipeline(cfg, camera, info, run_dir, given_detections)
+        pipeline = _Pipeline(cfg, camera, info, run_dir, given_detections, shared_detector)
         # Only now that every input and setting has been checked does the run leave a trace.
         claim = claim_run_dir(run_dir, overwrite=overwrite)
         try:
@@ -555,6 +640,8 @@ def run_track(
 #: config lacks is skipped.
 _RANGES: tuple[tuple[str, float, float | None, str], ...] = (
     ("batch_frames", 1, None, "[]"),
+    ("detect_every", 1, None, "[]"),
+    ("decode_ahead", 0, None, "[]"),
     ("camera.auto_height_delay_s", 0, None, "[]"),
     ("camera.auto_box_top", 0, 0.5, "[)"),
     ("camera.auto_box_bottom", 0, 0.5, "[)"),
@@ -668,6 +755,7 @@ class _Pipeline:
         info: VideoInfo,
         run_dir: Path,
         given_detections: dict[int, Detections] | None,
+        shared: SharedDetector | None = None,
     ) -> None:
         self.cfg = cfg
         self.camera = camera
@@ -676,7 +764,9 @@ class _Pipeline:
         self.given = given_detections
         # Built here, not on first use, so that a detector that cannot run fails before any
         # output file is written.
-        detector = None if given_detections is not None else build_detector(cfg.detector, camera)
+        detector = None
+        if given_detections is None:
+            detector = build_detector(cfg.detector, camera, shared)
         self.detector_name = "given detections" if detector is None else detector.name
         delay = 0
         if estimates_height(cfg.camera, camera):
@@ -712,13 +802,19 @@ class _Pipeline:
         )
 
     def _detect(self, batch: list[tuple[int, np.ndarray]]) -> list[Detections]:
+        """The batch's detections; frames between detection frames get empty ones, which
+        only carry their index (:meth:`PanoramaTracker.detects`)."""
+        wanted = [item for j, item in enumerate(batch) if self.tracker.detects(j)]
         if self.given is None:
-            return self.tracker.detect([frame for _, frame in batch], [i for i, _ in batch])
-        with self.timer("detect"):
-            return [
-                self.given.get(index, Detections.empty(index)).replace(frame_index=index)
-                for index, _ in batch
-            ]
+            found = self.tracker.detect([frame for _, frame in wanted], [i for i, _ in wanted])
+        else:
+            with self.timer("detect"):
+                found = [
+                    self.given.get(index, Detections.empty(index)).replace(frame_index=index)
+                    for index, _ in wanted
+                ]
+        by_index = {d.frame_index: d for d in found}
+        return [by_index.get(index, Detections.empty(index)) for index, _ in batch]
 
     def summary(self, status: str, wall_s: float) -> dict[str, Any]:
         n = max(self.frames_done, 1)
@@ -745,6 +841,7 @@ class _Pipeline:
                 "height": self.info.height,
                 "fps": self.info.fps,
                 "frame_count": self.info.frame_count,
+                "decoder": self.info.decoder,
             },
             "run_dir": str(self.run_dir),
             "frames_processed": self.frames_done,
@@ -800,10 +897,15 @@ class _Pipeline:
                 mot = stack.enter_context(MotWriter(self.run_dir / "tracks.txt"))
                 jsonl = stack.enter_context(JsonlWriter(self.run_dir / "tracks.jsonl"))
                 renderer = self._open_renderer(stack)
+                frames: Iterable[tuple[int, np.ndarray]] = source
+                if self.cfg.decode_ahead > 0:
+                    frames = stack.enter_context(
+                        contextlib.closing(_Prefetch(source, self.cfg.decode_ahead))
+                    )
                 written_at = time.perf_counter()
                 try:
                     with _sigterm_interrupts():
-                        for batch in _batches(source, self.cfg.batch_frames, self.timer):
+                        for batch in _batches(frames, self.cfg.batch_frames, self.timer):
                             decoded += len(batch)
                             people = 0
                             detected = self._detect(batch)

@@ -56,9 +56,18 @@ class Encoder:
         """(N, 3, H, W) normalised float -> (N, D) L2-normalised (on ``device``)."""
         return self.module(images.to(self.device))
 
-    def preprocess(self, crops: np.ndarray) -> torch.Tensor:
-        """(N, h, w, 3) uint8 RGB crops (any h, w) -> (N, 3, height, width) normalised float."""
-        x = torch.from_numpy(np.ascontiguousarray(crops)).permute(0, 3, 1, 2).float().div_(255.0)
+    def preprocess(self, crops: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """Crops (any h, w) -> (N, 3, height, width) normalised float, on the crops' device.
+
+        Args:
+            crops: (N, h, w, 3) uint8 RGB, or (N, 3, h, w) float RGB in [0, 1] on any device
+                (crops cut where the network runs stay there).
+        """
+        if isinstance(crops, torch.Tensor):
+            x = crops.float()
+        else:
+            x = torch.from_numpy(np.ascontiguousarray(crops)).permute(0, 3, 1, 2).float()
+            x = x.div_(255.0)
         if x.shape[-2:] != (self.height, self.width):
             x = F.interpolate(
                 x,
@@ -69,15 +78,16 @@ class Encoder:
             )
         if self.grayscale:
             # ITU-R 601 luma, as PIL's convert("L") the training images went through
-            luma = torch.tensor(_LUMA).view(1, 3, 1, 1)
+            luma = torch.tensor(_LUMA, device=x.device).view(1, 3, 1, 1)
             x = (x * luma).sum(1, keepdim=True).expand(-1, 3, -1, -1)
-        mean = torch.tensor(self.mean).view(1, 3, 1, 1)
-        std = torch.tensor(self.std).view(1, 3, 1, 1)
+        mean = torch.tensor(self.mean, device=x.device).view(1, 3, 1, 1)
+        std = torch.tensor(self.std, device=x.device).view(1, 3, 1, 1)
         return (x - mean) / std
 
     @torch.no_grad()
-    def embed_crops(self, crops: np.ndarray) -> np.ndarray:
-        """(N, h, w, 3) uint8 RGB -> (N, dim) float32 L2-normalised; N = 0 gives (0, dim)."""
+    def embed_crops(self, crops: np.ndarray | torch.Tensor) -> np.ndarray:
+        """Crops as :meth:`preprocess` takes them -> (N, dim) float32 L2-normalised; N = 0
+        gives (0, dim)."""
         if len(crops) == 0:
             return np.zeros((0, self.dim), np.float32)
         return self(self.preprocess(crops)).cpu().numpy().astype(np.float32)

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import imageio.v3 as iio
 import numpy as np
 import pytest
+import torch
 
 from core.errors import UserError
-from mplt.appearance import EMBEDDERS, ColourEmbedder, build_embedder, extract_crops
+from mplt.appearance import (
+    EMBEDDERS,
+    ColourEmbedder,
+    EncoderEmbedder,
+    build_embedder,
+    device_crops,
+    extract_crops,
+)
 from mplt.config import EmbedderConfig
-from mplt.geometry import Equirectangular
+from mplt.geometry import Equirectangular, ImageCamera
 
 W, H = 2048, 1024
+REPO = Path(__file__).resolve().parents[1]
 SKIN = (224, 172, 140)
 
 
@@ -79,6 +91,27 @@ def test_grey_clothes_are_told_apart_by_brightness() -> None:
         frame, [[400, 500, 440, 620], [800, 500, 840, 620], [1200, 500, 1250, 640]]
     )
     assert cosine(f[0], f[2]) > cosine(f[0], f[1]) + 0.15
+
+
+def test_colour_features_equal_the_reference_implementation() -> None:
+    """Features of the first frame of the bundled sample, as the per-pixel implementation
+    (before lookup tables and interpolated crop maps) computed them: people near the horizon,
+    one across the seam, two at the nadir, a tiny one, one high above the horizon."""
+    ref = np.load(REPO / "tests/data/appearance/colour_reference.npz")
+    frame = iio.imread(REPO / "videos/sample.mp4", index=0)
+    h, w = frame.shape[:2]
+    cases = [
+        ("equirect", Equirectangular(w, h, camera_height=2.0), ref["boxes"]),
+        ("pinhole", ImageCamera(w, h), ref["img_boxes"]),
+        ("image", None, ref["img_boxes"]),
+    ]
+    for key, camera, boxes in cases:
+        features = ColourEmbedder(camera).embed(frame, boxes)
+        if camera is None:  # same crops: the histograms alone, equal to rounding
+            np.testing.assert_allclose(features, ref[key], atol=1e-6)
+        else:  # crop samples move by < 1/32 px: a few pixels change their bin
+            assert np.abs(features - ref[key]).max() < 0.01
+            assert (features * ref[key]).sum(axis=1).min() > 0.9999
 
 
 def test_no_people() -> None:
@@ -154,3 +187,47 @@ def test_imagenet_embedder_tells_people_apart(scene) -> None:
     np.testing.assert_allclose(np.linalg.norm(f, axis=1), 1.0, rtol=1e-5)
     assert cosine(f[0], f[1]) > max(cosine(f[0], f[2]), cosine(f[1], f[2]))
     assert emb.embed(frame, np.zeros((0, 4))).shape == (0, 1280)
+
+
+def _tiny_encoder(device: str):
+    """A small random network behind reid's Encoder (deterministic: seeded)."""
+    from torch import nn
+
+    from reid.embed import Encoder, NormalizedEncoder
+
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        nn.Conv2d(3, 8, 5, stride=2), nn.ReLU(), nn.AdaptiveAvgPool2d((4, 2)), nn.Flatten()
+    )
+    module = NormalizedEncoder(net).eval().to(device)
+    return Encoder(module, 128, 64, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25), 64, torch.device(device))
+
+
+@pytest.mark.parametrize(
+    "device",
+    [
+        "cpu",
+        pytest.param(
+            "cuda",
+            marks=[
+                pytest.mark.gpu,
+                pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device"),
+            ],
+        ),
+    ],
+)
+def test_crops_cut_on_the_device_give_the_host_crops_features(scene, device) -> None:
+    frame, boxes = scene
+    camera = Equirectangular(W, H)
+    on_device = device_crops(frame, camera, boxes, (128, 64), device)
+    assert on_device.shape == (4, 3, 128, 64) and on_device.device.type == device
+    host = extract_crops(frame, camera, boxes, (128, 64))
+    cut = on_device.permute(0, 2, 3, 1).cpu().numpy() * 255.0
+    assert np.abs(cut - host).mean() < 1.0  # the seam-crossing crop (1) included
+    encoder = _tiny_encoder(device)
+    ours = EncoderEmbedder(camera, encoder, "tiny", crops_on_device=True)
+    assert EncoderEmbedder(camera, encoder, "tiny").crops_on_device == (device == "cuda")
+    theirs = EncoderEmbedder(camera, encoder, "tiny", crops_on_device=False)
+    a, b = ours.embed(frame, boxes), theirs.embed(frame, boxes)
+    assert a.shape == (4, 64) and (a * b).sum(axis=1).min() > 0.999
+    assert ours.embed(frame, np.zeros((0, 4))).shape == (0, 64)

@@ -150,6 +150,18 @@ def test_unknown_camera_height_still_localizes_and_says_so(clip, tmp_path):
     assert (rows[:, 7] != -1).all()  # positions come from the person-height prior
 
 
+def test_detect_every_is_an_option_of_track(clip, tmp_path):
+    video, det_file, _ = clip
+    out = tmp_path / "run"
+    args = ["track", str(video), "--detections", str(det_file), "--quiet", "--max-frames", "5"]
+    result = CliRunner().invoke(cli, [*args, "--out", str(out), "--detect-every", "2"])
+    assert result.exit_code == 0, result.output
+    assert "detect_every: 2" in (out / "config.yaml").read_text()
+    assert len((out / "tracks.jsonl").read_text().splitlines()) == 5
+    refused = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "x"), "--detect-every", "0"])
+    assert refused.exit_code == 2 and "--detect-every" in refused.output
+
+
 def test_runs_never_overwrite_each_other(clip, tmp_path, monkeypatch):
     video, det_file, _ = clip
     monkeypatch.chdir(tmp_path)

@@ -10,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from core.errors import UserError
@@ -208,3 +209,62 @@ def test_the_cli_tracks_a_folder_of_videos(tmp_path, clips, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["track", str(clips[0]), "--workers", "2"])
     assert exit_info.value.code == 2
+
+
+class BrightestBlock:
+    """A deterministic stand-in for a model: one person box at each image's brightest 16 x 16
+    block; records the size of every call."""
+
+    name = "brightest"
+
+    def __init__(self) -> None:
+        self.batches: list[int] = []
+
+    def detect(self, images):
+        self.batches.append(len(images))
+        out = []
+        for im in images:
+            h, w = (im.shape[0] // 16) * 16, (im.shape[1] // 16) * 16
+            grid = im[:h, :w].astype(float).sum(2).reshape(h // 16, 16, w // 16, 16).sum((1, 3))
+            r, c = np.unravel_index(np.argmax(grid), grid.shape)
+            box = np.array([[16.0 * c, 16.0 * r, 16.0 * c + 12, 16.0 * r + 30]])
+            out.append((box, np.array([0.9], np.float32)))
+        return out
+
+
+def test_streams_sharing_one_model_write_what_separate_runs_write(tmp_path, clips, monkeypatch):
+    import mplt.detection
+    from mplt.api import track
+    from mplt.detection import SharedDetector
+
+    flags = ["detector.panorama_mode=whole", "embedder.kind=none", "tracker.n_init=1"]
+    cfg = settings(flags).config
+    alone = [  # a model of their own each (no member of a round: plain calls)
+        track(clip, config=cfg, out=tmp_path / f"alone{i}", shared_detector=SharedDetector(base))
+        for i, (clip, base) in enumerate(
+            [(clips[0], BrightestBlock()), (clips[1], BrightestBlock())]
+        )
+    ]
+    model = BrightestBlock()
+    monkeypatch.setattr(mplt.detection, "shared_model", lambda cfg: SharedDetector(model))
+    rows = track_many(
+        [str(c) for c in clips[:2]], settings(flags, workers=2), tmp_path / "many", backend="shared"
+    )
+    assert [r["status"] for r in rows] == ["finished"] * 2
+    for i, single in enumerate(alone):
+        for name in ("tracks.txt", "tracks.jsonl", "tracks_final.txt"):
+            shared_bytes = (tmp_path / "many" / f"clip{i}" / name).read_bytes()
+            assert shared_bytes == (single.run_dir / name).read_bytes()
+        assert (single.run_dir / "tracks.txt").read_text().strip()  # people were tracked
+    # 6 frames each in batches of 4 and 2: the rounds held both streams' frames
+    assert sum(model.batches) == 12 and max(model.batches) == 8
+
+
+def test_shared_model_is_for_many_videos(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from cli import cli
+
+    result = CliRunner().invoke(cli, ["track", str(tmp_path / "a.mp4"), "--shared-model"])
+    assert isinstance(result.exception, UserError)
+    assert "--shared-model are for many videos" in str(result.exception)

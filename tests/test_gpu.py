@@ -34,6 +34,7 @@ def test_panoramic_yolo_in_fp16_on_cuda_finds_what_the_cpu_finds():
     weights = _offline_weights()
     gpu = build_detector(DetectorConfig(weights=weights, device="cuda"), camera)
     cpu = build_detector(DetectorConfig(weights=weights, device="cpu"), camera)
+    assert gpu.on_device and not cpu.on_device  # patches cut on the GPU, cv2 on the CPU
     ((boxes_gpu, _),) = gpu.detect([frame])
     ((boxes_cpu, _),) = cpu.detect([frame])
     assert len(boxes_cpu) >= 3

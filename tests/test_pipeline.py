@@ -4,6 +4,7 @@ camera from the factory, Ctrl-C, and a run rendered while tracking equals its re
 from __future__ import annotations
 
 import json
+import threading
 
 import numpy as np
 import pytest
@@ -72,6 +73,48 @@ def test_a_run_equals_panorama_tracker_update_frame_by_frame(pano_clip, tmp_path
     assert (tmp_path / "loop.txt").read_bytes() == (tmp_path / "run" / "tracks.txt").read_bytes()
 
 
+def test_decoding_ahead_in_a_thread_writes_the_same_bytes(pano_clip, tmp_path):
+    video, det_file, _ = pano_clip
+    for ahead in (0, 1, 8):
+        cfg = config(decode_ahead=ahead, detect_every=2 if ahead == 1 else 1)
+        run_track(str(video), cfg, tmp_path / f"{ahead}", detections_file=det_file, progress=False)
+    serial = config(decode_ahead=0, detect_every=2)
+    run_track(str(video), serial, tmp_path / "serial2", detections_file=det_file, progress=False)
+    for name in ("tracks.txt", "tracks.jsonl", "tracks_final.txt", "tracks_final.jsonl"):
+        assert (tmp_path / "8" / name).read_bytes() == (tmp_path / "0" / name).read_bytes()
+        assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "serial2" / name).read_bytes()
+
+
+def test_a_decoder_failing_part_way_with_decoding_ahead(pano_clip, tmp_path, monkeypatch):
+    """The frames decoded before the failure are tracked, then the run fails with its error."""
+    import mplt.pipeline
+
+    video, det_file, _ = pano_clip
+    real = mplt.pipeline.open_source
+
+    def failing(spec, **kwargs):
+        source = real(spec, **kwargs)
+        frames = source._frames
+
+        def broken():
+            for k, frame in enumerate(frames):
+                if k == 12:
+                    raise UserError("decoding failed near frame 12; re-encode the video")
+                yield frame
+
+        source._frames = broken()
+        return source
+
+    monkeypatch.setattr(mplt.pipeline, "open_source", failing)
+    with pytest.raises(UserError, match="near frame 12"):
+        run_track(str(video), config(), tmp_path / "run", detections_file=det_file, progress=False)
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["status"] == "failed" and summary["frames_processed"] == 12
+    lines = (tmp_path / "run" / "tracks.jsonl").read_text().splitlines()
+    assert len(lines) == 12
+    assert not [t for t in threading.enumerate() if t.name == "mplt-decode"]
+
+
 def test_frames_without_a_detector_are_detected_in_batches(pano_clip):
     video, _, gt = pano_clip
     first = gt[gt[:, 0] == 1]
@@ -89,6 +132,58 @@ def test_frames_without_a_detector_are_detected_in_batches(pano_clip):
     tracker.update(frames[1])  # no detections given: the detector runs on this frame
     assert detector.calls == [4, 1]
     assert tracker.timer.seconds["detect"] > 0 and tracker.timer.seconds["localize"] > 0
+
+
+def test_detect_every_n_detects_and_embeds_every_nth_frame_and_writes_every_frame(
+    pano_clip, tmp_path
+):
+    video, det_file, _ = pano_clip
+    cfg = config(detect_every=3, **{"tracker.n_init": 1})
+    summary = run_track(str(video), cfg, tmp_path / "run", detections_file=det_file, progress=False)
+    given = read_mot_detections(det_file)
+    embedded, outputs = [], []
+    with open_source(str(video)) as source:
+        camera = build_camera(cfg.camera, (source.info.width, source.info.height))
+        tracker = PanoramaTracker(camera, cfg, fps=source.info.fps)
+        embed = tracker.embedder.embed
+        tracker.embedder.embed = lambda frame, boxes: (
+            embedded.append(len(boxes)) or embed(frame, boxes)
+        )
+        with MotWriter(tmp_path / "loop.txt") as writer:
+            for index, frame in source:
+                tracks = tracker.update(frame, given.get(index, Detections.empty(index)))
+                writer.write(index, confirmed(tracks))
+                outputs.append(tracks)
+    # the run is this loop; detections given for the frames between are not used
+    assert (tmp_path / "loop.txt").read_bytes() == (tmp_path / "run" / "tracks.txt").read_bytes()
+    assert len(embedded) == CLIP_FRAMES // 3
+    assert summary["input"]["decoder"] == "ffmpeg"  # no GPU decoder here
+    assert summary["counts"]["detections"] == sum(len(given[i]) for i in range(0, CLIP_FRAMES, 3))
+    lines = (tmp_path / "run" / "tracks.jsonl").read_text().splitlines()
+    assert [json.loads(line)["frame"] for line in lines] == list(range(1, CLIP_FRAMES + 1))
+    # between detection frames the confirmed people are still there, predicted, unmatched
+    for tracks in outputs:
+        assert (tracks.states == TrackState.CONFIRMED).sum() == 4
+    assert all((outputs[i].detection_indices == -1).all() for i in range(1, CLIP_FRAMES, 3))
+    assert all((outputs[i].detection_indices >= 0).all() for i in range(0, CLIP_FRAMES, 3))
+    with pytest.raises(UserError, match="detect_every must be at least 1"):
+        run_track(str(video), config(detect_every=0), tmp_path / "bad", progress=False)
+
+
+def test_detect_every_n_runs_the_detector_on_those_frames_only(pano_clip):
+    _, _, gt = pano_clip
+    first = gt[gt[:, 0] == 1]
+    boxes = np.column_stack([first[:, 2:4] - 1, first[:, 2:4] - 1 + first[:, 4:6]])
+    camera = build_camera(config().camera, (512, 256))
+    detector = FixedDetector(boxes)
+    tracker = PanoramaTracker(camera, config(detect_every=4), fps=10.0, detector=detector)
+    assert [tracker.detects(j) for j in range(6)] == [True, False, False, False, True, False]
+    frame = np.zeros((256, 512, 3), np.uint8)
+    for _ in range(9):
+        tracker.update(frame)
+    assert detector.calls == [1, 1, 1]  # frames 0, 4 and 8
+    tracker.reset()
+    assert tracker.detects()  # the next video starts with a detection frame
 
 
 def test_the_detector_is_built_from_the_config_when_first_needed(pano_clip, monkeypatch):

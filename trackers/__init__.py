@@ -14,7 +14,8 @@ from core.registry import Registry
 from trackers.deepsort import DeepSortTracker
 
 #: Name -> tracker class; every class takes keyword arguments only (``box_space`` among them)
-#: and has ``update(Detections) -> Tracks`` and ``reset()``.
+#: and has ``update(Detections) -> Tracks``, ``predict(frame_index) -> Tracks`` (the tracks
+#: of a frame without detections) and ``reset()``.
 TRACKERS: Registry[type] = Registry("tracker")
 TRACKERS.register("deepsort")(DeepSortTracker)
 

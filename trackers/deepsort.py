@@ -114,6 +114,7 @@ frames; an index that does not advance (for instance always 0) counts as one fra
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import NamedTuple
 
 import numpy as np
@@ -369,6 +370,38 @@ class DeepSortTracker:
         if self.n_init <= 1:
             self._confirm(new_rows, detections.frame_index)
         return self._output(detections.frame_index)
+
+    def predict(self, frame_index: int) -> Tracks:
+        """Every live track as its filters predict it at ``frame_index``, changing nothing.
+
+        The output of a frame tracked without detections (``mplt track --detect-every N``):
+        the next :meth:`update` predicts across those frames itself. States stay those of the
+        last update (a track matched there stays confirmed); no track has a detection.
+
+        Raises:
+            ValueError: no update yet, or ``frame_index`` not after the last update's.
+        """
+        last = self._last_frame
+        if last is None or frame_index <= last:
+            raise ValueError(
+                f"predict() needs a frame after the last update's ({last}), got {frame_index}"
+            )
+        tracks = self._tracks
+        out = self._output(frame_index)
+        if len(tracks) == 0:
+            return out
+        dt = (frame_index - last) / self.fps
+        image_x, _ = self._image.predict(tracks.image_x, tracks.image_P, dt)
+        boxes = self._image.states_to_boxes(image_x)
+        ground_xy = out.ground_xy
+        if self._ground is not None:
+            ground_xy = self._ground.predict(tracks.ground_x, tracks.ground_P, dt)[0][:, :2]
+        return replace(
+            out,
+            boxes=boxes,
+            ground_xy=ground_xy,
+            detection_indices=np.full(len(tracks), -1, np.int64),
+        )
 
     def _elapsed_frames(self, frame_index: int) -> int:
         last, self._last_frame = self._last_frame, int(frame_index)

@@ -24,6 +24,7 @@ from core.notify import notice
 from mplt.detection.base import DETECTORS, DetectionResult, Detector, box_margins_of
 from mplt.detection.hog import HogDetector, hog_available
 from mplt.detection.panoramic import PANORAMA_MODES, PanoramicDetector
+from mplt.detection.shared import SharedDetector
 from mplt.detection.weights import (
     DEFAULT_WEIGHTS,
     NO_WEIGHTS_HINT,
@@ -43,10 +44,12 @@ __all__ = [
     "Detector",
     "HogDetector",
     "PanoramicDetector",
+    "SharedDetector",
     "YoloDetector",
     "box_margins_of",
     "build_detector",
     "resolve_weights",
+    "shared_model",
 ]
 
 
@@ -129,13 +132,17 @@ def _auto(cfg: DetectorConfig, min_box_height_px: float) -> Detector:
 DETECTORS.register("auto")(_auto)
 
 
-def build_detector(cfg: DetectorConfig, camera: Camera | None) -> Detector:
+def build_detector(
+    cfg: DetectorConfig, camera: Camera | None, shared: SharedDetector | None = None
+) -> Detector:
     """The detector the ``detector`` config section asks for, ready for ``camera``'s frames.
 
     Args:
         cfg: the ``detector`` section.
         camera: the camera of the frames; a panorama (``x_period`` set) gets the panoramic
             wrapper; any other camera, or None, gets the bare backend.
+        shared: detect through this model, shared with other streams (:func:`shared_model`),
+            instead of loading one.
 
     Returns:
         A :class:`Detector`; its ``name`` says which backend and weights ran.
@@ -153,7 +160,7 @@ def build_detector(cfg: DetectorConfig, camera: Camera | None) -> Detector:
     panoramic = camera is not None and camera.x_period is not None
     # On a panorama the size filter runs after mapping back to panorama pixels.
     min_height = 0.0 if panoramic else cfg.min_box_height_px
-    base = backend(cfg, min_height)
+    base = backend(cfg, min_height) if shared is None else shared.client(min_height)
     if not panoramic:
         return base
     return PanoramicDetector(
@@ -171,4 +178,20 @@ def build_detector(cfg: DetectorConfig, camera: Camera | None) -> Detector:
         zoom_step=cfg.zoom_step,
         max_range_m=cfg.max_range_m,
         near_views=cfg.near_views,
+        resample_on_device=_resample_on_device(cfg, base),
     )
+
+
+def shared_model(cfg: DetectorConfig) -> SharedDetector:
+    """The backend of ``cfg`` loaded once, for streams tracked at once to share
+    (:func:`build_detector` with ``shared``; each stream then in its own thread)."""
+    return SharedDetector(DETECTORS.get(cfg.backend)(cfg, 0.0))
+
+
+def _resample_on_device(cfg: DetectorConfig, base: Detector) -> bool:
+    """``detector.resample_on_device``; None: where a detector that takes tensors runs on
+    CUDA (on a CPU cv2 resamples faster)."""
+    if cfg.resample_on_device is not None:
+        return cfg.resample_on_device
+    device = str(getattr(base, "device", "cpu"))
+    return hasattr(base, "detect_tensors") and device.startswith("cuda")

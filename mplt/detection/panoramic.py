@@ -23,6 +23,11 @@ Modes:
   centred at ``view_elevation_deg``), ``imgsz`` square, resampled with ``cv2.remap``.
 * ``whole``: the padded panorama shrunk to ``imgsz``, one pass.
 
+With ``resample_on_device`` (a base detector that takes tensors, e.g. YOLO on CUDA) the
+frame is uploaded once and every patch is cut and resampled on the detector's device --
+strips and the global pass by ``torch.nn.functional.interpolate``, views by ``grid_sample``
+on grids made once per camera (:mod:`mplt.io.resample`) -- and handed to the network there.
+
 Merging: a box touching a patch edge where the picture continues (a tile border inside the
 panorama, a view's side, a strip's limit) shows a person cut in two; it is dropped -- the
 person is whole in the neighbouring tile or strip. A strip keeps only the people it is for
@@ -54,6 +59,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -77,6 +83,9 @@ from mplt.geometry import (
     view_maps,
     wrap_boxes,
 )
+
+if TYPE_CHECKING:
+    import torch
 
 PANORAMA_MODES = ("tiles", "views", "whole")
 
@@ -137,6 +146,8 @@ class PanoramicDetector:
         n_views, view_hfov_deg, view_elevation_deg: views mode layout (degrees; elevation
             positive up).
         edge_margin_px: a box within this distance of a patch edge (patch pixels) touches it.
+        resample_on_device: cut the patches on ``base.device`` and detect them there
+            (``base.detect_tensors``); the boxes only come back.
 
     Attributes:
         name: the base detector's name.
@@ -166,6 +177,7 @@ class PanoramicDetector:
         view_hfov_deg: float = 90.0,
         view_elevation_deg: float = -15.0,
         edge_margin_px: float = 3.0,
+        resample_on_device: bool = False,
     ) -> None:
         if camera.x_period is None:
             raise ValueError("PanoramicDetector needs a panorama camera (x_period set)")
@@ -195,6 +207,12 @@ class PanoramicDetector:
             )
         if n_views < 1:
             raise ValueError(f"n_views must be >= 1, got {n_views}")
+        if resample_on_device and not hasattr(base, "detect_tensors"):
+            raise UserError(
+                f"detector.resample_on_device needs a detector that takes tensors (yolo), "
+                f"not {base.name}; set detector.resample_on_device=false"
+            )
+        self.on_device = bool(resample_on_device)
         self.base, self.camera, self.mode = base, camera, mode
         self.name = base.name
         self.box_margins = box_margins_of(base)
@@ -278,6 +296,12 @@ class PanoramicDetector:
                 for yaw in yaws
             ]
         self._maps = [view_maps(self.camera, view) for view in self.views]
+        if self.on_device:
+            from mplt.io.resample import remap_grid
+
+            size = (self.width, self.height)
+            device = self.base.device  # type: ignore[attr-defined]
+            self._grids = [remap_grid(*m, size, wrap=True, device=device) for m in self._maps]
         for i, view in enumerate(self.views):
             self._patches.append(
                 _Patch("view", (view.width, view.height), cut=(True, True, True, True), view=i)
@@ -368,6 +392,34 @@ class PanoramicDetector:
             band, (sw, sh), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
         )
 
+    def _device_patches(self, frame: torch.Tensor) -> list[torch.Tensor]:
+        """:meth:`_frame_patches` on the device: ``(1, 3, H, W)`` float 0..255 in, one
+        ``(1, 3, h, w)`` float in [0, 1] per patch out."""
+        import torch.nn.functional as F
+
+        from mplt.io.resample import remap
+
+        resampled = {}
+        padded = None
+        out = []
+        for patch in self._patches:
+            if patch.kind == "strip":
+                if patch.strip not in resampled:
+                    strip = self.strips[patch.strip]
+                    sw, sh, pad = self._strip_size(strip)
+                    band = _pad_tensor(frame[..., strip.top : strip.bottom, :], pad)
+                    resampled[patch.strip] = _resize(band, (sh, sw), strip.zoom < 1.0)
+                x0, y0, x1, y1 = patch.window
+                out.append(resampled[patch.strip][..., y0:y1, x0:x1])
+            elif patch.kind == "global":
+                if padded is None:
+                    padded = _pad_tensor(frame, self.pad)
+                out.append(F.interpolate(padded, patch.size[::-1], mode="area"))
+            else:
+                view = self.views[patch.view]
+                out.append(remap(frame, self._grids[patch.view], wrap=True, rows=view.height))
+        return [p / 255.0 for p in out]
+
     def _to_panorama(self, patch: _Patch, boxes: np.ndarray) -> np.ndarray:
         """Boxes in patch pixels -> panorama pixels (not yet wrapped)."""
         if patch.kind == "view":
@@ -440,14 +492,20 @@ class PanoramicDetector:
             Per frame: boxes ``(N, 4)`` float64 xyxy panorama pixels, seam-unwrapped (``x1``
             in ``[0, W)``, ``x2`` may exceed ``W``), scores ``(N,)`` float32, by score.
         """
-        patches: list[np.ndarray] = []
+        patches: list[Any] = []
         for frame in images:
             if check_image(frame).shape[:2] != (self.height, self.width):
                 raise ValueError(
                     f"frame is {frame.shape[1]}x{frame.shape[0]} but the camera is "
                     f"{self.width}x{self.height}"
                 )
-            patches.extend(self._frame_patches(frame))
+            if self.on_device:
+                from mplt.io.resample import frame_tensor
+
+                tensor = frame_tensor(frame, self.base.device)  # type: ignore[attr-defined]
+                patches.extend(self._device_patches(tensor))
+            else:
+                patches.extend(self._frame_patches(frame))
         results = self._detect_by_shape(patches)
         p = self.patches_per_frame
         return [self._merge(results[i * p : (i + 1) * p]) for i in range(len(images))]
@@ -457,14 +515,20 @@ class PanoramicDetector:
         network together (a mixed batch would be padded to the largest)."""
         groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
         for i, patch in enumerate(patches):
-            groups[patch.shape].append(i)
+            groups[tuple(patch.shape)].append(i)
         results: list[DetectionResult | None] = [None] * len(patches)
         for indices in groups.values():
             for start in range(0, len(indices), self.batch_size):
                 chunk = indices[start : start + self.batch_size]
-                for i, result in zip(
-                    chunk, self.base.detect([patches[i] for i in chunk]), strict=True
-                ):
+                if self.on_device:
+                    import torch
+
+                    found = self.base.detect_tensors(  # type: ignore[attr-defined]
+                        torch.cat([patches[i] for i in chunk])
+                    )
+                else:
+                    found = self.base.detect([patches[i] for i in chunk])
+                for i, result in zip(chunk, found, strict=True):
                     results[i] = result
         return results  # type: ignore[return-value]
 
@@ -474,6 +538,25 @@ def _claims(strip: Strip, feet: np.ndarray, height: np.ndarray) -> np.ndarray:
     people ``strip`` is for."""
     in_rows = (feet >= strip.feet_top) & (feet <= strip.feet_bottom)
     return in_rows & (height >= strip.min_box_px) & (height <= strip.max_box_px)
+
+
+def _pad_tensor(frame: torch.Tensor, pad: int) -> torch.Tensor:
+    """:func:`_pad` of a ``(..., H, W)`` tensor."""
+    import torch
+
+    if not pad:
+        return frame
+    return torch.cat([frame[..., -pad:], frame, frame[..., :pad]], dim=-1)
+
+
+def _resize(image: torch.Tensor, size: tuple[int, int], shrink: bool) -> torch.Tensor:
+    """``cv2.resize`` of :meth:`PanoramicDetector._resample` on a tensor: area averaging to
+    shrink, bilinear to zoom; ``size`` (h, w)."""
+    import torch.nn.functional as F
+
+    if shrink:
+        return F.interpolate(image, size, mode="area")
+    return F.interpolate(image, size, mode="bilinear", align_corners=False)
 
 
 def _pad(frame: np.ndarray, pad: int) -> np.ndarray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -12,7 +12,13 @@ from core.errors import UserError
 from mplt.detection.base import DetectionResult, check_image, filter_height
 from mplt.detection.weights import is_offline_model
 
+if TYPE_CHECKING:
+    import torch
+
 _TASKS_WITH_BOXES = ("detect", "segment", "pose")
+#: Ultralytics' letterbox: sizes a multiple of the network stride, padded with grey 114.
+_STRIDE = 32
+_LETTERBOX_GREY = 114 / 255
 
 
 def available_devices() -> list[str]:
@@ -180,25 +186,62 @@ class YoloDetector:
                 np.ascontiguousarray(check_image(im)[..., ::-1])
                 for im in images[start : start + self.batch_size]
             ]
-            results = self.model.predict(
-                bgr,
-                imgsz=self.imgsz,
-                conf=self.confidence_threshold,
-                iou=self.nms_iou_threshold,
-                classes=self.classes,
-                device=self.device,
-                verbose=False,
-                **self._precision,
-                # several person classes (Normal/Fall) must not both keep the same person
-                agnostic_nms=len(self.classes) > 1,
-            )
+            results = self.model.predict(bgr, imgsz=self.imgsz, **self._predict_args())
             for image, result in zip(bgr, results, strict=True):
                 boxes = result.boxes.xyxy.cpu().numpy().astype(np.float64).reshape(-1, 4)
                 scores = result.boxes.conf.cpu().numpy().astype(np.float32).reshape(-1)
-                if self._drop_full_image:
-                    h, w = image.shape[:2]
-                    size = boxes[:, 2:] - boxes[:, :2]
-                    partial = (size < [0.95 * w, 0.95 * h]).any(axis=1)
-                    boxes, scores = boxes[partial], scores[partial]
-                out.append(filter_height(boxes, scores, self.min_box_height_px))
+                out.append(self._finish(boxes, scores, image.shape[1], image.shape[0]))
+        return out
+
+    def _predict_args(self) -> dict[str, Any]:
+        return {
+            "conf": self.confidence_threshold,
+            "iou": self.nms_iou_threshold,
+            "classes": self.classes,
+            "device": self.device,
+            "verbose": False,
+            **self._precision,
+            # several person classes (Normal/Fall) must not both keep the same person
+            "agnostic_nms": len(self.classes) > 1,
+        }
+
+    def _finish(self, boxes: np.ndarray, scores: np.ndarray, w: int, h: int) -> DetectionResult:
+        if self._drop_full_image:
+            size = boxes[:, 2:] - boxes[:, :2]
+            partial = (size < [0.95 * w, 0.95 * h]).any(axis=1)
+            boxes, scores = boxes[partial], scores[partial]
+        return filter_height(boxes, scores, self.min_box_height_px)
+
+    def detect_tensors(self, images: torch.Tensor) -> list[DetectionResult]:
+        """People in a batch of images already on a torch device, which stay there.
+
+        Letterboxed there as Ultralytics letterboxes numpy images (scaled so that the long
+        side is ``imgsz``, padded with grey to a multiple of the stride, centred), one
+        ``model.predict`` call per ``batch_size`` images.
+
+        Args:
+            images: ``(N, 3, h, w)`` float RGB in [0, 1], one size.
+
+        Returns:
+            Per image: boxes ``(N, 4)`` float64 xyxy pixels of ``(h, w)``, scores ``(N,)``.
+        """
+        import torch.nn.functional as F
+
+        h, w = images.shape[-2:]
+        r = self.imgsz / max(h, w)
+        nh, nw = round(h * r), round(w * r)
+        if (nh, nw) != (h, w):
+            images = F.interpolate(images, (nh, nw), mode="bilinear", align_corners=False)
+        dh, dw = (-nh) % _STRIDE, (-nw) % _STRIDE
+        top, left = dh // 2, dw // 2
+        images = F.pad(images, (left, dw - left, top, dh - top), value=_LETTERBOX_GREY)
+        out: list[DetectionResult] = []
+        for start in range(0, len(images), self.batch_size):
+            chunk = images[start : start + self.batch_size].contiguous()
+            for result in self.model.predict(chunk, **self._predict_args()):
+                boxes = result.boxes.xyxy.cpu().numpy().astype(np.float64).reshape(-1, 4)
+                boxes = (boxes - [left, top, left, top]) / r
+                boxes = np.clip(boxes, 0.0, [w, h, w, h])
+                scores = result.boxes.conf.cpu().numpy().astype(np.float32).reshape(-1)
+                out.append(self._finish(boxes, scores, w, h))
         return out

@@ -46,6 +46,8 @@ class VideoInfo:
         start: index of the first frame yielded.
         total_frames: frames of the whole input (before ``start`` and ``max_frames``), the
             container's estimate for files; None when unknown.
+        decoder: what decodes the frames, for the run summary: ``ffmpeg`` (a CPU
+            subprocess), ``opencv`` (a webcam) or ``images`` (a folder, OpenCV per file).
     """
 
     width: int
@@ -55,6 +57,7 @@ class VideoInfo:
     source: str
     start: int = 0
     total_frames: int | None = None
+    decoder: str = "ffmpeg"
 
 
 class FrameSource:
@@ -343,6 +346,7 @@ def _open_webcam(index: int, start: int, max_frames: int | None, fps: float | No
         frame_count=None,
         source=str(index),
         start=start,
+        decoder="opencv",
     )
     return _prime(str(index), grab(), info, max_frames, None, closer=capture.release)
 
@@ -400,5 +404,6 @@ def _open_folder(
         source=str(folder),
         start=start,
         total_frames=len(files),
+        decoder="images",
     )
     return _prime(str(folder), read(), info, max_frames, len(files))

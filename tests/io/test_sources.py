@@ -132,7 +132,7 @@ def test_image_folder_in_natural_order_as_rgb(tmp_path):
     (tmp_path / "frames" / "notes.txt").write_text("not an image")
     with open_source(tmp_path / "frames", fps=12.5) as source:
         folder = str(tmp_path / "frames")
-        assert source.info == VideoInfo(40, 20, 12.5, 4, folder, 0, total_frames=4)
+        assert source.info == VideoInfo(40, 20, 12.5, 4, folder, 0, 4, decoder="images")
         frames = list(source)
     assert [i for i, _ in frames] == [0, 1, 2, 3]
     assert [int(f[0, 0, 0]) for _, f in frames] == [10, 20, 30, 100]  # f1, f2, f3, f10

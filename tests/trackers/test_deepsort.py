@@ -362,6 +362,31 @@ def test_frame_gaps_age_tracks_by_the_frame_index() -> None:
     assert lives == [1, 1, 1, 1, 1, 0, 0]
 
 
+def test_predict_between_updates_changes_nothing_and_follows_the_walk() -> None:
+    scene = make_scene(crossing_people(delay_s=0.5), 120, seed=22)
+    plain, stepped = DeepSortTracker(box_space=FLAT), DeepSortTracker(box_space=FLAT)
+    with pytest.raises(ValueError, match="after the last update"):
+        stepped.predict(0)
+    for f in range(0, 120, 3):  # detections on every third frame only
+        a, b = plain.update(scene.frames[f]), stepped.update(scene.frames[f])
+        np.testing.assert_array_equal(a.boxes, b.boxes)
+        np.testing.assert_array_equal(a.ids, b.ids)
+        for k in (f + 1, f + 2):
+            between = stepped.predict(k)
+            np.testing.assert_array_equal(between.ids, b.ids)
+            np.testing.assert_array_equal(between.states, b.states)
+            assert (between.detection_indices == -1).all() and between.frame_index == k
+            # the box and the ground position move on with the track's velocity
+            dt = (k - f) / 30.0
+            np.testing.assert_allclose(
+                between.ground_xy, b.ground_xy + dt * b.ground_velocity, atol=1e-9
+            )
+    with pytest.raises(ValueError, match="after the last update"):
+        stepped.predict(117)
+    confirmed = b.states == TrackState.CONFIRMED
+    assert confirmed.sum() == 2 and len(set(b.ids[confirmed].tolist())) == 2
+
+
 def test_embeddings_on_some_frames_only() -> None:
     scene = make_scene(crossing_people(delay_s=0.5), 200, seed=21)
     frames = [d if f % 5 == 0 else d.replace(embeddings=None) for f, d in enumerate(scene.frames)]
