@@ -190,7 +190,7 @@ class AdaptConfig:
     max_steps_per_epoch: int | None = 20
     batch_ids: int = 8  #: pseudo-identities per batch (co-occurring ones first)
     crops_per_id: int = 4
-    lr: float = 3.5e-4  #: head learning rate (backbone x 0.1)
+    lr: float = 1e-4  #: Adam learning rate of the encoder
     device: str = "auto"  #: auto | cpu | cuda | cuda:N
     seed: int = 0
     #: ``mplt track --adapt``: at most this many track -> adapt -> track rounds
