@@ -216,6 +216,43 @@ def track_measure(run_dir: str | Path) -> dict[str, float]:
     return {"ids": len(ids), "rows": rows, "rows_per_id": rows / max(len(ids), 1)}
 
 
+def appearance_gate(
+    query: np.ndarray,
+    q_pids: np.ndarray,
+    gallery: np.ndarray,
+    g_pids: np.ndarray,
+    cooccur: np.ndarray,
+) -> float:
+    """The tracker's appearance gate (largest cosine distance of a match) for an encoder,
+    from the tracklets alone: each held-out crop's nearest crop of its own pseudo-identity is a
+    match the gate must let through, its nearest crop of a pseudo-identity seen with it in
+    the same frames one it must stop; the gate is the threshold with the fewest errors of
+    both kinds (equally weighted), as the tracker compares a detection with a track's gallery.
+
+    Args:
+        query, gallery: ``(Q, D)`` / ``(G, D)`` unit features of held-out / training crops.
+        q_pids, g_pids: ``(Q,)`` / ``(G,)`` their pseudo-identities.
+        cooccur: ``(P, P)`` bool, pseudo-identities seen in the same frame.
+
+    Returns:
+        The cosine distance, in (0, 2); 0.2 (the default gate) when nothing can be measured.
+    """
+    dist = 1.0 - query @ gallery.T  # (Q, G) cosine distances
+    own = q_pids[:, None] == g_pids[None, :]
+    other = cooccur[q_pids][:, g_pids]
+    usable = own.any(1) & other.any(1)
+    if not usable.any():
+        return 0.2
+    pos = np.where(own, dist, np.inf).min(1)[usable]
+    neg = np.where(other, dist, np.inf).min(1)[usable]
+    cands = np.unique(np.concatenate([pos, neg]))
+    errors = [(pos > c).mean() + (neg <= c).mean() for c in cands]
+    best = int(np.argmin(errors))
+    # halfway to the next candidate: the gate is not tied to one crop's distance
+    upper = cands[best + 1] if best + 1 < len(cands) else cands[best]
+    return float(np.clip(0.5 * (cands[best] + upper), 1e-3, 1.999))
+
+
 def reid_config(cfg: AdaptConfig) -> Any:
     """The ``tracklet`` method's config for the ``adapt`` section (run length, batch, lr)."""
     from reid.config import TrackletConfig
@@ -245,10 +282,10 @@ def write_plot(path: Path, plan: TrackletPlan, history: list[dict[str, Any]]) ->
     ax_mined, ax_loss, ax_agree = fig.subplots(1, 3)
     counts = {
         "tracks": plan.tracks,
-        "tracklets": plan.tracklets,
-        "pseudo-ids": plan.num_ids,
-        "dropped\n(short)": plan.dropped_short,
-        "co-occurring\npairs": int(plan.cooccur.sum() // 2),
+        "tracks\nused": plan.tracklets,
+        "pseudo-\nids": plan.num_ids,
+        "pieces too\nshort": plan.dropped_short,
+        "pairs seen\ntogether": int(plan.cooccur.sum() // 2),
     }
     bars = ax_mined.bar(list(counts), list(counts.values()), color="tab:blue")
     ax_mined.bar_label(bars)
@@ -335,6 +372,15 @@ def adapt_run(
         )
         with atomic_path(claim.path / "adapted.pt") as tmp:
             shutil.copyfile(result["checkpoint"], tmp)
+        encoder = reid.load_encoder(claim.path / "adapted.pt", device=cfg.device)
+        train = ~plan.held_out
+        gate = appearance_gate(
+            encoder.embed_crops(crops[plan.held_out]),
+            plan.pids[plan.held_out],
+            encoder.embed_crops(crops[train]),
+            plan.pids[train],
+            plan.cooccur,
+        )
         write_plot(claim.path / "adapt.png", plan, result["history"])
         write_atomic(claim.path / "adapt.yaml", dump_config(cfg))
         final = run.run_dir / "adapt"
@@ -351,6 +397,7 @@ def adapt_run(
             "agreement_after": round(result["mAP_best"], 4),
             "best_epoch": result["best_epoch"],
             "improved": result["best_epoch"] > 0,
+            "gate": round(gate, 4),
             "adapted": str(final / "adapted.pt"),
             "seconds": round(time.perf_counter() - started, 1),
             "config": config_to_dict(cfg),
@@ -381,6 +428,11 @@ def track_and_adapt(
     for another round to run. A rejected round stops the loop and the best earlier run stays
     the answer. ``adapt.json`` in the first run directory lists the rounds.
 
+    The re-tracking's appearance gate (``tracker.max_cosine_distance``, and the finishing
+    merge's in proportion) is ``adapt.retrack_gate``: ``auto`` = measured on the tracklets for
+    the adapted encoder (:func:`appearance_gate`; a learned encoder's distances are not the
+    colour features'), a number, or null = the run's own.
+
     Returns:
         ``rounds`` (one dict per round), ``best_run`` (run directory), ``best_checkpoint``
         (None when no adaptation was kept), ``stopped`` (why).
@@ -401,9 +453,17 @@ def track_and_adapt(
         if gain < a.min_gain:
             stopped = f"round {k}: the encoder agrees no better with the tracklets ({gain:+.4f})"
             break
-        retrack_cfg = updated(
-            cfg, {"embedder.kind": "reid", "embedder.checkpoint": adapted["adapted"]}
-        )
+        changes: dict[str, Any] = {
+            "embedder.kind": "reid",
+            "embedder.checkpoint": adapted["adapted"],
+        }
+        gate = adapted["gate"] if a.retrack_gate == "auto" else a.retrack_gate
+        if gate is not None:
+            # the finishing merge keeps its margin over the gate
+            ratio = cfg.tracker.finish_merge_max_cosine / cfg.tracker.max_cosine_distance
+            changes["tracker.max_cosine_distance"] = gate
+            changes["tracker.finish_merge_max_cosine"] = min(gate * ratio, 2.0)
+        retrack_cfg = updated(cfg, changes)
         result = track(
             source,
             config=retrack_cfg,

@@ -200,6 +200,10 @@ class AdaptConfig:
     #: tracklets) or ``fragmentation`` (agreement must rise and the tracks' detections per ID
     #: must not fall)
     stop_metric: Literal["agreement", "fragmentation"] = "fragmentation"
+    #: ``mplt track --adapt``: the appearance gate (tracker.max_cosine_distance) of the
+    #: re-tracking: "auto" = measured on the tracklets for the adapted encoder, a number, or
+    #: None = the run's own
+    retrack_gate: float | Literal["auto"] | None = "auto"
     min_gain: float = 0.005  #: smallest rise of the measure that counts (absolute for mAP,
     #: relative for detections per ID)
 

@@ -617,6 +617,7 @@ _RANGES: tuple[tuple[str, float, float | None, str], ...] = (
     ("adapt.lr", 0, None, "(]"),
     ("adapt.iterations", 1, None, "[]"),
     ("adapt.min_gain", 0, None, "[]"),
+    ("adapt.retrack_gate", 0, 2, "(]"),
 )
 
 

@@ -15,7 +15,14 @@ from cli import main
 from core.config import updated
 from core.errors import UserError
 from mplt import adapt as adapt_mod
-from mplt.adapt import adapt_run, cut_crops, observations, plan_tracklets, track_and_adapt
+from mplt.adapt import (
+    adapt_run,
+    appearance_gate,
+    cut_crops,
+    observations,
+    plan_tracklets,
+    track_and_adapt,
+)
 from mplt.config import AdaptConfig, TrackConfig
 from mplt.geometry import Equirectangular
 from reid.config import TrackletConfig
@@ -289,7 +296,12 @@ def _scripted_rounds(monkeypatch, tmp_path, gains, measures):
 
     def adapt(run_dir, cfg, progress):
         k = len(runs)
-        return {"agreement_before": 0.5, "agreement_after": 0.5 + gains[k - 1], "adapted": "x.pt"}
+        return {
+            "agreement_before": 0.5,
+            "agreement_after": 0.5 + gains[k - 1],
+            "adapted": "x.pt",
+            "gate": 0.3,
+        }
 
     monkeypatch.setattr(mplt.api, "track", track)
     monkeypatch.setattr(adapt_mod, "adapt_run", adapt)
@@ -317,6 +329,19 @@ def test_stopping_rule_keeps_the_best_run_and_stops_when_nothing_improves(
     assert sum(r["kept"] for r in report["rounds"][1:]) == kept
     assert report["best_run"] == str(runs[best])
     assert json.loads((tmp_path / "run" / "adapt.json").read_text()) == report
+
+
+def test_appearance_gate_lets_own_crops_through_and_stops_people_seen_together():
+    angle = np.array([0.0, 0.1, 0.2, 1.0, 1.1, 1.2])  # two people, three crops each
+    feats = np.stack([np.cos(angle), np.sin(angle)], 1)
+    pids = np.array([0, 0, 0, 1, 1, 1])
+    q, g = np.array([1, 4]), np.array([0, 2, 3, 5])
+    together = np.array([[False, True], [True, False]])
+    gate = appearance_gate(feats[q], pids[q], feats[g], pids[g], together)
+    own = 1 - np.cos(0.1)  # a held-out crop to its own nearest crop
+    other = 1 - np.cos(0.7)  # ... to the nearest crop of the other person
+    assert own < gate < other
+    assert appearance_gate(feats[q], pids[q], feats[g], pids[g], np.zeros_like(together)) == 0.2
 
 
 def _cli(capsys, *args: str) -> tuple[int, str]:
