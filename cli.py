@@ -155,6 +155,12 @@ def cli() -> None:
     is_flag=True,
     help="Many videos: --workers of them in threads of one process sharing one detector model.",
 )
+@click.option(
+    "--adapt",
+    is_flag=True,
+    help="Then fine-tune the re-ID encoder on the run's own tracklets and track again, while "
+    "that improves (the adapt section: adapt.iterations, adapt.stop_metric).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def track(
     sources: tuple[str, ...],
@@ -176,6 +182,7 @@ def track(
     retries: int | None,
     ray_address: str | None,
     shared_model: bool,
+    adapt: bool,
     quiet: bool,
 ) -> None:
     """Detect, localize and track every person in SOURCE.
@@ -204,6 +211,8 @@ def track(
     if retries is not None:
         flags.append(f"fleet.retries={retries}")
     if many:
+        if adapt:
+            raise UserError("--adapt takes one video; adapt each video's run with `mplt adapt`")
         _track_many(
             videos,
             out,
@@ -226,6 +235,22 @@ def track(
             "--workers, --retries, --ray and --shared-model are for many videos; give several "
             "SOURCEs, a folder of videos or @list.txt"
         )
+    if adapt:
+        _track_adapt(
+            videos[0],
+            out,
+            config_path,
+            flags,
+            camera_height,
+            calib,
+            detections,
+            start,
+            max_frames,
+            overwrite,
+            allow_empty_detections,
+            quiet,
+        )
+        return
     summary = track_video(
         videos[0],
         config=config_path,
@@ -294,6 +319,114 @@ def _track_many(
     )
     frames = sum(r["frames"] for r in rows)
     click.echo(f"{len(rows)} videos, {frames} frames -> {Path(out or 'runs') / 'index.csv'}")
+
+
+def _track_adapt(
+    video: str,
+    out: str | None,
+    config_path: str | None,
+    flags: list[str],
+    camera_height: float | str | None,
+    calib: str | None,
+    detections: str | None,
+    start: int,
+    max_frames: int | None,
+    overwrite: bool,
+    allow_empty_detections: bool,
+    quiet: bool,
+) -> None:
+    """``mplt track --adapt`` (:func:`mplt.adapt.track_and_adapt`)."""
+    from mplt.adapt import track_and_adapt
+    from mplt.api import resolve_track_config
+
+    cfg = resolve_track_config(config_path, flags, camera_height=camera_height, calib=calib)
+    report = track_and_adapt(
+        video,
+        cfg,
+        out,
+        progress=not quiet,
+        detections=detections,
+        start=start,
+        max_frames=max_frames,
+        overwrite=overwrite,
+        allow_empty_detections=allow_empty_detections,
+    )
+    kept = sum(1 for r in report["rounds"][1:] if r["kept"])
+    click.echo(
+        f"{kept} adaptation round(s) kept ({report['stopped']}); best tracks -> "
+        f"{report['best_run']}"
+    )
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option(
+    "--video",
+    type=click.Path(dir_okay=False),
+    help="The source video, when it moved since the run.",
+)
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="YAML config whose adapt section is used [default: the run's config.yaml].",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override an adapt setting, e.g. --set adapt.epochs=3 (repeatable).",
+)
+@click.option(
+    "--init",
+    type=click.Path(dir_okay=False),
+    help="Start from this re-ID checkpoint (`mplt train`, an adapted.pt) [default: the offline "
+    "ImageNet weights].",
+)
+@click.option("--device", help="Training device: auto, cpu, cuda, cuda:N.")
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace RUN_DIR/adapt, once the new adaptation has finished.",
+)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def adapt(
+    run_dir: str,
+    video: str | None,
+    config_path: str | None,
+    overrides: tuple[str, ...],
+    init: str | None,
+    device: str | None,
+    overwrite: bool,
+    quiet: bool,
+) -> None:
+    """Fine-tune the re-ID encoder on a finished run's own tracklets (no labels).
+
+    Writes RUN_DIR/adapt/: adapted.pt (track with it: mplt track VIDEO --reid
+    RUN_DIR/adapt/adapted.pt), metrics.csv, adapt.png, adapt.json and adapt.yaml.
+    """
+    from core.config import load_config
+    from mplt.adapt import adapt_run
+    from mplt.config import TrackConfig
+
+    flags = list(overrides)
+    if init is not None:
+        flags.append(f"adapt.init={init}")
+    if device is not None:
+        flags.append(f"adapt.device={device}")
+    saved = Path(run_dir) / "config.yaml"
+    if config_path is None and saved.is_file():
+        config_path = str(saved)
+    cfg = load_config(TrackConfig, config_path, flags)
+    summary = adapt_run(run_dir, cfg.adapt, video=video, overwrite=overwrite, progress=not quiet)
+    click.echo(
+        f"{summary['pseudo_ids']} pseudo-identities from {summary['tracklets']} tracks, "
+        f"agreement {100 * summary['agreement_before']:.1f} -> "
+        f"{100 * summary['agreement_after']:.1f} % mAP, {summary['seconds']} s -> "
+        f"{summary['adapted']}"
+    )
 
 
 @cli.command()

@@ -165,6 +165,53 @@ class FleetConfig:
 
 
 @dataclass(frozen=True)
+class AdaptConfig:
+    """``mplt adapt`` (:mod:`mplt.adapt`): the re-ID encoder fine-tuned on a run's own tracklets.
+
+    Mining: a track's confirmed, detected rows (no coasting predictions) at confidence
+    ``min_conf`` or more, cut into pseudo-identities at gaps longer than ``max_gap_frames``
+    (the tracker may have switched people there) and every ``max_tracklet_frames``; pieces
+    observed on fewer than ``min_frames`` frames are dropped. Two pieces seen in the same frame
+    are different people (the negatives); the video's time, cut into ``time_segments``, plays
+    ECN's camera. Frames of every ``holdout_every``-th block of ``holdout_block_frames`` are
+    held out to measure the embeddings' agreement with the pseudo-identities.
+    """
+
+    min_conf: float = 0.5
+    min_frames: int = 8  #: shortest pseudo-identity kept, observed frames
+    max_gap_frames: int = 3  #: a longer gap in a track starts a new pseudo-identity
+    max_tracklet_frames: int = 150  #: a longer piece is cut (frames, 0 = never)
+    frame_step: int = 2  #: one crop every this many frames of a tracklet
+    max_crops_per_id: int = 48  #: crops kept per pseudo-identity (evenly spread)
+    time_segments: int = 4  #: the "camera" labels: the video's frames cut into this many spans
+    holdout_block_frames: int = 10
+    holdout_every: int = 5  #: one block in this many is held out (0: none, no agreement)
+    #: fine-tuning (the reid "tracklet" method on the shared engine)
+    init: str | None = None  #: a `mplt train`/`mplt adapt` checkpoint; None = offline ImageNet
+    backbone: str = "mobilenetv2"  #: without init: mobilenetv2 (offline ImageNet) | tiny (tests)
+    epochs: int = 6
+    max_steps_per_epoch: int | None = 20
+    batch_ids: int = 8  #: pseudo-identities per batch (co-occurring ones first)
+    crops_per_id: int = 4
+    lr: float = 1e-4  #: Adam learning rate of the encoder
+    device: str = "auto"  #: auto | cpu | cuda | cuda:N
+    seed: int = 0
+    #: ``mplt track --adapt``: at most this many track -> adapt -> track rounds
+    iterations: int = 1
+    #: label-free measure a round must improve to be kept and to go on: ``agreement`` (the
+    #: held-out tracklet-retrieval mAP of the new encoder over the old one's, on the same
+    #: tracklets) or ``fragmentation`` (agreement must rise and the tracks' detections per ID
+    #: must not fall)
+    stop_metric: Literal["agreement", "fragmentation"] = "fragmentation"
+    #: ``mplt track --adapt``: the appearance gate (tracker.max_cosine_distance) of the
+    #: re-tracking: "auto" = measured on the tracklets for the adapted encoder, a number, or
+    #: None = the run's own
+    retrack_gate: float | Literal["auto"] | None = "auto"
+    min_gain: float = 0.005  #: smallest rise of the measure that counts (absolute for mAP,
+    #: relative for detections per ID)
+
+
+@dataclass(frozen=True)
 class TrackConfig:
     """Everything ``mplt track`` needs besides the input."""
 
@@ -176,6 +223,7 @@ class TrackConfig:
     output: OutputConfig = field(default_factory=OutputConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
     fleet: FleetConfig = field(default_factory=FleetConfig)
+    adapt: AdaptConfig = field(default_factory=AdaptConfig)
     batch_frames: int = 4  #: frames decoded and detected together
     #: detect (and take appearance) on every N-th frame only; the tracker predicts the
     #: frames between, whose tracks are written too (1: every frame)

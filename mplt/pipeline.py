@@ -688,6 +688,23 @@ _RANGES: tuple[tuple[str, float, float | None, str], ...] = (
     ("render.map_range_m", 0, None, "(]"),
     ("render.trail_length", 0, None, "[]"),
     ("render.crf", 0, 51, "[]"),
+    ("adapt.min_conf", 0, 1, "[]"),
+    ("adapt.min_frames", 2, None, "[]"),
+    ("adapt.max_gap_frames", 0, None, "[]"),
+    ("adapt.max_tracklet_frames", 0, None, "[]"),
+    ("adapt.frame_step", 1, None, "[]"),
+    ("adapt.max_crops_per_id", 2, None, "[]"),
+    ("adapt.time_segments", 1, None, "[]"),
+    ("adapt.holdout_block_frames", 1, None, "[]"),
+    ("adapt.holdout_every", 0, None, "[]"),
+    ("adapt.epochs", 1, None, "[]"),
+    ("adapt.max_steps_per_epoch", 1, None, "[]"),
+    ("adapt.batch_ids", 2, None, "[]"),
+    ("adapt.crops_per_id", 2, None, "[]"),
+    ("adapt.lr", 0, None, "(]"),
+    ("adapt.iterations", 1, None, "[]"),
+    ("adapt.min_gain", 0, None, "[]"),
+    ("adapt.retrack_gate", 0, 2, "(]"),
 )
 
 
@@ -713,7 +730,7 @@ def check_settings(cfg: TrackConfig) -> None:
                 f"config {key} must be {bounds}, got {value:g}; set another value "
                 f"(--set {key}=...; configs/track.yaml has the defaults)"
             )
-    devices = {cfg.detector.device, cfg.embedder.device} - {"auto"}
+    devices = {cfg.detector.device, cfg.embedder.device, cfg.adapt.device} - {"auto"}
     if devices:
         from mplt.detection.yolo import resolve_device
 

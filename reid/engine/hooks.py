@@ -40,7 +40,9 @@ def checkpoint_payload(trainer: Trainer, extra: dict[str, Any]) -> dict[str, Any
 class EvalHook(Hook):
     """Every ``every`` epochs and after the last: ``evaluate() -> metrics``; a new best of
     ``metrics[primary]`` (the evaluation protocol's primary metric, higher = better) saves
-    ``best.pt``. With ``before`` the untrained model is evaluated as epoch 0."""
+    ``best.pt``. With ``before`` the untrained model is evaluated as epoch 0; with
+    ``keep_initial`` too it is the first best (``best.pt`` = the initial weights until an epoch
+    beats them: fine-tuning without labels must not end worse than it started)."""
 
     def __init__(
         self,
@@ -50,13 +52,22 @@ class EvalHook(Hook):
         run_dir: Path,
         extra: dict[str, Any],
         before: bool = False,
+        keep_initial: bool = False,
     ) -> None:
         self.evaluate, self.primary, self.every = evaluate, primary, every
         self.run_dir, self.extra, self.before = run_dir, extra, before
+        self.keep_initial = keep_initial
 
     def before_train(self, trainer: Trainer) -> None:
         if self.before and trainer.state["epoch"] == 0 and self.every > 0:
-            trainer.state["history"].append({"epoch": 0, **self.evaluate()})
+            metrics = self.evaluate()
+            trainer.state["history"].append({"epoch": 0, **metrics})
+            if self.keep_initial:
+                trainer.state["best_map"], trainer.state["best_epoch"] = metrics[self.primary], 0
+                if trainer.main:
+                    save_checkpoint(
+                        self.run_dir / "best.pt", checkpoint_payload(trainer, self.extra)
+                    )
 
     def after_epoch(self, trainer: Trainer) -> None:
         epoch = trainer.state["epoch"]

@@ -9,5 +9,17 @@ from reid.methods.fmcl import Fmcl
 from reid.methods.ihda import Ihda
 from reid.methods.sbir import Sbir
 from reid.methods.st_reidnet import StReidNet
+from reid.methods.tracklet import Tracklet
 
-__all__ = ["METHODS", "Baseline", "Dns", "Ecn", "Fmcl", "Ihda", "Method", "Sbir", "StReidNet"]
+__all__ = [
+    "METHODS",
+    "Baseline",
+    "Dns",
+    "Ecn",
+    "Fmcl",
+    "Ihda",
+    "Method",
+    "Sbir",
+    "StReidNet",
+    "Tracklet",
+]

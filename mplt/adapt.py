@@ -1,0 +1,494 @@
+"""``mplt adapt``: the re-ID encoder learns the scene from a run's own tracklets, without labels.
+
+A finished run (``tracks.jsonl``) is mined for pseudo-identities (:func:`plan_tracklets`): each
+track's confirmed, detected, confident rows, cut at gaps (where the tracker may have switched
+people) and at a maximum length; short pieces are dropped. Two pieces seen in the same frame are
+different people: the only negatives a tracker can vouch for. The video is re-opened and each
+chosen row cut out as the tracker's embedder sees it (:func:`mplt.appearance.extract_crops`:
+rectified, seam-aware). Time segments of the video stand in for ECN's cameras. The encoder is
+fine-tuned with the ``tracklet`` method of the re-ID zoo on the shared engine
+(:func:`reid.train_tracklets`); its ``best.pt`` is the initial encoder unless an epoch agrees
+better with the pseudo-identities on held-out frames. Outputs, in ``RUN_DIR/adapt/``:
+``adapted.pt`` (for ``mplt track --reid``), ``metrics.csv``, ``adapt.png``, ``adapt.json``,
+``adapt.yaml`` (the resolved ``adapt`` section) and the engine's ``config.yaml`` / ``last.pt``
+/ ``curves.png``.
+
+:func:`track_and_adapt` (``mplt track --adapt``) iterates track -> adapt -> track while a
+label-free measure improves (``adapt.stop_metric``).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from core.config import config_to_dict, dump_config, updated
+from core.errors import UserError
+from core.files import atomic_path, write_atomic
+from core.types import TrackState
+from mplt.appearance import extract_crops
+from mplt.config import AdaptConfig, TrackConfig
+from mplt.io.jsonl import read_jsonl
+from mplt.io.rundir import claim_run_dir
+from mplt.io.sources import open_source
+from mplt.render.run import check_video, load_run, resolve_source, run_camera, tracks_from_record
+
+#: the encoder's input and the crops cut for it (height, width), px: the tracker's crop size
+CROP_HW = (128, 64)
+
+
+@dataclass(frozen=True)
+class TrackletPlan:
+    """Pseudo-identities mined from a run, and the crops to cut for them.
+
+    Attributes:
+        track_ids: ``(P,)`` the run's track ID each pseudo-identity comes from.
+        spans: ``(P, 2)`` first and last observed frame of each, 1-based.
+        cooccur: ``(P, P)`` bool, True where two pseudo-identities were seen in the same frame
+            (different people); False on the diagonal.
+        frames: ``(N,)`` 1-based frame of each crop to cut, ascending.
+        boxes: ``(N, 4)`` xyxy pixels of each crop (seam-unwrapped on a panorama).
+        pids: ``(N,)`` pseudo-identity of each crop, 0-based.
+        camids: ``(N,)`` time segment of each crop (ECN's camera).
+        held_out: ``(N,)`` bool, crops kept out of training to measure the agreement.
+        tracks: confirmed tracks with detected rows in the run.
+        dropped_short: pieces dropped for having fewer than ``min_frames`` frames.
+    """
+
+    track_ids: np.ndarray
+    spans: np.ndarray
+    cooccur: np.ndarray
+    frames: np.ndarray
+    boxes: np.ndarray
+    pids: np.ndarray
+    camids: np.ndarray
+    held_out: np.ndarray
+    tracks: int
+    dropped_short: int
+
+    @property
+    def num_ids(self) -> int:
+        return len(self.track_ids)
+
+    @property
+    def tracklets(self) -> int:
+        """Tracks that gave at least one pseudo-identity."""
+        return len(set(self.track_ids.tolist()))
+
+
+def observations(run_dir: str | Path, min_conf: float) -> dict[int, np.ndarray]:
+    """Each track's confirmed rows matched to a detection of confidence ``min_conf`` or more
+    (coasting predictions are no evidence of what the person looks like).
+
+    Returns:
+        track ID -> ``(M, 5)`` rows ``frame (1-based), x1, y1, x2, y2`` (pixels), by frame.
+    """
+    rows: dict[int, list[list[float]]] = {}
+    for record in read_jsonl(Path(run_dir) / "tracks.jsonl"):
+        tracks = tracks_from_record(record)
+        keep = (
+            (tracks.states == TrackState.CONFIRMED)
+            & (tracks.detection_indices >= 0)
+            & (tracks.scores >= min_conf)
+        )
+        for tid, box in zip(tracks.ids[keep], tracks.boxes[keep], strict=True):
+            rows.setdefault(int(tid), []).append([tracks.frame_index + 1, *box])
+    return {
+        tid: np.asarray(sorted(r, key=lambda row: row[0]), np.float64)
+        for tid, r in sorted(rows.items())
+    }
+
+
+def _pieces(rows: np.ndarray, cfg: AdaptConfig) -> list[np.ndarray]:
+    """``rows`` (M, 5) of one track cut at gaps longer than ``max_gap_frames`` and every
+    ``max_tracklet_frames`` frames."""
+    frames = rows[:, 0].astype(np.int64)
+    cuts = np.flatnonzero(np.diff(frames) > cfg.max_gap_frames + 1) + 1
+    out = []
+    for piece in np.split(rows, cuts):
+        if cfg.max_tracklet_frames > 0:
+            start = piece[:, 0].astype(np.int64) - int(piece[0, 0])
+            part = start // cfg.max_tracklet_frames
+            out += [piece[part == k] for k in np.unique(part)]
+        else:
+            out.append(piece)
+    return out
+
+
+def plan_tracklets(
+    tracks: dict[int, np.ndarray], cfg: AdaptConfig, last_frame: int
+) -> TrackletPlan:
+    """Pseudo-identities and their crops from :func:`observations`.
+
+    Args:
+        tracks: track ID -> ``(M, 5)`` rows ``frame, x1, y1, x2, y2``.
+        cfg: the ``adapt`` section (mining settings).
+        last_frame: the run's last frame, 1-based (for the time segments).
+    """
+    pieces: list[tuple[int, np.ndarray]] = []
+    dropped = 0
+    for tid, rows in tracks.items():
+        for piece in _pieces(rows, cfg):
+            if len(piece) >= cfg.min_frames:
+                pieces.append((tid, piece))
+            else:
+                dropped += 1
+    num = len(pieces)
+    seen = [set(piece[:, 0].astype(np.int64).tolist()) for _, piece in pieces]
+    cooccur = np.zeros((num, num), bool)
+    for i in range(num):
+        for j in range(i + 1, num):
+            if not seen[i].isdisjoint(seen[j]):
+                cooccur[i, j] = cooccur[j, i] = True
+    chosen = []
+    for pid, (_, piece) in enumerate(pieces):
+        picked = piece[:: cfg.frame_step]
+        if len(picked) > cfg.max_crops_per_id:
+            picked = picked[
+                np.linspace(0, len(picked) - 1, cfg.max_crops_per_id).round().astype(int)
+            ]
+        chosen += [(row, pid) for row in picked]
+    chosen.sort(key=lambda item: (item[0][0], item[1]))
+    frames = np.array([int(row[0]) for row, _ in chosen], np.int64)
+    boxes = np.array([row[1:5] for row, _ in chosen], np.float64).reshape(-1, 4)
+    pids = np.array([pid for _, pid in chosen], np.int64)
+    camids = np.minimum(
+        (frames - 1) * cfg.time_segments // max(last_frame, 1), cfg.time_segments - 1
+    )
+    block = (frames - 1) // cfg.holdout_block_frames
+    held_out = (
+        (block % cfg.holdout_every == cfg.holdout_every - 1)
+        if cfg.holdout_every > 0
+        else np.zeros(len(frames), bool)
+    )
+    return TrackletPlan(
+        track_ids=np.array([tid for tid, _ in pieces], np.int64),
+        spans=np.array([[int(p[0, 0]), int(p[-1, 0])] for _, p in pieces], np.int64).reshape(-1, 2),
+        cooccur=cooccur,
+        frames=frames,
+        boxes=boxes,
+        pids=pids,
+        camids=camids.astype(np.int64),
+        held_out=held_out,
+        tracks=len(tracks),
+        dropped_short=dropped,
+    )
+
+
+def cut_crops(source: str, camera: Any, plan: TrackletPlan, *, progress: bool = True) -> np.ndarray:
+    """The plan's crops from the video, as the tracker's embedder cuts them.
+
+    Returns:
+        ``(N, 128, 64, 3)`` uint8 RGB, in the order of ``plan.frames``.
+    """
+    crops = np.zeros((len(plan.frames), *CROP_HW, 3), np.uint8)
+    if not len(plan.frames):
+        return crops
+    first, last = int(plan.frames[0]), int(plan.frames[-1])
+    bar = tqdm(total=last - first + 1, desc="cutting crops", unit="frame", disable=not progress)
+    with open_source(source, start=first - 1, max_frames=last - first + 1) as frames:
+        for index, frame in frames:
+            rows = np.flatnonzero(plan.frames == index + 1)
+            if len(rows):
+                crops[rows] = extract_crops(frame, camera, plan.boxes[rows], CROP_HW)
+            bar.update(1)
+    bar.close()
+    return crops
+
+
+def track_measure(run_dir: str | Path) -> dict[str, float]:
+    """The tracker's own fragmentation, without ground truth: confirmed track IDs and the
+    detected rows per ID (higher = fewer fragments of the same people)."""
+    ids: set[int] = set()
+    rows = 0
+    for record in read_jsonl(Path(run_dir) / "tracks.jsonl"):
+        tracks = tracks_from_record(record)
+        keep = (tracks.states == TrackState.CONFIRMED) & (tracks.detection_indices >= 0)
+        ids.update(int(i) for i in tracks.ids[keep])
+        rows += int(keep.sum())
+    return {"ids": len(ids), "rows": rows, "rows_per_id": rows / max(len(ids), 1)}
+
+
+def appearance_gate(
+    query: np.ndarray,
+    q_pids: np.ndarray,
+    gallery: np.ndarray,
+    g_pids: np.ndarray,
+    cooccur: np.ndarray,
+) -> float:
+    """The tracker's appearance gate (largest cosine distance of a match) for an encoder,
+    from the tracklets alone: each held-out crop's nearest crop of its own pseudo-identity is a
+    match the gate must let through, its nearest crop of a pseudo-identity seen with it in
+    the same frames one it must stop; the gate is the threshold with the fewest errors of
+    both kinds (equally weighted), as the tracker compares a detection with a track's gallery.
+
+    Args:
+        query, gallery: ``(Q, D)`` / ``(G, D)`` unit features of held-out / training crops.
+        q_pids, g_pids: ``(Q,)`` / ``(G,)`` their pseudo-identities.
+        cooccur: ``(P, P)`` bool, pseudo-identities seen in the same frame.
+
+    Returns:
+        The cosine distance, in (0, 2); 0.2 (the default gate) when nothing can be measured.
+    """
+    dist = 1.0 - query @ gallery.T  # (Q, G) cosine distances
+    own = q_pids[:, None] == g_pids[None, :]
+    other = cooccur[q_pids][:, g_pids]
+    usable = own.any(1) & other.any(1)
+    if not usable.any():
+        return 0.2
+    pos = np.where(own, dist, np.inf).min(1)[usable]
+    neg = np.where(other, dist, np.inf).min(1)[usable]
+    cands = np.unique(np.concatenate([pos, neg]))
+    errors = [(pos > c).mean() + (neg <= c).mean() for c in cands]
+    best = int(np.argmin(errors))
+    # halfway to the next candidate: the gate is not tied to one crop's distance
+    upper = cands[best + 1] if best + 1 < len(cands) else cands[best]
+    return float(np.clip(0.5 * (cands[best] + upper), 1e-3, 1.999))
+
+
+def reid_config(cfg: AdaptConfig) -> Any:
+    """The ``tracklet`` method's config for the ``adapt`` section (run length, batch, lr)."""
+    from reid.config import TrackletConfig
+
+    return updated(
+        TrackletConfig(),
+        {
+            "model.backbone": cfg.backbone,
+            "train.epochs": cfg.epochs,
+            "train.max_steps_per_epoch": cfg.max_steps_per_epoch,
+            "train.seed": cfg.seed,
+            "data.batch_size": cfg.batch_ids * cfg.crops_per_id,
+            "data.num_instances": cfg.crops_per_id,
+            "optim.lr": cfg.lr,
+        },
+    )
+
+
+def write_plot(path: Path, plan: TrackletPlan, history: list[dict[str, Any]]) -> Path:
+    """adapt.png: what was mined; the losses per epoch; the held-out agreement per epoch
+    (tracklet-retrieval mAP and rank-1, %, epoch 0 = the initial encoder)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # no global backend switch
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(13, 4), dpi=100)
+    FigureCanvasAgg(fig)
+    ax_mined, ax_loss, ax_agree = fig.subplots(1, 3)
+    counts = {
+        "tracks": plan.tracks,
+        "tracks\nused": plan.tracklets,
+        "pseudo-\nids": plan.num_ids,
+        "pieces too\nshort": plan.dropped_short,
+        "pairs seen\ntogether": int(plan.cooccur.sum() // 2),
+    }
+    bars = ax_mined.bar(list(counts), list(counts.values()), color="tab:blue")
+    ax_mined.bar_label(bars)
+    ax_mined.set(title=f"mined: {len(plan.frames)} crops ({int(plan.held_out.sum())} held out)")
+    trained = [r for r in history if "loss" in r]
+    for key in ("loss", "loss_memory", "loss_triplet"):
+        if trained:
+            ax_loss.plot([r["epoch"] for r in trained], [r[key] for r in trained], label=key)
+    ax_loss.set(xlabel="epoch", ylabel="loss", title="training loss")
+    for key in ("mAP", "rank1"):
+        pts = [(r["epoch"], 100 * r[key]) for r in history if key in r]
+        ax_agree.plot(*zip(*pts, strict=True), marker="o", label=key)
+    ax_agree.set(xlabel="epoch", ylabel="%", title="agreement with the tracklets (held out)")
+    for ax in (ax_loss, ax_agree):
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend()
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    return path
+
+
+def adapt_run(
+    run_dir: str | Path,
+    cfg: AdaptConfig,
+    *,
+    video: str | Path | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Fine-tune the re-ID encoder on a finished run's tracklets; writes ``RUN_DIR/adapt/``.
+
+    ``RUN_DIR/adapt`` is claimed like a run directory: an existing one is refused, or with
+    ``overwrite`` replaced only once the new one has finished (a failed adaptation leaves the
+    earlier one as it was).
+
+    Returns:
+        The summary written to ``adapt/adapt.json``: what was mined, the agreement before and
+        after, the best epoch, ``adapted`` (the checkpoint's path), seconds.
+
+    Raises:
+        UserError: no run there, its video gone, too little to learn from, a bad setting.
+    """
+    import reid
+    from mplt.pipeline import check_settings
+
+    check_settings(updated(TrackConfig(), {"adapt": cfg}))
+    started = time.perf_counter()
+    run = load_run(run_dir)
+    source = resolve_source(run, video)
+    camera, _ = run_camera(run)
+    with open_source(source) as probe:
+        check_video(probe.info, run, source)
+    plan = plan_tracklets(observations(run.run_dir, cfg.min_conf), cfg, run.first + run.count)
+    if plan.num_ids < 2:
+        raise UserError(
+            f"run {run.run_dir} has {plan.num_ids} tracklet(s) of at least {cfg.min_frames} "
+            "confident frames; adapt on a longer run with more people, or lower "
+            "adapt.min_frames / adapt.min_conf"
+        )
+    reid_cfg = reid_config(cfg)
+    claim = claim_run_dir(run.run_dir / "adapt", overwrite=overwrite)
+    try:
+        crops = cut_crops(source, camera, plan, progress=progress)
+        mined = {
+            "tracks": plan.tracks,
+            "tracklets": plan.tracklets,
+            "pseudo_ids": plan.num_ids,
+            "crops": len(crops),
+        }
+        result = reid.train_tracklets(
+            crops,
+            plan.pids,
+            plan.camids,
+            plan.held_out,
+            plan.cooccur,
+            reid_cfg,
+            claim.path,
+            init=cfg.init,
+            device=cfg.device,
+            progress=progress,
+            log_columns=mined,
+        )
+        with atomic_path(claim.path / "adapted.pt") as tmp:
+            shutil.copyfile(result["checkpoint"], tmp)
+        encoder = reid.load_encoder(claim.path / "adapted.pt", device=cfg.device)
+        train = ~plan.held_out
+        gate = appearance_gate(
+            encoder.embed_crops(crops[plan.held_out]),
+            plan.pids[plan.held_out],
+            encoder.embed_crops(crops[train]),
+            plan.pids[train],
+            plan.cooccur,
+        )
+        write_plot(claim.path / "adapt.png", plan, result["history"])
+        write_atomic(claim.path / "adapt.yaml", dump_config(cfg))
+        final = run.run_dir / "adapt"
+        summary = {
+            "run_dir": str(run.run_dir),
+            "source": source,
+            **mined,
+            "dropped_short": plan.dropped_short,
+            "held_out_crops": int(plan.held_out.sum()),
+            "cooccurring_pairs": int(plan.cooccur.sum() // 2),
+            "time_segments": cfg.time_segments,
+            "init": cfg.init or f"ImageNet {cfg.backbone}",
+            "agreement_before": round(result["mAP_before"], 4),
+            "agreement_after": round(result["mAP_best"], 4),
+            "best_epoch": result["best_epoch"],
+            "improved": result["best_epoch"] > 0,
+            "gate": round(gate, 4),
+            "adapted": str(final / "adapted.pt"),
+            "seconds": round(time.perf_counter() - started, 1),
+            "config": config_to_dict(cfg),
+        }
+        write_atomic(claim.path / "adapt.json", json.dumps(summary, indent=2) + "\n")
+        claim.publish()
+    finally:
+        claim.release()
+    return summary
+
+
+def track_and_adapt(
+    source: str,
+    cfg: TrackConfig,
+    out: str | Path | None = None,
+    *,
+    progress: bool = True,
+    **track_kwargs: Any,
+) -> dict[str, Any]:
+    """``mplt track --adapt``: track, then up to ``adapt.iterations`` rounds of adapt -> track.
+
+    Round k adapts on round k-1's tracks (from round k-1's adapted encoder, or ``adapt.init``
+    first) into ``<run k-1>/adapt/`` and re-tracks with it into ``<run k-1>/adapt/track/``. The
+    stopping rule, without ground truth (``adapt.stop_metric``): a round counts only if its
+    encoder agrees better with the held-out tracklets than the one it started from (by
+    ``min_gain`` mAP); with ``fragmentation`` its tracks must also not be more fragmented
+    (detected rows per confirmed ID not lower) and must improve that by ``min_gain`` (relative)
+    for another round to run. A rejected round stops the loop and the best earlier run stays
+    the answer. ``adapt.json`` in the first run directory lists the rounds.
+
+    The re-tracking's appearance gate (``tracker.max_cosine_distance``, and the finishing
+    merge's in proportion) is ``adapt.retrack_gate``: ``auto`` = measured on the tracklets for
+    the adapted encoder (:func:`appearance_gate`; a learned encoder's distances are not the
+    colour features'), a number, or null = the run's own.
+
+    Returns:
+        ``rounds`` (one dict per round), ``best_run`` (run directory), ``best_checkpoint``
+        (None when no adaptation was kept), ``stopped`` (why).
+    """
+    from mplt.api import track
+
+    a = cfg.adapt
+    first = track(source, config=cfg, out=out, progress=progress, **track_kwargs)
+    best_run, best_ckpt = Path(first.summary["run_dir"]), None
+    best_measure = track_measure(best_run)
+    rounds: list[dict[str, Any]] = [{"round": 0, "run_dir": str(best_run), **best_measure}]
+    init, run_dir, stopped = a.init, best_run, f"{a.iterations} round(s) done"
+    for k in range(1, a.iterations + 1):
+        adapted = adapt_run(run_dir, updated(a, {"init": init}), progress=progress)
+        gain = adapted["agreement_after"] - adapted["agreement_before"]
+        row: dict[str, Any] = {"round": k, "agreement_gain": round(gain, 4), "kept": False}
+        rounds.append(row)
+        if gain < a.min_gain:
+            stopped = f"round {k}: the encoder agrees no better with the tracklets ({gain:+.4f})"
+            break
+        changes: dict[str, Any] = {
+            "embedder.kind": "reid",
+            "embedder.checkpoint": adapted["adapted"],
+        }
+        gate = adapted["gate"] if a.retrack_gate == "auto" else a.retrack_gate
+        if gate is not None:
+            # the finishing merge keeps its margin over the gate
+            ratio = cfg.tracker.finish_merge_max_cosine / cfg.tracker.max_cosine_distance
+            changes["tracker.max_cosine_distance"] = gate
+            changes["tracker.finish_merge_max_cosine"] = min(gate * ratio, 2.0)
+        retrack_cfg = updated(cfg, changes)
+        result = track(
+            source,
+            config=retrack_cfg,
+            out=run_dir / "adapt" / "track",
+            progress=progress,
+            **track_kwargs,
+        )
+        run_dir = Path(result.summary["run_dir"])
+        measure = track_measure(run_dir)
+        rel = measure["rows_per_id"] / max(best_measure["rows_per_id"], 1e-9) - 1.0
+        row.update({"run_dir": str(run_dir), **measure, "rows_per_id_gain": round(rel, 4)})
+        if a.stop_metric == "fragmentation" and rel < 0:
+            stopped = f"round {k}: the tracks are more fragmented ({rel:+.1%} rows per ID)"
+            break
+        row["kept"] = True
+        best_run, best_ckpt, best_measure = run_dir, adapted["adapted"], measure
+        init = adapted["adapted"]
+        if a.stop_metric == "fragmentation" and rel < a.min_gain:
+            stopped = f"round {k}: fragmentation improved by less than {a.min_gain:g}"
+            break
+    report = {
+        "rounds": rounds,
+        "best_run": str(best_run),
+        "best_checkpoint": best_ckpt,
+        "stopped": stopped,
+    }
+    write_atomic(Path(first.summary["run_dir"]) / "adapt.json", json.dumps(report, indent=2) + "\n")
+    return report
