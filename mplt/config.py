@@ -226,7 +226,8 @@ class TrackConfig:
     adapt: AdaptConfig = field(default_factory=AdaptConfig)
     batch_frames: int = 4  #: frames decoded and detected together
     #: detect (and take appearance) on every N-th frame only; the tracker predicts the
-    #: frames between, whose tracks are written too (1: every frame)
+    #: frames between, whose tracks are written too (1: every frame); tracker.n_init counts
+    #: frames, so a track is confirmed after ceil(n_init / N) detections
     detect_every: int = 1
     #: frames decoded ahead in a thread while the pipeline works (0: decoded in turn)
     decode_ahead: int = 8

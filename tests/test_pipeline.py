@@ -178,6 +178,7 @@ def test_detect_every_n_runs_the_detector_on_those_frames_only(pano_clip):
     detector = FixedDetector(boxes)
     tracker = PanoramaTracker(camera, config(detect_every=4), fps=10.0, detector=detector)
     assert [tracker.detects(j) for j in range(6)] == [True, False, False, False, True, False]
+    assert tracker.tracker.n_init == 2  # n_init 5 frames: two detections four frames apart
     frame = np.zeros((256, 512, 3), np.uint8)
     for _ in range(9):
         tracker.update(frame)

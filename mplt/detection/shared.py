@@ -25,7 +25,6 @@ class SharedDetector:
     def __init__(self, base: Detector) -> None:
         self.base = base
         self.name = base.name
-        self.calls = 0  # model calls, for the benchmark and the tests
         self._cond = threading.Condition()
         self._members: set[int] = set()
         self._waiting: dict[int, list[np.ndarray]] = {}
@@ -53,7 +52,6 @@ class SharedDetector:
         me = threading.get_ident()
         with self._cond:
             if me not in self._members:
-                self.calls += 1
                 return self.base.detect(list(images))
             self._waiting[me] = list(images)
             self._run_if_complete()
@@ -71,7 +69,6 @@ class SharedDetector:
         order = sorted(self._waiting)
         images = [im for k in order for im in self._waiting[k]]
         try:
-            self.calls += 1
             found = self.base.detect(images)
         except BaseException as exc:  # every waiting stream hears of the failure
             for k in order:
