@@ -20,7 +20,8 @@ Measurements (each in this one process, on the same video and device):
 4. On CUDA also the GPU's utilisation (sampled through NVML while the runs go) and peak
    memory; without CUDA these are reported as not measured.
 
-Usage: ``python bench/bench_speed.py [--frames N] [--given-frames N] [--device D] [--out FILE]``
+Usage: ``python bench/bench_speed.py [--frames N] [--given-frames N] [--device D]
+[--engine pytorch|torchscript|onnx|tensorrt] [--out FILE]``
 """
 
 from __future__ import annotations
@@ -184,14 +185,18 @@ def bench_given(seq: rd.Sequence, frames: int) -> dict:
     }
 
 
-def bench_end_to_end(seq: rd.Sequence, frames: int, device: str, profile: str | None) -> dict:
-    cfg = updated(config(seq, profile), {"detector.device": device, "embedder.device": device})
+def bench_end_to_end(
+    seq: rd.Sequence, frames: int, device: str, profile: str | None, engine: str = "pytorch"
+) -> dict:
+    changes = {"detector.device": device, "embedder.device": device, "detector.engine": engine}
+    cfg = updated(config(seq, profile), changes)
     with GpuMonitor(device) as gpu, tempfile.TemporaryDirectory() as tmp:
         summary = mplt.track(
             seq.video, out=Path(tmp) / "run", max_frames=frames, config=cfg, progress=False
         ).summary
     return {
-        "profile": "default" if profile is None else f"`configs/{Path(profile).name}`",
+        "profile": ("default" if profile is None else f"`configs/{Path(profile).name}`")
+        + ("" if engine == "pytorch" else f", {engine} engine"),
         "frames": summary["frames_processed"],
         "detector": summary["detector"],
         "fps": summary["timing"]["fps"],
@@ -299,6 +304,12 @@ def main() -> int:
     parser.add_argument("--given-frames", type=int, default=100, help="frames from detections")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--sizes", type=int, nargs="*", default=list(SIZES))
+    parser.add_argument(
+        "--engine",
+        default="pytorch",
+        help="detector.engine of the end-to-end runs (tensorrt on a GPU; the engine is "
+        "exported once when the detector is built and cached, see mplt.detection.engine)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/speed-cpu.md")
     args = parser.parse_args()
     device = resolved_device(args.device)
@@ -316,7 +327,7 @@ def main() -> int:
         if width == min(args.sizes):
             results["given"][size] = bench_given(seq, args.given_frames)
         results["end_to_end"][size] = [
-            bench_end_to_end(seq, args.frames, device, profile)
+            bench_end_to_end(seq, args.frames, device, profile, args.engine)
             for profile in (None, str(ROOT / "configs/fast.yaml"))
         ]
         results["yolo_track"][size] = bench_yolo_track(seq, max(args.frames, 10), device)

@@ -62,6 +62,9 @@ class DetectorConfig:
     batch_size: int = 16  #: images (tiles/views) per forward pass
     device: str = "auto"  #: auto | cpu | cuda | cuda:N
     half: bool | None = None  #: fp16; None = on for CUDA
+    #: pytorch | torchscript | onnx | tensorrt: a compiled engine exported once and cached
+    #: next to the weights (mplt.detection.engine)
+    engine: str = "pytorch"
     #: cut and resample the patches on the detector's device and detect them there (yolo);
     #: None = on for CUDA
     resample_on_device: bool | None = None

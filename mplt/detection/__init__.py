@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from core.errors import UserError
 from core.notify import notice
 from mplt.detection.base import DETECTORS, DetectionResult, Detector, box_margins_of
+from mplt.detection.engine import ENGINES, check_engine
 from mplt.detection.hog import HogDetector, hog_available
 from mplt.detection.panoramic import PANORAMA_MODES, PanoramicDetector
 from mplt.detection.shared import SharedDetector
@@ -69,7 +70,8 @@ def _yolo(
     cfg: DetectorConfig, min_box_height_px: float, weights: tuple[str, str] | None = None
 ) -> Detector:
     _require_ultralytics()
-    resolve_device(cfg.device)  # a wrong device fails before any download or notice
+    # a wrong device or engine fails before any download or notice
+    check_engine(cfg.engine, resolve_device(cfg.device))
     path, description = weights or resolve_weights(cfg.weights)
     return YoloDetector(
         path,
@@ -81,6 +83,7 @@ def _yolo(
         device=cfg.device,
         half=cfg.half,
         min_box_height_px=min_box_height_px,
+        engine=cfg.engine,
     )
 
 
@@ -156,6 +159,10 @@ def build_detector(
         raise UserError(
             f"unknown detector.panorama_mode {cfg.panorama_mode!r}; choose one of: "
             f"{', '.join(PANORAMA_MODES)}"
+        )
+    if cfg.engine not in ENGINES:
+        raise UserError(
+            f"unknown detector.engine {cfg.engine!r}; choose one of: {', '.join(ENGINES)}"
         )
     panoramic = camera is not None and camera.x_period is not None
     # On a panorama the size filter runs after mapping back to panorama pixels.

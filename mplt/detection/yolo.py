@@ -10,6 +10,7 @@ import numpy as np
 
 from core.errors import UserError
 from mplt.detection.base import DetectionResult, check_image, filter_height
+from mplt.detection.engine import compiled_weights
 from mplt.detection.weights import is_offline_model
 
 if TYPE_CHECKING:
@@ -122,6 +123,9 @@ class YoloDetector:
         device: ``auto`` | ``cpu`` | ``cuda`` | ``cuda:N`` | ``mps``.
         half: fp16 inference; None = on for CUDA. fp16 runs only on CUDA and is off elsewhere.
         min_box_height_px: boxes lower than this (image pixels) are dropped.
+        engine: ``pytorch`` (the weights as they are) or a compiled engine of
+            :mod:`mplt.detection.engine` (torchscript, onnx, tensorrt), exported once for
+            these settings and cached next to the weights.
 
     Attributes:
         name: ``"yolo:<description>"``.
@@ -140,15 +144,22 @@ class YoloDetector:
         device: str = "auto",
         half: bool | None = None,
         min_box_height_px: float = 0.0,
+        engine: str = "pytorch",
     ) -> None:
         if batch_size < 1 or imgsz < 32:
             raise ValueError(f"need batch_size >= 1 and imgsz >= 32, got {batch_size}, {imgsz}")
         self.device = resolve_device(device)
         on_cuda = self.device.startswith("cuda")
         self.half = on_cuda if half is None else bool(half) and on_cuda
+        self.engine = engine
         self.name = f"yolo:{description or weights}"
+        if engine != "pytorch":
+            self.name += f" ({engine})"
+        model_file = compiled_weights(
+            weights, engine, imgsz=imgsz, batch=batch_size, half=self.half, device=self.device
+        )
         try:
-            self.model = load_model(weights)
+            self.model = load_model(str(model_file))
         except Exception as exc:  # corrupt or foreign file: tell the user which one
             raise UserError(
                 f"could not load detector weights {weights} ({type(exc).__name__}: "
@@ -216,7 +227,8 @@ class YoloDetector:
         """People in a batch of images already on a torch device, which stay there.
 
         Letterboxed there as Ultralytics letterboxes numpy images (scaled so that the long
-        side is ``imgsz``, padded with grey to a multiple of the stride, centred), one
+        side is ``imgsz``, padded with grey to a multiple of the stride, or to the square
+        ``imgsz`` of a compiled engine, centred), one
         ``model.predict`` call per ``batch_size`` images.
 
         Args:
@@ -232,7 +244,10 @@ class YoloDetector:
         nh, nw = round(h * r), round(w * r)
         if (nh, nw) != (h, w):
             images = F.interpolate(images, (nh, nw), mode="bilinear", align_corners=False)
-        dh, dw = (-nh) % _STRIDE, (-nw) % _STRIDE
+        if self.engine == "pytorch":
+            dh, dw = (-nh) % _STRIDE, (-nw) % _STRIDE
+        else:  # a compiled engine takes its fixed square input only
+            dh, dw = self.imgsz - nh, self.imgsz - nw
         top, left = dh // 2, dw // 2
         images = F.pad(images, (left, dw - left, top, dh - top), value=_LETTERBOX_GREY)
         out: list[DetectionResult] = []
