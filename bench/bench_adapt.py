@@ -75,7 +75,9 @@ def measured_gate(run_dir: Path, cfg: AdaptConfig, device: str) -> float:
     )
 
 
-def run_sequence(seq: ct.Sequence, work: Path, iterations: int, device: str) -> dict:
+def run_sequence(
+    seq: ct.Sequence, work: Path, iterations: int, device: str, overrides: list[str]
+) -> dict:
     """The four runs of one sequence; returns label -> run directory (None when a round was
     not tracked) and the adaptation report."""
     base = work / seq.slug
@@ -91,6 +93,7 @@ def run_sequence(seq: ct.Sequence, work: Path, iterations: int, device: str) -> 
             f"embedder.device={device}",
             f"adapt.device={device}",
             f"adapt.iterations={iterations}",
+            *overrides,
         ],
     )
     started = time.perf_counter()
@@ -149,6 +152,14 @@ def main() -> int:
     parser.add_argument("--suites", nargs="*", default=SUITES)
     parser.add_argument("--iterations", type=int, default=2)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config value of the ImageNet and adapted runs, e.g. adapt.epochs=3",
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     sequences = [s for s in ct.real_suite() if s.suite in args.suites]
@@ -157,7 +168,7 @@ def main() -> int:
         return 2
     runs = {}
     for seq in sequences:
-        runs[seq.label] = run_sequence(seq, args.work, args.iterations, args.device)
+        runs[seq.label] = run_sequence(seq, args.work, args.iterations, args.device, args.overrides)
         r = runs[seq.label]
         print(
             f"{seq.label}: adapted in {r['adapt']['seconds']} s, agreement "

@@ -96,6 +96,13 @@ class Tracklet(Method):
         np.add.at(sums, np.asarray(pids, np.int64), features)
         self.memory.features.copy_(F.normalize(torch.as_tensor(sums, dtype=torch.float32), dim=1))
 
+    def set_train_mode(self, mode: bool) -> None:
+        super().set_train_mode(mode)
+        if mode and self.cfg.tracklet.freeze_bn:
+            for m in self.model.modules():
+                if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                    m.eval()
+
     @property
     def epoch_index(self) -> int:
         """0-based index of the running epoch (= finished epochs, the scheduler's count)."""
