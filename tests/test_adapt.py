@@ -368,3 +368,24 @@ def test_cli_refuses_a_bad_setting_before_anything_is_written(run_dir, capsys):
     code, err = _cli(capsys, "adapt", str(run_dir), "--set", "adapt.epochs=0", "--quiet")
     assert code == 2 and err.startswith("error: config adapt.epochs must be at least 1")
     assert not (run_dir / "adapt").exists()
+
+
+def test_track_adapt_end_to_end_keeps_the_first_run_and_reports_the_rounds(tmp_path, capsys):
+    video = write_video(tmp_path / "pano.mp4", [_frame()] * FRAMES, 10.0)
+    rows = [
+        [f, -1, x1 + 1, BOX_TOP + 1, BOX_WIDTH, BOX_BOTTOM - BOX_TOP, 0.9, -1, -1, -1]
+        for _, x1, frames in PEOPLE.values()
+        for f in frames
+    ]
+    det = tmp_path / "det.txt"
+    np.savetxt(det, np.array(rows), fmt="%.2f", delimiter=",")
+    tiny = [f"adapt.{k}={v}" for k, v in TINY.__dict__.items() if v != getattr(AdaptConfig(), k)]
+    sets = [x for kv in tiny for x in ("--set", kv)]
+    out = tmp_path / "run"
+    args = ["track", str(video), "--detections", str(det), "-o", str(out), "--adapt"]
+    main([*args, "--camera-height", "2", "--quiet", *sets])
+    assert "adaptation round(s) kept" in capsys.readouterr().out
+    report = json.loads((out / "adapt.json").read_text())
+    assert report["rounds"][0]["run_dir"] == str(out)
+    assert (out / "tracks.txt").is_file() and (out / "adapt" / "adapted.pt").is_file()
+    assert Path(report["best_run"]).is_dir()
