@@ -31,8 +31,8 @@ from reid.models.backbones import RANDOM_INIT, init_weights_of
 
 
 def list_methods() -> list[str]:
-    """Names of the registered training methods."""
-    return METHODS.names()
+    """Names of the training methods :func:`train` runs (those trained from a dataset)."""
+    return [name for name in METHODS.names() if METHODS.get(name).from_dataset]
 
 
 def config_class(method: str) -> type:
@@ -112,6 +112,11 @@ def train(
         DatasetError: the dataset folder is malformed. UserError: other user-fixable problems.
     """
     method_cls = METHODS.get(method)
+    if not method_cls.from_dataset:
+        raise UserError(
+            f"{method} trains on crops mined from a tracking run, not on a dataset folder; "
+            "run `mplt adapt RUN_DIR`"
+        )
     if not isinstance(cfg, method_cls.config_class):
         raise UserError(
             f"method {method!r} needs a {method_cls.config_class.__name__}, "

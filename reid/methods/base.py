@@ -42,6 +42,8 @@ class Method:
 
     name: ClassVar[str] = "base"
     config_class: ClassVar[type] = ReidConfig
+    #: whether :func:`reid.train` trains it from a dataset folder (``mplt train``)
+    from_dataset: ClassVar[bool] = True
 
     def __init__(
         self, cfg: ReidConfig, num_classes: int, device: torch.device, pretrained: str | None = None
