@@ -48,6 +48,7 @@ from mplt.adapt import (
     observations,
     plan_tracklets,
     track_and_adapt,
+    track_measure,
 )
 from mplt.api import resolve_track_config
 from mplt.config import AdaptConfig
@@ -221,6 +222,23 @@ def main() -> int:
             )
         lines.append("")
     lines += [
+        "## The label-free measure of the stopping rule",
+        "",
+        "Detected rows per confirmed track ID (`mplt.adapt.track_measure`, higher = fewer "
+        "fragments), for comparison with IDF1 above; `mplt track --adapt` keeps a round only if "
+        "this does not fall against the run it started from.",
+        "",
+        "| sequence | " + " | ".join(LABELS) + " |",
+        "|---|" + "---:|" * len(LABELS),
+    ]
+    for seq in sequences:
+        cells = [
+            "-" if run is None else f"{track_measure(run)['rows_per_id']:.1f}"
+            for run in runs[seq.label]["runs"].values()
+        ]
+        lines.append(f"| {seq.label} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
         "## Adaptation",
         "",
         "| sequence | tracks | pseudo-ids | crops | agreement mAP before -> after | best epoch "
