@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import sys
 import time
@@ -179,7 +180,9 @@ def main() -> int:
         return 2
     runs = {}
     for seq in sequences:
-        runs[seq.label] = run_sequence(seq, args.work, args.iterations, args.device, args.overrides)
+        runs[seq.label] = run_sequence(
+            seq, args.work, args.iterations, args.device, args.overrides, args.reuse
+        )
         r = runs[seq.label]
         print(
             f"{seq.label}: adapted in {r['adapt']['seconds']} s, agreement "
@@ -190,7 +193,7 @@ def main() -> int:
     lines = [
         "# `mplt track --adapt`: IDF1 and ID switches before and after adaptation",
         "",
-        f"Written by `python bench/bench_adapt.py{''.join(' ' + repr(a) for a in sys.argv[1:])}`"
+        f"Written by `python bench/bench_adapt.py {shlex.join(sys.argv[1:])}`"
         f" ({time.perf_counter() - started:.0f} s on this machine: {os.cpu_count()} CPU cores, "
         f"training on {args.device}); mplt {mplt.__version__}. Same detections in every run; "
         "IoU 0.5, `mplt.eval.run_eval`, seam-aware on panoramas. Cells: IDF1 % / ID switches. "
