@@ -284,7 +284,7 @@ def write_plot(path: Path, plan: TrackletPlan, history: list[dict[str, Any]]) ->
         "tracks": plan.tracks,
         "tracks\nused": plan.tracklets,
         "pseudo-\nids": plan.num_ids,
-        "pieces too\nshort": plan.dropped_short,
+        "pieces\ntoo short": plan.dropped_short,
         "pairs seen\ntogether": int(plan.cooccur.sum() // 2),
     }
     bars = ax_mined.bar(list(counts), list(counts.values()), color="tab:blue")
