@@ -195,7 +195,13 @@ def main() -> int:
         "",
         f"Written by `python bench/bench_adapt.py {shlex.join(sys.argv[1:])}`"
         f" ({time.perf_counter() - started:.0f} s on this machine: {os.cpu_count()} CPU cores, "
-        f"training on {args.device}); mplt {mplt.__version__}. Same detections in every run; "
+        f"training on {args.device}"
+        + (
+            "; tables rebuilt from the runs an earlier invocation left in --work"
+            if args.reuse
+            else ""
+        )
+        + f"); mplt {mplt.__version__}. Same detections in every run; "
         "IoU 0.5, `mplt.eval.run_eval`, seam-aware on panoramas. Cells: IDF1 % / ID switches. "
         "'ImageNet' is the before (the encoder adaptation starts from, default gate), 'adapted, "
         "round 1' the first adapted encoder whatever the stopping rule says, 'adapt (rule)' "
