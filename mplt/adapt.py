@@ -163,11 +163,7 @@ def plan_tracklets(
         (frames - 1) * cfg.time_segments // max(last_frame, 1), cfg.time_segments - 1
     )
     block = (frames - 1) // cfg.holdout_block_frames
-    held_out = (
-        (block % cfg.holdout_every == cfg.holdout_every - 1)
-        if cfg.holdout_every > 0
-        else np.zeros(len(frames), bool)
-    )
+    held_out = block % cfg.holdout_every == cfg.holdout_every - 1
     return TrackletPlan(
         track_ids=np.array([tid for tid, _ in pieces], np.int64),
         spans=np.array([[int(p[0, 0]), int(p[-1, 0])] for _, p in pieces], np.int64).reshape(-1, 2),

@@ -182,7 +182,7 @@ class AdaptConfig:
     max_crops_per_id: int = 48  #: crops kept per pseudo-identity (evenly spread)
     time_segments: int = 4  #: the "camera" labels: the video's frames cut into this many spans
     holdout_block_frames: int = 10
-    holdout_every: int = 5  #: one block in this many is held out (0: none, no agreement)
+    holdout_every: int = 5  #: one block in this many is held out (at least 2)
     #: fine-tuning (the reid "tracklet" method on the shared engine)
     init: str | None = None  #: a `mplt train`/`mplt adapt` checkpoint; None = offline ImageNet
     backbone: str = "mobilenetv2"  #: without init: mobilenetv2 (offline ImageNet) | tiny (tests)

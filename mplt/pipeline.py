@@ -609,7 +609,7 @@ _RANGES: tuple[tuple[str, float, float | None, str], ...] = (
     ("adapt.max_crops_per_id", 2, None, "[]"),
     ("adapt.time_segments", 1, None, "[]"),
     ("adapt.holdout_block_frames", 1, None, "[]"),
-    ("adapt.holdout_every", 0, None, "[]"),
+    ("adapt.holdout_every", 2, None, "[]"),
     ("adapt.epochs", 1, None, "[]"),
     ("adapt.max_steps_per_epoch", 1, None, "[]"),
     ("adapt.batch_ids", 2, None, "[]"),

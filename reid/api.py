@@ -347,8 +347,8 @@ def train_tracklets(
     query_idx = query_idx[np.isin(pids[query_idx], trained)]
     if len(query_idx) == 0:
         raise UserError(
-            "no held-out crop of a trained tracklet to measure the agreement on; set "
-            "adapt.holdout_every to a small number such as 5"
+            "no held-out crop of a trained tracklet to measure the agreement on; hold out "
+            "more frames (a smaller adapt.holdout_every or adapt.holdout_block_frames)"
         )
     cfg = updated(_tracklet_config(cfg, init), {"train.eval_every": 1, "train.eval_before": True})
     _check_settings(cfg)
