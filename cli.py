@@ -6,6 +6,7 @@ into ``error: <message>`` on stderr and exit code 2, with no traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -595,6 +596,14 @@ def synth(
     help="Backbone weights file (when ImageNet weights cannot be downloaded).",
 )
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N.")
+@click.option(
+    "--nproc",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Train on this many processes of this machine (DistributedDataParallel through "
+    "torchrun; one per GPU); data.batch_size is per process.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def train(
     model: str | None,
@@ -607,9 +616,13 @@ def train(
     resume: bool,
     pretrained: str | None,
     device: str,
+    nproc: int,
     quiet: bool,
 ) -> None:
-    """Train re-ID MODEL on a dataset; checkpoints, metrics.csv and curves.png go to the run dir."""
+    """Train re-ID MODEL on a dataset; checkpoints, metrics.csv and curves.png go to the run dir.
+
+    Several processes: --nproc N here, or torchrun (any number of machines), e.g.
+    torchrun --nnodes 2 --nproc-per-node 4 ... -m cli train MODEL ... (see the README)."""
     import reid
     from core.config import load_config
     from mplt.io.files import unique_dir
@@ -624,6 +637,21 @@ def train(
         if resume:
             raise click.UsageError("--resume needs --out: the run directory to continue")
         out = str(unique_dir(Path("runs") / "reid" / f"{model}-{dataset}"))
+    if nproc > 1:
+        from reid.engine.distributed import launch_local
+
+        reid.check_train(
+            model, cfg, data_dir, dataset, out, resume=resume, pretrained=pretrained, world=nproc
+        )
+        args = ["-m", "cli", "train", model, "--data-dir", data_dir, "--dataset", dataset]
+        args += ["--out", out, "--device", device]
+        args += ["--config", config_path] if config_path else []
+        args += [a for kv in overrides for a in ("--set", kv)]
+        args += ["--pretrained", pretrained] if pretrained else []
+        args += ["--resume"] * resume + ["--quiet"] * quiet
+        launch_local(nproc, args)
+        click.echo(f"trained {model} on {nproc} processes -> {out}")
+        return
     run = reid.train(
         model,
         cfg,
@@ -635,7 +663,8 @@ def train(
         device=device,
         progress=not quiet,
     )
-    click.echo(f"trained {model} -> {run} (best.pt, last.pt, metrics.csv, curves.png)")
+    if os.environ.get("RANK", "0") == "0":
+        click.echo(f"trained {model} -> {run} (best.pt, last.pt, metrics.csv, curves.png)")
 
 
 #: Metrics ``mplt eval-reid`` prints, where the dataset's protocol reports them.

@@ -10,7 +10,10 @@ Stable entry points (behind ``mplt train``, ``mplt eval-reid`` and ``mplt export
     reid.train(method: str, cfg: ReidConfig, data_dir, dataset: str, out_dir, *,
                resume: bool = False, pretrained: str | None = None, device: str = "auto",
                progress: bool = True) -> Path
-        # the run dir: best.pt last.pt metrics.csv curves.png config.yaml
+        # the run dir: best.pt last.pt metrics.csv curves.png config.yaml; under torchrun
+        # every rank calls it and they train one model together (rank 0 writes the files)
+    reid.check_train(method, cfg, data_dir, dataset: str, out_dir, *, resume=False,
+                     pretrained=None, world: int = 1) -> None  # train()'s input checks alone
     reid.evaluate(checkpoint, data_dir, dataset: str, *, out_dir=None, rerank: bool = False,
                   device: str = "auto", mode: str = "all") -> dict
         # the dataset's protocol: mAP, rank1/5/10, mINP, ...; writes eval.json (+ ranking.png)
@@ -38,6 +41,7 @@ Sub-packages, lowest first: ``config`` (typed configs), ``metrics`` (numpy ranki
 
 from core.errors import DatasetError, UserError
 from reid.api import (
+    check_train,
     config_class,
     evaluate,
     list_methods,
@@ -61,6 +65,7 @@ __all__ = [
     "Encoder",
     "ReidConfig",
     "UserError",
+    "check_train",
     "config_class",
     "evaluate",
     "export_onnx",

@@ -14,10 +14,12 @@ from core.config import config_to_dict, dump_config, updated
 from core.errors import UserError
 from core.files import write_atomic
 from reid.config import ReidConfig, TrackletConfig
-from reid.data.datasets import read_dataset
+from reid.data.datasets import ReidSplits, read_dataset
 from reid.data.loader import epoch_loader
+from reid.data.samplers import build_sampler
 from reid.data.tracklets import CooccurrenceSampler, CropDataset
 from reid.data.transforms import IMAGENET_MEAN, IMAGENET_STD, build_train_transform
+from reid.engine import distributed
 from reid.engine.checkpoint import load_checkpoint, set_rng_state
 from reid.engine.device import resolve_device
 from reid.engine.hooks import CheckpointHook, EvalHook, Hook, LogHook
@@ -88,6 +90,68 @@ def _check_settings(cfg: ReidConfig) -> None:
         raise UserError(f"config optim.lr must be positive, got {lr}; set it with --set optim.lr=X")
 
 
+def check_train(
+    method: str,
+    cfg: ReidConfig,
+    data_dir: str | Path,
+    dataset: str,
+    out_dir: str | Path,
+    *,
+    resume: bool = False,
+    pretrained: str | None = None,
+    world: int = 1,
+) -> None:
+    """Every check :func:`train` makes of its inputs before training, on its own: ``mplt train
+    --nproc N`` runs it once before starting N ranks, so a mistake is one line, not N.
+
+    Raises:
+        DatasetError: the dataset folder is malformed. UserError: other user-fixable problems.
+    """
+    _checked_method(method, cfg, out_dir, resume, pretrained, world)
+    splits = read_dataset(dataset, data_dir)
+    if world > 1:
+        # the distributed methods use the configured batch sampler, whose size checks see the
+        # global batch
+        build_sampler(splits.train, cfg.data, cfg.train.seed, 0, world)
+
+
+def _checked_method(
+    method: str,
+    cfg: ReidConfig,
+    out_dir: str | Path,
+    resume: bool,
+    pretrained: str | None,
+    world: int,
+) -> type[Method]:
+    method_cls = METHODS.get(method)
+    if not method_cls.from_dataset:
+        raise UserError(
+            f"{method} trains on crops mined from a tracking run, not on a dataset folder; "
+            "run `mplt adapt RUN_DIR`"
+        )
+    if not isinstance(cfg, method_cls.config_class):
+        raise UserError(
+            f"method {method!r} needs a {method_cls.config_class.__name__}, "
+            f"got {type(cfg).__name__}; load it with reid.config_class(method)"
+        )
+    if world > 1 and not method_cls.distributed:
+        raise UserError(
+            f"method {method!r} trains in one process only (its training state is not shared "
+            "across ranks); run it without torchrun / --nproc"
+        )
+    if pretrained is not None and not Path(pretrained).is_file():
+        raise UserError(f"pretrained weights {pretrained} do not exist; pass a local .pth file")
+    _check_settings(cfg)
+    last = Path(out_dir) / "last.pt"
+    if resume and not last.is_file():
+        raise UserError(f"cannot resume: {last} does not exist; train without --resume first")
+    if not resume and last.exists():
+        raise UserError(
+            f"{out_dir} already holds a run (last.pt); pass --resume or choose another folder"
+        )
+    return method_cls
+
+
 def train(
     method: str,
     cfg: ReidConfig,
@@ -108,37 +172,58 @@ def train(
     continues from ``out_dir/last.pt`` exactly where it stopped (same batches, same weights as
     an uninterrupted run); without it an existing run in ``out_dir`` is an error.
 
+    Started by ``torchrun`` (WORLD_SIZE > 1), every rank calls this and they train together
+    (:mod:`reid.engine.distributed`): ``data.batch_size`` is per rank, the global batch is
+    WORLD_SIZE times it, rank 0 writes the files; CUDA ranks use the GPU of their LOCAL_RANK.
+
     Raises:
         DatasetError: the dataset folder is malformed. UserError: other user-fixable problems.
     """
-    method_cls = METHODS.get(method)
-    if not method_cls.from_dataset:
-        raise UserError(
-            f"{method} trains on crops mined from a tracking run, not on a dataset folder; "
-            "run `mplt adapt RUN_DIR`"
-        )
-    if not isinstance(cfg, method_cls.config_class):
-        raise UserError(
-            f"method {method!r} needs a {method_cls.config_class.__name__}, "
-            f"got {type(cfg).__name__}; load it with reid.config_class(method)"
-        )
-    if pretrained is not None and not Path(pretrained).is_file():
-        raise UserError(f"pretrained weights {pretrained} do not exist; pass a local .pth file")
-    _check_settings(cfg)
+    ranks = distributed.Ranks.from_env()
+    method_cls = _checked_method(method, cfg, out_dir, resume, pretrained, ranks.world)
     run_dir = Path(out_dir)
-    last = run_dir / "last.pt"
-    if resume and not last.is_file():
-        raise UserError(f"cannot resume: {last} does not exist; train without --resume first")
-    if not resume and last.exists():
-        raise UserError(
-            f"{run_dir} already holds a run (last.pt); pass --resume or choose another folder"
-        )
     splits = read_dataset(dataset, data_dir)
     # after every check of the user's input: its download attempt is slow and noisy offline
     cfg = method_cls.resolve_config(cfg, pretrained)
     dev = resolve_device(device)
+    if ranks.world > 1:
+        dev = distributed.start(ranks, dev)
+    try:
+        _train(
+            method_cls,
+            method,
+            cfg,
+            splits,
+            dataset,
+            run_dir,
+            resume,
+            pretrained,
+            dev,
+            ranks,
+            progress,
+        )
+    finally:
+        if ranks.world > 1:
+            distributed.stop()
+    return run_dir
+
+
+def _train(
+    method_cls: type[Method],
+    method: str,
+    cfg: ReidConfig,
+    splits: ReidSplits,
+    dataset: str,
+    run_dir: Path,
+    resume: bool,
+    pretrained: str | None,
+    dev: torch.device,
+    ranks: distributed.Ranks,
+    progress: bool,
+) -> None:
     seed_everything(cfg.train.seed)
     impl = method_cls(cfg, splits.num_train_pids, dev, pretrained=pretrained)
+    impl.distribute(ranks)
     loader = impl.build_train_loader(splits.train)
     extra = _checkpoint_extra(impl, method, dataset)
     held_out = impl.eval_splits(splits)
@@ -175,13 +260,13 @@ def train(
             f"cannot create run directory {run_dir} ({exc.strerror}); choose a writable --out"
         ) from None
     if resume:
-        ckpt = load_checkpoint(last)
+        ckpt = load_checkpoint(run_dir / "last.pt")
         impl.load_state_dict(ckpt)
         trainer.state = ckpt["trainer"]
         set_rng_state(ckpt["rng"])
-    write_atomic(run_dir / "config.yaml", dump_config(cfg))
+    if ranks.main:
+        write_atomic(run_dir / "config.yaml", dump_config(cfg))
     trainer.run()
-    return run_dir
 
 
 def evaluate(

@@ -150,6 +150,18 @@ def test_reid_errors_are_one_line_exit_2(tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_bad_multi_process_training_is_refused_before_any_rank_starts(tmp_path):
+    data = str(make_folder(tmp_path / "data"))
+    args = ("--data-dir", data, "--dataset", "folder", "--nproc", "2", "--out")
+    ecn = _run("train", "ecn", *args, str(tmp_path / "a"))
+    # 2 ranks x 8 images of K=2: 8 identities per global batch, the folder has fewer
+    big = _run("train", "baseline", *args, str(tmp_path / "b"), *TINY)
+    for result, says in ((ecn, "trains in one process only"), (big, "over 2 ranks")):
+        assert result.returncode == 2 and result.stderr.startswith("error: ")
+        assert says in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
 @pytest.mark.parametrize("command", ["train", "eval-reid"])
 def test_help_lists_every_dataset_reader(command):
     import reid

@@ -89,6 +89,8 @@ class TrainConfig:
     eval_every: int = 10  #: evaluate every this many epochs (and after the last); 0 = never
     eval_before: bool = False  #: also evaluate the untrained model (epoch 0)
     max_steps_per_epoch: int | None = None  #: cap iterations per epoch (quick runs)
+    #: with several ranks (torchrun / --nproc): batch norm over the global batch
+    sync_bn: bool = True
 
 
 @dataclass(frozen=True)

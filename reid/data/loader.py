@@ -94,11 +94,14 @@ def epoch_loader(
     )
 
 
-def build_train_loader(samples: Sequence[Sample], data_cfg: DataConfig, seed: int) -> DataLoader:
-    """Training loader with the configured batch sampler (:func:`epoch_loader`)."""
+def build_train_loader(
+    samples: Sequence[Sample], data_cfg: DataConfig, seed: int, rank: int = 0, world: int = 1
+) -> DataLoader:
+    """Training loader with the configured batch sampler (:func:`epoch_loader`); with
+    ``world`` ranks it yields this rank's slice of each global batch."""
     return epoch_loader(
         ImageDataset(samples, build_train_transform(data_cfg), image_conversion(data_cfg)),
-        build_sampler(samples, data_cfg, seed),
+        build_sampler(samples, data_cfg, seed, rank, world),
         data_cfg.workers,
     )
 

@@ -2,6 +2,13 @@
 
 All samplers are batch samplers (they yield lists of dataset indices), are deterministic given
 ``seed`` and the epoch set through :meth:`set_epoch`, and drop incomplete batches.
+
+Data-parallel training (``world`` > 1 ranks, :mod:`reid.engine.distributed`): every rank draws
+the same global batch of ``world`` x ``batch_size`` images, the one a single process with that
+batch size draws, and keeps its own slice of it: whole identities of a P x K batch (so each
+rank holds a disjoint share of the batch's identities and of the epoch's images), its anchors
+with their positives and negatives of a triplet batch. N ranks x batch B thus see exactly the
+batches of one process x batch N B.
 """
 
 from __future__ import annotations
@@ -18,11 +25,15 @@ from reid.data.datasets import Sample
 
 
 class EpochSampler:
-    """Base of the batch samplers: their draws depend only on (seed, epoch)."""
+    """Base of the batch samplers: their draws depend only on (seed, epoch); ``rank`` of
+    ``world`` selects this process's slice of each global batch."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, rank: int = 0, world: int = 1) -> None:
+        if not 0 <= rank < world:
+            raise ValueError(f"rank {rank} outside a world of {world}")
         self.seed = seed
         self.epoch = 0
+        self.rank, self.world = rank, world
 
     def set_epoch(self, epoch: int) -> None:
         """Select the shuffling of ``epoch`` (resume reproduces the same batches)."""
@@ -45,25 +56,33 @@ class PKSampler(EpochSampler):
     Each identity's images are shuffled and cut into chunks of K (a short identity is
     re-sampled with replacement up to K); batches draw P distinct identities among those with
     chunks left (topped up with fresh draws near the end), so one epoch of ``len(self)``
-    batches visits about every image once.
+    batches visits about every image once. With ``world`` ranks the global batch holds
+    ``world`` x P identities and this rank yields its P of them.
     """
 
     def __init__(
-        self, samples: Sequence[Sample], batch_size: int, num_instances: int, seed: int = 0
+        self,
+        samples: Sequence[Sample],
+        batch_size: int,
+        num_instances: int,
+        seed: int = 0,
+        rank: int = 0,
+        world: int = 1,
     ):
-        super().__init__(seed)
+        super().__init__(seed, rank, world)
         if num_instances < 1 or batch_size % num_instances:
             raise UserError(
                 f"batch_size {batch_size} must be a multiple of num_instances {num_instances}; "
                 "change data.batch_size or data.num_instances"
             )
         self.k = num_instances
-        self.p = batch_size // num_instances
+        self.p = batch_size // num_instances * world  # identities of the global batch
         self.by_pid = _index_by_pid(samples)
         if len(self.by_pid) < self.p:
+            ranks = f" over {world} ranks" if world > 1 else ""
             raise UserError(
-                f"P x K sampling needs {self.p} identities per batch but the training set has "
-                f"{len(self.by_pid)}; lower data.batch_size or raise data.num_instances"
+                f"P x K sampling needs {self.p} identities per batch{ranks} but the training set "
+                f"has {len(self.by_pid)}; lower data.batch_size or raise data.num_instances"
             )
         chunks = sum(max(1, len(v) // self.k) for v in self.by_pid.values())
         self._len = chunks // self.p
@@ -93,7 +112,10 @@ class PKSampler(EpochSampler):
                     idx = self.by_pid[int(pid)]
                     chunks[int(pid)].append(rng.choice(idx, size=self.k, replace=len(idx) < self.k))
                     chosen.append(pid)
-            yield [int(i) for pid in chosen for i in chunks[int(pid)].pop()]
+            share = len(chosen) // self.world
+            mine = chosen[self.rank * share : (self.rank + 1) * share]
+            popped = {int(pid): chunks[int(pid)].pop() for pid in chosen}
+            yield [int(i) for pid in mine for i in popped[int(pid)]]
 
 
 class TripletSampler(EpochSampler):
@@ -109,6 +131,9 @@ class TripletSampler(EpochSampler):
             the anchor in the identity's frame-sorted list (skip shrinks to len/5 for tracks
             shorter than 2 * skip) and the negative is another person of the same video;
             otherwise positive = any other image of the identity, negative = any other identity.
+
+    With ``world`` ranks the global batch holds ``world`` x b anchors and this rank yields its
+    b anchors, their positives and negatives, in the same layout.
     """
 
     def __init__(
@@ -120,8 +145,10 @@ class TripletSampler(EpochSampler):
         seed: int = 0,
         inter_rate: float = 0.7,
         skip_frames: int = 10,
+        rank: int = 0,
+        world: int = 1,
     ):
-        super().__init__(seed)
+        super().__init__(seed, rank, world)
         if mode not in ("instance", "st"):
             raise UserError(f"unknown triplet sampling mode {mode!r}; choose instance or st")
         if batch_size < 3 or batch_size % 3:
@@ -129,7 +156,7 @@ class TripletSampler(EpochSampler):
                 f"triplet sampling needs data.batch_size divisible by 3, got {batch_size};"
                 f" change it"
             )
-        self.mode, self.b = mode, batch_size // 3
+        self.mode, self.b = mode, batch_size // 3 * world  # anchors of the global batch
         self.inter_rate, self.skip = inter_rate, skip_frames
         self.n = len(samples)
         pids = np.array([s.pid for s in samples])
@@ -195,33 +222,41 @@ class TripletSampler(EpochSampler):
                     inter = rng.random() < self.inter_rate
                     pos.append(self._positive(rng, a, far=inter))
                     neg.append(self._negative(rng, a, same_video=inter))
-            yield [int(a) for a in anchors] + pos + neg
+            share = self.b // self.world
+            mine = slice(self.rank * share, (self.rank + 1) * share)
+            yield [int(a) for a in anchors[mine]] + pos[mine] + neg[mine]
 
 
-#: ``data.sampler`` name -> factory ``(samples, data_cfg, seed) -> batch sampler``.
-SAMPLERS: Registry[Callable[[Sequence[Sample], DataConfig, int], EpochSampler]] = Registry(
-    "sampler"
+#: ``data.sampler`` name -> factory ``(samples, data_cfg, seed, rank, world) -> batch sampler``.
+SAMPLERS: Registry[Callable[[Sequence[Sample], DataConfig, int, int, int], EpochSampler]] = (
+    Registry("sampler")
 )
 SAMPLERS.register("pk")(
-    lambda samples, cfg, seed: PKSampler(samples, cfg.batch_size, cfg.num_instances, seed)
+    lambda samples, cfg, seed, rank, world: PKSampler(
+        samples, cfg.batch_size, cfg.num_instances, seed, rank, world
+    )
 )
 SAMPLERS.register("instance")(
-    lambda samples, cfg, seed: TripletSampler(samples, cfg.batch_size, mode="instance", seed=seed)
+    lambda samples, cfg, seed, rank, world: TripletSampler(
+        samples, cfg.batch_size, mode="instance", seed=seed, rank=rank, world=world
+    )
 )
 SAMPLERS.register("st")(
-    lambda samples, cfg, seed: TripletSampler(
+    lambda samples, cfg, seed, rank, world: TripletSampler(
         samples,
         cfg.batch_size,
         mode="st",
         seed=seed,
         inter_rate=cfg.st_inter_rate,
         skip_frames=cfg.st_skip_frames,
+        rank=rank,
+        world=world,
     )
 )
 
 
 def build_sampler(
-    samples: Sequence[Sample], data_cfg: DataConfig, seed: int
+    samples: Sequence[Sample], data_cfg: DataConfig, seed: int, rank: int = 0, world: int = 1
 ) -> PKSampler | TripletSampler:
-    """The batch sampler named by ``data_cfg.sampler``."""
-    return SAMPLERS.get(data_cfg.sampler)(samples, data_cfg, seed)
+    """The batch sampler named by ``data_cfg.sampler`` (this rank's slice of ``world``)."""
+    return SAMPLERS.get(data_cfg.sampler)(samples, data_cfg, seed, rank, world)

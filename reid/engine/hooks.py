@@ -1,5 +1,6 @@
 """Trainer hooks: evaluation (keeps best.pt by the protocol's primary metric), checkpointing
-(last.pt), logging."""
+(last.pt), logging. Files are written by the main rank only (``trainer.main``); every rank keeps
+the same state."""
 
 from __future__ import annotations
 
@@ -73,7 +74,8 @@ class EvalHook(Hook):
         trainer.epoch_log.update(metrics)
         if metrics[self.primary] > trainer.state["best_map"]:
             trainer.state["best_map"], trainer.state["best_epoch"] = metrics[self.primary], epoch
-            save_checkpoint(self.run_dir / "best.pt", checkpoint_payload(trainer, self.extra))
+            if trainer.main:
+                save_checkpoint(self.run_dir / "best.pt", checkpoint_payload(trainer, self.extra))
 
 
 class CheckpointHook(Hook):
@@ -83,11 +85,16 @@ class CheckpointHook(Hook):
         self.run_dir, self.extra = run_dir, extra
 
     def after_epoch(self, trainer: Trainer) -> None:
-        save_checkpoint(self.run_dir / "last.pt", checkpoint_payload(trainer, self.extra))
+        if trainer.main:
+            save_checkpoint(self.run_dir / "last.pt", checkpoint_payload(trainer, self.extra))
 
     def after_train(self, trainer: Trainer) -> None:
         # A run without evaluation still yields a best.pt: the last weights.
-        if not (self.run_dir / "best.pt").exists() and (self.run_dir / "last.pt").exists():
+        if (
+            trainer.main
+            and not (self.run_dir / "best.pt").exists()
+            and (self.run_dir / "last.pt").exists()
+        ):
             save_checkpoint(self.run_dir / "best.pt", checkpoint_payload(trainer, self.extra))
 
 
@@ -100,6 +107,8 @@ class LogHook(Hook):
     def after_epoch(self, trainer: Trainer) -> None:
         history = trainer.state["history"]
         history.append(dict(trainer.epoch_log))
+        if not trainer.main:
+            return
         write_metrics_csv(self.run_dir / "metrics.csv", history)
         write_curves_png(self.run_dir / "curves.png", history)
         if self.verbose:

@@ -12,15 +12,19 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from reid.engine.distributed import current, mean_over_ranks
+
 if TYPE_CHECKING:
     from reid.engine.hooks import Hook
     from reid.methods.base import Method
 
 
-def seed_everything(seed: int, epoch: int = 0) -> None:
-    """Seed python, numpy and torch from (seed, epoch): every epoch starts from a known state,
-    so resuming at an epoch boundary replays exactly the same batches and augmentations."""
-    mixed = int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
+def seed_everything(seed: int, epoch: int = 0, rank: int = 0) -> None:
+    """Seed python, numpy and torch from (seed, epoch, rank): every epoch starts from a known
+    state, so resuming at an epoch boundary replays exactly the same batches and
+    augmentations; each rank draws its own augmentations (rank 0 those of one process)."""
+    entropy = [seed, epoch] if rank == 0 else [seed, epoch, rank]
+    mixed = int(np.random.SeedSequence(entropy).generate_state(1)[0])
     random.seed(mixed)
     np.random.seed(mixed)
     torch.manual_seed(mixed)
@@ -33,7 +37,9 @@ class Trainer:
     epoch: losses, lr, evaluation metrics) and ``best_map`` / ``best_epoch``: the best value of
     the evaluation protocol's primary metric and its epoch (the key keeps its first name, mAP,
     so earlier runs resume). Hooks run in list order at each point; ``epoch_log`` is the dict of
-    the current epoch that hooks may extend.
+    the current epoch that hooks may extend. Under torchrun every rank runs the same loop on
+    its slice of the batches; the epoch's losses are averaged over the ranks, and ``main``
+    (rank 0) alone shows progress and writes files.
     """
 
     def __init__(
@@ -50,7 +56,9 @@ class Trainer:
         self.method, self.loader, self.epochs, self.seed = method, loader, epochs, seed
         self.hooks = list(hooks)
         self.max_steps = max_steps_per_epoch
-        self.progress = progress
+        self.ranks = current()
+        self.main = self.ranks.main
+        self.progress = progress and self.main
         self.state: dict[str, Any] = {"epoch": 0, "history": [], "best_map": -1.0, "best_epoch": 0}
         self.epoch_log: dict[str, Any] = {}
 
@@ -69,7 +77,7 @@ class Trainer:
         self._call("after_train")
 
     def _run_epoch(self, epoch: int) -> None:
-        seed_everything(self.seed, epoch)
+        seed_everything(self.seed, epoch, self.ranks.rank)
         self.loader.batch_sampler.set_epoch(epoch)
         if self.loader.generator is not None:
             self.loader.generator.manual_seed(self.seed * 100_003 + epoch)
@@ -96,7 +104,8 @@ class Trainer:
             bar.set_postfix(loss=f"{logs.get('loss', float('nan')):.3f}")
         bar.close()
         self.method.step_schedulers()
-        self.epoch_log.update({k: v / max(n_steps, 1) for k, v in sums.items()})
+        means = {k: v / max(n_steps, 1) for k, v in sums.items()}
+        self.epoch_log.update(mean_over_ranks(means))
         self.epoch_log["time_s"] = round(time.perf_counter() - start, 3)
         self.state["epoch"] = epoch
         self._call("after_epoch")

@@ -15,6 +15,7 @@ from reid.config import DataConfig
 from reid.data.datasets import Sample
 from reid.data.loader import build_test_loader
 from reid.data.sbir import sbir_transform
+from reid.engine.distributed import current, gather_objects
 from reid.methods.base import Method
 from reid.metrics.sketch import SKETCH
 from reid.models.sbir_net import SbirNet
@@ -41,8 +42,30 @@ def extract_features(
     """(N, D) float32 embeddings of ``samples`` in order (model in eval mode during the pass).
 
     Models with a branch per modality see each image through its own branch (sketches through
-    the sketch encoder, infrared images through the infrared stem).
+    the sketch encoder, infrared images through the infrared stem). During data-parallel
+    training every rank embeds every W-th sample and all ranks get the whole result.
     """
+    ranks = current()
+    if ranks.world == 1:
+        return _embed(model, samples, data_cfg, device, normalize)
+    parts = gather_objects(
+        _embed(model, samples[ranks.rank :: ranks.world], data_cfg, device, normalize)
+    )
+    out = np.zeros((len(samples), max(p.shape[1] for p in parts)), np.float32)
+    for r, part in enumerate(parts):
+        if len(part):
+            out[r :: ranks.world] = part
+    return out
+
+
+def _embed(
+    model: nn.Module,
+    samples: Sequence[Sample],
+    data_cfg: DataConfig,
+    device: torch.device,
+    normalize: bool,
+) -> np.ndarray:
+    """:func:`extract_features` in this process alone."""
     was_training = model.training
     model.eval()
     amp = torch.autocast("cuda") if device.type == "cuda" else contextlib.nullcontext()

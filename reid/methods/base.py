@@ -22,6 +22,7 @@ from core.registry import Registry
 from reid.config import ReidConfig
 from reid.data.datasets import ReidSplits, Sample, read_dataset
 from reid.data.loader import Batch, build_train_loader
+from reid.engine.distributed import Ranks, sync_batchnorm
 from reid.engine.optim import build_optimizer, build_scheduler, param_groups
 from reid.models.backbones import offline_fallback
 from reid.models.reidnet import build_reidnet
@@ -42,6 +43,10 @@ class Method:
 
     name: ClassVar[str] = "base"
     config_class: ClassVar[type] = ReidConfig
+    #: Whether :meth:`distribute` may spread training over ranks: the method's step uses only
+    #: :meth:`train_forward` and losses that see the global batch (no per-batch state of its
+    #: own, e.g. a memory bank or a GAN, that the ranks would have to share).
+    distributed: ClassVar[bool] = False
     #: whether :func:`reid.train` trains it from a dataset folder (``mplt train``)
     from_dataset: ClassVar[bool] = True
 
@@ -57,6 +62,35 @@ class Method:
         self.build_optimizers()
         self.use_amp = cfg.train.amp and device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        self.ranks = Ranks()
+        self._ddp: nn.Module | None = None
+
+    def distribute(self, ranks: Ranks) -> None:
+        """Train as ``ranks.rank`` of ``ranks.world`` processes (the process group is up): batch
+        norm over the global batch when ``train.sync_bn``, the encoder's training forward
+        through DistributedDataParallel (gradients averaged over the ranks), this rank's slice
+        of every batch from :meth:`build_train_loader`."""
+        if ranks.world == 1:
+            return
+        if not self.distributed:
+            raise UserError(
+                f"method {self.name!r} trains in one process only (its training state is not "
+                "shared across ranks); run it without torchrun / --nproc"
+            )
+        from torch.nn.parallel import DistributedDataParallel
+
+        self.ranks = ranks
+        if self.cfg.train.sync_bn:
+            self.modules["model"] = sync_batchnorm(self.model, self.device)
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        self._ddp = DistributedDataParallel(_TrainForward(self.model), device_ids=ids)
+
+    def train_forward(self, images: torch.Tensor) -> Any:
+        """The encoder's ``forward_train`` on a batch, through DistributedDataParallel when
+        training on several ranks (a call around it would not average the gradients)."""
+        if self._ddp is not None:
+            return self._ddp(images)
+        return self.model.forward_train(images)
 
     @classmethod
     def resolve_config(cls, cfg: ReidConfig, pretrained: str | None = None) -> ReidConfig:
@@ -88,7 +122,9 @@ class Method:
     def build_train_loader(self, samples: list[Sample]) -> torch.utils.data.DataLoader:
         """The training loader over ``samples``; methods needing more than images (e.g. poses)
         override it. The default: :func:`reid.data.loader.build_train_loader`."""
-        return build_train_loader(samples, self.cfg.data, self.cfg.train.seed)
+        return build_train_loader(
+            samples, self.cfg.data, self.cfg.train.seed, self.ranks.rank, self.ranks.world
+        )
 
     def read_target(self, needed_for: str) -> ReidSplits:
         """The target dataset of a two-domain method (its config's ``target.data_dir`` and
@@ -147,3 +183,14 @@ class Method:
             s.load_state_dict(state["schedulers"][k])
         if state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
+
+
+class _TrainForward(nn.Module):
+    """The encoder with ``forward_train`` as its forward, which DistributedDataParallel calls."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, images: torch.Tensor) -> Any:
+        return self.model.forward_train(images)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 
 from reid.data.loader import Batch
+from reid.engine.distributed import gather_rows
 from reid.losses import CrossEntropyLabelSmooth, TripletLoss
 from reid.methods.base import METHODS, Method
 
@@ -15,6 +16,7 @@ class Baseline(Method):
     """L = ce_weight * CE_ls(logits, pid) + triplet_weight * Triplet(g, pid)."""
 
     name = "baseline"
+    distributed = True
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -28,12 +30,18 @@ class Baseline(Method):
         pids = batch.pids.to(self.device, non_blocking=True)
         lc = self.cfg.loss
         with self.autocast():
-            out = self.model.forward_train(images)
+            out = self.train_forward(images)
         parts = {}
         if lc.ce_weight > 0:
             parts["loss_ce"] = self.ce(out.logits, pids)
         if lc.triplet_weight > 0:
-            parts["loss_triplet"] = self.triplet(out.feature, pids)
+            # Mined over every rank's batch (the global batch one process would see); this
+            # rank's images are the anchors, so the ranks' mean is the global batch's loss.
+            feats, labels = gather_rows(out.feature), gather_rows(pids)
+            mine = torch.zeros(len(labels), dtype=torch.bool, device=labels.device)
+            start = self.ranks.rank * len(pids)
+            mine[start : start + len(pids)] = True
+            parts["loss_triplet"] = self.triplet(feats, labels, anchor_mask=mine)
         total = lc.ce_weight * parts.get("loss_ce", 0.0) + lc.triplet_weight * parts.get(
             "loss_triplet", 0.0
         )
