@@ -263,6 +263,7 @@ def reid_config(cfg: AdaptConfig) -> Any:
             "data.batch_size": cfg.batch_ids * cfg.crops_per_id,
             "data.num_instances": cfg.crops_per_id,
             "optim.lr": cfg.lr,
+            "tracklet.knn": cfg.knn,
         },
     )
 

@@ -191,6 +191,9 @@ class AdaptConfig:
     batch_ids: int = 8  #: pseudo-identities per batch (co-occurring ones first)
     crops_per_id: int = 4
     lr: float = 1e-4  #: Adam learning rate of the encoder
+    #: ECN's neighbourhood invariance: the k nearest pseudo-identities of other time segments
+    #: that never share a frame with one are its soft positives (someone who came back); 0 = off
+    knn: int = 0
     device: str = "auto"  #: auto | cpu | cuda | cuda:N
     seed: int = 0
     #: ``mplt track --adapt``: at most this many track -> adapt -> track rounds

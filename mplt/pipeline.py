@@ -615,6 +615,7 @@ _RANGES: tuple[tuple[str, float, float | None, str], ...] = (
     ("adapt.batch_ids", 2, None, "[]"),
     ("adapt.crops_per_id", 2, None, "[]"),
     ("adapt.lr", 0, None, "(]"),
+    ("adapt.knn", 0, None, "[]"),
     ("adapt.iterations", 1, None, "[]"),
     ("adapt.min_gain", 0, None, "[]"),
     ("adapt.retrack_gate", 0, 2, "(]"),
