@@ -193,7 +193,7 @@ class AdaptConfig:
     lr: float = 1e-4  #: Adam learning rate of the encoder
     #: ECN's neighbourhood invariance: the k nearest pseudo-identities of other time segments
     #: that never share a frame with one are its soft positives (someone who came back); 0 = off
-    knn: int = 0
+    knn: int = 2
     device: str = "auto"  #: auto | cpu | cuda | cuda:N
     seed: int = 0
     #: ``mplt track --adapt``: at most this many track -> adapt -> track rounds
