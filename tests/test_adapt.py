@@ -200,6 +200,40 @@ def test_tiny_fine_tune_lowers_the_loss_and_its_checkpoint_embeds(tmp_path):
     assert (tmp_path / "metrics.csv").is_file() and (tmp_path / "config.yaml").is_file()
 
 
+def test_neighbourhood_invariance_pulls_pseudo_identities_of_other_segments_only(tmp_path):
+    crops, pids, cams, held, cooccur = _colour_crops(2)
+    cooccur[:] = False
+    cooccur[0, 1] = cooccur[1, 0] = True  # the only known negatives
+    cfg = updated(
+        TrackletConfig(),
+        {
+            "model.backbone": "tiny",
+            "data.height": 32,
+            "data.width": 16,
+            "data.batch_size": 12,
+            "data.num_instances": 2,
+            "train.epochs": 1,
+            "train.max_steps_per_epoch": 2,
+            "tracklet.knn": 2,
+            "tracklet.knn_start_epoch": 0,
+        },
+    )
+    result = reid.train_tracklets(
+        crops, pids, cams, held, cooccur, cfg, tmp_path, device="cpu", progress=False
+    )
+    assert np.isfinite(result["history"][-1]["loss"])
+    method = reid.methods.tracklet.Tracklet(cfg, 0, torch.device("cpu"))
+    feats = np.eye(6, 4, dtype=np.float32)[[0, 1, 2, 3, 0, 1]]  # slots 4, 5 = slots 0, 1
+    segments = np.array([0, 1, 0, 1, 1, 0])
+    method.set_tracklets(cooccur, segments, feats, np.arange(6))
+    f = torch.tensor(feats[:1])
+    # slot 0's twin 4 (another segment, never seen with it) becomes a soft positive, which
+    # adds a term to the loss; without knn slot 4 is not even in the softmax
+    loss_near = method._memory_loss(f, torch.tensor([0]))
+    method.cfg = updated(cfg, {"tracklet.knn": 0})
+    assert float(loss_near) > float(method._memory_loss(f, torch.tensor([0])))
+
+
 def test_best_checkpoint_is_the_initial_encoder_unless_training_agrees_better(tmp_path):
     crops, pids, cams, held, cooccur = _colour_crops(1)
     cfg = updated(
