@@ -163,11 +163,7 @@ def plan_tracklets(
         (frames - 1) * cfg.time_segments // max(last_frame, 1), cfg.time_segments - 1
     )
     block = (frames - 1) // cfg.holdout_block_frames
-    held_out = (
-        (block % cfg.holdout_every == cfg.holdout_every - 1)
-        if cfg.holdout_every > 0
-        else np.zeros(len(frames), bool)
-    )
+    held_out = block % cfg.holdout_every == cfg.holdout_every - 1
     return TrackletPlan(
         track_ids=np.array([tid for tid, _ in pieces], np.int64),
         spans=np.array([[int(p[0, 0]), int(p[-1, 0])] for _, p in pieces], np.int64).reshape(-1, 2),
@@ -267,6 +263,7 @@ def reid_config(cfg: AdaptConfig) -> Any:
             "data.batch_size": cfg.batch_ids * cfg.crops_per_id,
             "data.num_instances": cfg.crops_per_id,
             "optim.lr": cfg.lr,
+            "tracklet.knn": cfg.knn,
         },
     )
 
@@ -284,7 +281,7 @@ def write_plot(path: Path, plan: TrackletPlan, history: list[dict[str, Any]]) ->
         "tracks": plan.tracks,
         "tracks\nused": plan.tracklets,
         "pseudo-\nids": plan.num_ids,
-        "pieces too\nshort": plan.dropped_short,
+        "pieces\ntoo short": plan.dropped_short,
         "pairs seen\ntogether": int(plan.cooccur.sum() // 2),
     }
     bars = ax_mined.bar(list(counts), list(counts.values()), color="tab:blue")

@@ -188,7 +188,7 @@ class AdaptConfig:
     max_crops_per_id: int = 48  #: crops kept per pseudo-identity (evenly spread)
     time_segments: int = 4  #: the "camera" labels: the video's frames cut into this many spans
     holdout_block_frames: int = 10
-    holdout_every: int = 5  #: one block in this many is held out (0: none, no agreement)
+    holdout_every: int = 5  #: one block in this many is held out (at least 2)
     #: fine-tuning (the reid "tracklet" method on the shared engine)
     init: str | None = None  #: a `mplt train`/`mplt adapt` checkpoint; None = offline ImageNet
     backbone: str = "mobilenetv2"  #: without init: mobilenetv2 (offline ImageNet) | tiny (tests)
@@ -197,6 +197,9 @@ class AdaptConfig:
     batch_ids: int = 8  #: pseudo-identities per batch (co-occurring ones first)
     crops_per_id: int = 4
     lr: float = 1e-4  #: Adam learning rate of the encoder
+    #: ECN's neighbourhood invariance: the k nearest pseudo-identities of other time segments
+    #: that never share a frame with one are its soft positives (someone who came back); 0 = off
+    knn: int = 2
     device: str = "auto"  #: auto | cpu | cuda | cuda:N
     seed: int = 0
     #: ``mplt track --adapt``: at most this many track -> adapt -> track rounds

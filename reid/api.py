@@ -33,8 +33,8 @@ from reid.models.backbones import RANDOM_INIT, init_weights_of
 
 
 def list_methods() -> list[str]:
-    """Names of the registered training methods."""
-    return METHODS.names()
+    """Names of the training methods :func:`train` runs (those trained from a dataset)."""
+    return [name for name in METHODS.names() if METHODS.get(name).from_dataset]
 
 
 def config_class(method: str) -> type:
@@ -124,6 +124,11 @@ def _checked_method(
     world: int,
 ) -> type[Method]:
     method_cls = METHODS.get(method)
+    if not method_cls.from_dataset:
+        raise UserError(
+            f"{method} trains on crops mined from a tracking run, not on a dataset folder; "
+            "run `mplt adapt RUN_DIR`"
+        )
     if not isinstance(cfg, method_cls.config_class):
         raise UserError(
             f"method {method!r} needs a {method_cls.config_class.__name__}, "
@@ -427,8 +432,8 @@ def train_tracklets(
     query_idx = query_idx[np.isin(pids[query_idx], trained)]
     if len(query_idx) == 0:
         raise UserError(
-            "no held-out crop of a trained tracklet to measure the agreement on; set "
-            "adapt.holdout_every to a small number such as 5"
+            "no held-out crop of a trained tracklet to measure the agreement on; hold out "
+            "more frames (a smaller adapt.holdout_every or adapt.holdout_block_frames)"
         )
     cfg = updated(_tracklet_config(cfg, init), {"train.eval_every": 1, "train.eval_before": True})
     _check_settings(cfg)

@@ -200,6 +200,40 @@ def test_tiny_fine_tune_lowers_the_loss_and_its_checkpoint_embeds(tmp_path):
     assert (tmp_path / "metrics.csv").is_file() and (tmp_path / "config.yaml").is_file()
 
 
+def test_neighbourhood_invariance_pulls_pseudo_identities_of_other_segments_only(tmp_path):
+    crops, pids, cams, held, cooccur = _colour_crops(2)
+    cooccur[:] = False
+    cooccur[0, 1] = cooccur[1, 0] = True  # the only known negatives
+    cfg = updated(
+        TrackletConfig(),
+        {
+            "model.backbone": "tiny",
+            "data.height": 32,
+            "data.width": 16,
+            "data.batch_size": 12,
+            "data.num_instances": 2,
+            "train.epochs": 1,
+            "train.max_steps_per_epoch": 2,
+            "tracklet.knn": 2,
+            "tracklet.knn_start_epoch": 0,
+        },
+    )
+    result = reid.train_tracklets(
+        crops, pids, cams, held, cooccur, cfg, tmp_path, device="cpu", progress=False
+    )
+    assert np.isfinite(result["history"][-1]["loss"])
+    method = reid.methods.tracklet.Tracklet(cfg, 0, torch.device("cpu"))
+    feats = np.eye(6, 4, dtype=np.float32)[[0, 1, 2, 3, 0, 1]]  # slots 4, 5 = slots 0, 1
+    segments = np.array([0, 1, 0, 1, 1, 0])
+    method.set_tracklets(cooccur, segments, feats, np.arange(6))
+    f = torch.tensor(feats[:1])
+    # slot 0's twin 4 (another segment, never seen with it) becomes a soft positive, which
+    # adds a term to the loss; without knn slot 4 is not even in the softmax
+    loss_near = method._memory_loss(f, torch.tensor([0]))
+    method.cfg = updated(cfg, {"tracklet.knn": 0})
+    assert float(loss_near) > float(method._memory_loss(f, torch.tensor([0])))
+
+
 def test_best_checkpoint_is_the_initial_encoder_unless_training_agrees_better(tmp_path):
     crops, pids, cams, held, cooccur = _colour_crops(1)
     cfg = updated(
@@ -368,3 +402,24 @@ def test_cli_refuses_a_bad_setting_before_anything_is_written(run_dir, capsys):
     code, err = _cli(capsys, "adapt", str(run_dir), "--set", "adapt.epochs=0", "--quiet")
     assert code == 2 and err.startswith("error: config adapt.epochs must be at least 1")
     assert not (run_dir / "adapt").exists()
+
+
+def test_track_adapt_end_to_end_keeps_the_first_run_and_reports_the_rounds(tmp_path, capsys):
+    video = write_video(tmp_path / "pano.mp4", [_frame()] * FRAMES, 10.0)
+    rows = [
+        [f, -1, x1 + 1, BOX_TOP + 1, BOX_WIDTH, BOX_BOTTOM - BOX_TOP, 0.9, -1, -1, -1]
+        for _, x1, frames in PEOPLE.values()
+        for f in frames
+    ]
+    det = tmp_path / "det.txt"
+    np.savetxt(det, np.array(rows), fmt="%.2f", delimiter=",")
+    tiny = [f"adapt.{k}={v}" for k, v in TINY.__dict__.items() if v != getattr(AdaptConfig(), k)]
+    sets = [x for kv in tiny for x in ("--set", kv)]
+    out = tmp_path / "run"
+    args = ["track", str(video), "--detections", str(det), "-o", str(out), "--adapt"]
+    main([*args, "--camera-height", "2", "--quiet", *sets])
+    assert "adaptation round(s) kept" in capsys.readouterr().out
+    report = json.loads((out / "adapt.json").read_text())
+    assert report["rounds"][0]["run_dir"] == str(out)
+    assert (out / "tracks.txt").is_file() and (out / "adapt" / "adapted.pt").is_file()
+    assert Path(report["best_run"]).is_dir()

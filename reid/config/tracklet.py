@@ -35,6 +35,9 @@ class TrackletSection:
     margin: float = 0.3  #: triplet hinge margin, Euclidean distance of unit features
     knn: int = 0
     knn_start_epoch: int = 2
+    #: batch norms keep their ImageNet statistics (ECN keeps its early ones so): a batch of a
+    #: few people of one scene is a poor estimate of them
+    freeze_bn: bool = True
 
 
 def _data() -> DataConfig:

@@ -47,6 +47,8 @@ class Method:
     #: :meth:`train_forward` and losses that see the global batch (no per-batch state of its
     #: own, e.g. a memory bank or a GAN, that the ranks would have to share).
     distributed: ClassVar[bool] = False
+    #: whether :func:`reid.train` trains it from a dataset folder (``mplt train``)
+    from_dataset: ClassVar[bool] = True
 
     def __init__(
         self, cfg: ReidConfig, num_classes: int, device: torch.device, pretrained: str | None = None

@@ -19,9 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.errors import UserError
 from reid.config import TrackletConfig
-from reid.data.datasets import Sample
 from reid.data.loader import Batch
 from reid.losses.exemplar import ExemplarMemory
 from reid.methods.base import METHODS, Method
@@ -64,18 +62,13 @@ class Tracklet(Method):
 
     name = "tracklet"
     config_class = TrackletConfig
+    from_dataset = False
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.memory: ExemplarMemory | None = None
         self.cooccur: torch.Tensor | None = None
         self.segments: torch.Tensor | None = None
-
-    def build_train_loader(self, samples: list[Sample]) -> torch.utils.data.DataLoader:
-        raise UserError(
-            "the tracklet method trains on crops mined from a tracking run, not on a dataset "
-            "folder; run `mplt adapt RUN_DIR`"
-        )
 
     def set_tracklets(
         self, cooccur: np.ndarray, segments: np.ndarray, features: np.ndarray, pids: np.ndarray
@@ -95,6 +88,13 @@ class Tracklet(Method):
         sums = np.zeros((num, features.shape[1]), np.float64)
         np.add.at(sums, np.asarray(pids, np.int64), features)
         self.memory.features.copy_(F.normalize(torch.as_tensor(sums, dtype=torch.float32), dim=1))
+
+    def set_train_mode(self, mode: bool) -> None:
+        super().set_train_mode(mode)
+        if mode and self.cfg.tracklet.freeze_bn:
+            for m in self.model.modules():
+                if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                    m.eval()
 
     @property
     def epoch_index(self) -> int:
