@@ -208,6 +208,20 @@ def train(
     return run_dir
 
 
+def _trainer(
+    impl: Method, loader: Any, cfg: ReidConfig, hooks: list[Hook], progress: bool
+) -> Trainer:
+    return Trainer(
+        impl,
+        loader,
+        epochs=cfg.train.epochs,
+        seed=cfg.train.seed,
+        hooks=hooks,
+        max_steps_per_epoch=cfg.train.max_steps_per_epoch,
+        progress=progress,
+    )
+
+
 def _train(
     method_cls: type[Method],
     method: str,
@@ -244,15 +258,7 @@ def _train(
         LogHook(run_dir, verbose=progress),
         CheckpointHook(run_dir, extra),
     ]
-    trainer = Trainer(
-        impl,
-        loader,
-        epochs=cfg.train.epochs,
-        seed=cfg.train.seed,
-        hooks=hooks,
-        max_steps_per_epoch=cfg.train.max_steps_per_epoch,
-        progress=progress,
-    )
+    trainer = _trainer(impl, loader, cfg, hooks, progress)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -475,15 +481,7 @@ def train_tracklets(
         LogHook(run_dir, verbose=progress),
         CheckpointHook(run_dir, extra),
     ]
-    trainer = Trainer(
-        impl,
-        loader,
-        epochs=cfg.train.epochs,
-        seed=cfg.train.seed,
-        hooks=hooks,
-        max_steps_per_epoch=cfg.train.max_steps_per_epoch,
-        progress=progress,
-    )
+    trainer = _trainer(impl, loader, cfg, hooks, progress)
     write_atomic(run_dir / "config.yaml", dump_config(cfg))
     trainer.run()
     history = trainer.state["history"]
