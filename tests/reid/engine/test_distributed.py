@@ -180,3 +180,15 @@ def test_two_ranks_train_as_one_process_with_the_double_batch_and_resume_exactly
     for key in w2:
         assert torch.equal(wk[key], w2[key]), key
     assert _curve(killed, "loss") == _curve(two, "loss")
+
+
+@pytest.mark.gpu
+@pytest.mark.slow
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs two CUDA devices")
+def test_two_gpus_with_nccl_train_as_one_gpu_with_the_double_batch(market_dir, tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    cuda = ("--device", "cuda")
+    _run([*_train_cmd(market_dir, _config(tmp_path, 12, 3), one), *cuda])
+    _run([*_train_cmd(market_dir, _config(tmp_path, 6, 3), two, "--nproc", "2"), *cuda])
+    # SyncBatchNorm and NCCL's reductions (and AMP) round differently from one device
+    np.testing.assert_allclose(_curve(two, "loss"), _curve(one, "loss"), rtol=2e-2)
