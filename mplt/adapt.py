@@ -274,6 +274,8 @@ def write_plot(path: Path, plan: TrackletPlan, history: list[dict[str, Any]]) ->
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # no global backend switch
     from matplotlib.figure import Figure
 
+    from reid.engine.logs import draw_history
+
     fig = Figure(figsize=(13, 4), dpi=100)
     FigureCanvasAgg(fig)
     ax_mined, ax_loss, ax_agree = fig.subplots(1, 3)
@@ -287,19 +289,7 @@ def write_plot(path: Path, plan: TrackletPlan, history: list[dict[str, Any]]) ->
     bars = ax_mined.bar(list(counts), list(counts.values()), color="tab:blue")
     ax_mined.bar_label(bars)
     ax_mined.set(title=f"mined: {len(plan.frames)} crops ({int(plan.held_out.sum())} held out)")
-    trained = [r for r in history if "loss" in r]
-    for key in ("loss", "loss_memory", "loss_triplet"):
-        if trained:
-            ax_loss.plot([r["epoch"] for r in trained], [r[key] for r in trained], label=key)
-    ax_loss.set(xlabel="epoch", ylabel="loss", title="training loss")
-    for key in ("mAP", "rank1"):
-        pts = [(r["epoch"], 100 * r[key]) for r in history if key in r]
-        ax_agree.plot(*zip(*pts, strict=True), marker="o", label=key)
-    ax_agree.set(xlabel="epoch", ylabel="%", title="agreement with the tracklets (held out)")
-    for ax in (ax_loss, ax_agree):
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend()
-        ax.grid(alpha=0.3)
+    draw_history(ax_loss, ax_agree, history, "agreement with the tracklets (held out)")
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")

@@ -134,11 +134,7 @@ def _checked_method(
             f"method {method!r} needs a {method_cls.config_class.__name__}, "
             f"got {type(cfg).__name__}; load it with reid.config_class(method)"
         )
-    if world > 1 and not method_cls.distributed:
-        raise UserError(
-            f"method {method!r} trains in one process only (its training state is not shared "
-            "across ranks); run it without torchrun / --nproc"
-        )
+    method_cls.check_ranks(world, method)
     if pretrained is not None and not Path(pretrained).is_file():
         raise UserError(f"pretrained weights {pretrained} do not exist; pass a local .pth file")
     _check_settings(cfg)

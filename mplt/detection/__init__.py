@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from core.errors import UserError
 from core.notify import notice
 from mplt.detection.base import DETECTORS, DetectionResult, Detector, box_margins_of
-from mplt.detection.engine import ENGINES, check_engine
+from mplt.detection.engine import check_engine
 from mplt.detection.hog import HogDetector, hog_available
 from mplt.detection.panoramic import PANORAMA_MODES, PanoramicDetector
 from mplt.detection.shared import SharedDetector
@@ -160,10 +160,7 @@ def build_detector(
             f"unknown detector.panorama_mode {cfg.panorama_mode!r}; choose one of: "
             f"{', '.join(PANORAMA_MODES)}"
         )
-    if cfg.engine not in ENGINES:
-        raise UserError(
-            f"unknown detector.engine {cfg.engine!r}; choose one of: {', '.join(ENGINES)}"
-        )
+    check_engine(cfg.engine)
     panoramic = camera is not None and camera.x_period is not None
     # On a panorama the size filter runs after mapping back to panorama pixels.
     min_height = 0.0 if panoramic else cfg.min_box_height_px

@@ -35,11 +35,11 @@ ENGINES: dict[str, tuple[str, str] | None] = {
 }
 
 
-def check_engine(engine: str, device: str) -> None:
-    """UserError for an unknown engine or TensorRT without CUDA."""
+def check_engine(engine: str, device: str | None = None) -> None:
+    """UserError for an unknown engine, or TensorRT on a ``device`` that is not CUDA."""
     if engine not in ENGINES:
         raise UserError(f"unknown detector.engine {engine!r}; choose one of: {', '.join(ENGINES)}")
-    if engine == "tensorrt" and not device.startswith("cuda"):
+    if engine == "tensorrt" and device is not None and not device.startswith("cuda"):
         raise UserError(
             "detector.engine tensorrt needs a CUDA device; use --set detector.engine=onnx "
             "or pytorch on this machine"

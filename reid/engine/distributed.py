@@ -52,9 +52,14 @@ class Ranks:
         return cls(rank, world, local)
 
 
+def world_size() -> int:
+    """Processes in the initialised process group; 1 without one (cheap: hot paths ask)."""
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+
+
 def current() -> Ranks:
     """The ranks of the initialised process group (one process when there is none)."""
-    if dist.is_available() and dist.is_initialized():
+    if world_size() > 1:
         return Ranks(dist.get_rank(), dist.get_world_size(), Ranks.from_env().local_rank)
     return Ranks()
 
@@ -76,11 +81,6 @@ def stop() -> None:
     """Leave the process group (no-op without one)."""
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
-
-
-def barrier() -> None:
-    if current().world > 1:
-        dist.barrier()
 
 
 class _GatherRows(torch.autograd.Function):
@@ -121,12 +121,12 @@ class _SumOverRanks(torch.autograd.Function):
 def gather_rows(x: torch.Tensor) -> torch.Tensor:
     """(n, ...) on each of W ranks -> (W n, ...) in rank order, differentiable; ``x`` itself
     with one process. Every rank must pass the same n."""
-    return _GatherRows.apply(x) if current().world > 1 else x
+    return _GatherRows.apply(x) if world_size() > 1 else x
 
 
 def mean_over_ranks(values: dict[str, float]) -> dict[str, float]:
     """Each key averaged over the ranks (every rank passes the same keys, in the same order)."""
-    if current().world == 1 or not values:
+    if world_size() == 1 or not values:
         return values
     keys = list(values)
     t = torch.tensor([values[k] for k in keys], dtype=torch.float64)
@@ -138,7 +138,7 @@ def mean_over_ranks(values: dict[str, float]) -> dict[str, float]:
 
 def gather_objects(obj: Any) -> list[Any]:
     """Every rank's ``obj`` (picklable) in rank order; ``[obj]`` with one process."""
-    if current().world == 1:
+    if world_size() == 1:
         return [obj]
     out: list[Any] = [None] * dist.get_world_size()
     dist.all_gather_object(out, obj)
@@ -160,7 +160,7 @@ class GlobalBatchNorm(nn.modules.batchnorm._BatchNorm):
             raise ValueError(f"expected at least 2D input (got {x.dim()}D input)")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or current().world == 1:
+        if not self.training or world_size() == 1:
             return super().forward(x)
         dims = [0, *range(2, x.dim())]
         shape = [1, x.shape[1]] + [1] * (x.dim() - 2)

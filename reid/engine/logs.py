@@ -24,15 +24,9 @@ def write_metrics_csv(path: str | Path, history: list[dict[str, Any]]) -> Path:
     return write_atomic(path, buf.getvalue())
 
 
-def write_curves_png(path: str | Path, history: list[dict[str, Any]]) -> Path:
-    """Two panels: every ``loss*`` column per epoch; mAP and rank-1 on evaluated epochs."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg  # no global backend switch
-    from matplotlib.figure import Figure
-
-    path = Path(path)
-    fig = Figure(figsize=(10, 4), dpi=100)
-    FigureCanvasAgg(fig)
-    ax_loss, ax_map = fig.subplots(1, 2)
+def draw_history(ax_loss: Any, ax_eval: Any, history: list[dict[str, Any]], title: str) -> None:
+    """Every ``loss*`` column per epoch on ``ax_loss``; mAP and rank-1 (%) of the evaluated
+    epochs on ``ax_eval``, titled ``title`` (matplotlib axes)."""
     keys = [k for k in (history[0] if history else {}) if k.startswith("loss")]
     for row in history[1:]:
         keys += [k for k in row if k.startswith("loss") and k not in keys]
@@ -44,12 +38,23 @@ def write_curves_png(path: str | Path, history: list[dict[str, Any]]) -> Path:
     for key in ("mAP", "rank1"):
         pts = [(r["epoch"], 100 * r[key]) for r in history if r.get(key) not in (None, "")]
         if pts:
-            ax_map.plot(*zip(*pts, strict=True), marker="o", label=key)
-    ax_map.set(xlabel="epoch", ylabel="%", title="evaluation")
-    for ax in (ax_loss, ax_map):
+            ax_eval.plot(*zip(*pts, strict=True), marker="o", label=key)
+    ax_eval.set(xlabel="epoch", ylabel="%", title=title)
+    for ax in (ax_loss, ax_eval):
         if ax.get_legend_handles_labels()[0]:
             ax.legend()
         ax.grid(alpha=0.3)
+
+
+def write_curves_png(path: str | Path, history: list[dict[str, Any]]) -> Path:
+    """Two panels (:func:`draw_history`): the losses, and mAP / rank-1 per evaluated epoch."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # no global backend switch
+    from matplotlib.figure import Figure
+
+    path = Path(path)
+    fig = Figure(figsize=(10, 4), dpi=100)
+    FigureCanvasAgg(fig)
+    draw_history(*fig.subplots(1, 2), history, "evaluation")
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")

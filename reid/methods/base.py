@@ -65,18 +65,24 @@ class Method:
         self.ranks = Ranks()
         self._ddp: nn.Module | None = None
 
+    @classmethod
+    def check_ranks(cls, world: int, name: str | None = None) -> None:
+        """UserError when ``world`` > 1 ranks are asked of a method that trains in one process
+        only; ``name``: the method as the user named it (default: its own name)."""
+        if world > 1 and not cls.distributed:
+            raise UserError(
+                f"method {name or cls.name!r} trains in one process only (its training state is "
+                "not shared across ranks); run it without torchrun / --nproc"
+            )
+
     def distribute(self, ranks: Ranks) -> None:
         """Train as ``ranks.rank`` of ``ranks.world`` processes (the process group is up): batch
         norm over the global batch when ``train.sync_bn``, the encoder's training forward
         through DistributedDataParallel (gradients averaged over the ranks), this rank's slice
         of every batch from :meth:`build_train_loader`."""
+        self.check_ranks(ranks.world)
         if ranks.world == 1:
             return
-        if not self.distributed:
-            raise UserError(
-                f"method {self.name!r} trains in one process only (its training state is not "
-                "shared across ranks); run it without torchrun / --nproc"
-            )
         from torch.nn.parallel import DistributedDataParallel
 
         self.ranks = ranks
