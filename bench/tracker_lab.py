@@ -21,6 +21,7 @@ import dataclasses
 import pickle
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import compare_trackers as ct
@@ -71,9 +72,21 @@ def record(seq: ct.Sequence) -> Path:
     return path
 
 
-def replay(seq: ct.Sequence, sets: list[str], localize: list[str], out: Path, finish: bool) -> Path:
+def replay(
+    seq: ct.Sequence,
+    sets: list[str],
+    localize: list[str],
+    out: Path,
+    finish: bool,
+    features: Callable[[int, np.ndarray], np.ndarray] | None = None,
+    observed: list[tuple[int, int, int, float]] | None = None,
+) -> Path:
     """Track the recorded detections of ``seq`` with ``sets`` (tracker.key=value) into the MOT
-    file ``out``; returns it, or with ``finish`` the finished file written beside it."""
+    file ``out``; returns it, or with ``finish`` the finished file written beside it.
+
+    ``features(frame_index, colour)`` replaces each frame's ``(N, D)`` colour features (for
+    ``bench/appearance_lab.py``); ``observed`` collects each confirmed track's detected rows
+    as ``(track id, 0-based frame, detection index, score)``."""
     data = pickle.loads(record(seq).read_bytes())
     cfg_dict = config_to_dict(TrackConfig())
     for assignment in seq.overrides + tuple(sets) + tuple(localize):
@@ -98,13 +111,27 @@ def replay(seq: ct.Sequence, sets: list[str], localize: list[str], out: Path, fi
             if localizer is not None and len(dets):
                 loc = localizer.localize(dets.boxes)
                 dets = dets.replace(ground_xy=loc.ground_xy, ground_cov=loc.ground_cov)
+            if features is not None and dets.embeddings is not None:
+                dets = dets.replace(embeddings=features(dets.frame_index, dets.embeddings))
             tracks = tracker.update(dets)
             if mode == "image" and localizer is not None and len(tracks):
                 det = tracks.detection_indices
                 xy = np.full((len(tracks), 2), np.nan)
                 xy[det >= 0] = dets.ground_xy[det[det >= 0]]
                 tracks = dataclasses.replace(tracks, ground_xy=xy)
-            writer.write(dets.frame_index, tracks.select(tracks.states == TrackState.CONFIRMED))
+            confirmed = tracks.select(tracks.states == TrackState.CONFIRMED)
+            writer.write(dets.frame_index, confirmed)
+            if observed is not None:
+                hit = confirmed.detection_indices >= 0
+                observed += [
+                    (int(t), dets.frame_index, int(d), float(c))
+                    for t, d, c in zip(
+                        confirmed.ids[hit],
+                        confirmed.detection_indices[hit],
+                        confirmed.scores[hit],
+                        strict=True,
+                    )
+                ]
             finisher.add(tracks, dets, tracker.take_early_frames())
     if not finish:
         return out
