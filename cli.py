@@ -108,6 +108,12 @@ def cli() -> None:
     help="Appearance from a trained re-ID checkpoint (`mplt train`) instead of colour statistics.",
 )
 @click.option(
+    "--fuse-colour",
+    is_flag=True,
+    help="With --reid: the checkpoint's features side by side with the colour statistics "
+    "(embedder.kind=fused), as `mplt track --adapt` tracks again.",
+)
+@click.option(
     "--start",
     type=click.IntRange(min=0),
     default=0,
@@ -172,6 +178,7 @@ def track(
     device: str | None,
     detections: str | None,
     reid: str | None,
+    fuse_colour: bool,
     start: int,
     max_frames: int | None,
     detect_every: int | None,
@@ -202,6 +209,8 @@ def track(
         flags += [f"detector.device={device}", f"embedder.device={device}"]
     if reid is not None:
         flags += ["embedder.kind=reid", f"embedder.checkpoint={reid}"]
+    if fuse_colour:
+        flags.append("embedder.kind=fused")
     if render is not None:
         flags.append(f"output.render={str(render).lower()}")
     if detect_every is not None:
@@ -405,10 +414,10 @@ def adapt(
     """Fine-tune the re-ID encoder on a finished run's own tracklets (no labels).
 
     Writes RUN_DIR/adapt/: adapted.pt (track with it: mplt track VIDEO --reid
-    RUN_DIR/adapt/adapted.pt), metrics.csv, adapt.png, adapt.json and adapt.yaml.
+    RUN_DIR/adapt/adapted.pt --fuse-colour), metrics.csv, adapt.png, adapt.json and adapt.yaml.
     """
     from core.config import load_config
-    from mplt.adapt import adapt_run
+    from mplt.adapt import adapt_run, retrack_colour_weight
     from mplt.config import TrackConfig
 
     flags = list(overrides)
@@ -420,7 +429,14 @@ def adapt(
     if config_path is None and saved.is_file():
         config_path = str(saved)
     cfg = load_config(TrackConfig, config_path, flags)
-    summary = adapt_run(run_dir, cfg.adapt, video=video, overwrite=overwrite, progress=not quiet)
+    summary = adapt_run(
+        run_dir,
+        cfg.adapt,
+        video=video,
+        overwrite=overwrite,
+        progress=not quiet,
+        colour_weight=retrack_colour_weight(cfg),
+    )
     click.echo(
         f"{summary['pseudo_ids']} pseudo-identities from {summary['tracklets']} tracks, "
         f"agreement {100 * summary['agreement_before']:.1f} -> "

@@ -33,7 +33,7 @@ from core.config import config_to_dict, dump_config, updated
 from core.errors import UserError
 from core.files import atomic_path, write_atomic
 from core.types import TrackState
-from mplt.appearance import extract_crops
+from mplt.appearance import ColourEmbedder, extract_crops, fuse_features
 from mplt.config import AdaptConfig, TrackConfig
 from mplt.io.jsonl import read_jsonl
 from mplt.io.rundir import claim_run_dir
@@ -303,12 +303,15 @@ def adapt_run(
     video: str | Path | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    colour_weight: float | None = None,
 ) -> dict[str, Any]:
     """Fine-tune the re-ID encoder on a finished run's tracklets; writes ``RUN_DIR/adapt/``.
 
     ``RUN_DIR/adapt`` is claimed like a run directory: an existing one is refused, or with
     ``overwrite`` replaced only once the new one has finished (a failed adaptation leaves the
-    earlier one as it was).
+    earlier one as it was). ``colour_weight``: the re-tracking fuses the colour statistics
+    with the encoder at this weight (:class:`mplt.appearance.FusedEmbedder`), so the gate
+    (``gate`` in the summary) is measured for those features; None = the encoder alone.
 
     Returns:
         The summary written to ``adapt/adapt.json``: what was mined, the agreement before and
@@ -360,13 +363,13 @@ def adapt_run(
         with atomic_path(claim.path / "adapted.pt") as tmp:
             shutil.copyfile(result["checkpoint"], tmp)
         encoder = reid.load_encoder(claim.path / "adapted.pt", device=cfg.device)
-        train = ~plan.held_out
+        feats = encoder.embed_crops(crops)
+        if colour_weight is not None:
+            colour = ColourEmbedder(camera, crop_height=CROP_HW[0], crop_width=CROP_HW[1])
+            feats = fuse_features(colour.embed_crops(crops), feats, colour_weight)
+        held = plan.held_out
         gate = appearance_gate(
-            encoder.embed_crops(crops[plan.held_out]),
-            plan.pids[plan.held_out],
-            encoder.embed_crops(crops[train]),
-            plan.pids[train],
-            plan.cooccur,
+            feats[held], plan.pids[held], feats[~held], plan.pids[~held], plan.cooccur
         )
         write_plot(claim.path / "adapt.png", plan, result["history"])
         write_atomic(claim.path / "adapt.yaml", dump_config(cfg))
@@ -385,6 +388,7 @@ def adapt_run(
             "best_epoch": result["best_epoch"],
             "improved": result["best_epoch"] > 0,
             "gate": round(gate, 4),
+            "gate_features": "encoder" if colour_weight is None else f"fused {colour_weight:g}",
             "adapted": str(final / "adapted.pt"),
             "seconds": round(time.perf_counter() - started, 1),
             "config": config_to_dict(cfg),
@@ -394,6 +398,11 @@ def adapt_run(
     finally:
         claim.release()
     return summary
+
+
+def retrack_colour_weight(cfg: TrackConfig) -> float | None:
+    """The colour share of the re-tracking's fused features (None: the encoder alone)."""
+    return cfg.embedder.colour_weight if cfg.adapt.retrack_embedder == "fused" else None
 
 
 def track_and_adapt(
@@ -415,10 +424,12 @@ def track_and_adapt(
     for another round to run. A rejected round stops the loop and the best earlier run stays
     the answer. ``adapt.json`` in the first run directory lists the rounds.
 
-    The re-tracking's appearance gate (``tracker.max_cosine_distance``, and the finishing
-    merge's in proportion) is ``adapt.retrack_gate``: ``auto`` = measured on the tracklets for
-    the adapted encoder (:func:`appearance_gate`; a learned encoder's distances are not the
-    colour features'), a number, or null = the run's own.
+    The re-tracking's features are ``adapt.retrack_embedder``: ``fused`` (default) = the colour
+    statistics and the adapted encoder side by side (:class:`mplt.appearance.FusedEmbedder`),
+    ``reid`` = the encoder alone. Its appearance gate (``tracker.max_cosine_distance``, and the
+    finishing merge's in proportion) is ``adapt.retrack_gate``: null (default) = the run's own,
+    ``auto`` = measured on the tracklets for the re-tracking's features
+    (:func:`appearance_gate`), or a number.
 
     Returns:
         ``rounds`` (one dict per round), ``best_run`` (run directory), ``best_checkpoint``
@@ -427,13 +438,16 @@ def track_and_adapt(
     from mplt.api import track
 
     a = cfg.adapt
+    weight = retrack_colour_weight(cfg)
     first = track(source, config=cfg, out=out, progress=progress, **track_kwargs)
     best_run, best_ckpt = Path(first.summary["run_dir"]), None
     best_measure = track_measure(best_run)
     rounds: list[dict[str, Any]] = [{"round": 0, "run_dir": str(best_run), **best_measure}]
     init, run_dir, stopped = a.init, best_run, f"{a.iterations} round(s) done"
     for k in range(1, a.iterations + 1):
-        adapted = adapt_run(run_dir, updated(a, {"init": init}), progress=progress)
+        adapted = adapt_run(
+            run_dir, updated(a, {"init": init}), progress=progress, colour_weight=weight
+        )
         gain = adapted["agreement_after"] - adapted["agreement_before"]
         row: dict[str, Any] = {"round": k, "agreement_gain": round(gain, 4), "kept": False}
         rounds.append(row)
@@ -441,7 +455,7 @@ def track_and_adapt(
             stopped = f"round {k}: the encoder agrees no better with the tracklets ({gain:+.4f})"
             break
         changes: dict[str, Any] = {
-            "embedder.kind": "reid",
+            "embedder.kind": a.retrack_embedder,
             "embedder.checkpoint": adapted["adapted"],
         }
         gate = adapted["gate"] if a.retrack_gate == "auto" else a.retrack_gate

@@ -8,7 +8,8 @@ L2-normalised feature vectors whose cosine similarity says "same person".
 The built-in :class:`ColourEmbedder` needs no weights: colour histograms of six horizontal
 body stripes (head ... feet). :class:`ImagenetEmbedder` uses ImageNet features of a backbone
 whose weights install with the package (``mplt[offline]``); :class:`ReidEmbedder` a trained
-re-ID model. All are registered in :data:`EMBEDDERS`.
+re-ID model; :class:`FusedEmbedder` the colour statistics and a re-ID model side by side (the
+re-tracking of ``mplt track --adapt``). All are registered in :data:`EMBEDDERS`.
 """
 
 from __future__ import annotations
@@ -368,6 +369,52 @@ class ImagenetEmbedder(EncoderEmbedder):
         super().__init__(camera, encoder, "imagenet:mobilenetv2", batch_size)
 
 
+def fuse_features(colour: np.ndarray, encoder: np.ndarray, colour_weight: float) -> np.ndarray:
+    """``(N, Dc)`` and ``(N, De)`` unit features -> ``(N, Dc + De)`` float32 unit features whose
+    cosine is ``colour_weight * cos_colour + (1 - colour_weight) * cos_encoder``."""
+    if not 0.0 < colour_weight < 1.0:
+        raise ValueError(f"colour_weight must be in (0, 1), got {colour_weight}")
+    parts = []
+    for feats, weight in ((colour, colour_weight), (encoder, 1.0 - colour_weight)):
+        norm = np.maximum(np.linalg.norm(feats, axis=1, keepdims=True), 1e-12)
+        parts.append(np.sqrt(weight) * feats / norm)
+    return np.hstack(parts).astype(np.float32)
+
+
+class FusedEmbedder:
+    """Colour statistics and a re-ID encoder's features side by side.
+
+    Features are ``[sqrt(w) * colour, sqrt(1 - w) * encoder]`` with ``w`` = ``colour_weight``
+    (:func:`fuse_features`): still unit length, and the cosine of two is ``w * cos_colour +
+    (1 - w) * cos_encoder``, so the tracker's appearance gates keep their meaning for any
+    ``w``. Why both: the colour features hold IDs where an encoder adapted on a few hundred
+    crops of one video confuses people, and the encoder separates people the histograms
+    cannot (measured in ``bench/results/adapt.md``).
+    """
+
+    def __init__(
+        self, colour: ColourEmbedder, encoder: EncoderEmbedder, colour_weight: float = 0.5
+    ) -> None:
+        if not 0.0 < colour_weight < 1.0:
+            raise ValueError(f"colour_weight must be in (0, 1), got {colour_weight}")
+        self.colour, self.encoder, self.colour_weight = colour, encoder, float(colour_weight)
+        self.name = f"colour+{encoder.name}"
+        self.dim = colour.dim + encoder.dim
+
+    @property
+    def camera(self) -> Camera | None:
+        return self.colour.camera
+
+    @camera.setter
+    def camera(self, camera: Camera | None) -> None:
+        self.colour.camera = self.encoder.camera = camera
+
+    def embed(self, frame: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        """``(N, D_colour + D_encoder)`` float32 unit features of the people in ``boxes``."""
+        colour, encoder = self.colour.embed(frame, boxes), self.encoder.embed(frame, boxes)
+        return fuse_features(colour, encoder, self.colour_weight)
+
+
 @EMBEDDERS.register("imagenet")
 def _imagenet(cfg: EmbedderConfig, camera: Camera | None) -> Embedder:
     return ImagenetEmbedder(
@@ -387,6 +434,17 @@ def _reid(cfg: EmbedderConfig, camera: Camera | None) -> Embedder:
             "(train one with `mplt train`)"
         )
     return ReidEmbedder(camera, cfg.checkpoint, device=cfg.device, batch_size=cfg.batch_size)
+
+
+@EMBEDDERS.register("fused")
+def _fused(cfg: EmbedderConfig, camera: Camera | None) -> Embedder:
+    if not cfg.checkpoint:
+        raise UserError(
+            "embedder.kind=fused needs a checkpoint; pass --reid runs/.../adapted.pt "
+            "(from `mplt adapt`) or a `mplt train` best.pt"
+        )
+    reid = ReidEmbedder(camera, cfg.checkpoint, device=cfg.device, batch_size=cfg.batch_size)
+    return FusedEmbedder(_colour(cfg, camera), reid, cfg.colour_weight)
 
 
 @EMBEDDERS.register("none")

@@ -89,9 +89,11 @@ class EmbedderConfig:
     """Appearance features for re-identification."""
 
     #: colour (built in, no weights) | imagenet (ImageNet MobileNetV2 features, offline weights
-    #: of mplt[offline]) | reid (needs checkpoint) | none
+    #: of mplt[offline]) | reid (needs checkpoint) | fused (colour and checkpoint side by
+    #: side) | none
     kind: str = "colour"
-    checkpoint: str | None = None  #: a `mplt train` checkpoint (best.pt) for kind reid
+    checkpoint: str | None = None  #: a `mplt train` / `mplt adapt` checkpoint (reid, fused)
+    colour_weight: float = 0.5  #: fused: the colour features' share of the cosine, in (0, 1)
     crop_height: int = 128  #: colour / imagenet crop; a trained re-ID model uses its own size
     crop_width: int = 64
     batch_size: int = 64  #: crops per forward pass of a network (imagenet, reid)
@@ -209,10 +211,13 @@ class AdaptConfig:
     #: tracklets) or ``fragmentation`` (agreement must rise and the tracks' detections per ID
     #: must not fall)
     stop_metric: Literal["agreement", "fragmentation"] = "fragmentation"
+    #: ``mplt track --adapt``: the re-tracking's features: ``fused`` = the colour statistics
+    #: and the adapted encoder side by side (embedder.kind fused), ``reid`` = the encoder alone
+    retrack_embedder: Literal["fused", "reid"] = "fused"
     #: ``mplt track --adapt``: the appearance gate (tracker.max_cosine_distance) of the
-    #: re-tracking: "auto" = measured on the tracklets for the adapted encoder, a number, or
-    #: None = the run's own
-    retrack_gate: float | Literal["auto"] | None = "auto"
+    #: re-tracking: "auto" = measured on the tracklets for the re-tracking's features, a
+    #: number, or None = the run's own
+    retrack_gate: float | Literal["auto"] | None = None
     min_gain: float = 0.005  #: smallest rise of the measure that counts (absolute for mAP,
     #: relative for detections per ID)
 

@@ -663,6 +663,7 @@ _RANGES: tuple[tuple[str, float, float | None, str], ...] = (
     ("embedder.crop_height", 1, None, "[]"),
     ("embedder.crop_width", 1, None, "[]"),
     ("embedder.batch_size", 1, None, "[]"),
+    ("embedder.colour_weight", 0, 1, "()"),
     ("tracker.max_cosine_distance", 0, 2, "[]"),
     ("tracker.nn_budget", 1, None, "[]"),
     ("tracker.feature_ema", 0, 1, "[]"),

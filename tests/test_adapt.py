@@ -328,7 +328,7 @@ def _scripted_rounds(monkeypatch, tmp_path, gains, measures):
         runs.append(path)
         return Result(path)
 
-    def adapt(run_dir, cfg, progress):
+    def adapt(run_dir, cfg, progress, colour_weight):
         k = len(runs)
         return {
             "agreement_before": 0.5,

@@ -14,6 +14,7 @@ from mplt.appearance import (
     EMBEDDERS,
     ColourEmbedder,
     EncoderEmbedder,
+    FusedEmbedder,
     build_embedder,
     device_crops,
     extract_crops,
@@ -166,9 +167,30 @@ def test_build_embedder_kinds() -> None:
         build_embedder(EmbedderConfig(kind="reid"), camera)
     with pytest.raises(UserError, match=r"missing\.pt does not exist"):
         build_embedder(EmbedderConfig(kind="reid", checkpoint="missing.pt"), camera)
-    with pytest.raises(UserError, match="choose one of: colour, imagenet, none, reid"):
+    with pytest.raises(UserError, match=r"fused needs a checkpoint; pass --reid"):
+        build_embedder(EmbedderConfig(kind="fused"), camera)
+    with pytest.raises(UserError, match="choose one of: colour, fused, imagenet, none, reid"):
         build_embedder(EmbedderConfig(kind="sift"), camera)
-    assert set(EMBEDDERS.names()) == {"colour", "imagenet", "none", "reid"}
+    assert set(EMBEDDERS.names()) == {"colour", "fused", "imagenet", "none", "reid"}
+
+
+@pytest.mark.parametrize("weight", [0.5, 0.8])
+def test_fused_features_mix_the_two_cosines_by_the_colour_weight(scene, weight) -> None:
+    frame, boxes = scene
+    camera = Equirectangular(W, H)
+    colour = ColourEmbedder(camera)
+    encoder = EncoderEmbedder(camera, _tiny_encoder("cpu"), "tiny")
+    fused = FusedEmbedder(colour, encoder, weight)
+    assert fused.name == "colour+tiny" and fused.dim == colour.dim + encoder.dim
+    f, c, e = fused.embed(frame, boxes), colour.embed(frame, boxes), encoder.embed(frame, boxes)
+    assert f.shape == (4, fused.dim) and f.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(f, axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(f @ f.T, weight * c @ c.T + (1 - weight) * e @ e.T, atol=1e-5)
+    assert fused.embed(frame, np.zeros((0, 4))).shape == (0, fused.dim)
+    fused.camera = None  # a camera estimated during the run reaches both embedders
+    assert colour.camera is None and encoder.camera is None
+    with pytest.raises(ValueError, match=r"colour_weight must be in \(0, 1\)"):
+        FusedEmbedder(colour, encoder, 1.0)
 
 
 def test_imagenet_embedder_tells_people_apart(scene) -> None:

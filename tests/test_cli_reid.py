@@ -110,7 +110,10 @@ def test_eval_reid_and_export(trained, tmp_path):
     assert (tmp_path / "e.onnx").stat().st_size > 0
 
 
-def test_track_with_a_trained_reid_model(trained, pano_clip, tmp_path):
+@pytest.mark.parametrize(
+    ("extra", "embedder"), [((), "reid:best.pt"), (("--fuse-colour",), "colour+reid:best.pt")]
+)
+def test_track_with_a_trained_reid_model(trained, pano_clip, tmp_path, extra, embedder):
     _, run = trained
     video, det_file, _ = pano_clip
     out = tmp_path / "track"
@@ -132,11 +135,12 @@ def test_track_with_a_trained_reid_model(trained, pano_clip, tmp_path):
             "cpu",
             "--max-frames",
             "10",
+            *extra,
         ],
     )
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["embedder"] == "reid:best.pt"
+    assert summary["embedder"] == embedder
     rows = np.loadtxt(out / "tracks.txt", delimiter=",", ndmin=2)
     assert len(np.unique(rows[:, 1])) == 4
 
