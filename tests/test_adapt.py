@@ -293,6 +293,7 @@ def test_adapt_run_writes_its_outputs_and_never_corrupts_an_earlier_one(tmp_path
     for name in ("adapted.pt", "metrics.csv", "adapt.png", "adapt.json", "adapt.yaml"):
         assert (out / name).is_file(), name
     assert summary["pseudo_ids"] == 4 and summary["tracklets"] == 3
+    assert summary["gate_features"] == "encoder"
     assert summary["agreement_after"] >= summary["agreement_before"]
     header = (out / "metrics.csv").read_text().splitlines()[0].split(",")
     assert {"mAP", "loss", "tracklets", "pseudo_ids"} <= set(header)
@@ -313,10 +314,13 @@ def test_adapt_run_writes_its_outputs_and_never_corrupts_an_earlier_one(tmp_path
 
 def _scripted_rounds(monkeypatch, tmp_path, gains, measures):
     """track_and_adapt with the tracker and the adaptation replaced: round k's agreement gain
-    is ``gains[k - 1]``, run k's detected rows per ID ``measures[k]``."""
+    is ``gains[k - 1]``, run k's detected rows per ID ``measures[k]``. Returns the runs, the
+    config each was tracked with and the colour weight each adaptation was asked for."""
     import mplt.api
 
     runs: list[Path] = []
+    configs: list[TrackConfig] = []
+    weights: list[float | None] = []
 
     class Result:
         def __init__(self, path: Path) -> None:
@@ -326,10 +330,12 @@ def _scripted_rounds(monkeypatch, tmp_path, gains, measures):
         path = Path(out)
         path.mkdir(parents=True)
         runs.append(path)
+        configs.append(config)
         return Result(path)
 
     def adapt(run_dir, cfg, progress, colour_weight):
         k = len(runs)
+        weights.append(colour_weight)
         return {
             "agreement_before": 0.5,
             "agreement_after": 0.5 + gains[k - 1],
@@ -342,7 +348,7 @@ def _scripted_rounds(monkeypatch, tmp_path, gains, measures):
     monkeypatch.setattr(
         adapt_mod, "track_measure", lambda run: {"rows_per_id": measures[runs.index(run)]}
     )
-    return runs
+    return runs, configs, weights
 
 
 @pytest.mark.parametrize(
@@ -357,12 +363,36 @@ def _scripted_rounds(monkeypatch, tmp_path, gains, measures):
 def test_stopping_rule_keeps_the_best_run_and_stops_when_nothing_improves(
     monkeypatch, tmp_path, gains, measures, kept, best
 ):
-    runs = _scripted_rounds(monkeypatch, tmp_path, gains, measures)
+    runs, _, _ = _scripted_rounds(monkeypatch, tmp_path, gains, measures)
     cfg = updated(TrackConfig(), {"adapt.iterations": 3, "adapt.min_gain": 0.01})
     report = track_and_adapt("video.mp4", cfg, tmp_path / "run", progress=False)
     assert sum(r["kept"] for r in report["rounds"][1:]) == kept
     assert report["best_run"] == str(runs[best])
     assert json.loads((tmp_path / "run" / "adapt.json").read_text()) == report
+
+
+@pytest.mark.parametrize(
+    ("retrack", "gate", "kind", "weight", "max_cosine"),
+    [
+        ("fused", None, "fused", 0.5, 0.2),  # the default: colour beside the encoder, own gate
+        ("reid", None, "reid", None, 0.2),
+        ("fused", "auto", "fused", 0.5, 0.3),  # the gate the adaptation measured
+        ("reid", 0.15, "reid", None, 0.15),
+    ],
+)
+def test_retracking_uses_the_configured_features_and_gate(
+    monkeypatch, tmp_path, retrack, gate, kind, weight, max_cosine
+):
+    _, configs, weights = _scripted_rounds(monkeypatch, tmp_path, [0.1], [10.0, 12.0])
+    cfg = updated(TrackConfig(), {"adapt.retrack_embedder": retrack, "adapt.retrack_gate": gate})
+    track_and_adapt("video.mp4", cfg, tmp_path / "run", progress=False)
+    assert configs[0] == cfg and len(configs) == 2  # the first run as configured, then one
+    again = configs[1]
+    assert (again.embedder.kind, again.embedder.checkpoint) == (kind, "x.pt")
+    assert again.tracker.max_cosine_distance == pytest.approx(max_cosine)
+    ratio = cfg.tracker.finish_merge_max_cosine / cfg.tracker.max_cosine_distance
+    assert again.tracker.finish_merge_max_cosine == pytest.approx(max_cosine * ratio)
+    assert weights == [weight]
 
 
 def test_appearance_gate_lets_own_crops_through_and_stops_people_seen_together():
@@ -422,4 +452,6 @@ def test_track_adapt_end_to_end_keeps_the_first_run_and_reports_the_rounds(tmp_p
     report = json.loads((out / "adapt.json").read_text())
     assert report["rounds"][0]["run_dir"] == str(out)
     assert (out / "tracks.txt").is_file() and (out / "adapt" / "adapted.pt").is_file()
+    # the gate is measured for the features the re-tracking uses: colour beside the encoder
+    assert json.loads((out / "adapt" / "adapt.json").read_text())["gate_features"] == "fused 0.5"
     assert Path(report["best_run"]).is_dir()
