@@ -419,10 +419,12 @@ def track_and_adapt(
     first) into ``<run k-1>/adapt/`` and re-tracks with it into ``<run k-1>/adapt/track/``. The
     stopping rule, without ground truth (``adapt.stop_metric``): a round counts only if its
     encoder agrees better with the held-out tracklets than the one it started from (by
-    ``min_gain`` mAP); with ``fragmentation`` its tracks must also not be more fragmented
-    (detected rows per confirmed ID not lower) and must improve that by ``min_gain`` (relative)
-    for another round to run. A rejected round stops the loop and the best earlier run stays
-    the answer. ``adapt.json`` in the first run directory lists the rounds.
+    ``min_gain`` mAP); with ``fragmentation`` its tracks must also be less fragmented by
+    ``min_gain`` (relative rise of the detected rows per confirmed ID). A rejected round stops
+    the loop and the best earlier run stays the answer. ``adapt.json`` in the first run
+    directory lists the rounds. Why strict: on the real suite a re-tracking as fragmented as
+    its start (PETS perspective: +0.1 % rows per ID) still lost 5 IDF1 points to ID swaps
+    (``bench/results/adapt.md``), which the measure cannot see.
 
     The re-tracking's features are ``adapt.retrack_embedder``: ``fused`` (default) = the colour
     statistics and the adapted encoder side by side (:class:`mplt.appearance.FusedEmbedder`),
@@ -476,15 +478,15 @@ def track_and_adapt(
         measure = track_measure(run_dir)
         rel = measure["rows_per_id"] / max(best_measure["rows_per_id"], 1e-9) - 1.0
         row.update({"run_dir": str(run_dir), **measure, "rows_per_id_gain": round(rel, 4)})
-        if a.stop_metric == "fragmentation" and rel < 0:
-            stopped = f"round {k}: the tracks are more fragmented ({rel:+.1%} rows per ID)"
+        if a.stop_metric == "fragmentation" and rel < a.min_gain:
+            stopped = (
+                f"round {k}: the tracks are not less fragmented by {a.min_gain:.1%} "
+                f"({rel:+.1%} rows per ID)"
+            )
             break
         row["kept"] = True
         best_run, best_ckpt, best_measure = run_dir, adapted["adapted"], measure
         init = adapted["adapted"]
-        if a.stop_metric == "fragmentation" and rel < a.min_gain:
-            stopped = f"round {k}: fragmentation improved by less than {a.min_gain:g}"
-            break
     report = {
         "rounds": rounds,
         "best_run": str(best_run),

@@ -209,7 +209,7 @@ class AdaptConfig:
     #: label-free measure a round must improve to be kept and to go on: ``agreement`` (the
     #: held-out tracklet-retrieval mAP of the new encoder over the old one's, on the same
     #: tracklets) or ``fragmentation`` (agreement must rise and the tracks' detections per ID
-    #: must not fall)
+    #: too, by ``min_gain``)
     stop_metric: Literal["agreement", "fragmentation"] = "fragmentation"
     #: ``mplt track --adapt``: the re-tracking's features: ``fused`` = the colour statistics
     #: and the adapted encoder side by side (embedder.kind fused), ``reid`` = the encoder alone

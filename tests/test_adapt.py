@@ -356,7 +356,8 @@ def _scripted_rounds(monkeypatch, tmp_path, gains, measures):
     [
         ([0.0], [10.0], 0, 0),  # the encoder agrees no better: no re-tracking
         ([0.1], [10.0, 9.0], 0, 0),  # more fragmented tracks: the round is rejected
-        ([0.1, 0.1, 0.1], [10.0, 12.0, 12.01], 2, 2),  # too small a gain: kept, then stop
+        ([0.1], [10.0, 10.01], 0, 0),  # as fragmented (swaps are invisible): rejected too
+        ([0.1, 0.1, 0.1], [10.0, 12.0, 12.01], 1, 1),  # the second gains too little: stop
         ([0.1, 0.1, 0.1], [10.0, 12.0, 14.0, 16.0], 3, 3),  # every round better
     ],
 )
