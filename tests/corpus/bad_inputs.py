@@ -478,6 +478,7 @@ def _cases() -> list[Case]:
         "detector.confidence_threshold=5",
         "detector.imgsz=0",
         "embedder.crop_height=0",
+        "embedder.colour_weight=1",
         "camera.auto_height_delay_s=-1",
         "camera.auto_box_top=-0.1",
         "camera.auto_box_bottom=0.5",
@@ -506,6 +507,7 @@ def _cases() -> list[Case]:
         ("reid-malicious", ("--reid", "{root}/ckpt/malicious.pt"), "cannot be read"),
         ("reid-legacy", ("--reid", "{root}/ckpt/legacy.pt"), "not a reid checkpoint"),
         ("reid-missing", ("--reid", "{root}/ckpt/nope.pt"), "does not exist"),
+        ("fuse-colour-without-reid", ("--fuse-colour",), "fused needs a checkpoint; pass --reid"),
     ]:
         add(f"flag-{name}", *_track(video, *given, *flags), match=match)
     add("flag-device-banana", *_track(video, "--out", fresh, "--device", "banana"), match="banana")
