@@ -20,8 +20,9 @@ features and the gates that compare them (``tracker.max_cosine_distance`` = ``re
 * ``colour + ImageNet``: the colour features fused 50/50 with those of the ImageNet
   MobileNetV2 that adaptation starts from (no adaptation: what fusion alone buys);
 * with ``--adapted WORK`` (a ``bench/bench_adapt.py --work`` directory): the encoder
-  ``mplt adapt`` trained on each sequence, alone and fused 50/50 with the colour features
-  (features of every recorded box computed once and cached beside the recordings).
+  ``mplt adapt`` trained on each sequence (``WORK/<sequence>/<run>/adapt/adapted.pt``), alone
+  and fused 50/50 with the colour features (features of every recorded box computed once and
+  cached beside the recordings).
 
 Scores (HOTA / IDF1 / ID switches, %) of the finished tracks, then the streaming ones, with
 :func:`mplt.eval.run_eval`. Results: ``bench/results/appearance_lab.md``.
@@ -30,6 +31,7 @@ Scores (HOTA / IDF1 / ID switches, %) of the finished tracks, then the streaming
 from __future__ import annotations
 
 import argparse
+import hashlib
 import pickle
 import sys
 import tempfile
@@ -116,7 +118,8 @@ def encoder_features(
     ImageNet MobileNetV2 adaptation starts from), cached."""
     import reid
 
-    cache = tl.LAB / f"{seq.slug}-{'adapted' if checkpoint else 'imagenet'}.pkl"
+    tag = "imagenet" if checkpoint is None else hashlib.sha1(str(checkpoint).encode()).hexdigest()
+    cache = tl.LAB / f"{seq.slug}-{tag[:12]}.pkl"
     stamp = checkpoint.stat().st_mtime if checkpoint else 0.0
     if cache.is_file() and cache.stat().st_mtime > stamp:
         return pickle.loads(cache.read_bytes())
@@ -141,9 +144,12 @@ def encoder_features(
     return out
 
 
-def scores(seq: ct.Sequence, features: Features | None, gate: float) -> tuple[tuple, tuple]:
+def scores(
+    seq: ct.Sequence, features: Features | None, gate: float, extra: list[str]
+) -> tuple[tuple, tuple]:
     """(finished, streaming) HOTA / IDF1 (%) / ID switches with ``features`` at ``gate``."""
     sets = [
+        *extra,
         f"tracker.max_cosine_distance={gate}",
         f"tracker.reid_max_cosine={gate}",
         f"tracker.finish_merge_max_cosine={1.25 * gate}",
@@ -164,6 +170,7 @@ def main() -> int:
     parser.add_argument("--only", nargs="*", help="sequence labels")
     parser.add_argument("--adapted", type=Path, help="a bench/bench_adapt.py --work directory")
     parser.add_argument("--gates", default="0.15,0.2,0.25")
+    parser.add_argument("--set", action="append", default=[], help="tracker.key=value, all runs")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/appearance_lab.md")
     args = parser.parse_args()
     gates = [float(g) for g in args.gates.split(",")]
@@ -186,8 +193,9 @@ def main() -> int:
         variants += [
             ("colour + ImageNet", lambda i, f, e=imagenet: unit(np.hstack([f, e[i]])), gates)
         ]
-        adapted = args.adapted / seq.slug / "imagenet/adapt/adapted.pt" if args.adapted else None
-        if adapted is not None and adapted.is_file():
+        found = sorted((args.adapted / seq.slug).glob("*/adapt/adapted.pt")) if args.adapted else []
+        if found:
+            adapted = found[0]
             enc = encoder_features(seq, data, adapted)
             variants += [
                 ("adapted encoder", lambda i, f, e=enc: e[i], gates),
@@ -200,7 +208,9 @@ def main() -> int:
                 auto = grid is not gates
                 names.append(f"{name}, gate {'auto' if auto else f'{gate:g}'}")
                 tag = f" ({gate:g})" if auto else ""
-                for kind, (h, i, n) in zip(cells, scores(seq, features, gate), strict=True):
+                for kind, (h, i, n) in zip(
+                    cells, scores(seq, features, gate, args.set), strict=True
+                ):
                     cells[kind].append(f"{h:.1f} / {i:.1f} / {n}{tag}")
                 print(seq.label, names[-1], cells["finished"][-1], "|", cells["streaming"][-1])
         columns = names if len(names) > len(columns) else columns

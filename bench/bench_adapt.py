@@ -9,16 +9,15 @@ Run from the repository root (footage from ``../shared/data``, see ``bench/reald
 Sequences (``bench/compare_trackers.py``'s real suite): PETS09-S2L1 perspective and on a
 2048 x 1024 sphere (camera height given) with the Faster R-CNN boxes, TUD-Stadtmitte and
 TUD-Campus with the offline YOLOv8s boxes. Per sequence, all with ``mplt.track`` on identical
-detections:
+detections, as ``mplt track --adapt`` runs as it ships:
 
-* ``colour``: the default embedder (reference);
-* ``ImageNet``: ``embedder.kind=imagenet``, the encoder before adaptation (the tracklet
-  method's network before any step is exactly this embedder), with the default gate;
-* ``ImageNet, gate measured``: the same with the appearance gate measured on the tracklets for
-  the ImageNet features (:func:`mplt.adapt.appearance_gate`), as the re-tracking gets it for
-  the adapted encoder (to tell the gate's share of a change from the encoder's);
-* ``adapted, round 1``: tracked again with the encoder adapted on the ImageNet run's tracks,
-  whatever the stopping rule says;
+* ``colour (before)``: the default run (colour embedder), round 0 of ``--adapt``, whose
+  tracklets the encoder adapts on (from the offline ImageNet MobileNetV2);
+* ``adapted encoder alone``: tracked again with the round-1 encoder alone
+  (``embedder.kind=reid``; ``adapt.retrack_embedder: reid``);
+* ``colour + adapted, round 1``: tracked again with the colour features and the round-1
+  encoder side by side (``embedder.kind=fused``, the default re-tracking), whatever the
+  stopping rule says;
 * ``adapt (rule)``: the run the stopping rule keeps (``adapt.iterations`` rounds at most) --
   what ``mplt track --adapt`` answers.
 
@@ -38,62 +37,30 @@ import time
 from pathlib import Path
 
 import compare_trackers as ct
-import yaml
 
 import mplt
-import reid
-from mplt.adapt import (
-    CROP_HW,
-    appearance_gate,
-    cut_crops,
-    observations,
-    plan_tracklets,
-    track_and_adapt,
-    track_measure,
-)
+from mplt.adapt import track_and_adapt, track_measure
 from mplt.api import resolve_track_config
-from mplt.config import AdaptConfig
-from mplt.render.run import load_run, resolve_source, run_camera
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITES = ["PETS perspective", "PETS 360, height given", "TUD perspective, YOLOv8s"]
-LABELS = ["colour", "ImageNet", "ImageNet, gate measured", "adapted, round 1", "adapt (rule)"]
-
-
-def measured_gate(run_dir: Path, cfg: AdaptConfig, device: str) -> float:
-    """The appearance gate :func:`mplt.adapt.appearance_gate` gives the ImageNet features on
-    the tracklets of ``run_dir``."""
-    run = load_run(run_dir)
-    plan = plan_tracklets(observations(run_dir, cfg.min_conf), cfg, run.first + run.count)
-    camera, _ = run_camera(run)
-    crops = cut_crops(resolve_source(run, None), camera, plan, progress=False)
-    encoder = reid.imagenet_encoder("mobilenetv2", *CROP_HW, device)
-    held, train = plan.held_out, ~plan.held_out
-    return appearance_gate(
-        encoder.embed_crops(crops[held]),
-        plan.pids[held],
-        encoder.embed_crops(crops[train]),
-        plan.pids[train],
-        plan.cooccur,
-    )
+LABELS = ["colour (before)", "adapted encoder alone", "colour + adapted, round 1", "adapt (rule)"]
 
 
 def _result(base: Path) -> dict:
     """What :func:`run_sequence` returns, read back from the run directories under ``base``."""
-    report = json.loads((base / "imagenet" / "adapt.json").read_text())
+    report = json.loads((base / "colour" / "adapt.json").read_text())
     first = report["rounds"][1] if len(report["rounds"]) > 1 else {}
-    gated = yaml.safe_load((base / "imagenet-gated" / "config.yaml").read_text())
+    alone = base / "adapted-alone"
     return {
         "runs": {
-            "colour": base / "colour",
-            "ImageNet": Path(report["rounds"][0]["run_dir"]),
-            "ImageNet, gate measured": base / "imagenet-gated",
-            "adapted, round 1": Path(first["run_dir"]) if "run_dir" in first else None,
+            "colour (before)": Path(report["rounds"][0]["run_dir"]),
+            "adapted encoder alone": alone if (alone / "summary.json").is_file() else None,
+            "colour + adapted, round 1": Path(first["run_dir"]) if "run_dir" in first else None,
             "adapt (rule)": Path(report["best_run"]),
         },
         "report": report,
-        "adapt": json.loads((base / "imagenet" / "adapt" / "adapt.json").read_text()),
-        "gate_before": gated["tracker"]["max_cosine_distance"],
+        "adapt": json.loads((base / "colour" / "adapt" / "adapt.json").read_text()),
     }
 
 
@@ -103,36 +70,31 @@ def run_sequence(
     """The runs of one sequence (``reuse``: those a finished earlier call left in ``work``);
     returns label -> run directory (None when a round was not tracked) and the reports."""
     base = work / seq.slug
-    last = base / "imagenet-gated" / "summary.json"
-    if reuse and last.is_file() and json.loads(last.read_text())["status"] == "finished":
+    if reuse and (base / "colour" / "adapt.json").is_file():
         return _result(base)
     shutil.rmtree(base, ignore_errors=True)
     base.mkdir(parents=True)
     kwargs = {"detections": seq.det, "max_frames": seq.frames, "progress": False}
-    mplt.track(seq.video, out=base / "colour", overrides=seq.overrides, **kwargs)
     cfg = resolve_track_config(
         None,
         [
             *seq.overrides,
-            "embedder.kind=imagenet",
             f"embedder.device={device}",
             f"adapt.device={device}",
             f"adapt.iterations={iterations}",
             *overrides,
         ],
     )
-    report = track_and_adapt(str(seq.video), cfg, base / "imagenet", **kwargs)
-    gate = measured_gate(Path(report["rounds"][0]["run_dir"]), cfg.adapt, device)
-    ratio = cfg.tracker.finish_merge_max_cosine / cfg.tracker.max_cosine_distance
+    track_and_adapt(str(seq.video), cfg, base / "colour", **kwargs)
+    adapted = base / "colour" / "adapt" / "adapted.pt"
     mplt.track(
         seq.video,
-        out=base / "imagenet-gated",
+        out=base / "adapted-alone",
         overrides=[
             *seq.overrides,
-            "embedder.kind=imagenet",
+            "embedder.kind=reid",
+            f"embedder.checkpoint={adapted}",
             f"embedder.device={device}",
-            f"tracker.max_cosine_distance={gate:.4f}",
-            f"tracker.finish_merge_max_cosine={min(gate * ratio, 2.0):.4f}",
         ],
         **kwargs,
     )
@@ -170,7 +132,7 @@ def main() -> int:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="config value of the ImageNet and adapted runs, e.g. adapt.epochs=3",
+        help="config value of every run, e.g. adapt.epochs=3",
     )
     args = parser.parse_args()
     started = time.perf_counter()
@@ -203,16 +165,16 @@ def main() -> int:
         )
         + f"); mplt {mplt.__version__}. Same detections in every run; "
         "IoU 0.5, `mplt.eval.run_eval`, seam-aware on panoramas. Cells: IDF1 % / ID switches. "
-        "'ImageNet' is the before (the encoder adaptation starts from, default gate), 'adapted, "
-        "round 1' the first adapted encoder whatever the stopping rule says, 'adapt (rule)' "
-        "the run `mplt track --adapt` keeps.",
+        "'colour (before)' is the default run `mplt track --adapt` starts from and adapts on, "
+        "'colour + adapted, round 1' its first re-tracking (the default fused features) "
+        "whatever the stopping rule says, 'adapt (rule)' the run `mplt track --adapt` keeps.",
         "",
     ]
     for name, title in (("tracks_final.txt", "finished"), ("tracks.txt", "streaming")):
         lines += [
             f"## {title} tracks (`{name}`)",
             "",
-            "| sequence | " + " | ".join(LABELS) + " | IDF1 rule - ImageNet | IDF1 rule - colour |",
+            "| sequence | " + " | ".join(LABELS) + " | IDF1 rule - before | IDSW rule - before |",
             "|---|" + "---:|" * (len(LABELS) + 2),
         ]
         for seq in sequences:
@@ -223,11 +185,11 @@ def main() -> int:
             cells = [
                 "-" if m is None else f"{ct._pct(m['IDF1'])} / {m['IDSW']}" for m in scores.values()
             ]
-            after = scores["adapt (rule)"]["IDF1"]
-            gain = 100 * (after - scores["ImageNet"]["IDF1"])
-            colour = 100 * (after - scores["colour"]["IDF1"])
+            after, before = scores["adapt (rule)"], scores["colour (before)"]
+            gain = 100 * (after["IDF1"] - before["IDF1"])
+            switches = after["IDSW"] - before["IDSW"]
             lines.append(
-                f"| {seq.label} | " + " | ".join(cells) + f" | {gain:+.1f} | {colour:+.1f} |"
+                f"| {seq.label} | " + " | ".join(cells) + f" | {gain:+.1f} | {switches:+d} |"
             )
         lines.append("")
     lines += [
@@ -251,7 +213,7 @@ def main() -> int:
         "## Adaptation",
         "",
         "| sequence | tracks | pseudo-ids | crops | agreement mAP before -> after | best epoch "
-        "| gate ImageNet / adapted | s per adaptation | rounds kept | stopped |",
+        "| gate measured (unused by default) | s per adaptation | rounds kept | stopped |",
         "|---|---:|---:|---:|---|---:|---|---:|---:|---|",
     ]
     for seq in sequences:
@@ -261,7 +223,7 @@ def main() -> int:
         lines.append(
             f"| {seq.label} | {a['tracks']} | {a['pseudo_ids']} | {a['crops']} | "
             f"{100 * a['agreement_before']:.1f} -> {100 * a['agreement_after']:.1f} | "
-            f"{a['best_epoch']} | {r['gate_before']:.3f} / {a['gate']:.3f} | {a['seconds']:.0f} "
+            f"{a['best_epoch']} | {a['gate']:.3f} | {a['seconds']:.0f} "
             f"| {kept} | {r['report']['stopped']} |"
         )
     lines += ["", "Sequences:", "", *ct.sequence_notes(sequences), ""]
