@@ -82,6 +82,7 @@ class LocalizeConfig:
     horizon_margin_deg: float = 3.0
     edge_margin_px: float = 2.0
     foot_offset_m: float = 0.12
+    too_short_sigma: float = 4.0  #: boxes too short for a person where their feet are: no position
 
 
 @dataclass(frozen=True)
