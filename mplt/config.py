@@ -111,6 +111,7 @@ class TrackerConfig:
     gating_probability: float | None = None  #: None = 0.999 ground / 0.95 image mode
     appearance_weight: float = 0.9
     cascade_min_iou: float = 0.05  #: appearance stage: the boxes must overlap this much
+    cascade_level_s: float = 0.1  #: appearance stage: tracks unseen this long form one level
     n_init: int = 5
     max_age_frames: int | None = None
     max_age_s: float | None = None  #: None (and no max_age_frames) = 2 s
