@@ -68,7 +68,7 @@ defaults placing boxes too short for a person
 (``localize.too_short_sigma`` 0)                       40.5   60.9   14.0
 defaults without the re-update                         40.9   61.7   14.0
 defaults with ``n_init`` 3                             41.0   61.3   20.0
-defaults + offline finishing (``tracks_final.txt``)    44.4   65.2   10.7
+defaults + offline finishing (``tracks_final.txt``)    44.9   65.8   10.4
 =====================================================  =====  =====  ====
 
 (Before the image-mode fallback without a camera height the defaults scored 39.4 / 58.8 / 22.1,
