@@ -107,7 +107,7 @@ is there for sharper features (a trained or adapted re-ID model, ``mplt adapt``)
 and left out: OC-SORT's observation-centric recovery (a coasting track's last measured box
 against the detections left after stage 2 by IoU): mean HOTA 40.0 -> 39.8 at IoU 0.5, 39.2 at
 0.3; tentative tracks that survive one missed frame: 39.4 -> 39.3; ``n_init`` 3 / 8: 39.8 / 38.7
-against 40.0 at 5. Against the ID switches at 25 fps (TUD, finished: 6 + 4 with the defaults),
+against 40.0 at 5. Against the ID switches at 25 fps (TUD, finished: 6 + 2 with the defaults),
 measured with the defaults of the table: confirmation after a time rather than a number of hits
 (TUD only: ``n_init`` 8 / 12 / 18, i.e. 0.3 / 0.5 / 0.7 s) finished TUD 4 + 4 / 4 + 5 / 4 + 1
 switches but HOTA 53.3 -> 49.6 / 47.8 / 46.2 (Stadtmitte), streaming Campus 42.1 -> 36.8 / 30.7
