@@ -82,6 +82,7 @@ class LocalizeConfig:
     horizon_margin_deg: float = 3.0
     edge_margin_px: float = 2.0
     foot_offset_m: float = 0.12
+    too_short_sigma: float = 4.0  #: boxes too short for a person where their feet are: no position
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ class TrackerConfig:
     gating_probability: float | None = None  #: None = 0.999 ground / 0.95 image mode
     appearance_weight: float = 0.9
     cascade_min_iou: float = 0.05  #: appearance stage: the boxes must overlap this much
+    cascade_level_s: float = 0.1  #: appearance stage: tracks unseen this long form one level
     n_init: int = 5
     max_age_frames: int | None = None
     max_age_s: float | None = None  #: None (and no max_age_frames) = 2 s
@@ -134,6 +136,7 @@ class TrackerConfig:
     finish_merge_gap_s: float = 3.0  #: longest gap between two fragments merged into one ID
     finish_merge_max_cosine: float = 0.25  #: their largest appearance (cosine) distance
     finish_merge_speed_mps: float = 1.5  #: how far off the extrapolated walk they may be
+    finish_merge_min_s: float = 0.5  #: shorter fragments are never merged
     finish_smooth_accel_mps2: float = 0.7  #: the smoother's walking acceleration (0: none)
 
 

@@ -10,11 +10,12 @@ Knowing the future allows repairs a streaming tracker cannot make:
 2. **Fragment merging**: a track that ends and a track that starts at most
    ``finish_merge_gap_s`` later become one ID when their appearance agrees (cosine distance of
    the mean colour features at the end of one and the start of the other at most
-   ``finish_merge_max_cosine``) and so does their motion (the new start within
-   ``1 m + finish_merge_speed_mps * gap`` of where the old track's velocity takes it; in the
-   image the same distance in person heights, 1.7 m to the box height). Tracks that were ever
-   seen in the same frame are never merged. The merged track keeps the older ID, so the IDs of
-   the finished files are not consecutive.
+   ``finish_merge_max_cosine``) and so does their motion (the new start within ``1 m +
+   finish_merge_speed_mps * gap`` of where the old track's velocity takes it; in the image the
+   same distance in person heights, 1.7 m to the box height). Tracks that were ever seen in the
+   same frame are never merged, nor is a fragment shorter than ``finish_merge_min_s``: its ends
+   give neither a velocity nor a look to go on. The merged track keeps the older ID, so the IDs
+   of the finished files are not consecutive.
 3. **Interpolation**: gaps of at most ``finish_max_gap_s`` inside a track are filled linearly,
    in the image (the short way round a panorama's seam) and on the ground; such rows have state
    ``lost`` and no detection index.
@@ -25,19 +26,34 @@ Knowing the future allows repairs a streaming tracker cannot make:
    positions. Rows without a detection (coasting, interpolated) take the smoothed state.
 
 The streaming files are left as they are. On the real suite (``bench/tracker_lab.py``, mean
-over its 7 sequences) the finished files score HOTA 42.8 / IDF1 62.0 / 17.1 ID switches
-against 39.4 / 58.8 / 22.1 streaming; without the merging 43.1 / 61.5 / 17.7 (it helps IDF1
-where people come back, TUD-Stadtmitte 80.2 -> 84.3, and costs where a look-alike takes a
-lost person's place, TUD-Campus 70.2 -> 66.8). Median ground error with the camera known (PETS,
-Faster R-CNN boxes, perspective / on the 2048 sphere): streaming 0.268 / 0.260 m; a 1 s
-centred mean of the tracker's positions 0.227 / 0.239; the smoother of the measurements 0.197 /
-0.195 at 0.7 m/s^2 (0.5: 0.193 / 0.204, 1.0: 0.201 / 0.196; run on the tracker's positions
-instead, at best 0.199 / 0.206). Tried and left out: each track's own height (the median of
-its boxes' heights, so that the head row counts beside the foot row) took the per-frame error
-of matched detections from 0.313 to 0.270 m but the finished tracks' only from 0.227 to 0.219
-(perspective) and made the sphere's worse (0.239 -> 0.237 with the mean, 0.206 -> 0.235 with a
-smoother): the smoother already averages what the head row adds. Full tables:
-``bench/results/compare_trackers.md``.
+over its 7 sequences) the finished files score HOTA 44.9 / IDF1 65.8 / 10.4 ID switches against
+40.9 / 61.7 / 14.0 streaming; without the merging 44.8 / 64.8 / 11.4 (it helps IDF1 where
+people come back, TUD-Stadtmitte 80.2 -> 84.3, and costs where a look-alike takes a lost
+person's place, PETS with YOLOv8s HOTA 43.8 -> 42.2). Fragments shorter than
+``finish_merge_min_s`` (0.5 s) are left unmerged: at 7 fps every confirmed track is longer
+(``n_init`` 5 frames, 0.71 s, with its back-fill), at 25 fps a 0.44 s fragment of one person
+was merged with another's start 2 s later, and the gap interpolated across the crowd between
+them (TUD-Campus finished 49.3 / 75.3 / 4 -> 52.4 / 79.3 / 2, the rest unchanged; 0.45-0.67 s
+measure alike, 0.75 s takes TUD-Stadtmitte from 53.3 to 49.5, a 0.5 s limit on one side only
+gives Campus 49.3 / 72.8 / 4). Also measured and left out (the first two before the tracker's
+cascade levels in time): merges solved jointly (Hungarian) instead of cheapest first: mean 43.0
+/ 61.4 against 43.5 / 63.2 (TUD-Stadtmitte 53.3 -> 48.1); a gap term in the merge cost (``+ k *
+gap / finish_merge_gap_s``, k 0.25-2): TUD-Stadtmitte 53.3 -> 50.0-48.1; no interpolation
+across merged fragments (within one track only): TUD-Campus 49.3 -> 51.7, TUD-Stadtmitte 53.3
+-> 52.2, PETS -0.2 to -0.3, and with merged gaps up to 1.5 / 1.75 s filled: Stadtmitte back to
+53.3 at 1.5 s but PETS still -0.3 (1.75 s: the same as the length rule, by one gap of 1.96 s);
+interpolated rows dropped where they overlap another track's detected box (IoU 0.3 / 0.5 /
+0.7): mean 43.0 / 43.9 / 44.3 against 44.4 finished.
+
+Median ground error with the camera known (PETS, Faster R-CNN boxes, perspective / on the 2048
+sphere): streaming 0.268 / 0.260 m; a 1 s centred mean of the tracker's positions 0.227 /
+0.239; the smoother of the measurements 0.197 / 0.195 at 0.7 m/s^2 (0.5: 0.193 / 0.204, 1.0:
+0.201 / 0.196; run on the tracker's positions instead, at best 0.199 / 0.206). Tried and left
+out: each track's own height (the median of its boxes' heights, so that the head row counts
+beside the foot row) took the per-frame error of matched detections from 0.313 to 0.270 m but
+the finished tracks' only from 0.227 to 0.219 (perspective) and made the sphere's worse (0.239
+-> 0.237 with the mean, 0.206 -> 0.235 with a smoother): the smoother already averages what the
+head row adds. Full tables: ``bench/results/compare_trackers.md``.
 """
 
 from __future__ import annotations
@@ -75,6 +91,7 @@ FINISH_FIELDS = (
     "finish_merge_gap_s",
     "finish_merge_max_cosine",
     "finish_merge_speed_mps",
+    "finish_merge_min_s",
     "finish_smooth_accel_mps2",
 )
 
@@ -87,6 +104,7 @@ class FinishSettings:
     merge_gap_s: float
     merge_max_cosine: float
     merge_speed_mps: float
+    merge_min_s: float
     smooth_accel_mps2: float
 
     @classmethod
@@ -243,17 +261,25 @@ class Finisher:
 
     def _merge(self, tracks: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
         s = self.settings
+        # at 25 fps a confirmed track may be 5 frames (0.2 s) long: too short to merge
+        long_enough = {
+            k
+            for k, r in tracks.items()
+            if (r[-1, _FRAME] - r[0, _FRAME] + 1) / self.fps >= s.merge_min_s
+        }
         ids = sorted(tracks, key=lambda k: tracks[k][0, _FRAME])
         features = {k: self._tracks[k] for k in ids}
         candidates = []
         for a in ids:
-            if not features[a].last:
+            if not features[a].last or a not in long_enough:
                 continue
             end, velocity, scale_a, ground_a = self._position(tracks[a], at_end=True)
             fa = np.mean(features[a].last, axis=0)
             for b in ids:
                 gap_s = (tracks[b][0, _FRAME] - tracks[a][-1, _FRAME]) / self.fps
                 if not (0 < gap_s <= s.merge_gap_s) or not features[b].first:
+                    continue
+                if b not in long_enough:
                     continue
                 fb = np.mean(features[b].first, axis=0)
                 cosine = 1.0 - float(fa @ fb / (np.linalg.norm(fa) * np.linalg.norm(fb)))

@@ -163,6 +163,17 @@ def test_fragments_that_appearance_and_motion_agree_on_are_merged() -> None:
     assert all_ids(out) == {1}
 
 
+def test_fragments_too_short_to_trust_are_not_merged() -> None:
+    """Fragments of 0.4 s (shorter than ``finish_merge_min_s``, 0.5 s) before or after the
+    gap keep their own ID; the same walk with 1 s on both sides is merged."""
+    for first, second, ids in ((4, 10, {1, 2}), (10, 4, {1, 2}), (10, 10, {1})):
+        frames = [[(1, (0.1 * f, 0.0), 0)] for f in range(first)]
+        frames += [[] for _ in range(10)]
+        start = first + 10
+        frames += [[(2, (0.1 * f, 0.0), 0)] for f in range(start, start + second)]
+        assert all_ids(finished(frames)) == ids
+
+
 def test_no_merge_of_people_seen_at_the_same_time_or_dressed_differently() -> None:
     together = [
         [(1, (0.1 * f, 0.0), 0)] + ([(2, (0.1 * f + 0.5, 0.0), 0)] if f >= 10 else [])

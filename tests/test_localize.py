@@ -130,6 +130,21 @@ def test_nothing_works_gives_nan() -> None:
     assert loc.method.tolist() == [HEIGHT]
 
 
+def test_a_box_too_short_for_a_person_where_its_feet_are_gets_no_position() -> None:
+    # a bag or a bench taken for a person: the foot row says near, the box height says far
+    cam = Equirectangular(2048, 1024, camera_height=2.5)
+    xy = ring([2.0, 5.0, 10.0], AZIMUTHS)
+    people = Localizer(cam).localize(person_boxes(cam, xy, PRIOR))
+    short = Localizer(cam).localize(person_boxes(cam, xy, 1.45))  # short, but a person
+    things = Localizer(cam).localize(person_boxes(cam, xy, 0.8))
+    assert (people.method == FUSED).all() and (short.method == FUSED).all()
+    assert (things.method == 0).all() and np.isnan(things.ground_xy).all()
+    assert np.isnan(things.ground_cov).all()
+    # switched off, the same boxes are placed (by the fused cues, too far off)
+    kept = Localizer(cam, too_short_sigma=0.0).localize(person_boxes(cam, xy, 0.8))
+    assert (kept.method == FUSED).all()
+
+
 def test_zero_boxes() -> None:
     for cam in (Equirectangular(64, 32, 2.0), Pinhole(64, 48, K), MultiView.mplt_mosaic(2.0)):
         loc = Localizer(cam).localize(np.zeros((0, 4)))

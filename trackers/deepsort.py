@@ -6,7 +6,8 @@ Per frame (:meth:`DeepSortTracker.update`):
    and one on its image box (both modes; in ground mode it only predicts the box drawn while
    the track coasts and the box used for IoU matching).
 2. Stage 1, matching cascade: confirmed tracks, most recently seen first (one Hungarian solve
-   per ``time_since_update`` level), against all detections. Cost
+   per level: the tracks unseen for ``(0, L]``, ``(L, 2L]``, ... seconds, ``L`` =
+   ``cascade_level_s``), against all detections. Cost
    ``w * cosine + (1 - w) * d2 / gate`` (StrongSORT-style fusion; ``d2`` the squared Mahalanobis
    distance, ``gate`` its chi-square threshold) when the detections carry embeddings, ``d2 /
    gate`` alone when they do not. Pairs outside the chi-square gate, above
@@ -57,17 +58,33 @@ before this tuning (no stage 3, no re-update, fixed
 pixel noise, IoU gate 0.3 image / off ground,
 ``n_init`` 3)                                          34.6   50.4   48.3
 defaults (the sphere without a camera height tracked
-in the image: ``mplt.pipeline``, mode ``auto``)        40.0   59.9   14.3
-defaults without the stage-1 IoU gate (0)              36.0   52.4   14.9
-defaults without stage 3 (``high_score`` 0)            38.8   57.6   15.0
-defaults with a fixed pixel noise (localizer)          38.8   57.8   18.1
-defaults without the re-update                         40.0   59.9   14.3
-defaults with ``n_init`` 3                             39.8   59.2   20.4
-defaults + offline finishing (``tracks_final.txt``)    43.5   63.2   11.0
+in the image: ``mplt.pipeline``, mode ``auto``)        40.9   61.7   14.0
+defaults with a cascade level per frame
+(``cascade_level_s`` 0)                                40.4   60.7   14.3
+defaults without the stage-1 IoU gate (0)              37.0   54.3   14.6
+defaults without stage 3 (``high_score`` 0)            39.6   59.3   14.7
+defaults with a fixed pixel noise (localizer)          39.7   59.5   17.9
+defaults placing boxes too short for a person
+(``localize.too_short_sigma`` 0)                       40.5   60.9   14.0
+defaults without the re-update                         40.9   61.7   14.0
+defaults with ``n_init`` 3                             41.0   61.3   20.0
+defaults + offline finishing (``tracks_final.txt``)    44.9   65.8   10.4
 =====================================================  =====  =====  ====
 
 (Before the image-mode fallback without a camera height the defaults scored 39.4 / 58.8 / 22.1,
 and without the re-update 39.3 / 58.7 / 24.0: the re-update's gain was all on that sequence.)
+
+The cascade's levels are slots of ``cascade_level_s`` (0.1 s), not frames. At 7 fps that is
+one level per frame, as in DeepSORT; at 25 fps a track missed for one or two frames (40-80 ms,
+as well predicted as one seen in the last frame) is solved together with those seen in the last
+frame instead of after them. A level per frame let a track seen in the last frame take the box
+of a neighbour missed once (TUD-Campus, frame 40: two people parting after one merged box):
+TUD-Campus streaming 38.9 / 61.5 / 4 -> 42.1 / 68.8 / 2, finished 45.6 / 66.8 / 6 -> 49.3 / 75.3
+/ 4, the other sequences unchanged; 0.15 and 0.2 s measure alike. Longer slots also merge
+levels at 7 fps, which is fragile: 0.25 s (frames 2 and 3 unseen as one level) takes PETS
+perspective from 41.9 to 39.7, 0.3 s (frames 1 and 2 as one) to 45.8 but TUD-Stadtmitte from
+46.9 to 44.3 (finished 53.3 -> 51.5); one solve for all confirmed tracks (no cascade): mean
+40.5 / 60.2 / 14.0, TUD-Stadtmitte 44.5 (finished 45.1).
 
 The IoU gate of stage 1 is the largest single gain (PETS perspective 34.1 -> 41.9, TUD-
 Stadtmitte 42.6 -> 46.9; in ground mode on the sphere with an unknown camera height, where
@@ -76,7 +93,7 @@ measured alike, 0.2 and more lose re-found people. The box-size-dependent locali
 matters for near, big boxes (PETS perspective: HOTA 33.0 -> 41.9). Confirming on the fifth hit
 rather than the third halves the ID switches on PETS (30 -> 17): fragments of clutter and of
 split boxes no longer become tracks; the finished files back-fill the wait. Stage 3 matters
-where the detector's scores are low (PETS with YOLOv8s, scores mostly 0.3-0.6: HOTA 36.4 -> 39.3
+where the detector's scores are low (PETS with YOLOv8s, scores mostly 0.3-0.6: HOTA 39.1 -> 42.2
 with ``high_score`` 0.3, TUD-Stadtmitte 40.8 -> 46.9; 0.4 drops to about 30, as most of that
 detector's true boxes become weak); with Faster R-CNN boxes (all scored >= 0.5) it does nothing.
 The re-update is neutral on this suite now; it is kept for people who turn or stop while hidden
@@ -90,7 +107,23 @@ is there for sharper features (a trained or adapted re-ID model, ``mplt adapt``)
 and left out: OC-SORT's observation-centric recovery (a coasting track's last measured box
 against the detections left after stage 2 by IoU): mean HOTA 40.0 -> 39.8 at IoU 0.5, 39.2 at
 0.3; tentative tracks that survive one missed frame: 39.4 -> 39.3; ``n_init`` 3 / 8: 39.8 / 38.7
-against 40.0 at 5.
+against 40.0 at 5. Against the ID switches at 25 fps (TUD, finished: 6 + 2 with the defaults),
+measured with the defaults of the table before ``finish_merge_min_s``: confirmation after a
+time rather than a number of hits (TUD only: ``n_init`` 8 / 12 / 18, i.e. 0.3 / 0.5 / 0.7 s)
+finished TUD 4 + 4 / 4 + 5 / 4 + 1 switches but HOTA 53.3 -> 49.6 / 47.8 / 46.2 (Stadtmitte),
+streaming Campus 42.1 -> 36.8 / 30.7 / 22.3; ``appearance_weight`` 0.5 (more motion): mean 41.2
+/ 62.4 streaming, 44.2 / 65.3 finished, but PETS perspective 41.9 -> 39.3 (finished 46.0 ->
+40.7); ``gating_probability`` 0.8: mean 39.3 / 57.4 / 18.0; the box filter's measurement noise
+doubled or quadrupled (at 25 fps the filter reads more boxes a second): TUD finished 53.4 /
+45.2 and 49.5 / 47.1 against 53.3 / 45.6 (measured before the cascade levels in time). Tracking
+every second frame at 25 fps (``--detect-every 2``, replayed, ``n_init`` 3, frame levels) has
+4 + 1 streaming and 6 + 1 finished switches, HOTA 46.6 / 42.2 streaming, 53.3 / 50.3 finished: what
+remains is two people crossing (TUD-Stadtmitte frame 27, a merged box that the occluded one's
+track drifts off along) and a pair walking together (frames 77-107); ``bench/list_switches.py``
+lists them. Also: stages 2 and 3 open to tracks unseen for up to 0.08 s rather than one frame
+(the IoU stage's frame rule in time): TUD-Campus streaming 42.1 / 68.8 / 2 -> 43.3 / 70.0 / 1
+but finished 49.3 / 75.3 / 4 -> 52.3 / 78.7 / 7; tentative tracks kept through misses of up to
+0.08 / 0.15 s: TUD-Campus finished 11 switches.
 
 Reported boxes: every track's box is its box filter's state (the posterior after a match, the
 prediction while coasting), not the raw detection box. A detector boxes only the visible part of
@@ -191,6 +224,9 @@ class DeepSortTracker:
         appearance_weight: ``w`` in the stage-1 cost ``w * cosine + (1 - w) * d2 / gate``.
         cascade_min_iou: smallest IoU of a track's predicted box and a detection box for a
             stage-1 match, in [0, 1] (0 = no IoU gate); see the module notes.
+        cascade_level_s: seconds of one level of the matching cascade: the tracks unseen for
+            ``(0, L]`` seconds are matched first, in one solve, then those unseen for
+            ``(L, 2L]``, ... 0 = one level per frame (DeepSORT's cascade).
         n_init: consecutive matched frames before a track is confirmed and gets an ID.
         max_age_frames: frames a confirmed track survives unmatched; used when ``max_age_s``
             is None.
@@ -233,6 +269,7 @@ class DeepSortTracker:
         gating_probability: float | None = None,
         appearance_weight: float = 0.9,
         cascade_min_iou: float = 0.05,
+        cascade_level_s: float = 0.1,
         n_init: int = 5,
         max_age_frames: int | None = None,
         max_age_s: float | None = None,
@@ -267,6 +304,10 @@ class DeepSortTracker:
             0.0 <= cascade_min_iou <= 1.0,
             f"tracker cascade_min_iou must be in [0, 1], got {cascade_min_iou}",
         )
+        _check(
+            cascade_level_s >= 0,
+            f"tracker cascade_level_s must be >= 0, got {cascade_level_s}",
+        )
         _check(n_init >= 1, f"tracker n_init must be >= 1, got {n_init}")
         if gating_probability is None:
             gating_probability = DEFAULT_GATING_PROBABILITY[mode]
@@ -292,6 +333,7 @@ class DeepSortTracker:
         self.feature_ema = feature_ema
         self.appearance_weight = float(appearance_weight)
         self.cascade_min_iou = float(cascade_min_iou)
+        self.cascade_level_s = float(cascade_level_s)
         self.n_init = int(n_init)
         self.max_iou_distance = float(max_iou_distance)
         self.min_score_new_track = float(min_score_new_track)
@@ -527,7 +569,7 @@ class DeepSortTracker:
         confirmed = np.flatnonzero(tracks.confirmed)
         if len(confirmed):
             cost, max_cost = self._cascade_cost(confirmed, detections, d2, in_gate, steps)
-            levels = tracks.time_since_update[confirmed]
+            levels = self._cascade_levels(tracks.time_since_update[confirmed])
             for level in np.unique(levels):
                 if len(free_dets) == 0:
                     break
@@ -548,6 +590,16 @@ class DeepSortTracker:
             )
         )
         return np.concatenate(found)
+
+    def _cascade_levels(self, time_since_update: np.ndarray) -> np.ndarray:
+        """The cascade level of each track (lower is matched first): the slot of
+        ``cascade_level_s`` seconds its time unseen falls in, or its frames unseen."""
+        if self.cascade_level_s <= 0:
+            return time_since_update
+        # At 25 fps a track missed for one frame (40 ms) is as well predicted as one seen in
+        # the last frame; a level per frame let the latter take the former's detection.
+        slots = time_since_update / (self.fps * self.cascade_level_s)
+        return np.ceil(np.round(slots, 9)).astype(np.int64)
 
     def _unmatched(self, candidates: np.ndarray, found: list[np.ndarray]) -> np.ndarray:
         """Rows of the tracks in ``candidates`` (N,) bool that no pair in ``found`` holds."""

@@ -1,5 +1,6 @@
 """The association stages chosen on real detections, each on a scripted scene: BYTE's weak
-detections, OC-SORT's re-update, long occlusions, a group side by side, false positives."""
+detections, OC-SORT's re-update, long occlusions, the cascade's levels in time, a group side
+by side, false positives."""
 
 from __future__ import annotations
 
@@ -145,6 +146,43 @@ def test_reupdate_gives_the_walk_across_the_occlusion() -> None:
         velocity[reupdate] = out.ground_velocity[0]
     assert np.hypot(*(velocity[True] - v)) < 0.05
     assert np.hypot(*(velocity[False] - v)) > 1.3 * np.hypot(*(velocity[True] - v))
+
+
+# -- the matching cascade in time ---------------------------------------------------------
+
+
+def two_walkers(frame: int, features: np.ndarray, visible=(True, True)) -> Detections:
+    """Two people 10 px apart (their boxes overlap) walking right at 50 px/s, 25 fps."""
+    x = np.array([100.0, 110.0]) + 2.0 * frame
+    keep = np.array(visible)
+    boxes = np.column_stack([x, np.full(2, 100.0), x + 40.0, np.full(2, 200.0)])[keep]
+    n = int(keep.sum())
+    return Detections(
+        boxes=boxes,
+        scores=np.full(n, 0.9, np.float32),
+        ground_xy=np.full((n, 2), np.nan),
+        ground_cov=np.full((n, 2, 2), np.nan),
+        embeddings=features[keep].astype(np.float32),
+        frame_index=frame,
+    )
+
+
+def test_a_track_missed_for_one_frame_at_25_fps_is_matched_with_the_others() -> None:
+    """B is missed for one frame (40 ms); when both come back, A's own box looks a little
+    off (cosine 0.15) and B's looks like A (0.08). With a cascade level per frame, A (seen
+    last frame) picks first and takes B's box; with levels of 0.1 s, A and B are solved
+    together and each keeps their own box."""
+    a, b = np.array([1.0, 0.0, 0.0]), np.array([0.92, np.sqrt(1 - 0.92**2), 0.0])
+    a_off = np.array([0.85, -np.sqrt(1 - 0.85**2), 0.0])
+    for level_s, a_takes in ((0.0, 1), (0.1, 0)):
+        tracker = DeepSortTracker(box_space=FLAT, mode="image", fps=25.0, cascade_level_s=level_s)
+        for f in range(10):
+            tracker.update(two_walkers(f, np.stack([a, b])))
+        tracker.update(two_walkers(10, np.stack([a, b]), visible=(True, False)))
+        out = tracker.update(two_walkers(11, np.stack([a_off, b])))
+        matched = dict(zip(out.ids.tolist(), out.detection_indices.tolist(), strict=True))
+        assert matched[1] == a_takes
+        assert matched[2] == (1 if a_takes == 0 else -1)
 
 
 # -- groups ---------------------------------------------------------------------------------
