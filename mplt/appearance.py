@@ -278,7 +278,7 @@ class ColourEmbedder:
 
 
 @EMBEDDERS.register("colour")
-def _colour(cfg: EmbedderConfig, camera: Camera | None) -> Embedder:
+def _colour(cfg: EmbedderConfig, camera: Camera | None) -> ColourEmbedder:
     return ColourEmbedder(camera, crop_height=cfg.crop_height, crop_width=cfg.crop_width)
 
 
@@ -427,24 +427,18 @@ def _imagenet(cfg: EmbedderConfig, camera: Camera | None) -> Embedder:
 
 
 @EMBEDDERS.register("reid")
-def _reid(cfg: EmbedderConfig, camera: Camera | None) -> Embedder:
+def _reid(cfg: EmbedderConfig, camera: Camera | None) -> ReidEmbedder:
     if not cfg.checkpoint:
         raise UserError(
-            "embedder.kind=reid needs a checkpoint; pass --reid runs/reid/.../best.pt "
-            "(train one with `mplt train`)"
+            f"embedder.kind={cfg.kind} needs a checkpoint; pass --reid runs/reid/.../best.pt "
+            "(train one with `mplt train`) or runs/x/adapt/adapted.pt (`mplt adapt`)"
         )
     return ReidEmbedder(camera, cfg.checkpoint, device=cfg.device, batch_size=cfg.batch_size)
 
 
 @EMBEDDERS.register("fused")
 def _fused(cfg: EmbedderConfig, camera: Camera | None) -> Embedder:
-    if not cfg.checkpoint:
-        raise UserError(
-            "embedder.kind=fused needs a checkpoint; pass --reid runs/.../adapted.pt "
-            "(from `mplt adapt`) or a `mplt train` best.pt"
-        )
-    reid = ReidEmbedder(camera, cfg.checkpoint, device=cfg.device, batch_size=cfg.batch_size)
-    return FusedEmbedder(_colour(cfg, camera), reid, cfg.colour_weight)
+    return FusedEmbedder(_colour(cfg, camera), _reid(cfg, camera), cfg.colour_weight)
 
 
 @EMBEDDERS.register("none")

@@ -173,9 +173,9 @@ def _colour_crops(seed: int = 0):
     return crops.reshape(-1, 32, 16, 3), pids, pids % 2, held, cooccur
 
 
-def test_tiny_fine_tune_lowers_the_loss_and_its_checkpoint_embeds(tmp_path):
-    crops, pids, cams, held, cooccur = _colour_crops()
-    cfg = updated(
+def _tiny(changes: dict) -> TrackletConfig:
+    """The tracklet method with the tiny backbone on 32 x 16 crops, batches of 6 x 2."""
+    return updated(
         TrackletConfig(),
         {
             "model.backbone": "tiny",
@@ -183,10 +183,19 @@ def test_tiny_fine_tune_lowers_the_loss_and_its_checkpoint_embeds(tmp_path):
             "data.width": 16,
             "data.batch_size": 12,
             "data.num_instances": 2,
+            **changes,
+        },
+    )
+
+
+def test_tiny_fine_tune_lowers_the_loss_and_its_checkpoint_embeds(tmp_path):
+    crops, pids, cams, held, cooccur = _colour_crops()
+    cfg = _tiny(
+        {
             "train.epochs": 4,
             "train.max_steps_per_epoch": 4,
             "optim.lr": 1e-3,
-        },
+        }
     )
     result = reid.train_tracklets(
         crops, pids, cams, held, cooccur, cfg, tmp_path, device="cpu", progress=False
@@ -204,19 +213,13 @@ def test_neighbourhood_invariance_pulls_pseudo_identities_of_other_segments_only
     crops, pids, cams, held, cooccur = _colour_crops(2)
     cooccur[:] = False
     cooccur[0, 1] = cooccur[1, 0] = True  # the only known negatives
-    cfg = updated(
-        TrackletConfig(),
+    cfg = _tiny(
         {
-            "model.backbone": "tiny",
-            "data.height": 32,
-            "data.width": 16,
-            "data.batch_size": 12,
-            "data.num_instances": 2,
             "train.epochs": 1,
             "train.max_steps_per_epoch": 2,
             "tracklet.knn": 2,
             "tracklet.knn_start_epoch": 0,
-        },
+        }
     )
     result = reid.train_tracklets(
         crops, pids, cams, held, cooccur, cfg, tmp_path, device="cpu", progress=False
@@ -236,18 +239,12 @@ def test_neighbourhood_invariance_pulls_pseudo_identities_of_other_segments_only
 
 def test_best_checkpoint_is_the_initial_encoder_unless_training_agrees_better(tmp_path):
     crops, pids, cams, held, cooccur = _colour_crops(1)
-    cfg = updated(
-        TrackletConfig(),
+    cfg = _tiny(
         {
-            "model.backbone": "tiny",
-            "data.height": 32,
-            "data.width": 16,
-            "data.batch_size": 12,
-            "data.num_instances": 2,
             "train.epochs": 1,
             "train.max_steps_per_epoch": 1,
             "optim.lr": 1e-9,  # no learning: nothing beats the initial weights
-        },
+        }
     )
     result = reid.train_tracklets(
         crops, pids, cams, held, cooccur, cfg, tmp_path, device="cpu", progress=False
