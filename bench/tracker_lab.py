@@ -109,7 +109,8 @@ def replay(
     with MotWriter(out) as writer:
         for dets in data["detections"]:
             if localizer is not None and len(dets):
-                loc = localizer.localize(dets.boxes)
+                feet = dets.foot_rows if cfg.feet.source == "foreground" else None
+                loc = localizer.localize(dets.boxes, feet)
                 dets = dets.replace(ground_xy=loc.ground_xy, ground_cov=loc.ground_cov)
             if features is not None and dets.embeddings is not None:
                 dets = dets.replace(embeddings=features(dets.frame_index, dets.embeddings))

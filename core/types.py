@@ -66,6 +66,9 @@ class Detections:
         ground_cov: (N, 2, 2) float64 m^2, covariance of ``ground_xy``; NaN where unknown.
         embeddings: (N, D) float32 L2-normalised appearance features, or None.
         frame_index: 0-based index of the frame the detections belong to.
+        foot_rows: (N,) float64 image rows, pixels, where each person's feet meet the ground
+            as seen in the image (a box bottom's convention; ``mplt.feet``), NaN where not
+            found; None when not looked for. The box bottom stands in where unknown.
     """
 
     boxes: FloatArray
@@ -74,6 +77,7 @@ class Detections:
     ground_cov: FloatArray
     embeddings: FloatArray | None = None
     frame_index: int = 0
+    foot_rows: FloatArray | None = None
 
     def __post_init__(self) -> None:
         boxes = _as_array("boxes", self.boxes, np.float64, (4,))
@@ -91,12 +95,17 @@ class Detections:
             if emb.ndim != 2:
                 raise ValueError(f"embeddings must have shape (N, D), got {emb.shape}")
             object.__setattr__(self, "embeddings", emb)
+        if self.foot_rows is not None:
+            object.__setattr__(
+                self, "foot_rows", _as_array("foot_rows", self.foot_rows, np.float64, ())
+            )
         _check_length(
             "Detections",
             n,
             scores=self.scores,
             ground_xy=self.ground_xy,
             ground_cov=self.ground_cov,
+            foot_rows=self.foot_rows,
             embeddings=self.embeddings,
         )
 
@@ -136,6 +145,7 @@ class Detections:
             ground_cov=self.ground_cov[index],
             embeddings=None if self.embeddings is None else self.embeddings[index],
             frame_index=self.frame_index,
+            foot_rows=None if self.foot_rows is None else self.foot_rows[index],
         )
 
 

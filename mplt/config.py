@@ -86,6 +86,22 @@ class LocalizeConfig:
 
 
 @dataclass(frozen=True)
+class FeetConfig:
+    """Where the feet meet the ground in the image (see :class:`mplt.feet.FootFinder`)."""
+
+    #: box: the detector's box bottoms; foreground: the lowest foreground row near each box
+    #: bottom against a background model (static cameras; the box bottom where it cannot
+    #: tell): better on long clips, worse in the first ~100 frames (README, *Positions*)
+    source: Literal["foreground", "box"] = "box"
+    history_frames: int = 200  #: frames the background remembers
+    var_threshold: float = 16.0  #: MOG2's squared distance for a foreground pixel
+    min_fill: float = 0.1  #: part of the box's middle columns a foreground row needs
+    window_up: float = 0.3  #: rows searched above the box bottom, in box heights
+    window_down: float = 0.3  #: and below it
+    max_foreground: float = 0.5  #: more of the frame in the foreground: no foot rows
+
+
+@dataclass(frozen=True)
 class EmbedderConfig:
     """Appearance features for re-identification."""
 
@@ -232,6 +248,7 @@ class TrackConfig:
     camera: CameraConfig = field(default_factory=CameraConfig)
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     localize: LocalizeConfig = field(default_factory=LocalizeConfig)
+    feet: FeetConfig = field(default_factory=FeetConfig)
     embedder: EmbedderConfig = field(default_factory=EmbedderConfig)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     output: OutputConfig = field(default_factory=OutputConfig)

@@ -35,6 +35,7 @@ from core.types import Detections, Tracks, TrackState
 from mplt.appearance import build_embedder
 from mplt.config import TrackConfig
 from mplt.detection import Detector, SharedDetector, box_margins_of, build_detector
+from mplt.feet import FootFinder
 from mplt.finish import FINISH_FIELDS, Finisher, FinishSettings
 from mplt.geometry import Camera, box_centre_azel, build_camera, estimates_height
 from mplt.io.files import unique_dir, write_error
@@ -172,6 +173,7 @@ class PanoramaTracker:
         self.embedder = build_embedder(cfg.embedder, camera)
         ground = camera.has_ground
         self.localizer = Localizer(camera, **kwargs_of(cfg.localize)) if ground else None
+        self.feet = self._foot_finder()
         mode = cfg.tracker.mode
         if mode == "auto":
             # Without a camera height (none given, none estimated) positions rest on the
@@ -335,6 +337,9 @@ class PanoramaTracker:
         else:
             dets = as_detections(detections, self._next_index)
         self._next_index = dets.frame_index + 1
+        if self.feet is not None:
+            with self.timer("localize"):
+                dets = dets.replace(foot_rows=self.feet.update(frame, dets.boxes))
         if self.embedder is not None:
             with self.timer("embed"):
                 dets = dets.replace(embeddings=self.embedder.embed(frame, dets.boxes))
@@ -401,7 +406,7 @@ class PanoramaTracker:
             return TrackedFrame(dets, Detections.empty(dets), self.tracker.predict(dets))
         if self.localizer is not None and len(dets):
             with self.timer("localize"):
-                loc = self.localizer.localize(dets.boxes)
+                loc = self.localizer.localize(dets.boxes, dets.foot_rows)
                 # Given positions come without a covariance, so they borrow the localizer's.
                 given = np.isfinite(dets.ground_xy).all(axis=1)
                 usable = given & np.isfinite(loc.ground_cov).all(axis=(1, 2))
@@ -423,10 +428,18 @@ class PanoramaTracker:
         if np.shape(frame)[:2] != size:
             raise ValueError(f"frame must be {size[1]}x{size[0]}, got shape {np.shape(frame)}")
 
+    def _foot_finder(self) -> FootFinder | None:
+        """Foot rows from the foreground where positions are localized (``feet.source``)."""
+        feet = self.config.feet
+        if self.localizer is None or feet.source != "foreground":
+            return None
+        return FootFinder(self.camera, **kwargs_of(feet, exclude=("source",)))
+
     def reset(self) -> None:
         """Forget every track and held-back frame (another video follows); IDs and frame
         numbers start again. A camera height estimated so far is kept."""
         self.tracker.reset()
+        self.feet = self._foot_finder()  # another background
         self._pending.clear()
         self._next_index = 0
         self._pushed = 0
@@ -660,6 +673,12 @@ _RANGES: tuple[tuple[str, float, float | None, str], ...] = (
     ("detector.near_views", 0, None, "[]"),
     ("detector.min_box_height_px", 0, None, "[]"),
     ("detector.batch_size", 1, None, "[]"),
+    ("feet.history_frames", 1, None, "[]"),
+    ("feet.var_threshold", 0, None, "(]"),
+    ("feet.min_fill", 0, 1, "(]"),
+    ("feet.window_up", 0, None, "(]"),
+    ("feet.window_down", 0, None, "(]"),
+    ("feet.max_foreground", 0, 1, "(]"),
     ("embedder.crop_height", 1, None, "[]"),
     ("embedder.crop_width", 1, None, "[]"),
     ("embedder.batch_size", 1, None, "[]"),
@@ -855,6 +874,8 @@ class _Pipeline:
             )
         else:
             localization = "foot point on the ground fused with the person-height prior"
+            if self.tracker.feet is not None:
+                localization += " (foot rows from the foreground where seen, else box bottoms)"
         embedder = self.tracker.embedder
         return {
             "mplt_version": __version__,

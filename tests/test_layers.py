@@ -24,6 +24,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("mplt.geometry", "mplt.io"),
     (
         "mplt.localize",
+        "mplt.feet",
         "mplt.selfcal",
         "mplt.detection",
         "mplt.appearance",
@@ -45,6 +46,7 @@ THIRD_PARTY: dict[str, set[str] | None] = {
     "trackers": {"numpy", "scipy", "filterpy"},
     "mplt.geometry": {"numpy", "yaml"},
     "mplt.localize": {"numpy"},
+    "mplt.feet": {"numpy", "cv2"},
     "mplt.finish": {"numpy"},
     "mplt.config": set(),
     "mplt.version": set(),

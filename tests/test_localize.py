@@ -308,3 +308,21 @@ def test_foot_offset_moves_positions_radially_to_the_body_centre() -> None:
     assert_allclose(np.linalg.norm(shifted, axis=1) - np.linalg.norm(plain, axis=1), 0.2, atol=1e-9)
     cross = plain[:, 0] * shifted[:, 1] - plain[:, 1] * shifted[:, 0]
     assert_allclose(cross, 0.0, atol=1e-9)  # same direction
+
+
+def test_foot_rows_replace_the_box_bottoms_where_seen() -> None:
+    cam = Equirectangular(3840, 1920, camera_height=2.0)
+    xy = ring([3.0, 7.0, 15.0], AZIMUTHS)
+    b = person_boxes(cam, xy, PRIOR)
+    feet = b[:, 3].copy()
+    short = b.copy()
+    short[:, 3] -= 0.05 * (b[:, 3] - b[:, 1])  # a detector's box, short of the feet
+    seen = np.arange(len(b)) % 2 == 0
+    rows = np.where(seen, feet, np.nan)
+    loc = Localizer(cam).localize(short, rows)
+    assert_allclose(loc.ground_xy[seen], xy[seen], atol=0.01)
+    boxes_only = Localizer(cam).localize(short)
+    assert_allclose(loc.ground_xy[~seen], boxes_only.ground_xy[~seen])  # NaN: the box bottom
+    assert (np.linalg.norm(boxes_only.ground_xy[seen] - xy[seen], axis=1) > 0.05).all()
+    with pytest.raises(ValueError, match="foot_rows"):
+        Localizer(cam).localize(short, rows[:-1])

@@ -11,7 +11,7 @@ def test_empty_detections_have_named_shapes():
     assert dets.scores.shape == (0,)
     assert dets.ground_xy.shape == (0, 2)
     assert dets.ground_cov.shape == (0, 2, 2)
-    assert dets.embeddings is None
+    assert dets.embeddings is None and dets.foot_rows is None
     assert dets.frame_index == 7
 
 
@@ -23,9 +23,10 @@ def test_from_boxes_converts_dtypes_and_marks_ground_unknown():
 
 def test_select_and_replace_keep_rows_aligned():
     dets = Detections.from_boxes([[0, 0, 1, 1], [2, 2, 3, 3], [4, 4, 5, 5]], [0.1, 0.2, 0.3])
-    dets = dets.replace(embeddings=np.eye(3, dtype=np.float32))
+    dets = dets.replace(embeddings=np.eye(3, dtype=np.float32), foot_rows=[1.5, np.nan, 5.5])
     picked = dets.select(np.array([2, 0]))
     np.testing.assert_array_equal(picked.boxes[:, 0], [4, 0])
+    np.testing.assert_array_equal(picked.foot_rows, [5.5, 1.5])
     np.testing.assert_allclose(picked.scores, [0.3, 0.1])
     np.testing.assert_array_equal(picked.embeddings, [[0, 0, 1], [1, 0, 0]])
     assert len(dets.select(np.zeros(3, bool))) == 0
@@ -38,6 +39,8 @@ def test_select_and_replace_keep_rows_aligned():
         ({"scores": np.zeros(3)}, r"scores has 3 rows, expected 2"),
         ({"embeddings": np.zeros(4)}, r"embeddings must have shape \(N, D\)"),
         ({"embeddings": np.zeros((1, 8))}, r"embeddings has 1 rows, expected 2"),
+        ({"foot_rows": np.zeros(3)}, r"foot_rows has 3 rows, expected 2"),
+        ({"foot_rows": np.zeros((2, 1))}, r"foot_rows must have shape \(N\)"),
     ],
 )
 def test_detections_reject_inconsistent_arrays(changes, message):

@@ -466,6 +466,7 @@ def _cases() -> list[Case]:
         ("unknown-key", "tracker.n_inti=2", "unknown config key"),
         ("bad-layout", "render.layout=sideways", "sideways"),
         ("bad-camera", "camera.model=fisheye", "fisheye"),
+        ("bad-feet", "feet.source=shoes", "shoes"),
     ]:
         add(f"set-{name}", *_track(video, *given, "--render", "--set", setting), match=match)
 
@@ -479,6 +480,8 @@ def _cases() -> list[Case]:
         "detector.imgsz=0",
         "embedder.crop_height=0",
         "embedder.colour_weight=1",
+        "feet.min_fill=0",
+        "feet.max_foreground=2",
         "camera.auto_height_delay_s=-1",
         "camera.auto_box_top=-0.1",
         "camera.auto_box_bottom=0.5",
