@@ -62,7 +62,8 @@ def record(seq: ct.Sequence) -> Path:
                 detections=seq.det,
                 out=Path(tmp) / "run",
                 max_frames=seq.frames,
-                overrides=seq.overrides,
+                # foot rows are recorded whatever the default; the replay's feet.source decides
+                overrides=(*seq.overrides, "feet.source=foreground"),
             )
             camera = result.summary["camera"]
     finally:

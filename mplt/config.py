@@ -91,7 +91,7 @@ class FeetConfig:
 
     #: box: the detector's box bottoms; foreground: the lowest foreground row near each box
     #: bottom against a background model (static cameras; the box bottom where it cannot
-    #: tell): better on long clips, worse in the first ~100 frames (README, *Positions*)
+    #: tell): better on the real suite, not yet the default (README, *Positions*)
     source: Literal["foreground", "box"] = "box"
     history_frames: int = 200  #: frames the background remembers
     var_threshold: float = 16.0  #: MOG2's squared distance for a foreground pixel
@@ -99,6 +99,7 @@ class FeetConfig:
     window_up: float = 0.3  #: rows searched above the box bottom, in box heights
     window_down: float = 0.3  #: and below it
     max_foreground: float = 0.5  #: more of the frame in the foreground: no foot rows
+    warmup_frames: int = 30  #: frames learnt before the first foot row
 
 
 @dataclass(frozen=True)

@@ -52,22 +52,29 @@ def walk(finder: FootFinder, frames: int, start: int, step: int, rows=(200, 260)
 
 
 def test_the_foot_row_is_where_the_person_ends_not_the_box() -> None:
-    finder = FootFinder(still_camera())
+    finder = FootFinder(still_camera(), warmup_frames=0)
     found = walk(finder, frames=30, start=100, step=6)
     assert np.isnan(found[0])  # nothing learnt yet: the first frame is the background
     assert_allclose(found[5:], 260.0)  # the true bottom edge, 10 px below the box's
 
 
+def test_no_foot_rows_while_the_background_is_young() -> None:
+    finder = FootFinder(still_camera(), warmup_frames=10)
+    found = walk(finder, frames=20, start=100, step=6)
+    assert np.isnan(found[:10]).all()
+    assert_allclose(found[10:], 260.0)
+
+
 def test_a_person_crossing_the_seam_of_a_panorama() -> None:
     camera = Equirectangular(1024, 512, camera_height=2.0)
-    finder = FootFinder(camera)
+    finder = FootFinder(camera, warmup_frames=0)
     assert 0 < finder.top <= 256  # only rows that can hold feet are modelled
     found = walk(finder, frames=30, start=960, step=6, rows=(330, 400))
     assert_allclose(found[5:], 400.0)  # also in the frames whose box spans the seam
 
 
 def test_no_foot_row_where_the_camera_moves() -> None:
-    finder = FootFinder(still_camera())
+    finder = FootFinder(still_camera(), warmup_frames=0)
     box = np.array([[100.0, 200.0, 120.0, 250.0]])
     for seed in range(10):  # another view every frame: all foreground
         rows = finder.update(background(480, 640, seed), box)
@@ -75,7 +82,7 @@ def test_no_foot_row_where_the_camera_moves() -> None:
 
 
 def test_no_foot_row_when_foreground_reaches_below_the_window() -> None:
-    finder = FootFinder(still_camera())
+    finder = FootFinder(still_camera(), warmup_frames=0)
     ground = background(480, 640)
     for t in range(10):
         frame = ground.copy()
@@ -86,7 +93,7 @@ def test_no_foot_row_when_foreground_reaches_below_the_window() -> None:
 
 
 def test_no_foot_row_where_another_person_is_in_the_window() -> None:
-    finder = FootFinder(still_camera())
+    finder = FootFinder(still_camera(), warmup_frames=0)
     ground = background(480, 640)
     for t in range(10):
         frame = ground.copy()
@@ -104,7 +111,7 @@ def test_no_foot_row_where_another_person_is_in_the_window() -> None:
 
 
 def test_a_cast_shadow_below_the_feet_is_not_taken_for_them() -> None:
-    finder = FootFinder(still_camera())
+    finder = FootFinder(still_camera(), warmup_frames=0)
     ground = background(480, 640)
     for t in range(30):
         frame = ground.copy()
@@ -116,7 +123,7 @@ def test_a_cast_shadow_below_the_feet_is_not_taken_for_them() -> None:
 
 
 def test_no_boxes_still_learns_and_returns_an_empty_array() -> None:
-    finder = FootFinder(still_camera())
+    finder = FootFinder(still_camera(), warmup_frames=0)
     ground = background(480, 640)
     for _ in range(5):
         assert finder.update(ground, np.zeros((0, 4))).shape == (0,)
@@ -136,7 +143,13 @@ def test_the_modelled_rows_follow_the_horizon() -> None:
 
 @pytest.mark.parametrize(
     "setting",
-    [{"min_fill": 0.0}, {"history_frames": 0}, {"window_up": -0.1}, {"max_foreground": 1.5}],
+    [
+        {"min_fill": 0.0},
+        {"history_frames": 0},
+        {"window_up": -0.1},
+        {"max_foreground": 1.5},
+        {"warmup_frames": -1},
+    ],
 )
 def test_bad_settings_are_user_errors(setting) -> None:
     with pytest.raises(UserError, match="foot settings"):
@@ -149,7 +162,7 @@ def test_the_tracker_places_people_by_their_feet(source: str) -> None:
     true feet; with the box bottoms they are farther away."""
     camera = still_camera()
     cfg = TrackConfig()
-    cfg = updated(cfg, {"feet": updated(cfg.feet, {"source": source})})
+    cfg = updated(cfg, {"feet": updated(cfg.feet, {"source": source, "warmup_frames": 0})})
     cfg = updated(cfg, {"tracker": updated(cfg.tracker, {"n_init": 1})})
     tracker = PanoramaTracker(camera, cfg, fps=10.0)
     truth = PanoramaTracker(camera, cfg, fps=10.0).localizer
