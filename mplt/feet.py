@@ -22,11 +22,11 @@ No foot row (NaN; the box bottom stands in) where the finder cannot tell:
   where the whole frame is foreground and above ``max_foreground`` of it no box gets a row).
 
 Measured with the default settings, streaming (``bench/foot_rows.py``; detections matched to
-the ground truth): on PETS with YOLOv8s boxes 67 % of them get a foot row, which sits +0.2 %
-of the height from the ground-truth bottom (IQR 4.6 %), and the single detections' median
-ground error falls 0.289 -> 0.182 m; Faster R-CNN boxes (87 % found) 0.320 -> 0.183 m; the
-same scene placed on a 2048x1024 panorama (people at 44 % of the size, 85 % found) 0.326 ->
-0.227 m. Tracked (``bench/tracker_lab.py``, ``feet.source`` foreground against box), the
+the ground truth): on PETS with YOLOv8s boxes 64 % of them get a foot row, which sits +0.3 %
+of the height from the ground-truth bottom (IQR 4.7 %), and the single detections' median
+ground error falls 0.289 -> 0.183 m; Faster R-CNN boxes (82 % found) 0.320 -> 0.187 m; the
+same scene placed on a 2048x1024 panorama (people at 44 % of the size, 81 % found) 0.326 ->
+0.228 m. Tracked (``bench/tracker_lab.py``, ``feet.source`` foreground against box), the
 finished tracks' median ground error: 0.197 -> 0.159 m (PETS, Faster R-CNN), 0.195 -> 0.180
 (PETS 360), 0.320 -> 0.179 (PETS, YOLOv8s); the mean over the real suite HOTA / IDF1 / ID
 switches streaming 40.9 / 61.7 / 14.0 -> 42.1 / 64.8 / 13.6, finished 44.9 / 65.8 / 10.4 ->
