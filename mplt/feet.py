@@ -15,7 +15,7 @@ No foot row (NaN; the box bottom stands in) where the finder cannot tell:
 
 * another box reaches into the window (the person behind another has the other's legs
   below it: without this rule PETS streaming HOTA / IDF1 / ID switches fell 41.9 / 60.5 / 17
-  -> 37.9 / 54.3 / 25, with it 42.2 / 63.7 / 17);
+  -> 37.9 / 54.3 / 25, with it 42.2 / 63.7 / 17, both before the warm-up below);
 * no foreground near the bottom (the first frames, a person standing still long enough to
   become background);
 * foreground down to the window's lower edge (something below the person; a moving camera,
@@ -27,10 +27,10 @@ of the height from the ground-truth bottom (IQR 4.7 %), and the single detection
 ground error falls 0.289 -> 0.183 m; Faster R-CNN boxes (82 % found) 0.320 -> 0.187 m; the
 same scene placed on a 2048x1024 panorama (people at 44 % of the size, 81 % found) 0.326 ->
 0.228 m. Tracked (``bench/tracker_lab.py``, ``feet.source`` foreground against box), the
-finished tracks' median ground error: 0.197 -> 0.159 m (PETS, Faster R-CNN), 0.195 -> 0.180
-(PETS 360), 0.320 -> 0.179 (PETS, YOLOv8s); the mean over the real suite HOTA / IDF1 / ID
-switches streaming 40.9 / 61.7 / 14.0 -> 42.1 / 64.8 / 13.6, finished 44.9 / 65.8 / 10.4 ->
-46.0 / 68.4 / 9.4.
+finished tracks' median ground error: 0.197 -> 0.160 m (PETS, Faster R-CNN), 0.195 -> 0.178
+(PETS 360), 0.320 -> 0.176 (PETS, YOLOv8s); the mean over the real suite HOTA / IDF1 / ID
+switches streaming 40.9 / 61.7 / 14.0 -> 42.1 / 64.9 / 13.6, finished 44.9 / 65.8 / 10.4 ->
+46.1 / 68.6 / 9.4.
 
 On a panorama only the rows that can hold feet are modelled, those below the camera's horizon,
 which cuts the cost (PETS placed on the sphere, 2 CPU cores: 14 ms per 2048x1024 frame, 44 ms
@@ -39,8 +39,7 @@ per 3840x1920 one; MOG2 on a whole 3840x1920 frame of noise took 63 ms).
 The first ``warmup_frames`` (30) frames give no foot rows: a young background holds the people
 of the first frames and shows ghosts where they left. Without the wait the first 100 PETS
 frames (Faster R-CNN) fell streaming HOTA / IDF1 49.4 / 70.3 -> 46.5 / 63.8 and finished HOTA
-54.1 -> 50.2; with it 49.5 / 70.6 and 54.2. The tracked figures above are without the wait;
-with it the real suite's means are 42.1 / 64.9 / 13.6 streaming, 46.1 / 68.6 / 9.4 finished.
+54.1 -> 50.2; with it 49.5 / 70.6 and 54.2.
 
 Off by default (``feet.source: box``): on the synthetic regression panorama (rendered cylinders,
 h264 at crf 28) the foreground ends a median 3 % of the height below the true boxes, with a
@@ -161,7 +160,8 @@ class FootFinder:
         for k, (c0, r0, c1, r1) in enumerate(windows):
             if crowded[k].any():
                 continue
-            cols = np.arange(int(np.floor(c0)), max(int(np.ceil(c1)), int(np.floor(c0)) + 1))
+            start = int(np.floor(c0))
+            cols = np.arange(start, max(int(np.ceil(c1)), start + 1))  # at least one column
             cols = self.camera.box_space.wrap_x(cols.astype(float)).astype(int)
             cols = cols[(cols >= 0) & (cols < mask.shape[1])]
             lo = max(0, int(np.floor(r0)) - self.top)
