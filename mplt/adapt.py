@@ -35,10 +35,10 @@ from core.files import atomic_path, write_atomic
 from core.types import TrackState
 from mplt.appearance import ColourEmbedder, extract_crops, fuse_features
 from mplt.config import AdaptConfig, TrackConfig
-from mplt.io.jsonl import read_jsonl
+from mplt.io.jsonl import read_jsonl, tracks_from_record
 from mplt.io.rundir import claim_run_dir
 from mplt.io.sources import open_source
-from mplt.render.run import check_video, load_run, resolve_source, run_camera, tracks_from_record
+from mplt.render.run import check_video, load_run, resolve_source, run_camera
 
 #: the encoder's input and the crops cut for it (height, width), px: the tracker's crop size
 CROP_HW = (128, 64)

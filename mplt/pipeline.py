@@ -39,7 +39,7 @@ from mplt.feet import FootFinder
 from mplt.finish import FINISH_FIELDS, Finisher, FinishSettings
 from mplt.geometry import Camera, box_centre_azel, build_camera, estimates_height
 from mplt.io.files import unique_dir, write_error
-from mplt.io.jsonl import JsonlWriter
+from mplt.io.jsonl import JsonlWriter, tracks_from_record
 from mplt.io.mot import MotWriter, read_checked_detections
 from mplt.io.rundir import RunClaim, claim_run_dir
 from mplt.io.sources import FrameSource, VideoInfo, open_source
@@ -1032,10 +1032,11 @@ class _Pipeline:
         with self.timer("write"):
             mot.write(index, out)
             azel = box_centre_azel(self.tracker.camera, out.boxes)
-            jsonl.write(index, index / self.info.fps, out, azel)
+            written = jsonl.write(index, index / self.info.fps, out, azel)
         if renderer is not None:
             with self.timer("render"):
-                renderer(_unpack(self._held.pop(index)), out)
+                # the tracks as tracks.jsonl holds them: `mplt render` redraws this frame exactly
+                renderer(_unpack(self._held.pop(index)), tracks_from_record(written))
         if self.finisher is not None:
             early = self.tracker.tracker.take_early_frames()
             self.finisher.add(done.tracks, done.detections, early)

@@ -34,6 +34,7 @@ from core.types import Tracks, TrackState
 from mplt.io.files import FrameLineWriter
 
 _STATE_NAMES = {int(s): s.name.lower() for s in TrackState}
+_STATES = {name: state for state, name in _STATE_NAMES.items()}
 
 
 def _pair(values: np.ndarray, decimals: int) -> list[float] | None:
@@ -81,15 +82,56 @@ def frame_record(
     return {"frame": frame_index + 1, "time_s": round(float(time_s), 4), "tracks": records}
 
 
+def tracks_from_record(record: dict[str, Any]) -> Tracks:
+    """The :class:`Tracks` of one ``tracks.jsonl`` line (see :mod:`mplt.io.jsonl`).
+
+    Raises:
+        UserError: a track lacks a field or has a malformed one (names the frame).
+    """
+    if not isinstance(record.get("frame"), int):
+        raise UserError(
+            f"tracks.jsonl line without a frame number ({str(record)[:60]}); the file was not "
+            "written by `mplt track` or was edited"
+        )
+    frame_index = record["frame"] - 1
+    rows = record.get("tracks") or []
+    if not rows:
+        return Tracks.empty(frame_index)
+
+    def pair(value: Any) -> list[float]:
+        return [np.nan, np.nan] if value is None else value
+
+    try:
+        return Tracks(
+            ids=[r["id"] for r in rows],
+            boxes=[r["box_xyxy"] for r in rows],
+            scores=[r.get("conf", 1.0) for r in rows],
+            ground_xy=[pair(r.get("ground_xy")) for r in rows],
+            ground_velocity=[pair(r.get("velocity_mps")) for r in rows],
+            states=[_STATES[r.get("state", "confirmed")] for r in rows],
+            detection_indices=[
+                -1 if r.get("detection_index") is None else r["detection_index"] for r in rows
+            ],
+            frame_index=frame_index,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UserError(
+            f"tracks.jsonl frame {frame_index + 1}: malformed track ({type(exc).__name__}: "
+            f"{exc}); the file was not written by `mplt track` or was edited"
+        ) from None
+
+
 class JsonlWriter(FrameLineWriter):
     """Writes one JSON line per frame (a single write call and a flush); a context manager."""
 
     def write(
         self, frame_index: int, time_s: float, tracks: Tracks, azel: np.ndarray | None = None
-    ) -> None:
-        """Append the line of one frame (also for M = 0: a frame with an empty track list)."""
+    ) -> dict[str, Any]:
+        """Append the line of one frame (also for M = 0: a frame with an empty track list);
+        returns its record, the values as rounded in the file."""
         record = frame_record(frame_index, time_s, tracks, azel)
         self._append(json.dumps(record, separators=(",", ":")) + "\n")
+        return record
 
 
 def read_jsonl(path: str | Path) -> Iterator[dict[str, Any]]:

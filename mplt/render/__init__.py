@@ -27,7 +27,7 @@ from mplt.render.birdseye import BirdsEyeMap
 from mplt.render.layout import LAYOUTS, FrameComposer, LayoutPlan, plan_layout
 from mplt.render.mapgeom import MapPose, MapProjection, nice_ceil, ring_step
 from mplt.render.panels import InfoPanel, PeoplePanel
-from mplt.render.run import load_run, render_run, tracks_from_record
+from mplt.render.run import load_run, render_run
 from mplt.render.style import PALETTE, id_color
 from mplt.render.video import VideoRenderer
 
@@ -57,5 +57,4 @@ __all__ = [
     "plan_layout",
     "render_run",
     "ring_step",
-    "tracks_from_record",
 ]

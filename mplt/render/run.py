@@ -19,24 +19,22 @@ from pathlib import Path
 from typing import Any
 
 import cv2
-import numpy as np
 import yaml
 
 from core.config import config_from_dict, kwargs_of
 from core.errors import UserError
 from core.files import write_atomic
 from core.notify import notice
-from core.types import Tracks, TrackState
+from core.types import Tracks
 from mplt.config import CameraConfig, RenderConfig
 from mplt.geometry import Camera, Pinhole, build_camera, nominal_intrinsics
 from mplt.io.files import ensure_writable_dir
-from mplt.io.jsonl import read_jsonl
+from mplt.io.jsonl import read_jsonl, tracks_from_record
 from mplt.io.sources import VideoInfo, open_source
 from mplt.render.layout import FrameComposer
 from mplt.render.mapgeom import MapPose
 from mplt.render.video import VideoRenderer
 
-_STATES = {s.name.lower(): int(s) for s in TrackState}
 _LIVE_PREFIXES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://")
 
 
@@ -114,45 +112,6 @@ def load_run(run_dir: str | Path) -> RunInfo:
         CameraConfig, {**section, "model": camera_model, "height_m": height}, strict=False
     )
     return RunInfo(run_dir, source, frame_size, fps, first, last - first + 1, camera)
-
-
-def tracks_from_record(record: dict[str, Any]) -> Tracks:
-    """The :class:`Tracks` of one ``tracks.jsonl`` line (see :mod:`mplt.io.jsonl`).
-
-    Raises:
-        UserError: a track lacks a field or has a malformed one (names the frame).
-    """
-    if not isinstance(record.get("frame"), int):
-        raise UserError(
-            f"tracks.jsonl line without a frame number ({str(record)[:60]}); the file was not "
-            "written by `mplt track` or was edited"
-        )
-    frame_index = record["frame"] - 1
-    rows = record.get("tracks") or []
-    if not rows:
-        return Tracks.empty(frame_index)
-
-    def pair(value: Any) -> list[float]:
-        return [np.nan, np.nan] if value is None else value
-
-    try:
-        return Tracks(
-            ids=[r["id"] for r in rows],
-            boxes=[r["box_xyxy"] for r in rows],
-            scores=[r.get("conf", 1.0) for r in rows],
-            ground_xy=[pair(r.get("ground_xy")) for r in rows],
-            ground_velocity=[pair(r.get("velocity_mps")) for r in rows],
-            states=[_STATES[r.get("state", "confirmed")] for r in rows],
-            detection_indices=[
-                -1 if r.get("detection_index") is None else r["detection_index"] for r in rows
-            ],
-            frame_index=frame_index,
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise UserError(
-            f"tracks.jsonl frame {frame_index + 1}: malformed track ({type(exc).__name__}: "
-            f"{exc}); the file was not written by `mplt track` or was edited"
-        ) from None
 
 
 def iter_run_tracks(run: RunInfo) -> Iterator[Tracks]:

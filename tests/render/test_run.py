@@ -12,7 +12,7 @@ import yaml
 
 from core.errors import UserError
 from mplt.config import RenderConfig
-from mplt.io.jsonl import frame_record
+from mplt.io.jsonl import frame_record, tracks_from_record
 from mplt.io.sources import open_source
 from mplt.render import (
     FrameComposer,
@@ -20,7 +20,6 @@ from mplt.render import (
     VideoRenderer,
     load_run,
     render_run,
-    tracks_from_record,
 )
 from mplt.render.run import composer_kwargs, iter_run_tracks
 from tests.render.conftest import FPS, FRAMES, scene_tracks, write_clip, write_run
