@@ -765,21 +765,51 @@ def check_settings(cfg: TrackConfig) -> None:
             resolve_device(device)
 
 
-@contextlib.contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM stops the run like Ctrl-C does (outputs finalised), in the main thread."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+class _Interrupts:
+    """Ctrl-C (SIGINT) and SIGTERM stop a run between frames, outputs finalised.
 
-    def handler(signum: int, frame: Any) -> None:
-        raise Terminated("terminated by SIGTERM")
+    Inside :meth:`held` a signal waits until the block ends, so that one frame's lines reach
+    every sink or none (a Ctrl-C between ``tracks.txt`` and ``tracks.jsonl`` left one frame
+    more in the first). Only the main thread can take signals; elsewhere both are no-ops.
+    """
 
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    def __init__(self) -> None:
+        self._holding = False
+        self._pending: KeyboardInterrupt | None = None
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        exc = (
+            Terminated("terminated by SIGTERM") if signum == signal.SIGTERM else KeyboardInterrupt()
+        )
+        if self._holding:
+            self._pending = exc
+            return
+        raise exc
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {
+            sig: signal.signal(sig, self._handler) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        self._holding = True
+        try:
+            yield
+        finally:
+            self._holding = False
+        if self._pending is not None:
+            exc, self._pending = self._pending, None
+            raise exc
 
 
 #: summary.json is rewritten at most this often while a run goes (seconds).
@@ -820,6 +850,7 @@ class _Pipeline:
         )
         # frames waiting for their tracks, for the renderer (JPEG while the height settles)
         self._held: dict[int, np.ndarray | bytes] = {}
+        self._interrupts = _Interrupts()
         self.timer = self.tracker.timer
         if cfg.output.render:
             from mplt.render import plan_layout
@@ -950,7 +981,7 @@ class _Pipeline:
                     )
                 written_at = time.perf_counter()
                 try:
-                    with _sigterm_interrupts():
+                    with self._interrupts.installed():
                         for batch in _batches(frames, self.cfg.batch_frames, self.timer):
                             decoded += len(batch)
                             people = 0
@@ -1027,6 +1058,12 @@ class _Pipeline:
 
     def _write(self, done: TrackedFrame, mot: MotWriter, jsonl: JsonlWriter, renderer: Any) -> int:
         """Write one tracked frame to every sink; returns the number of people written."""
+        with self._interrupts.held():
+            return self._write_frame(done, mot, jsonl, renderer)
+
+    def _write_frame(
+        self, done: TrackedFrame, mot: MotWriter, jsonl: JsonlWriter, renderer: Any
+    ) -> int:
         index = done.index
         out = _select_output(done.tracks, self.cfg)
         with self.timer("write"):

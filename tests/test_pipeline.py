@@ -358,6 +358,33 @@ def test_ctrl_c_leaves_valid_outputs_up_to_the_last_frame(pano_clip, tmp_path, m
     ] == list(range(1, 13))
 
 
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_a_signal_while_a_frame_is_written_waits_for_its_last_sink(
+    pano_clip, tmp_path, monkeypatch, sig
+):
+    """The signal lands between tracks.txt and tracks.jsonl: that frame still reaches both."""
+    import os
+    import signal
+
+    video, det_file, _ = pano_clip
+    write = MotWriter.write
+
+    def write_then_signal(self, frame_index, tracks):
+        write(self, frame_index, tracks)
+        if frame_index == 9:
+            os.kill(os.getpid(), getattr(signal, sig))
+
+    monkeypatch.setattr(MotWriter, "write", write_then_signal)
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        run_track(str(video), config(), out, detections_file=det_file, progress=False)
+    rows = np.loadtxt(out / "tracks.txt", delimiter=",", ndmin=2)
+    lines = (out / "tracks.jsonl").read_text().splitlines()
+    assert rows[:, 0].max() == 10 == json.loads(lines[-1])["frame"] == len(lines)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "interrupted" and summary["last_frame"] == 10
+
+
 @pytest.fixture(scope="module")
 def tracked(pano_clip, tmp_path_factory):
     """A tracked run of the pano_clip (people crossing the seam), rendered while tracking."""
