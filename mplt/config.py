@@ -89,10 +89,10 @@ class LocalizeConfig:
 class FeetConfig:
     """Where the feet meet the ground in the image (see :class:`mplt.feet.FootFinder`)."""
 
-    #: box: the detector's box bottoms; foreground: the lowest foreground row near each box
-    #: bottom against a background model (static cameras; the box bottom where it cannot
-    #: tell): better on the real suite, not yet the default (README, *Positions*)
-    source: Literal["foreground", "box"] = "box"
+    #: foreground: the lowest foreground row near each box bottom against a background model
+    #: (static cameras; the box bottom where it cannot tell), better on the real suite
+    #: (README, *Positions*); box: the detector's box bottoms (a moving camera)
+    source: Literal["foreground", "box"] = "foreground"
     history_frames: int = 200  #: frames the background remembers
     var_threshold: float = 16.0  #: MOG2's squared distance for a foreground pixel
     min_fill: float = 0.1  #: part of the box's middle columns a foreground row needs
@@ -100,6 +100,7 @@ class FeetConfig:
     window_down: float = 0.3  #: and below it
     max_foreground: float = 0.5  #: more of the frame in the foreground: no foot rows
     warmup_frames: int = 30  #: frames learnt before the first foot row
+    max_gap: float = 0.1  #: longest background gap below the body bridged, in box heights
 
 
 @dataclass(frozen=True)

@@ -680,6 +680,7 @@ _RANGES: tuple[tuple[str, float, float | None, str], ...] = (
     ("feet.window_down", 0, None, "(]"),
     ("feet.max_foreground", 0, 1, "(]"),
     ("feet.warmup_frames", 0, None, "[]"),
+    ("feet.max_gap", 0, None, "[]"),
     ("embedder.crop_height", 1, None, "[]"),
     ("embedder.crop_width", 1, None, "[]"),
     ("embedder.batch_size", 1, None, "[]"),

@@ -122,6 +122,19 @@ def test_a_cast_shadow_below_the_feet_is_not_taken_for_them() -> None:
     assert rows[0] == 260.0
 
 
+@pytest.mark.parametrize(("max_gap", "expected"), [(0.1, 260.0), (0.5, 271.0)])
+def test_speckle_below_a_gap_under_the_feet_is_not_the_feet(max_gap, expected) -> None:
+    finder = FootFinder(still_camera(), warmup_frames=0, max_gap=max_gap)
+    ground = background(480, 640)
+    for t in range(30):
+        frame = ground.copy()
+        x = 100 + 6 * t
+        paint(frame, (x, 200, x + 20, 260))
+        paint(frame, (x + 8, 268, x + 12, 271), (20, 220, 20))  # 8 rows of background between
+        rows = finder.update(frame, np.array([[x, 200.0, x + 20, 258.0]]))
+    assert rows[0] == expected  # bridged only when allowed (8 rows of a 58-px box, 6 allowed)
+
+
 def test_no_boxes_still_learns_and_returns_an_empty_array() -> None:
     finder = FootFinder(still_camera(), warmup_frames=0)
     ground = background(480, 640)

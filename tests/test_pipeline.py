@@ -390,7 +390,8 @@ def tracked(pano_clip, tmp_path_factory):
     """A tracked run of the pano_clip (people crossing the seam), rendered while tracking."""
     video, det_file, _ = pano_clip
     run_dir = tmp_path_factory.mktemp("e2e") / "run"
-    cfg = config(**{"output.render": True, "render": SMALL})
+    # foot rows from the fifth frame on (the default wait is the clip's length)
+    cfg = config(**{"output.render": True, "render": SMALL, "feet.warmup_frames": 5})
     run_track(str(video), cfg, run_dir, detections_file=det_file, progress=False)
     return run_dir
 
