@@ -83,7 +83,8 @@ def frame_record(
 
 
 def tracks_from_record(record: dict[str, Any]) -> Tracks:
-    """The :class:`Tracks` of one ``tracks.jsonl`` line (see :mod:`mplt.io.jsonl`).
+    """The :class:`Tracks` of one ``tracks.jsonl`` line (the format above): what `mplt render`
+    draws, and what the streamed video draws.
 
     Raises:
         UserError: a track lacks a field or has a malformed one (names the frame).
