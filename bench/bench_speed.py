@@ -21,7 +21,8 @@ Measurements (each in this one process, on the same video and device):
    memory; without CUDA these are reported as not measured.
 
 Usage: ``python bench/bench_speed.py [--frames N] [--given-frames N] [--device D]
-[--engine pytorch|torchscript|onnx|tensorrt] [--out FILE]``
+[--engine pytorch|torchscript|onnx|tensorrt] [--out FILE]``; ``yolo track`` needs ``lap``
+(``pip install -e ".[bench]"``).
 """
 
 from __future__ import annotations
