@@ -98,9 +98,12 @@ class FeetConfig:
     min_fill: float = 0.1  #: part of the box's middle columns a foreground row needs
     window_up: float = 0.3  #: rows searched above the box bottom, in box heights
     window_down: float = 0.3  #: and below it
-    max_foreground: float = 0.5  #: more of the frame in the foreground: no foot rows
+    #: more of the frame outside the people in the foreground (camera moved): no foot rows
+    max_foreground: float = 0.03
     warmup_frames: int = 30  #: frames learnt before the first foot row
     max_gap: float = 0.1  #: longest background gap below the body bridged, in box heights
+    #: this many frames in a row over max_foreground (a moving camera) stop it; 0 = never
+    moving_frames: int = 30
 
 
 @dataclass(frozen=True)

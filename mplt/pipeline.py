@@ -681,6 +681,7 @@ _RANGES: tuple[tuple[str, float, float | None, str], ...] = (
     ("feet.max_foreground", 0, 1, "(]"),
     ("feet.warmup_frames", 0, None, "[]"),
     ("feet.max_gap", 0, None, "[]"),
+    ("feet.moving_frames", 0, None, "[]"),
     ("embedder.crop_height", 1, None, "[]"),
     ("embedder.crop_width", 1, None, "[]"),
     ("embedder.batch_size", 1, None, "[]"),
@@ -907,7 +908,13 @@ class _Pipeline:
             )
         else:
             localization = "foot point on the ground fused with the person-height prior"
-            if self.tracker.feet is not None:
+            feet = self.tracker.feet
+            if feet is not None and feet.stopped_at is not None:
+                localization += (
+                    f" (foot rows stopped after {feet.stopped_at} frames: the camera moves; "
+                    "box bottoms)"
+                )
+            elif feet is not None:
                 localization += " (foot rows from the foreground where seen, else box bottoms)"
         embedder = self.tracker.embedder
         return {

@@ -73,12 +73,55 @@ def test_a_person_crossing_the_seam_of_a_panorama() -> None:
     assert_allclose(found[5:], 400.0)  # also in the frames whose box spans the seam
 
 
+def panned(frames: int, step: int = 3) -> list[np.ndarray]:
+    """A camera panning ``step`` px per frame over a contrasted texture (blocks of 8 px)."""
+    blocks = np.random.default_rng(1).integers(20, 235, (60, 80, 3)).astype(np.uint8)
+    view = cv2.resize(blocks, (640, 480), interpolation=cv2.INTER_NEAREST)
+    return [np.ascontiguousarray(np.roll(view, step * t, axis=1)) for t in range(frames)]
+
+
 def test_no_foot_row_where_the_camera_moves() -> None:
-    finder = FootFinder(still_camera(), warmup_frames=0)
+    finder = FootFinder(still_camera(), warmup_frames=0, moving_frames=0)
     box = np.array([[100.0, 200.0, 120.0, 250.0]])
-    for seed in range(10):  # another view every frame: all foreground
-        rows = finder.update(background(480, 640, seed), box)
-    assert np.isnan(rows).all()
+    frames = panned(12)
+    for frame in frames[:8]:
+        finder.update(frame, box)
+    # the person moves with the view, so the foreground they leave is not explained by them
+    paint(frames[8], (100, 200, 120, 260))
+    assert np.isnan(finder.update(frames[8], box)).all()
+
+
+@pytest.mark.parametrize("moving_frames", [0, 4])
+def test_a_moving_camera_stops_the_finder_for_the_video(moving_frames: int) -> None:
+    finder = FootFinder(still_camera(), warmup_frames=2, moving_frames=moving_frames)
+    box = np.array([[100.0, 200.0, 120.0, 250.0]])
+    for frame in panned(16):  # the first frames are learnt whole (MOG2's fast start)
+        finder.update(frame, box)
+    if moving_frames:
+        assert finder.stopped_at is not None and finder.stopped_at <= 16
+        stopped = finder.stopped_at
+    else:
+        assert finder.stopped_at is None
+    # the camera comes to rest: a stopped finder stays stopped, a running one learns again
+    found = walk(finder, frames=40, start=100, step=6)
+    if moving_frames:
+        assert np.isnan(found).all() and finder.stopped_at == stopped
+    else:
+        assert_allclose(found[-5:], 260.0)
+
+
+def test_a_near_person_is_not_taken_for_a_moving_camera() -> None:
+    """A person filling a seventh of the frame: foreground, but all of it inside their box."""
+    finder = FootFinder(still_camera(), warmup_frames=0, moving_frames=2)
+    ground = background(480, 640)
+    found = []
+    for t in range(15):
+        frame = ground.copy()
+        x = 20 + 30 * t
+        paint(frame, (x, 100, x + 150, 400))
+        found.append(finder.update(frame, np.array([[x, 100.0, x + 150, 390.0]]))[0])
+    assert finder.stopped_at is None  # the whole frame's share is 6 %, over the 3 %
+    assert_allclose(found[-5:], 400.0)
 
 
 def test_no_foot_row_when_foreground_reaches_below_the_window() -> None:
@@ -162,6 +205,7 @@ def test_the_modelled_rows_follow_the_horizon() -> None:
         {"window_up": -0.1},
         {"max_foreground": 1.5},
         {"warmup_frames": -1},
+        {"moving_frames": -1},
     ],
 )
 def test_bad_settings_are_user_errors(setting) -> None:
