@@ -196,16 +196,10 @@ class FootFinder:
         # Another person in the window: whose feet the foreground shows is unclear.
         crowded = self.camera.box_space.iou(windows, b) > 0
         np.fill_diagonal(crowded, False)
-        rows_in_mask = mask.shape[0]
-        for k, (c0, r0, c1, r1) in enumerate(windows):
+        for k, window in enumerate(windows):
             if crowded[k].any():
                 continue
-            start = int(np.floor(c0))
-            cols = np.arange(start, max(int(np.ceil(c1)), start + 1))  # at least one column
-            cols = self.camera.box_space.wrap_x(cols.astype(float)).astype(int)
-            cols = cols[(cols >= 0) & (cols < mask.shape[1])]
-            lo = max(0, int(np.floor(r0)) - self.top)
-            hi = min(rows_in_mask, int(np.ceil(r1)) - self.top)
+            cols, lo, hi = self._pixels(window, mask.shape)
             if not len(cols) or hi <= lo:
                 continue
             fill = mask[lo:hi][:, cols].mean(axis=1)
@@ -239,12 +233,17 @@ class FootFinder:
                 boxes[:, 3] + self.window_down * h,
             ]
         )
-        for x0, y0, x1, y1 in covers:
-            start = int(np.floor(x0))
-            cols = np.arange(start, max(int(np.ceil(x1)), start + 1))
-            cols = self.camera.box_space.wrap_x(cols.astype(float)).astype(int)
-            cols = cols[(cols >= 0) & (cols < rest.shape[1])]
-            lo = max(0, int(np.floor(y0)) - self.top)
-            hi = max(lo, int(np.ceil(y1)) - self.top)
+        for cover in covers:
+            cols, lo, hi = self._pixels(cover, rest.shape)
             rest[lo:hi, cols] = False
         return float(rest.mean())
+
+    def _pixels(self, box: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, int, int]:
+        """The mask's columns (seam-wrapped, at least one) and rows ``lo:hi`` of an xyxy box."""
+        start = int(np.floor(box[0]))
+        cols = np.arange(start, max(int(np.ceil(box[2])), start + 1))
+        cols = self.camera.box_space.wrap_x(cols.astype(float)).astype(int)
+        cols = cols[(cols >= 0) & (cols < shape[1])]
+        lo = max(0, int(np.floor(box[1])) - self.top)
+        hi = min(shape[0], int(np.ceil(box[3])) - self.top)
+        return cols, lo, hi
