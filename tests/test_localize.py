@@ -224,6 +224,53 @@ def test_edge_noise_growing_with_the_box_keeps_the_covariance_honest() -> None:
     ).all()
 
 
+def test_foot_rows_narrow_the_range_only_and_keep_the_covariance_honest() -> None:
+    """Foot rows (mplt.feet) wander by 3 % of the box height against box edges' 5 %: with
+    ``foot_row_std_frac`` 0.03 the covariance matches the errors, it is narrower along the
+    ray than the box bottom's and not across it (a foot row says nothing about the column)."""
+    rng = np.random.default_rng(7)
+    cam = Equirectangular(2048, 1024, camera_height=2.5)
+    xy = ring_points(rng.uniform(2.0, 15.0, 600), rng.uniform(-180.0, 180.0, 600))
+    b = person_boxes(cam, xy, PRIOR)
+    h = b[:, 3] - b[:, 1]
+    noise = rng.normal(0.0, 1.0, (len(b), 3)) * (0.05 * h)[:, None]
+    feet = b[:, 3] + rng.normal(0.0, 1.0, len(b)) * 0.03 * h
+    b += np.column_stack([noise[:, 0], noise[:, 1], noise[:, 0], noise[:, 2]])
+    exact = {"person_height_std_m": 1e-4, "camera_height_std_m": 1e-4, "pixel_std_px": 0.01}
+    loc = Localizer(
+        cam, pixel_std_frac=0.05, foot_row_std_px=0.01, foot_row_std_frac=0.03, **exact
+    ).localize(b, feet)
+    err = loc.ground_xy - xy
+    d2 = np.einsum("ni,nij,nj->n", err, np.linalg.inv(loc.ground_cov), err)
+    assert 1.6 < d2.mean() < 2.5
+    # The same (exact) boxes, with and without a foot row at their bottom.
+    exact_b = person_boxes(cam, xy, PRIOR)
+    row = Localizer(
+        cam, pixel_std_frac=0.05, foot_row_std_px=0.01, foot_row_std_frac=0.03, **exact
+    ).localize(exact_b, exact_b[:, 3])
+    box = Localizer(cam, pixel_std_frac=0.05, **exact).localize(exact_b)
+    assert_allclose(row.ground_xy, box.ground_xy, atol=1e-9)
+    ray = xy / np.linalg.norm(xy, axis=1, keepdims=True)
+    across = ray @ [[0.0, 1.0], [-1.0, 0.0]]
+
+    def var(cov: np.ndarray, u: np.ndarray) -> np.ndarray:
+        return np.einsum("ni,nij,nj->n", u, cov, u)
+
+    assert (var(row.ground_cov, ray) < 0.6 * var(box.ground_cov, ray)).all()
+    assert_allclose(var(row.ground_cov, across), var(box.ground_cov, across), rtol=1e-6)
+    # A foot row given the box edges' noise is a box bottom like any other.
+    same = Localizer(
+        cam, pixel_std_frac=0.05, foot_row_std_px=0.01, foot_row_std_frac=0.05, **exact
+    )
+    assert_allclose(same.localize(exact_b, exact_b[:, 3]).ground_cov, box.ground_cov, rtol=1e-9)
+
+
+@pytest.mark.parametrize("setting", [{"foot_row_std_px": 0.0}, {"foot_row_std_frac": -0.01}])
+def test_bad_foot_row_noise_is_a_user_error(setting) -> None:
+    with pytest.raises(UserError, match="foot_row_std"):
+        Localizer(Equirectangular(64, 32, 2.0), **setting)
+
+
 def test_negative_pixel_std_frac_is_a_user_error() -> None:
     with pytest.raises(UserError, match="pixel_std_frac"):
         Localizer(Equirectangular(64, 32, 2.0), pixel_std_frac=-0.1)
