@@ -194,17 +194,25 @@ def test_covariance_matches_the_pixel_noise(case: str) -> None:
     assert 1.6 < d2.mean() < 2.5  # chi-square(2) has mean 2
 
 
+def people_on_a_ring(seed: int):
+    """600 people 2-15 m around a 2048-wide panorama 2.5 m up: camera, (600, 2) ground xy in
+    metres, their exact (600, 4) boxes in pixels and those boxes with edges wandering by 5 %
+    of the box height (the centre column, top and bottom independently), and the generator."""
+    rng = np.random.default_rng(seed)
+    cam = Equirectangular(2048, 1024, camera_height=2.5)
+    xy = ring_points(rng.uniform(2.0, 15.0, 600), rng.uniform(-180.0, 180.0, 600))
+    exact = person_boxes(cam, xy, PRIOR)
+    h = exact[:, 3] - exact[:, 1]
+    noise = rng.normal(0.0, 1.0, (len(exact), 3)) * (0.05 * h)[:, None]
+    noisy = exact + np.column_stack([noise[:, 0], noise[:, 1], noise[:, 0], noise[:, 2]])
+    return cam, xy, exact, noisy, rng
+
+
 def test_edge_noise_growing_with_the_box_keeps_the_covariance_honest() -> None:
     """Box edges that wander by 5 % of the box height, near (big) and far (small) people
     alike: the covariance with ``pixel_std_frac`` 0.05 matches the errors (normalised error
     of chi-square(2)), and near people get a wider one than with a fixed pixel noise."""
-    rng = np.random.default_rng(4)
-    cam = Equirectangular(2048, 1024, camera_height=2.5)
-    xy = ring_points(rng.uniform(2.0, 15.0, 600), rng.uniform(-180.0, 180.0, 600))
-    b = person_boxes(cam, xy, PRIOR)
-    h = b[:, 3] - b[:, 1]
-    noise = rng.normal(0.0, 1.0, (len(b), 3)) * (0.05 * h)[:, None]
-    b += np.column_stack([noise[:, 0], noise[:, 1], noise[:, 0], noise[:, 2]])
+    cam, xy, _, b, _ = people_on_a_ring(4)
     loc = Localizer(
         cam,
         person_height_std_m=1e-4,
@@ -228,14 +236,9 @@ def test_foot_rows_narrow_the_range_only_and_keep_the_covariance_honest() -> Non
     """Foot rows (mplt.feet) wander by 3 % of the box height against box edges' 5 %: with
     ``foot_row_std_frac`` 0.03 the covariance matches the errors, it is narrower along the
     ray than the box bottom's and not across it (a foot row says nothing about the column)."""
-    rng = np.random.default_rng(7)
-    cam = Equirectangular(2048, 1024, camera_height=2.5)
-    xy = ring_points(rng.uniform(2.0, 15.0, 600), rng.uniform(-180.0, 180.0, 600))
-    b = person_boxes(cam, xy, PRIOR)
-    h = b[:, 3] - b[:, 1]
-    noise = rng.normal(0.0, 1.0, (len(b), 3)) * (0.05 * h)[:, None]
-    feet = b[:, 3] + rng.normal(0.0, 1.0, len(b)) * 0.03 * h
-    b += np.column_stack([noise[:, 0], noise[:, 1], noise[:, 0], noise[:, 2]])
+    cam, xy, exact_b, b, rng = people_on_a_ring(7)
+    h = exact_b[:, 3] - exact_b[:, 1]
+    feet = exact_b[:, 3] + rng.normal(0.0, 1.0, len(b)) * 0.03 * h
     exact = {"person_height_std_m": 1e-4, "camera_height_std_m": 1e-4, "pixel_std_px": 0.01}
     loc = Localizer(
         cam, pixel_std_frac=0.05, foot_row_std_px=0.01, foot_row_std_frac=0.03, **exact
@@ -243,8 +246,7 @@ def test_foot_rows_narrow_the_range_only_and_keep_the_covariance_honest() -> Non
     err = loc.ground_xy - xy
     d2 = np.einsum("ni,nij,nj->n", err, np.linalg.inv(loc.ground_cov), err)
     assert 1.6 < d2.mean() < 2.5
-    # The same (exact) boxes, with and without a foot row at their bottom.
-    exact_b = person_boxes(cam, xy, PRIOR)
+    # The exact boxes, with and without a foot row at their bottom.
     row = Localizer(
         cam, pixel_std_frac=0.05, foot_row_std_px=0.01, foot_row_std_frac=0.03, **exact
     ).localize(exact_b, exact_b[:, 3])
