@@ -134,7 +134,7 @@ class TrackerConfig:
     nn_budget: int = 100
     feature_ema: float | None = None
     gating_probability: float | None = None  #: None = 0.999 ground / 0.95 image mode
-    appearance_weight: float = 0.9
+    appearance_weight: float = 0.75
     cascade_min_iou: float = 0.05  #: appearance stage: the boxes must overlap this much
     cascade_level_s: float = 0.1  #: appearance stage: tracks unseen this long form one level
     n_init: int = 5
