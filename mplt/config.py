@@ -138,6 +138,7 @@ class TrackerConfig:
     cascade_min_iou: float = 0.05  #: appearance stage: the boxes must overlap this much
     cascade_level_s: float = 0.1  #: appearance stage: tracks unseen this long form one level
     n_init: int = 5
+    confirm_first_frame: bool = True
     max_age_frames: int | None = None
     max_age_s: float | None = None  #: None (and no max_age_frames) = 2 s
     max_iou_distance: float = 0.7

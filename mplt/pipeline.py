@@ -1075,9 +1075,11 @@ class _Pipeline:
         index = done.index
         out = _select_output(done.tracks, self.cfg)
         with self.timer("write"):
-            mot.write(index, out)
             azel = box_centre_azel(self.tracker.camera, out.boxes)
+            # tracks.jsonl first: killed between the two (SIGKILL cannot be held), tracks.txt
+            # never holds a frame that tracks.jsonl lacks
             written = jsonl.write(index, index / self.info.fps, out, azel)
+            mot.write(index, out)
         if renderer is not None:
             with self.timer("render"):
                 # the tracks as tracks.jsonl holds them: `mplt render` redraws this frame exactly

@@ -76,7 +76,7 @@ def all_ids(out: np.ndarray) -> set[int]:
 def test_back_fill_reports_a_person_from_their_first_frame() -> None:
     """The tracker confirms on the third hit; the finished track starts at the first."""
     scene = make_scene([straight((2.0, 3.0), (0.5, 0.0))], 12, embedding_dim=None, seed=1)
-    tracker = DeepSortTracker(box_space=BoxSpace(), fps=FPS, n_init=3)
+    tracker = DeepSortTracker(box_space=BoxSpace(), fps=FPS, n_init=3, confirm_first_frame=False)
     finisher = Finisher(BoxSpace(), FPS, SETTINGS)
     first_confirmed = None
     for dets in scene.frames:

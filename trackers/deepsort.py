@@ -33,7 +33,9 @@ Per frame (:meth:`DeepSortTracker.update`):
    observation-centric re-update, ``reupdate``), instead of keeping the velocity and
    covariance it drifted into while coasting.
 6. Unmatched detections with ``score >= min_score_new_track`` start tentative tracks; a
-   tentative track is confirmed after ``n_init`` consecutive hits and deleted on its first miss;
+   tentative track is confirmed after ``n_init`` consecutive hits and deleted on its first miss
+   (the first update's tracks are confirmed at once, ``confirm_first_frame``: no earlier frame
+   could have confirmed the people in view when the video starts);
    a confirmed track coasts (state LOST) and is deleted after ``max_age`` frames unmatched.
    The frames of a track before its confirmation are kept for offline back-filling
    (:meth:`DeepSortTracker.take_early_frames`, used by ``mplt.finish``).
@@ -241,6 +243,8 @@ class DeepSortTracker:
             ``(0, L]`` seconds are matched first, in one solve, then those unseen for
             ``(L, 2L]``, ... 0 = one level per frame (DeepSORT's cascade).
         n_init: consecutive matched frames before a track is confirmed and gets an ID.
+        confirm_first_frame: the tracks that the first update starts (from detections scored
+            ``min_score_new_track`` or more) are confirmed at once (ByteTrack's rule).
         max_age_frames: frames a confirmed track survives unmatched; used when ``max_age_s``
             is None.
         max_age_s: the same in seconds (``round(max_age_s * fps)`` frames); takes precedence.
@@ -284,6 +288,7 @@ class DeepSortTracker:
         cascade_min_iou: float = 0.05,
         cascade_level_s: float = 0.1,
         n_init: int = 5,
+        confirm_first_frame: bool = True,
         max_age_frames: int | None = None,
         max_age_s: float | None = None,
         max_iou_distance: float = 0.7,
@@ -348,6 +353,7 @@ class DeepSortTracker:
         self.cascade_min_iou = float(cascade_min_iou)
         self.cascade_level_s = float(cascade_level_s)
         self.n_init = int(n_init)
+        self.confirm_first_frame = bool(confirm_first_frame)
         self.max_iou_distance = float(max_iou_distance)
         self.min_score_new_track = float(min_score_new_track)
         _check(
@@ -400,6 +406,7 @@ class DeepSortTracker:
             raise TypeError(
                 f"update() takes core.types.Detections, got {type(detections).__name__}"
             )
+        first = self._last_frame is None
         steps = self._elapsed_frames(detections.frame_index)
         tracks = self._tracks
         tracks.predict(steps, steps / self.fps)
@@ -422,7 +429,7 @@ class DeepSortTracker:
             eligible &= known_ground(detections)
         new_rows = tracks.start(np.flatnonzero(eligible), detections)
         tracks.record_early(new_rows, detections.frame_index)
-        if self.n_init <= 1:
+        if self.n_init <= 1 or (first and self.confirm_first_frame):
             self._confirm(new_rows, detections.frame_index)
         return self._output(detections.frame_index)
 

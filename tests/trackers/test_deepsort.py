@@ -179,7 +179,9 @@ def test_single_frame_false_positives_never_get_ids_and_ids_are_consecutive() ->
     people = [straight((x, 3.0), (0.0, -0.6)) for x in (-4.0, 0.0, 4.0)]
     scene = make_scene(people, 150, false_positives_per_frame=1.5, seed=10)
     assert sum((ids < 0).sum() for ids in scene.identities) > 150  # plenty of clutter
-    grid, outputs = run_tracker(DeepSortTracker(box_space=FLAT), scene)
+    # the first frame's boxes, clutter too, are confirmed at once (tests/trackers/test_stages.py)
+    tracker = DeepSortTracker(box_space=FLAT, confirm_first_frame=False)
+    grid, outputs = run_tracker(tracker, scene)
     assert_one_id_per_person(grid)
     confirmed_ids = set()
     for f, out in enumerate(outputs):
@@ -203,7 +205,8 @@ def test_ids_are_consecutive_with_people_coming_and_going() -> None:
         for k, a in enumerate(np.linspace(0, 2 * np.pi, 6, endpoint=False))
     ]
     scene = make_scene(people, 130, false_positives_per_frame=1.0, seed=11)
-    grid, outputs = run_tracker(DeepSortTracker(box_space=FLAT), scene)
+    # (the first frame's clutter would be confirmed at once: confirm_first_frame)
+    grid, outputs = run_tracker(DeepSortTracker(box_space=FLAT, confirm_first_frame=False), scene)
     assert_one_id_per_person(grid)
     ids = set()
     for out in outputs:
@@ -314,7 +317,8 @@ def test_unknown_ground_detections_match_by_iou_but_never_start_tracks() -> None
 
 def test_tentative_tracks_have_id_minus_one_until_confirmed() -> None:
     scene = make_scene([straight((2.0, 2.0), (0.3, 0.0))], 4, seed=17)
-    tracker = DeepSortTracker(box_space=FLAT, n_init=3)
+    # a person who walks in later (the first frame's are confirmed at once)
+    tracker = DeepSortTracker(box_space=FLAT, n_init=3, confirm_first_frame=False)
     outs = [tracker.update(d) for d in scene.frames]
     assert [int(o.ids[0]) for o in outs] == [-1, -1, 1, 1]
     assert [int(o.states[0]) for o in outs] == [TrackState.TENTATIVE] * 2 + [
@@ -326,7 +330,7 @@ def test_tentative_tracks_have_id_minus_one_until_confirmed() -> None:
 
 def test_tentative_track_dies_on_its_first_miss() -> None:
     scene = make_scene([straight((2.0, 2.0), (0.3, 0.0))], 2, seed=18)
-    tracker = DeepSortTracker(box_space=FLAT)
+    tracker = DeepSortTracker(box_space=FLAT, confirm_first_frame=False)
     tracker.update(scene.frames[0])
     tracker.update(scene.frames[1])
     assert len(tracker.update(Detections.empty())) == 0

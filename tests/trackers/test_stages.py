@@ -99,6 +99,35 @@ def test_a_cluster_of_weak_false_positives_never_gets_an_id() -> None:
     assert ids == {1}
 
 
+
+@pytest.mark.parametrize("confirm_first_frame", [True, False])
+def test_people_in_view_at_the_start_get_their_ids_in_the_first_frame(confirm_first_frame):
+    """Two people in the first frame are confirmed at once (no earlier frame could have
+    confirmed them); a third who walks in later, and a weak first-frame box, wait for
+    ``n_init`` strong hits as usual. Without the rule everyone waits."""
+    people = [
+        straight((3.0, -2.0), (0.0, 0.5)),
+        straight((-4.0, 2.0), (0.5, 0.0)),
+        straight((2.0, 4.0), (0.0, -0.5), visible=lambda f: f >= 15),
+    ]
+    scene = make_scene(people, 30, embedding_dim=None, seed=4)
+    tracker = DeepSortTracker(box_space=FLAT, n_init=5, confirm_first_frame=confirm_first_frame)
+    weak = with_scores(make_scene([straight((6.0, 0.0), (0.0, 0.0))], 1, seed=9).frames[0], 0.4)
+    first = tracker.update(stack(scene.frames[0], weak))
+    confirmed = first.states == TrackState.CONFIRMED
+    if confirm_first_frame:
+        assert sorted(first.ids[confirmed].tolist()) == [1, 2]
+        assert len(first) == 2  # the weak box started no track
+    else:
+        assert not confirmed.any()
+    entry = next(f for f, d in enumerate(scene.frames) if len(d) == 3)
+    for dets in scene.frames[1:entry]:
+        tracker.update(dets)
+    for k in range(5):
+        out = tracker.update(scene.frames[entry + k])
+        newcomer = out.ids[out.states == TrackState.CONFIRMED].tolist()
+        assert (3 in newcomer) is (k == 4)  # confirmed on its fifth hit, not before
+
 # -- occlusion and re-update --------------------------------------------------------------
 
 
