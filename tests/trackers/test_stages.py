@@ -99,7 +99,6 @@ def test_a_cluster_of_weak_false_positives_never_gets_an_id() -> None:
     assert ids == {1}
 
 
-
 @pytest.mark.parametrize("confirm_first_frame", [True, False])
 def test_people_in_view_at_the_start_get_their_ids_in_the_first_frame(confirm_first_frame):
     """Two people in the first frame are confirmed at once (no earlier frame could have
@@ -127,6 +126,7 @@ def test_people_in_view_at_the_start_get_their_ids_in_the_first_frame(confirm_fi
         out = tracker.update(scene.frames[entry + k])
         newcomer = out.ids[out.states == TrackState.CONFIRMED].tolist()
         assert (3 in newcomer) is (k == 4)  # confirmed on its fifth hit, not before
+
 
 # -- occlusion and re-update --------------------------------------------------------------
 
