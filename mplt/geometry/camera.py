@@ -418,6 +418,41 @@ class ImageCamera(Pinhole):
         super().__init__(width, height, nominal_intrinsics(width, height))
 
 
+class NominalPinhole(Pinhole):
+    """An uncalibrated perspective camera placed from what is known of it: the
+    :func:`nominal_intrinsics` lens, ``camera_height`` metres above the ground, pitched down by
+    ``pitch_deg`` and rolled by ``roll_deg`` (the conventions of :func:`rotation_matrix`; yaw
+    0: the ground frame's +x is the view's forward direction). What ``camera.height_m: auto``
+    makes of an ordinary video (:class:`mplt.selfcal.PerspectivePoseEstimator`), or
+    ``camera.model: nominal`` with a height and pitch given. Distances along the view scale
+    with the true focal length over the nominal one.
+    """
+
+    kind = "nominal"
+
+    def __init__(
+        self,
+        width: int,
+        height: int,
+        camera_height: float,
+        pitch_deg: float = 0.0,
+        roll_deg: float = 0.0,
+    ) -> None:
+        checked = _check_height(camera_height)
+        if checked is None:
+            raise UserError("a nominal camera needs its height; give camera.height_m in metres")
+        self.pitch_deg, self.roll_deg = float(pitch_deg), float(roll_deg)
+        R = (rotation_matrix(0.0, pitch_deg, roll_deg) @ CV_TO_RIG).T  # world -> OpenCV
+        t = -R @ np.array([0.0, 0.0, checked])
+        super().__init__(width, height, nominal_intrinsics(width, height), None, R, t)
+
+    def __repr__(self) -> str:
+        return (
+            f"NominalPinhole({self.width}x{self.height}, camera_height={self.camera_height:.3f}, "
+            f"pitch={self.pitch_deg}, roll={self.roll_deg})"
+        )
+
+
 @dataclass(frozen=True)
 class View:
     """One perspective view stored in a cell of a :class:`MultiView` mosaic.

@@ -1,14 +1,16 @@
 """The one camera factory: the ``camera`` config section and a frame size -> a camera model.
 
 ``mplt track`` builds its camera here from the video's frame size, and ``mplt render``
-rebuilds a run's camera here from ``summary.json`` (the kind actually used, the height) and
-``config.yaml`` (pose, calibration file). :data:`CAMERAS` maps ``camera.model`` to a builder;
-``auto`` is one of them: ``pinhole`` when a calibration file is given, else ``equirect`` for
-a 2:1 frame, else ``image`` (a full sphere stored at 16:9 cannot be told from an ordinary
-video by its size: ``camera.model=equirect`` says so; a frame of a full sphere's shape
-(16:9 to 2:1) or a camera height given for a frame taken as ``image`` gets a notice saying
-how). The camera records its kind (``camera.kind``),
-so nothing needs the model name beside it.
+rebuilds a run's camera here from ``summary.json`` (the kind actually used, the height and
+tilt) and ``config.yaml`` (calibration file). :data:`CAMERAS` maps ``camera.model`` to a
+builder; ``auto`` is one of them: ``pinhole`` when a calibration file is given, else
+``equirect`` for a 2:1 frame, else ``image`` (a full sphere stored at 16:9 cannot be told from
+an ordinary video by its size: ``camera.model=equirect`` says so; a frame of a full sphere's
+shape (16:9 to 2:1) or a camera height given for a frame taken as ``image`` gets a notice
+saying how). ``nominal`` is an uncalibrated perspective camera placed at a height and pitch:
+what ``mplt track`` makes of an ``image`` camera whose height and pitch it estimated from the
+people. The camera records its kind (``camera.kind``), so nothing needs the model name beside
+it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from mplt.geometry.camera import (
     Equirectangular,
     ImageCamera,
     MultiView,
+    NominalPinhole,
     Pinhole,
 )
 
@@ -66,9 +69,11 @@ def camera_height_of(cfg: CameraConfig) -> float | None:
 
 def estimates_height(cfg: CameraConfig, camera: Camera) -> bool:
     """Whether the camera's height is to be estimated from the people: ``height_m: auto`` for
-    an equirectangular panorama that has no height yet (calibrated cameras know theirs)."""
+    an equirectangular panorama that has no height yet, and for an uncalibrated perspective
+    video (``image``: its height and pitch, :class:`mplt.selfcal.PerspectivePoseEstimator`);
+    calibrated cameras know theirs."""
     auto = cfg.height_m == "auto"
-    return auto and camera.kind == "equirect" and camera.camera_height is None
+    return auto and camera.kind in ("equirect", "image") and camera.camera_height is None
 
 
 @CAMERAS.register("auto")
@@ -138,6 +143,17 @@ def _multiview(cfg: CameraConfig, frame_size: tuple[int, int]) -> Camera:
         "the multiview mosaic",
         "resize the video or use another camera.model",
     )
+
+
+@CAMERAS.register("nominal")
+def _nominal(cfg: CameraConfig, frame_size: tuple[int, int]) -> Camera:
+    height = camera_height_of(cfg)
+    if height is None:
+        raise UserError(
+            "camera.model=nominal needs camera.height_m in metres (and camera.pitch_deg); "
+            "for an estimate from the people leave camera.model at auto"
+        )
+    return NominalPinhole(*frame_size, height, cfg.pitch_deg, cfg.roll_deg)
 
 
 @CAMERAS.register("image")

@@ -16,9 +16,13 @@ from mplt.geometry import (
     Equirectangular,
     ImageCamera,
     MultiView,
+    NominalPinhole,
     Pinhole,
     box_centre_azel,
     build_camera,
+    estimates_height,
+    ground_to_pixel,
+    pixel_to_ground,
 )
 
 K = [[500.0, 0.0, 320.0], [0.0, 500.0, 240.0], [0.0, 0.0, 1.0]]
@@ -42,7 +46,7 @@ def test_auto_picks_the_model_from_the_frame_and_the_calibration(tmp_path) -> No
     assert calibrated.camera_height == pytest.approx(1.5)
     mosaic = build_camera(CameraConfig(model="multiview"), (2400, 1024))
     assert isinstance(mosaic, MultiView) and mosaic.kind == "multiview"
-    assert CAMERAS.names() == ["auto", "equirect", "image", "multiview", "pinhole"]
+    assert CAMERAS.names() == ["auto", "equirect", "image", "multiview", "nominal", "pinhole"]
 
 
 def test_auto_says_how_to_ask_for_a_full_sphere_stored_at_16_9(capsys) -> None:
@@ -58,7 +62,9 @@ def test_auto_says_how_to_ask_for_a_full_sphere_stored_at_16_9(capsys) -> None:
 
 
 def test_factory_errors_say_what_to_do(tmp_path) -> None:
-    with pytest.raises(UserError, match="choose one of: auto, equirect, image, multiview, pinhole"):
+    with pytest.raises(
+        UserError, match="choose one of: auto, equirect, image, multiview, nominal, pinhole"
+    ):
         build_camera(CameraConfig(model="fisheye"), (200, 100))
     with pytest.raises(UserError, match="needs a calibration file; pass --calib"):
         build_camera(CameraConfig(model="pinhole"), (640, 480))
@@ -78,6 +84,35 @@ def test_the_image_camera_is_a_nominal_level_pinhole() -> None:
     assert camera.x_period is None and camera.box_space.period is None
     assert_allclose(camera.pixel_to_ray([[160.5, 120.5]]), [[1.0, 0.0, 0.0]], atol=1e-12)
     assert repr(camera).startswith("ImageCamera(320x240")
+
+
+@pytest.mark.parametrize("pitch", [0.0, 12.0, 30.0])
+def test_a_nominal_camera_sits_at_its_height_looking_down_by_its_pitch(pitch) -> None:
+    """``camera.model: nominal``: the image camera's lens placed at a height and pitch; the
+    middle of the image looks ``pitch`` degrees down and ground points project back."""
+    camera = build_camera(CameraConfig(model="nominal", height_m=4.0, pitch_deg=pitch), (640, 480))
+    assert isinstance(camera, NominalPinhole) and camera.kind == "nominal" and camera.has_ground
+    assert camera.camera_height == pytest.approx(4.0)
+    assert_allclose(camera.K, ImageCamera(640, 480).K)
+    ray = camera.pixel_to_ray([[320.5, 240.5]])[0]
+    assert np.degrees(np.arcsin(-ray[2])) == pytest.approx(pitch, abs=1e-9)
+    assert ray[1] == pytest.approx(0.0, abs=1e-12) and ray[0] > 0
+    uv = np.array([[100.5, 470.5], [320.5, 300.5], [600.5, 400.5]])
+    xy, valid = pixel_to_ground(camera, uv)
+    assert valid.all() and (xy[:, 0] > 0).all()  # in front of the camera
+    back, ok = ground_to_pixel(camera, np.column_stack([xy, np.zeros(3)]))
+    assert ok.all()
+    assert_allclose(back, uv, atol=1e-6)
+
+
+def test_a_nominal_camera_needs_a_height_and_only_image_cameras_are_estimated() -> None:
+    with pytest.raises(UserError, match=r"camera\.model=nominal needs camera\.height_m"):
+        build_camera(CameraConfig(model="nominal"), (640, 480))
+    auto = CameraConfig()
+    assert estimates_height(auto, build_camera(auto, (640, 480)))  # uncalibrated perspective
+    assert estimates_height(auto, build_camera(auto, (2000, 1000)))  # panorama
+    given = CameraConfig(model="nominal", height_m=3.0)
+    assert not estimates_height(given, build_camera(given, (640, 480)))
 
 
 def test_box_centre_directions_wrap_at_the_seam_and_need_real_rays() -> None:
