@@ -17,13 +17,16 @@ class CameraConfig:
 
     ``model``: ``auto`` (``pinhole`` when ``calib`` is given, else equirectangular for a 2:1
     frame, else ``image``), ``equirect``, ``pinhole`` (needs ``calib``), ``multiview`` (MPLT's
-    2x3 mosaic of perspective views) or ``image`` (uncalibrated perspective video: tracking in
-    image space, no ground positions). :func:`mplt.geometry.build_camera` builds the camera.
+    2x3 mosaic of perspective views), ``image`` (uncalibrated perspective video: tracking in
+    image space, no ground positions, unless ``height_m: auto`` places it from its people) or
+    ``nominal`` (an uncalibrated perspective camera at ``height_m``, pitched by ``pitch_deg``,
+    through a nominal lens). :func:`mplt.geometry.build_camera` builds the camera.
     """
 
     model: str = "auto"
-    #: camera height above the ground, metres; "auto" = estimated from the people (panoramas),
-    #: None = unknown (positions from the person-height prior alone)
+    #: camera height above the ground, metres; "auto" = estimated from the people (panoramas;
+    #: uncalibrated perspective video: height and pitch), None = unknown (positions from the
+    #: person-height prior alone)
     height_m: float | Literal["auto"] | None = "auto"
     #: "auto": ``mplt track`` holds frames back at most this long (seconds) while the height is
     #: estimated, so that every frame is localized with it; 0 = never wait (earlier frames

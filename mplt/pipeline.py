@@ -44,7 +44,7 @@ from mplt.io.mot import MotWriter, read_checked_detections
 from mplt.io.rundir import RunClaim, claim_run_dir
 from mplt.io.sources import FrameSource, VideoInfo, open_source
 from mplt.localize import Localizer
-from mplt.selfcal import CameraPoseEstimate, CameraPoseEstimator
+from mplt.selfcal import CameraPoseEstimate, CameraPoseEstimator, PerspectivePoseEstimator
 from mplt.version import __version__
 from trackers import TRACKERS
 
@@ -110,6 +110,11 @@ SETTLE_REL_STD = 0.04
 #: ... and is asked for every this many frames until then, then every REFINE_EVERY frames;
 #: a refined estimate replaces the one in use when it differs by more than REFINE_CHANGE.
 ESTIMATE_EVERY, REFINE_EVERY, REFINE_CHANGE = 5, 100, 0.03
+#: An uncalibrated perspective camera estimated lower than this many person heights stays in
+#: image space: seen from about head height the feet lie near the horizon and their distances
+#: are poor (TUD-Stadtmitte, estimated 1.5 m up: ground tracking HOTA 45.8 against 47.7 in the
+#: image; PETS 2009, 5.5 m: 43.7 against 37.2, bench/compare_trackers.py).
+PERSPECTIVE_MIN_HEIGHT_RATIO = 1.5
 
 
 class PanoramaTracker:
@@ -123,10 +128,15 @@ class PanoramaTracker:
     With ``camera.height_m: auto`` (the default) on a panorama, the camera's height (and its
     pitch and roll, once people are seen all round) is estimated from the people
     (:mod:`mplt.selfcal`); the estimate replaces the height prior as soon as it settles and is
-    refined as the video goes on. With ``delay_frames > 0`` (what ``mplt track`` uses),
-    :meth:`push` holds up to that many frames back until it has settled, so that every frame
-    is localized with it; :meth:`update` never waits (``delay_frames = 0``): until the
-    estimate settles, positions come from the height prior alone.
+    refined as the video goes on. On an uncalibrated perspective video its height and pitch
+    through a nominal lens are estimated the same way; a camera at least
+    :data:`PERSPECTIVE_MIN_HEIGHT_RATIO` person heights up becomes a
+    :class:`~mplt.geometry.NominalPinhole` that gives ground positions, and when it settles
+    before the first frame is tracked (``delay_frames``) the tracker mode ``auto`` tracks on
+    the ground; a lower one stays in image space. With ``delay_frames > 0`` (what ``mplt
+    track`` uses), :meth:`push` holds up to that many frames back until it has settled, so
+    that every frame is localized with it; :meth:`update` never waits (``delay_frames = 0``):
+    until the estimate settles, positions come from the height prior alone.
 
     Args:
         camera: the camera of the frames (:func:`mplt.geometry.build_camera`); whether it
@@ -173,6 +183,8 @@ class PanoramaTracker:
         self.embedder = build_embedder(cfg.embedder, camera)
         ground = camera.has_ground
         self.localizer = Localizer(camera, **kwargs_of(cfg.localize)) if ground else None
+        # an uncalibrated camera may get its ground from the people: foot rows from the start
+        self._feet_wanted = ground or estimates_height(cfg.camera, camera)
         self.feet = self._foot_finder()
         mode = cfg.tracker.mode
         if mode == "auto":
@@ -184,24 +196,25 @@ class PanoramaTracker:
         if mode == "ground" and not ground:
             raise UserError(
                 "tracker.mode=ground needs ground positions, which an uncalibrated perspective "
-                "video does not have; pass --calib FILE or use tracker.mode=image"
+                "video does not have; pass --calib FILE or use tracker.mode=image (or auto: "
+                "ground once the camera's height is estimated from the people)"
             )
         self.mode = mode
-        # tracker.n_init counts frames: a track seen on every N-th frame is confirmed after
-        # as long (HOTA +0.4 to +11 with detect_every 2-5 on the real suite, bench/detect_every.py)
-        n_init = -(-cfg.tracker.n_init // cfg.detect_every)
-        self.tracker = TRACKERS.get(cfg.tracker.name)(
-            **kwargs_of(cfg.tracker, exclude=("name", "mode", "n_init", *FINISH_FIELDS)),
-            n_init=n_init,
-            mode=mode,
-            fps=fps,
-            box_space=camera.box_space,
-        )
+        self._fps = float(fps)
+        self.tracker = self._build_tracker(mode)
+        self._tracked = 0  # frames tracked since construction or reset
         if delay_frames < 0:
             raise ValueError(f"delay_frames must be >= 0, got {delay_frames}")
         self.delay_frames = int(delay_frames)
-        self._pose: CameraPoseEstimator | None = None
-        if estimates_height(cfg.camera, camera):
+        self._pose: CameraPoseEstimator | PerspectivePoseEstimator | None = None
+        if estimates_height(cfg.camera, camera) and camera.kind == "image":
+            self._pose = PerspectivePoseEstimator(
+                camera.width,
+                camera.height,
+                person_height_m=cfg.localize.person_height_m,
+                box_margins=self._box_margins(detector),
+            )
+        elif estimates_height(cfg.camera, camera):
             c = cfg.camera
             self._pose = CameraPoseEstimator(
                 camera.width,
@@ -220,6 +233,19 @@ class PanoramaTracker:
         self._next_index = 0
         self._pushed = 0
         self._asked_at = -(10**9)
+
+    def _build_tracker(self, mode: str) -> Any:
+        cfg = self.config
+        # tracker.n_init counts frames: a track seen on every N-th frame is confirmed after
+        # as long (HOTA +0.4 to +11 with detect_every 2-5 on the real suite, bench/detect_every.py)
+        n_init = -(-cfg.tracker.n_init // cfg.detect_every)
+        return TRACKERS.get(cfg.tracker.name)(
+            **kwargs_of(cfg.tracker, exclude=("name", "mode", "n_init", *FINISH_FIELDS)),
+            n_init=n_init,
+            mode=mode,
+            fps=self._fps,
+            box_space=self.camera.box_space,
+        )
 
     @property
     def detector(self) -> Detector:
@@ -388,10 +414,21 @@ class PanoramaTracker:
             self.settled_at = self._asked_at
         self.pose_estimate = est
         changes = {"height_m": est.height_m, "pitch_deg": est.pitch_deg, "roll_deg": est.roll_deg}
+        if isinstance(self._pose, PerspectivePoseEstimator):
+            person = self.config.localize.person_height_m
+            if est.height_m < PERSPECTIVE_MIN_HEIGHT_RATIO * person:
+                # about head height: positions would be poor, the image is better
+                self._feet_wanted, self.feet = False, None
+                return
+            changes["model"] = "nominal"
         camera = build_camera(
             updated(self.config.camera, changes), (self.camera.width, self.camera.height)
         )
+        gained_ground = camera.has_ground and not self.camera.has_ground
         self.camera = camera
+        if gained_ground and self.config.tracker.mode == "auto" and self._tracked == 0:
+            self.mode = "ground"
+            self.tracker = self._build_tracker("ground")
         self.localizer = Localizer(camera, **kwargs_of(self.config.localize))
         if self.embedder is not None:
             self.embedder.camera = camera
@@ -415,6 +452,7 @@ class PanoramaTracker:
                 dets = dets.replace(ground_xy=xy, ground_cov=loc.ground_cov)
         with self.timer("track"):
             tracks = self.tracker.update(dets)
+        self._tracked += 1
         if self.mode == "image" and self.localizer is not None and len(tracks):
             # image-mode tracks report their matched detection's position (NaN while coasting)
             det = tracks.detection_indices
@@ -431,7 +469,7 @@ class PanoramaTracker:
     def _foot_finder(self) -> FootFinder | None:
         """Foot rows from the foreground where positions are localized (``feet.source``)."""
         feet = self.config.feet
-        if self.localizer is None or feet.source != "foreground":
+        if not self._feet_wanted or feet.source != "foreground":
             return None
         return FootFinder(self.camera, **kwargs_of(feet, exclude=("source",)))
 
@@ -439,6 +477,7 @@ class PanoramaTracker:
         """Forget every track and held-back frame (another video follows); IDs and frame
         numbers start again. A camera height estimated so far is kept."""
         self.tracker.reset()
+        self._tracked = 0
         self.feet = self._foot_finder()  # another background
         self._pending.clear()
         self._next_index = 0
@@ -897,7 +936,12 @@ class _Pipeline:
         n = max(self.frames_done, 1)
         camera = self.tracker.camera
         estimate = self.tracker.pose_estimate
-        if not camera.has_ground:
+        if not camera.has_ground and estimate is not None:
+            localization = (
+                f"none (uncalibrated perspective video, camera estimated {estimate.height_m:.2f} m "
+                "up: too low for ground positions; image-space tracking)"
+            )
+        elif not camera.has_ground:
             localization = "none (uncalibrated perspective video: image-space tracking)"
         elif camera.camera_height is None:
             localization = (
@@ -935,7 +979,10 @@ class _Pipeline:
             "camera": {
                 "model": camera.kind,
                 "height_m": camera.camera_height,
-                "height_source": _height_source(self.cfg, self.camera, estimate),
+                # the tilt in use (estimated or given); None for a calibrated camera's own
+                "pitch_deg": getattr(camera, "pitch_deg", None),
+                "roll_deg": getattr(camera, "roll_deg", None),
+                "height_source": _height_source(self.cfg, camera, estimate),
                 "height_estimate": None if estimate is None else estimate.to_dict(),
                 "height_settled_at_frame": (
                     None if self.tracker.settled_at is None else self.tracker.settled_at + 1

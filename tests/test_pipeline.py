@@ -13,11 +13,12 @@ from core.config import updated
 from core.errors import UserError
 from core.types import Detections, TrackState
 from mplt.config import CameraConfig, RenderConfig, TrackConfig
-from mplt.geometry import build_camera
+from mplt.geometry import NominalPinhole, build_camera, ground_to_pixel
 from mplt.io.mot import MotWriter, read_mot_detections
 from mplt.io.sources import open_source
 from mplt.pipeline import PanoramaTracker, run_track
 from mplt.render import render_run
+from mplt.render.run import load_run
 from tests.conftest import CLIP_CAMERA_HEIGHT, CLIP_FRAMES, write_video
 
 SMALL = RenderConfig(width=384, map_size_px=128)
@@ -313,6 +314,63 @@ def test_a_perspective_video_is_tracked_in_the_image(tmp_path):
             progress=False,
         )
     assert not (tmp_path / "r2").exists()
+
+
+def street_run(tmp_path, camera_height: float, pitch: float):
+    """An uncalibrated 640 x 480 street (25 frames at 10 fps) seen by a camera
+    ``camera_height`` m up, pitched ``pitch`` degrees down: five people walking 8-24 m away
+    (their boxes: 1.70 m tall, 0.5 m wide, 0.3 m deep, through the nominal lens), tracked by
+    ``mplt track`` with every default."""
+    truth = NominalPinhole(640, 480, camera_height, pitch)
+    rows = []
+    for f in range(25):
+        for k in range(5):
+            x, y = 8.0 + 4.0 * k, (-0.3 + 0.15 * k) * (8.0 + 4.0 * k) + 0.04 * f
+            corners = [
+                [x + dx, y + dy, z]
+                for dx in (-0.15, 0.15)
+                for dy in (-0.25, 0.25)
+                for z in (0, 1.7)
+            ]
+            uv, _ = ground_to_pixel(truth, np.array(corners))
+            (x1, y1), (x2, y2) = uv.min(axis=0), uv.max(axis=0)
+            rows.append(f"{f + 1},-1,{x1:.2f},{y1:.2f},{x2 - x1:.2f},{y2 - y1:.2f},0.9,-1,-1,-1\n")
+    det = tmp_path / "det.txt"
+    det.write_text("".join(rows))
+    video = write_video(tmp_path / "street.mp4", [np.full((480, 640, 3), 80, np.uint8)] * 25, 10)
+    run = tmp_path / f"run-{camera_height}"
+    summary = run_track(str(video), TrackConfig(), run, detections_file=det, progress=False)
+    return summary, run
+
+
+def test_an_uncalibrated_perspective_camera_high_up_is_placed_from_its_people(tmp_path):
+    """6 m up, 20 degrees down: the height and pitch come from the people, the camera becomes
+    a nominal pinhole, tracks are on the ground from the first frame, and `mplt render`
+    rebuilds the same camera."""
+    summary, run = street_run(tmp_path, 6.0, 20.0)
+    camera = summary["camera"]
+    assert camera["model"] == "nominal" and camera["height_source"] == "estimated from the people"
+    assert camera["height_m"] == pytest.approx(6.0, rel=0.05)
+    assert camera["pitch_deg"] == pytest.approx(20.0, abs=1.0)
+    assert summary["tracker"]["mode"] == "ground"
+    first = json.loads((run / "tracks.jsonl").read_text().splitlines()[0])["tracks"]
+    assert len(first) == 5 and all(t["ground_xy"] is not None for t in first)
+    assert sorted(round(t["ground_xy"][0]) for t in first) == [8, 12, 16, 20, 24]
+    rebuilt = build_camera(load_run(run).camera, (640, 480))
+    assert rebuilt.kind == "nominal" and rebuilt.camera_height == pytest.approx(camera["height_m"])
+    assert rebuilt.pitch_deg == pytest.approx(camera["pitch_deg"])
+
+
+def test_an_uncalibrated_camera_at_head_height_stays_in_the_image(tmp_path):
+    """1.5 m up (below 1.5 person heights) the estimate is kept in the summary but the boxes
+    are tracked in the image."""
+    summary, run = street_run(tmp_path, 1.5, 5.0)
+    camera = summary["camera"]
+    assert camera["model"] == "image" and camera["height_m"] is None
+    assert camera["height_estimate"]["height_m"] == pytest.approx(1.5, rel=0.05)
+    assert summary["tracker"]["mode"] == "image" and "too low" in summary["localization"]
+    first = json.loads((run / "tracks.jsonl").read_text().splitlines()[0])["tracks"]
+    assert len(first) == 5 and all(t["ground_xy"] is None for t in first)
 
 
 # -- Ctrl-C, rendering while tracking -----------------------------------------------------

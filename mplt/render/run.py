@@ -89,6 +89,11 @@ def load_run(run_dir: str | Path) -> RunInfo:
         fps, source = float(inp["fps"]), str(inp["source"])
         camera_model = str(summary["camera"]["model"])
         height = summary["camera"].get("height_m")
+        tilt = {
+            key: float(summary["camera"][key])
+            for key in ("pitch_deg", "roll_deg")
+            if summary["camera"].get(key) is not None
+        }
     except (OSError, ValueError, KeyError, TypeError) as exc:
         what = "is missing" if isinstance(exc, FileNotFoundError) else "is unreadable"
         raise UserError(
@@ -109,7 +114,7 @@ def load_run(run_dir: str | Path) -> RunInfo:
     section = config.get("camera") if isinstance(config.get("camera"), dict) else {}
     # strict=False: a key an older mplt wrote is no reason to refuse rendering its run.
     camera = config_from_dict(
-        CameraConfig, {**section, "model": camera_model, "height_m": height}, strict=False
+        CameraConfig, {**section, "model": camera_model, "height_m": height, **tilt}, strict=False
     )
     return RunInfo(run_dir, source, frame_size, fps, first, last - first + 1, camera)
 
