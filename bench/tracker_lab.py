@@ -10,8 +10,8 @@ colour features) and the camera height in use in ``bench/.cache/lab``. Each late
 replays only the localizer and the tracker with the given settings (and with ``--finish``
 the offline finishing) and prints HOTA / IDF1 / ID switches / median ground error per
 sequence: seconds instead of minutes per setting, the same scores as ``mplt track`` with the
-same settings (except for a camera height estimated from the people, where the replay
-re-localizes with the estimated height but without the estimated tilt).
+same settings (a camera height and tilt estimated from the people are those the recording
+settled on).
 """
 
 from __future__ import annotations
@@ -94,8 +94,13 @@ def replay(
         apply_override(cfg_dict, assignment)
     cfg = config_from_dict(TrackConfig, cfg_dict)
     size = (seq.width, seq.height)
-    height = data["camera"]["height_m"]
-    camera = build_camera(updated(cfg.camera, {"height_m": height}), size)
+    recorded = data["camera"]
+    changes = {"height_m": recorded["height_m"]}
+    if recorded.get("pitch_deg") is not None:  # the tilt in use (recorded since it is written)
+        changes |= {"pitch_deg": recorded["pitch_deg"], "roll_deg": recorded["roll_deg"]}
+    if recorded["model"] == "nominal":  # placed from its people
+        changes["model"] = "nominal"
+    camera = build_camera(updated(cfg.camera, changes), size)
     mode = cfg.tracker.mode
     if mode == "auto":  # as mplt.pipeline: image mode without a camera height
         mode = "ground" if camera.has_ground and camera.camera_height is not None else "image"
@@ -160,7 +165,7 @@ def main() -> int:
             pred = replay(seq, sets, loc, pred, args.finish)
             r = run_eval(seq.gt, pred, width=seq.width if seq.panorama else None).to_dict()
         c = r["combined"]
-        ge = (c.get("ground_error") or {}).get("median_m")
+        ge = (c.get("ground_error") or {}).get("median_m") if seq.ground_comparable else None
         rows.append((c["HOTA"], c["IDF1"], c["IDSW"]))
         if args.brief:
             continue
