@@ -286,7 +286,7 @@ class PerspectivePoseEstimator:
         body_radius_m: float = 0.15,
         box_margins: tuple[float, float] = (0.0, 0.0),
         min_score: float = 0.5,
-        min_samples: int = 50,
+        min_samples: int = 100,
         min_frames: int = 5,
         max_samples: int = 3000,
     ) -> None:

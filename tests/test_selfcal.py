@@ -146,15 +146,18 @@ def perspective_boxes(rng, camera: NominalPinhole, n: int) -> np.ndarray:
 @pytest.mark.parametrize("seed", range(8))
 def test_a_perspective_camera_s_height_and_pitch_from_its_people(seed):
     """Through the nominal lens, cameras 2-10 m up pitched 0-35 degrees down: the height
-    within 5 % and the pitch within 1.5 degrees after 100 person-frames."""
+    within 5 % and the pitch within 1.5 degrees after 100 person-frames, and no guess
+    before."""
     rng = np.random.default_rng(seed)
     height, pitch = rng.uniform(2.0, 10.0), rng.uniform(0.0, 35.0)
     camera = NominalPinhole(640, 480, height, pitch)
     est = PerspectivePoseEstimator(640, 480)
     for f in range(20):
-        assert est.add(perspective_boxes(rng, camera, 5), np.ones(5), f) >= 4
+        assert est.add(perspective_boxes(rng, camera, 6), np.ones(6), f) >= 5
+        if est.samples < 100:  # two unknowns: 58 person-frames of 3 people put PETS' at 8.5 m
+            assert est.estimate() is None
     result = est.estimate()
-    assert result is not None and result.samples >= 95 and result.frames == 20
+    assert result is not None and result.samples >= 100 and result.frames == 20
     assert result.height_m == pytest.approx(height, rel=0.05)
     assert abs(result.pitch_deg - pitch) < 1.5 and result.roll_deg == 0.0
     assert 0 < result.height_std_m < 0.05 * height
