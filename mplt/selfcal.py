@@ -81,7 +81,79 @@ class CameraPoseEstimate:
         }
 
 
-class CameraPoseEstimator:
+class _PeopleSamples:
+    """What both estimators share: the people's settings, the kept samples and the height's
+    uncertainty (the arguments are documented on the estimators)."""
+
+    def __init__(
+        self,
+        person_height_m: float,
+        mean_height_std_m: float,
+        body_radius_m: float,
+        box_margins: tuple[float, float],
+        min_score: float,
+        min_samples: int,
+        min_frames: int,
+        max_samples: int,
+    ) -> None:
+        if not (person_height_m > 0 and mean_height_std_m >= 0 and min_samples >= 1):
+            raise ValueError("need person_height_m > 0, mean_height_std_m >= 0, min_samples >= 1")
+        self.person_height_m = float(person_height_m)
+        self.mean_height_std_m = float(mean_height_std_m)
+        self.body_radius_m = float(body_radius_m)
+        self.box_margins = (float(box_margins[0]), float(box_margins[1]))
+        self.min_score = float(min_score)
+        self.min_samples, self.min_frames = int(min_samples), int(min_frames)
+        self.max_samples = int(max_samples)
+        self._frame_of = np.zeros(0, np.int64)  # (S,) frame index of each sample
+
+    @property
+    def samples(self) -> int:
+        return len(self._frame_of)
+
+    def _boxes(
+        self, boxes: np.ndarray, scores: np.ndarray, size: tuple[int, int], margin: float
+    ) -> np.ndarray:
+        """(M, 4) the confident boxes clear of the image's edges by ``margin`` px (of its top
+        and bottom only when ``size`` is ``(0, height)``: a panorama's columns wrap), the
+        detector's margins taken off."""
+        b = np.asarray(boxes, np.float64).reshape(-1, 4)
+        s = np.asarray(scores, np.float64).reshape(-1)
+        w, h = size
+        ok = (s >= self.min_score) & (b[:, 1] > margin) & (b[:, 3] < h - margin)
+        if w:
+            ok &= (b[:, 0] > margin) & (b[:, 2] < w - margin)
+        b = b[ok].copy()
+        tall = b[:, 3] - b[:, 1]
+        b[:, 1] += self.box_margins[0] * tall
+        b[:, 3] -= self.box_margins[1] * tall
+        return b
+
+    def _append(self, frame_index: int, **arrays: np.ndarray) -> int:
+        """Keep the new samples ``arrays`` (attribute name -> (M, ...)) of one frame, the
+        newest ``max_samples`` of each; returns M."""
+        n = 0
+        for name, new in arrays.items():
+            setattr(self, name, np.concatenate([getattr(self, name), new])[-self.max_samples :])
+            n = len(new)
+        frames = np.full(n, int(frame_index), np.int64)
+        self._frame_of = np.concatenate([self._frame_of, frames])[-self.max_samples :]
+        return n
+
+    def _frames(self) -> int | None:
+        """Distinct frames seen, or None while there are too few samples or frames."""
+        frames = len(np.unique(self._frame_of))
+        if self.samples < self.min_samples or frames < self.min_frames:
+            return None
+        return frames
+
+    def _height_std(self, height: float, rel_sampling: float) -> float:
+        """Metres: the sampling error beside the prior's (the mean person height's)."""
+        rel_prior = self.mean_height_std_m / self.person_height_m
+        return height * float(np.hypot(rel_sampling, rel_prior))
+
+
+class CameraPoseEstimator(_PeopleSamples):
     """Collects people's foot and head rays over frames and estimates the camera's pose.
 
     Args:
@@ -120,26 +192,22 @@ class CameraPoseEstimator:
         max_tilt_deg: float = 15.0,
         max_samples: int = 3000,
     ) -> None:
-        if not (person_height_m > 0 and mean_height_std_m >= 0 and min_samples >= 1):
-            raise ValueError("need person_height_m > 0, mean_height_std_m >= 0, min_samples >= 1")
+        super().__init__(
+            person_height_m,
+            mean_height_std_m,
+            body_radius_m,
+            box_margins,
+            min_score,
+            min_samples,
+            min_frames,
+            max_samples,
+        )
         self.camera = Equirectangular(width, height)  # level: rays in the camera's own frame
-        self.person_height_m = float(person_height_m)
-        self.mean_height_std_m = float(mean_height_std_m)
-        self.body_radius_m = float(body_radius_m)
-        self.box_margins = (float(box_margins[0]), float(box_margins[1]))
-        self.min_score = float(min_score)
-        self.min_samples, self.min_frames = int(min_samples), int(min_frames)
         self.estimate_tilt = bool(estimate_tilt)
         self.pitch_deg, self.roll_deg = float(pitch_deg), float(roll_deg)
         self.max_tilt_deg = float(max_tilt_deg)
-        self.max_samples = int(max_samples)
         self._feet = np.zeros((0, 3))  # (S, 3) unit rays, camera frame
         self._heads = np.zeros((0, 3))
-        self._frame_of = np.zeros(0, np.int64)  # (S,) frame index of each sample
-
-    @property
-    def samples(self) -> int:
-        return len(self._feet)
 
     def add(self, boxes: np.ndarray, scores: np.ndarray, frame_index: int) -> int:
         """Take one frame's detections: boxes (N, 4) xyxy pixels (seam-unwrapped), scores (N,).
@@ -147,17 +215,10 @@ class CameraPoseEstimator:
         Returns:
             How many of them were usable as standing people.
         """
-        b = np.asarray(boxes, np.float64).reshape(-1, 4)
-        s = np.asarray(scores, np.float64).reshape(-1)
         w, h = self.camera.width, self.camera.height
-        margin = 0.002 * h
-        ok = (s >= self.min_score) & (b[:, 1] > margin) & (b[:, 3] < h - margin)
-        b = b[ok].copy()
+        b = self._boxes(boxes, scores, (0, h), 0.002 * h)
         if len(b) == 0:
             return 0
-        tall = b[:, 3] - b[:, 1]
-        b[:, 1] += self.box_margins[0] * tall
-        b[:, 3] -= self.box_margins[1] * tall
         xc = 0.5 * (b[:, 0] + b[:, 2])
         feet = self.camera.pixel_to_ray(np.column_stack([xc, b[:, 3]]))
         heads = self.camera.pixel_to_ray(np.column_stack([xc, b[:, 1]]))
@@ -170,11 +231,7 @@ class CameraPoseEstimator:
         ok = (aspect >= STANDING_ASPECT[0]) & (aspect <= STANDING_ASPECT[1])
         if not ok.any():
             return 0
-        self._feet = np.concatenate([self._feet, feet[ok]])[-self.max_samples :]
-        self._heads = np.concatenate([self._heads, heads[ok]])[-self.max_samples :]
-        frames = np.full(int(ok.sum()), int(frame_index), np.int64)
-        self._frame_of = np.concatenate([self._frame_of, frames])[-self.max_samples :]
-        return int(ok.sum())
+        return self._append(frame_index, _feet=feet[ok], _heads=heads[ok])
 
     def _log_heights(self, pitch: np.ndarray, roll: np.ndarray) -> np.ndarray:
         """(T, S) ``log h`` of every sample under each of T tilts (NaN where unusable)."""
@@ -222,8 +279,8 @@ class CameraPoseEstimator:
 
     def estimate(self) -> CameraPoseEstimate | None:
         """The current estimate, or None while too few people have been seen."""
-        frames = len(np.unique(self._frame_of))
-        if self.samples < self.min_samples or frames < self.min_frames:
+        frames = self._frames()
+        if frames is None:
             return None
         tilt = self.estimate_tilt and self._seen_all_round()
         pitch, roll = self._tilt() if tilt else (self.pitch_deg, self.roll_deg)
@@ -234,10 +291,8 @@ class CameraPoseEstimator:
         med = float(np.median(log_h))
         # Standard error of a median: 1.2533 sigma / sqrt(n), sigma from the MAD.
         sigma = 1.4826 * float(np.median(np.abs(log_h - med)))
-        rel_sampling = 1.2533 * sigma / np.sqrt(len(log_h))
-        rel_prior = self.mean_height_std_m / self.person_height_m
         height = float(np.exp(med))
-        std = height * float(np.hypot(rel_sampling, rel_prior))
+        std = self._height_std(height, 1.2533 * sigma / np.sqrt(len(log_h)))
         return CameraPoseEstimate(height, std, pitch, roll, len(log_h), frames)
 
 
@@ -247,7 +302,7 @@ PITCH_RANGE_DEG = (-10.0, 60.0)
 HEIGHT_RATIO_RANGE = (0.3, 12.0)
 
 
-class PerspectivePoseEstimator:
+class PerspectivePoseEstimator(_PeopleSamples):
     """Camera height and pitch of an uncalibrated perspective video from the people in it.
 
     The lens is :func:`mplt.geometry.nominal_intrinsics` (60 degrees across, principal point in
@@ -290,25 +345,21 @@ class PerspectivePoseEstimator:
         min_frames: int = 5,
         max_samples: int = 3000,
     ) -> None:
-        if not (person_height_m > 0 and mean_height_std_m >= 0 and min_samples >= 1):
-            raise ValueError("need person_height_m > 0, mean_height_std_m >= 0, min_samples >= 1")
+        super().__init__(
+            person_height_m,
+            mean_height_std_m,
+            body_radius_m,
+            box_margins,
+            min_score,
+            min_samples,
+            min_frames,
+            max_samples,
+        )
         self.width, self.height = int(width), int(height)
         self.K = nominal_intrinsics(self.width, self.height)
         self.level = Pinhole(self.width, self.height, self.K)  # rays of a level camera
-        self.person_height_m = float(person_height_m)
-        self.mean_height_std_m = float(mean_height_std_m)
-        self.body_radius_m = float(body_radius_m)
-        self.box_margins = (float(box_margins[0]), float(box_margins[1]))
-        self.min_score = float(min_score)
-        self.min_samples, self.min_frames = int(min_samples), int(min_frames)
-        self.max_samples = int(max_samples)
         self._feet = np.zeros((0, 3))  # (S, 3) unit rays of the box bottoms, level camera
         self._rows = np.zeros((0, 2))  # (S, 2) box bottom row and box height, px
-        self._frame_of = np.zeros(0, np.int64)
-
-    @property
-    def samples(self) -> int:
-        return len(self._feet)
 
     def add(self, boxes: np.ndarray, scores: np.ndarray, frame_index: int) -> int:
         """Take one frame's detections: boxes (N, 4) xyxy pixels, scores (N,).
@@ -316,15 +367,7 @@ class PerspectivePoseEstimator:
         Returns:
             How many of them were usable as standing people (whole, confident, upright).
         """
-        b = np.asarray(boxes, np.float64).reshape(-1, 4)
-        s = np.asarray(scores, np.float64).reshape(-1)
-        margin = 0.004 * self.height
-        inside = (b[:, 0] > margin) & (b[:, 2] < self.width - margin)
-        inside &= (b[:, 1] > margin) & (b[:, 3] < self.height - margin)
-        b = b[(s >= self.min_score) & inside].copy()
-        tall = b[:, 3] - b[:, 1]
-        b[:, 1] += self.box_margins[0] * tall
-        b[:, 3] -= self.box_margins[1] * tall
+        b = self._boxes(boxes, scores, (self.width, self.height), 0.004 * self.height)
         tall = b[:, 3] - b[:, 1]
         with np.errstate(divide="ignore", invalid="ignore"):
             aspect = tall / (b[:, 2] - b[:, 0])
@@ -333,12 +376,7 @@ class PerspectivePoseEstimator:
             return 0
         b = b[ok]
         feet = self.level.pixel_to_ray(np.column_stack([0.5 * (b[:, 0] + b[:, 2]), b[:, 3]]))
-        keep = self.max_samples
-        self._feet = np.concatenate([self._feet, feet])[-keep:]
-        self._rows = np.concatenate([self._rows, np.column_stack([b[:, 3], tall[ok]])])[-keep:]
-        frames = np.full(int(ok.sum()), int(frame_index), np.int64)
-        self._frame_of = np.concatenate([self._frame_of, frames])[-keep:]
-        return int(ok.sum())
+        return self._append(frame_index, _feet=feet, _rows=np.column_stack([b[:, 3], tall[ok]]))
 
     def _costs(self, pitch_deg: float, ratios: np.ndarray) -> np.ndarray:
         """(G,) median absolute log ratio of predicted to measured box heights for a camera
@@ -384,14 +422,12 @@ class PerspectivePoseEstimator:
 
     def estimate(self) -> CameraPoseEstimate | None:
         """The current estimate (roll 0), or None while too few people have been seen."""
-        frames = len(np.unique(self._frame_of))
-        if self.samples < self.min_samples or frames < self.min_frames:
+        frames = self._frames()
+        if frames is None:
             return None
         pitch, ratio, cost = self._fit()
         # the median absolute log residual of a normal spread is 0.6745 sigma
         sigma = cost / 0.6745
-        rel_sampling = 1.2533 * sigma / np.sqrt(self.samples)
-        rel_prior = self.mean_height_std_m / self.person_height_m
         height = ratio * self.person_height_m
-        std = height * float(np.hypot(rel_sampling, rel_prior))
+        std = self._height_std(height, 1.2533 * sigma / np.sqrt(self.samples))
         return CameraPoseEstimate(height, std, pitch, 0.0, self.samples, frames)
