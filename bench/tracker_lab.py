@@ -37,6 +37,7 @@ from mplt.finish import FINISH_FIELDS, Finisher, FinishSettings
 from mplt.geometry import build_camera
 from mplt.io.mot import MotWriter
 from mplt.localize import Localizer
+from mplt.pipeline import MIN_GROUND_HEIGHT_RATIO
 from trackers import TRACKERS
 
 LAB = ct.rd.CACHE / "lab"
@@ -102,8 +103,13 @@ def replay(
         changes["model"] = "nominal"
     camera = build_camera(updated(cfg.camera, changes), size)
     mode = cfg.tracker.mode
-    if mode == "auto":  # as mplt.pipeline: image mode without a camera height
-        mode = "ground" if camera.has_ground and camera.camera_height is not None else "image"
+    if mode == "auto":  # as mplt.pipeline: image mode without a camera height, or a low one
+        estimated = recorded.get("height_estimate") is not None and recorded["height_m"]
+        low = bool(estimated) and recorded["height_m"] < (
+            MIN_GROUND_HEIGHT_RATIO * cfg.localize.person_height_m
+        )
+        known = camera.camera_height is not None
+        mode = "ground" if camera.has_ground and known and not low else "image"
     tracker = TRACKERS.get(cfg.tracker.name)(
         **kwargs_of(cfg.tracker, exclude=("name", "mode", *FINISH_FIELDS)),
         mode=mode,

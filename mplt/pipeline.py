@@ -110,11 +110,14 @@ SETTLE_REL_STD = 0.04
 #: ... and is asked for every this many frames until then, then every REFINE_EVERY frames;
 #: a refined estimate replaces the one in use when it differs by more than REFINE_CHANGE.
 ESTIMATE_EVERY, REFINE_EVERY, REFINE_CHANGE = 5, 100, 0.03
-#: An uncalibrated perspective camera estimated lower than this many person heights stays in
-#: image space: seen from about head height the feet lie near the horizon and their distances
-#: are poor (TUD-Stadtmitte, estimated 1.5 m up: ground tracking HOTA 45.8 against 47.7 in the
-#: image; PETS 2009, 5.5 m: 43.7 against 37.2, bench/compare_trackers.py).
-PERSPECTIVE_MIN_HEIGHT_RATIO = 1.5
+#: A camera whose height is estimated lower than this many person heights is tracked in image
+#: space (tracker mode ``auto``): seen from about head height the feet lie near the horizon and
+#: their distances are poor. TUD-Stadtmitte, estimated 1.5 m up: ground tracking HOTA 45.8
+#: against 47.7 in the image (perspective), 44.7 / 69.6 / 19 ID switches against 50.1 / 82.7 / 3
+#: on the sphere; PETS 2009, 5.5-7 m: 43.7 against 37.2 (perspective, uncalibrated), 47.9
+#: against 35.4 (sphere); bench/compare_trackers.py. An uncalibrated perspective camera that
+#: low gets no ground at all; a panorama keeps its positions.
+MIN_GROUND_HEIGHT_RATIO = 1.5
 
 
 class PanoramaTracker:
@@ -128,9 +131,11 @@ class PanoramaTracker:
     With ``camera.height_m: auto`` (the default) on a panorama, the camera's height (and its
     pitch and roll, once people are seen all round) is estimated from the people
     (:mod:`mplt.selfcal`); the estimate replaces the height prior as soon as it settles and is
-    refined as the video goes on. On an uncalibrated perspective video its height and pitch
+    refined as the video goes on; one below :data:`MIN_GROUND_HEIGHT_RATIO` person heights that
+    settles before the first frame is tracked makes the tracker mode ``auto`` track in image
+    space (positions are still reported). On an uncalibrated perspective video its height and pitch
     through a nominal lens are estimated the same way; a camera at least
-    :data:`PERSPECTIVE_MIN_HEIGHT_RATIO` person heights up becomes a
+    :data:`MIN_GROUND_HEIGHT_RATIO` person heights up becomes a
     :class:`~mplt.geometry.NominalPinhole` that gives ground positions, and when it settles
     before the first frame is tracked (``delay_frames``) the tracker mode ``auto`` tracks on
     the ground; a lower one stays in image space. With ``delay_frames > 0`` (what ``mplt
@@ -414,21 +419,25 @@ class PanoramaTracker:
             self.settled_at = self._asked_at
         self.pose_estimate = est
         changes = {"height_m": est.height_m, "pitch_deg": est.pitch_deg, "roll_deg": est.roll_deg}
+        low = est.height_m < MIN_GROUND_HEIGHT_RATIO * self.config.localize.person_height_m
         if isinstance(self._pose, PerspectivePoseEstimator):
-            person = self.config.localize.person_height_m
-            if est.height_m < PERSPECTIVE_MIN_HEIGHT_RATIO * person:
-                # about head height: positions would be poor, the image is better
+            if low:  # about head height: positions would be poor, the image is better
                 self._feet_wanted, self.feet = False, None
                 return
             changes["model"] = "nominal"
         camera = build_camera(
             updated(self.config.camera, changes), (self.camera.width, self.camera.height)
         )
-        gained_ground = camera.has_ground and not self.camera.has_ground
         self.camera = camera
-        if gained_ground and self.config.tracker.mode == "auto" and self._tracked == 0:
-            self.mode = "ground"
-            self.tracker = self._build_tracker("ground")
+        wanted = "image" if low else "ground"
+        if (
+            camera.has_ground
+            and self.config.tracker.mode == "auto"
+            and self._tracked == 0
+            and wanted != self.mode
+        ):
+            self.mode = wanted
+            self.tracker = self._build_tracker(wanted)
         self.localizer = Localizer(camera, **kwargs_of(self.config.localize))
         if self.embedder is not None:
             self.embedder.camera = camera
@@ -943,6 +952,16 @@ class _Pipeline:
             )
         elif not camera.has_ground:
             localization = "none (uncalibrated perspective video: image-space tracking)"
+        elif (
+            self.tracker.mode == "image"
+            and estimate is not None
+            and self.cfg.tracker.mode == "auto"
+        ):
+            localization = (
+                "foot point on the ground fused with the person-height prior (camera estimated "
+                f"{estimate.height_m:.2f} m up: too low to track on the ground; image-space "
+                "tracking, positions reported)"
+            )
         elif camera.camera_height is None:
             localization = (
                 "height prior only (camera height not settled from the people: too few seen; "

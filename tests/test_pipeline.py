@@ -19,7 +19,13 @@ from mplt.io.sources import open_source
 from mplt.pipeline import PanoramaTracker, run_track
 from mplt.render import render_run
 from mplt.render.run import load_run
-from tests.conftest import CLIP_CAMERA_HEIGHT, CLIP_FRAMES, write_video
+from tests.conftest import (
+    CLIP_CAMERA_HEIGHT,
+    CLIP_FRAMES,
+    CLIP_WIDTH,
+    write_synthetic_clip,
+    write_video,
+)
 
 SMALL = RenderConfig(width=384, map_size_px=128)
 
@@ -572,3 +578,28 @@ def test_too_few_people_leave_the_height_unknown(pano_clip, tmp_path):
     assert summary["camera"]["height_source"] == "unknown"
     assert "not settled" in summary["localization"]
     assert summary["frames_processed"] == CLIP_FRAMES
+
+
+@pytest.mark.parametrize(("camera_height", "mode"), [(2.0, "image"), (4.0, "ground")])
+def test_a_panorama_estimated_below_one_and_a_half_person_heights_is_tracked_in_the_image(
+    tmp_path, camera_height, mode
+):
+    """Seen from about head height the feet lie near the horizon (TUD-Stadtmitte on the
+    sphere: 19 ID switches on the ground, 3 in the image): mode auto tracks such a camera in the
+    image, and still reports where people stand."""
+    video, det_file, _ = write_synthetic_clip(
+        tmp_path, width=CLIP_WIDTH, frames=CLIP_FRAMES, people=4, camera_height=camera_height
+    )
+    summary = run_track(
+        str(video), TrackConfig(), tmp_path / "run", detections_file=det_file, progress=False
+    )
+    assert summary["camera"]["height_m"] == pytest.approx(camera_height, rel=0.05)
+    assert summary["tracker"]["mode"] == mode
+    assert ("too low to track on the ground" in summary["localization"]) is (mode == "image")
+    rows = np.loadtxt(tmp_path / "run" / "tracks.txt", delimiter=",")
+    assert len(rows) and np.isfinite(rows[:, 7]).all() and (rows[:, 7] != -1).mean() > 0.9
+    ground = updated(TrackConfig(), {"tracker.mode": "ground"})  # asked for: as asked
+    asked = run_track(
+        str(video), ground, tmp_path / "asked", detections_file=det_file, progress=False
+    )
+    assert asked["tracker"]["mode"] == "ground"
