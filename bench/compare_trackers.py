@@ -22,6 +22,10 @@ Real suite (``bench/realdata.py``; footage from ``../shared/data``, cached in ``
 * ``TUD perspective``: TUD-Stadtmitte and TUD-Campus (640 x 480, 25 fps, uncalibrated: image
   mode), detections of the offline YOLOv8s run once at confidence 0.05 and cached; every
   tracker gets those >= :data:`MIN_SCORE`, so BYTE-style trackers see the weak ones.
+* ``TUD 360``: both TUD clips on a 2048 x 1024 sphere through the seam (people walking along
+  the street cross it), as a level 360-degree camera would see them: the nominal 60 degree
+  lens and the tilt mplt's perspective self-calibration fits to the clip; their YOLOv8s boxes
+  carried there; no camera height: mplt estimates it from the people.
 * ``PETS perspective, YOLOv8s``: PETS again with the YOLOv8s detections (weak ones included).
 
 Synthetic suite: :func:`mplt.synthetic.write_sequence` panoramas (1920 x 960, 10 fps, camera
@@ -167,6 +171,23 @@ def _thresholded(src: Path, dst: Path) -> Path:
     return dst
 
 
+def _clip_pitch(clip: rd.Clip) -> float:
+    """Degrees down of an uncalibrated clip's camera, as :class:`mplt.selfcal.
+    PerspectivePoseEstimator` fits it through the nominal lens from the YOLOv8s people."""
+    from mplt.selfcal import PerspectivePoseEstimator
+
+    rows = rd.clip_detections(clip, "yolov8s")
+    est = PerspectivePoseEstimator(*clip.size)
+    for frame in np.unique(rows[:, 0]):
+        r = rows[rows[:, 0] == frame]
+        boxes = np.column_stack(
+            [r[:, 2] - 1, r[:, 3] - 1, r[:, 2] - 1 + r[:, 4], r[:, 3] - 1 + r[:, 5]]
+        )
+        est.add(boxes, r[:, 6], int(frame) - 1)
+    found = est.estimate()
+    return 0.0 if found is None else round(found.pitch_deg, 1)
+
+
 def _pets_perspective(pets: rd.Clip, detector: str, suite: str, det_name: str) -> Sequence:
     """PETS 2009 as its calibrated camera saw it, with ``detector``'s thresholded boxes."""
     seq = rd.perspective_sequence(pets)
@@ -262,6 +283,36 @@ def real_suite(skip_yolo: bool = False) -> list[Sequence]:
                 seq.fps,
                 seq.frames,
                 False,
+            )
+        )
+    for name in ("TUD-Stadtmitte", "TUD-Campus"):
+        if name not in clips or skip_yolo:
+            continue
+        # On the sphere through the seam (people walking along the street cross it), as a
+        # level 360-degree camera at the clip's place would see it: the nominal lens and the
+        # tilt that mplt's self-calibration finds for the clip (a wrongly assumed tilt would
+        # leave the panorama tilted, which no 360 camera on a tripod is). No camera height.
+        sph = rd.sphere_sequence(
+            clips[name],
+            SPHERE_WIDTH,
+            hfov_deg=60.0,
+            pitch_deg=_clip_pitch(clips[name]),
+            tag="-level",
+        )
+        det = _thresholded(rd.sequence_detections(sph, "yolov8s"), sph.folder / "det-yolov8s-t.txt")
+        out.append(
+            Sequence(
+                name,
+                "TUD 360, YOLOv8s",
+                sph.video,
+                det,
+                sph.gt,
+                sph.width,
+                sph.height,
+                sph.fps,
+                sph.frames,
+                True,
+                ground_comparable=False,
             )
         )
     if pets is not None and not skip_yolo:
