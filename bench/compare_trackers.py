@@ -188,12 +188,11 @@ def _clip_pitch(clip: rd.Clip) -> float:
     return 0.0 if found is None else round(found.pitch_deg, 1)
 
 
-def _pets_perspective(pets: rd.Clip, detector: str, suite: str, det_name: str) -> Sequence:
-    """PETS 2009 as its calibrated camera saw it, with ``detector``'s thresholded boxes."""
-    seq = rd.perspective_sequence(pets)
-    det = _thresholded(rd.sequence_detections(seq, detector), seq.folder / det_name)
+def _sequence(seq: rd.Sequence, suite: str, det: Path, **fields: object) -> Sequence:
+    """``seq`` of :mod:`realdata` in ``suite``, tracked from ``det``; ``fields``: the rest of
+    :class:`Sequence`."""
     return Sequence(
-        "PETS09-S2L1",
+        seq.clip.name,
         suite,
         seq.video,
         det,
@@ -202,7 +201,19 @@ def _pets_perspective(pets: rd.Clip, detector: str, suite: str, det_name: str) -
         seq.height,
         seq.fps,
         seq.frames,
-        False,
+        seq.panorama,
+        **fields,
+    )
+
+
+def _pets_perspective(pets: rd.Clip, detector: str, suite: str, det_name: str) -> Sequence:
+    """PETS 2009 as its calibrated camera saw it, with ``detector``'s thresholded boxes."""
+    seq = rd.perspective_sequence(pets)
+    det = _thresholded(rd.sequence_detections(seq, detector), seq.folder / det_name)
+    return _sequence(
+        seq,
+        suite,
+        det,
         overrides=(f"camera.calib={pets.calib}",),
         calib=pets.calib,
         camera_height=seq.camera_height,
@@ -232,34 +243,20 @@ def real_suite(skip_yolo: bool = False) -> list[Sequence]:
         det = _thresholded(rd.sequence_detections(sph, "frcnn"), sph.folder / "det-frcnn-t.txt")
         for suite, height in (("given", f"{sph.camera_height:.4f}"), ("auto", "auto")):
             out.append(
-                Sequence(
-                    "PETS09-S2L1",
+                _sequence(
+                    sph,
                     f"PETS 360, height {suite}",
-                    sph.video,
                     det,
-                    sph.gt,
-                    sph.width,
-                    sph.height,
-                    sph.fps,
-                    sph.frames,
-                    True,
                     overrides=(f"camera.height_m={height}",),
                     camera_height=sph.camera_height,
                     boxes_only_repeat=height == "auto",
                 )
             )
         out.append(
-            Sequence(
-                "PETS09-S2L1",
+            _sequence(
+                sph,
                 "PETS 360, height unknown",
-                sph.video,
                 det,
-                sph.gt,
-                sph.width,
-                sph.height,
-                sph.fps,
-                sph.frames,
-                True,
                 overrides=("camera.height_m=null",),
                 camera_height=sph.camera_height,
                 boxes_only_repeat=True,
@@ -271,20 +268,7 @@ def real_suite(skip_yolo: bool = False) -> list[Sequence]:
         seq = rd.perspective_sequence(clips[name])
         raw = rd.sequence_detections(seq, "yolov8s")
         det = _thresholded(raw, seq.folder / "det-yolov8s-t.txt")
-        out.append(
-            Sequence(
-                name,
-                "TUD perspective, YOLOv8s",
-                seq.video,
-                det,
-                seq.gt,
-                seq.width,
-                seq.height,
-                seq.fps,
-                seq.frames,
-                False,
-            )
-        )
+        out.append(_sequence(seq, "TUD perspective, YOLOv8s", det))
     for name in ("TUD-Stadtmitte", "TUD-Campus"):
         if name not in clips or skip_yolo:
             continue
@@ -300,21 +284,7 @@ def real_suite(skip_yolo: bool = False) -> list[Sequence]:
             tag="-level",
         )
         det = _thresholded(rd.sequence_detections(sph, "yolov8s"), sph.folder / "det-yolov8s-t.txt")
-        out.append(
-            Sequence(
-                name,
-                "TUD 360, YOLOv8s",
-                sph.video,
-                det,
-                sph.gt,
-                sph.width,
-                sph.height,
-                sph.fps,
-                sph.frames,
-                True,
-                ground_comparable=False,
-            )
-        )
+        out.append(_sequence(sph, "TUD 360, YOLOv8s", det, ground_comparable=False))
     if pets is not None and not skip_yolo:
         out.append(
             _pets_perspective(pets, "yolov8s", "PETS perspective, YOLOv8s", "det-yolo-t.txt")
