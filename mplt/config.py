@@ -149,6 +149,7 @@ class TrackerConfig:
     high_score: float = 0.3  #: weaker detections only extend tracks seen last frame (BYTE)
     low_max_iou_distance: float = 0.5
     reupdate: bool = True  #: OC-SORT re-update of a track found again
+    duplicate_iou: float = 0.85  #: a coasting track overlapping a matched one this much goes
     ground_match_radius_m: float = 3.0
     max_speed_mps: float = 3.0
     accel_std: float = 2.5

@@ -128,6 +128,32 @@ def test_people_in_view_at_the_start_get_their_ids_in_the_first_frame(confirm_fi
         assert (3 in newcomer) is (k == 4)  # confirmed on its fifth hit, not before
 
 
+@pytest.mark.parametrize("mode", ["image", "ground"])
+@pytest.mark.parametrize("left", ["own box", "duplicate box"])
+def test_a_duplicate_track_on_one_person_is_removed_and_the_older_id_lives_on(mode, left):
+    """A second box on the same person for 10 frames starts a second track (ID 2); when one
+    box is left, the two would take it in turns (an ID switch each time, as on TUD-Stadtmitte
+    on the sphere). The coasting one overlapping the matched one is removed and ID 1 stays on
+    the person, whichever of the two had the box."""
+    scene = make_scene([straight((3.0, 2.0), (0.6, 0.0))], 40, embedding_dim=None, seed=2)
+    shift = np.array([2.0, 0.0, 2.0, 0.0])  # the duplicate box: 2 px off
+    for duplicate_iou, ids_after in ((0.85, {1}), (0.0, {1, 2})):
+        tracker = DeepSortTracker(box_space=FLAT, mode=mode, duplicate_iou=duplicate_iou)
+        seen: set[int] = set()
+        for f, dets in enumerate(scene.frames):
+            if 10 <= f < 20:
+                dets = stack(dets, dets.replace(boxes=dets.boxes + shift))
+            elif f >= 20 and left == "duplicate box":
+                dets = dets.replace(boxes=dets.boxes + shift)
+            out = tracker.update(dets)
+            if f == 19:
+                assert out.ids[out.states == TrackState.CONFIRMED].tolist() == [1, 2]
+            if f >= 21:
+                seen |= set(out.ids[out.states != TrackState.TENTATIVE].tolist())
+        assert seen == ids_after
+        assert tracker.update(scene.frames[-1].replace(frame_index=40)).ids.tolist()[:1] == [1]
+
+
 # -- occlusion and re-update --------------------------------------------------------------
 
 
@@ -204,7 +230,10 @@ def test_a_track_missed_for_one_frame_at_25_fps_is_matched_with_the_others() -> 
     a, b = np.array([1.0, 0.0, 0.0]), np.array([0.92, np.sqrt(1 - 0.92**2), 0.0])
     a_off = np.array([0.85, -np.sqrt(1 - 0.85**2), 0.0])
     for level_s, a_takes in ((0.0, 1), (0.1, 0)):
-        tracker = DeepSortTracker(box_space=FLAT, mode="image", fps=25.0, cascade_level_s=level_s)
+        # duplicate removal off: B, coasting on the box A took, would go as A's duplicate
+        tracker = DeepSortTracker(
+            box_space=FLAT, mode="image", fps=25.0, cascade_level_s=level_s, duplicate_iou=0.0
+        )
         for f in range(10):
             tracker.update(two_walkers(f, np.stack([a, b])))
         tracker.update(two_walkers(10, np.stack([a, b]), visible=(True, False)))
