@@ -114,7 +114,7 @@ ESTIMATE_EVERY, REFINE_EVERY, REFINE_CHANGE = 5, 100, 0.03
 #: space (tracker mode ``auto``): seen from about head height the feet lie near the horizon and
 #: their distances are poor. TUD-Stadtmitte, estimated 1.5 m up: ground tracking HOTA 45.8
 #: against 47.7 in the image (perspective), 44.7 / 70.5 / 9 ID switches against 50.1 / 82.7 / 3
-#: on the sphere; PETS 2009, 5.5-7 m: 43.7 against 37.2 (perspective, uncalibrated), 47.9
+#: on the sphere; PETS 2009, 6.2-7 m: 40.9 against 37.2 (perspective, uncalibrated), 47.9
 #: against 35.4 (sphere); bench/compare_trackers.py. An uncalibrated perspective camera that
 #: low gets no ground at all; a panorama keeps its positions.
 MIN_GROUND_HEIGHT_RATIO = 1.5
