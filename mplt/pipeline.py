@@ -232,6 +232,8 @@ class PanoramaTracker:
                 box_margins=self._box_margins(detector),
             )
         self.pose_estimate: CameraPoseEstimate | None = None
+        #: the estimate in use is below MIN_GROUND_HEIGHT_RATIO person heights
+        self.too_low = False
         self.settled_at: int | None = None
         # detections, or the index of a frame tracked by prediction alone (detect_every)
         self._pending: deque[Detections | int] = deque()
@@ -420,6 +422,7 @@ class PanoramaTracker:
         self.pose_estimate = est
         changes = {"height_m": est.height_m, "pitch_deg": est.pitch_deg, "roll_deg": est.roll_deg}
         low = est.height_m < MIN_GROUND_HEIGHT_RATIO * self.config.localize.person_height_m
+        self.too_low = low
         if isinstance(self._pose, PerspectivePoseEstimator):
             if low:  # about head height: positions would be poor, the image is better
                 self._feet_wanted, self.feet = False, None
@@ -952,11 +955,7 @@ class _Pipeline:
             )
         elif not camera.has_ground:
             localization = "none (uncalibrated perspective video: image-space tracking)"
-        elif (
-            self.tracker.mode == "image"
-            and estimate is not None
-            and self.cfg.tracker.mode == "auto"
-        ):
+        elif self.tracker.too_low and self.tracker.mode == "image":
             localization = (
                 "foot point on the ground fused with the person-height prior (camera estimated "
                 f"{estimate.height_m:.2f} m up: too low to track on the ground; image-space "

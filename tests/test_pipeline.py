@@ -322,7 +322,7 @@ def test_a_perspective_video_is_tracked_in_the_image(tmp_path):
     assert not (tmp_path / "r2").exists()
 
 
-def street_run(tmp_path, camera_height: float, pitch: float):
+def street_run(tmp_path, camera_height: float, pitch: float, cfg: TrackConfig | None = None):
     """An uncalibrated 640 x 480 street (25 frames at 10 fps) seen by a camera
     ``camera_height`` m up, pitched ``pitch`` degrees down: five people walking 8-24 m away
     (their boxes: 1.70 m tall, 0.5 m wide, 0.3 m deep, through the nominal lens), tracked by
@@ -345,7 +345,7 @@ def street_run(tmp_path, camera_height: float, pitch: float):
     det.write_text("".join(rows))
     video = write_video(tmp_path / "street.mp4", [np.full((480, 640, 3), 80, np.uint8)] * 25, 10)
     run = tmp_path / f"run-{camera_height}"
-    summary = run_track(str(video), TrackConfig(), run, detections_file=det, progress=False)
+    summary = run_track(str(video), cfg or TrackConfig(), run, detections_file=det, progress=False)
     return summary, run
 
 
@@ -365,6 +365,16 @@ def test_an_uncalibrated_perspective_camera_high_up_is_placed_from_its_people(tm
     rebuilt = build_camera(load_run(run).camera, (640, 480))
     assert rebuilt.kind == "nominal" and rebuilt.camera_height == pytest.approx(camera["height_m"])
     assert rebuilt.pitch_deg == pytest.approx(camera["pitch_deg"])
+
+
+def test_a_high_camera_estimated_after_tracking_began_stays_in_the_image_not_too_low(tmp_path):
+    """Without waiting for the estimate (auto_height_delay_s 0) the tracker has begun in the
+    image when the 6 m camera settles: it stays there, and the summary does not call the
+    camera too low."""
+    cfg = updated(TrackConfig(), {"camera.auto_height_delay_s": 0.0})
+    summary, _ = street_run(tmp_path, 6.0, 20.0, cfg)
+    assert summary["camera"]["model"] == "nominal" and summary["tracker"]["mode"] == "image"
+    assert "too low" not in summary["localization"]
 
 
 def test_an_uncalibrated_camera_at_head_height_stays_in_the_image(tmp_path):
