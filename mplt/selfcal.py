@@ -315,8 +315,8 @@ class PerspectivePoseEstimator(_PeopleSamples):
     ground, their head top is projected back, and the cost is the median absolute log ratio of
     predicted to measured box height (a few sitting, half-boxed or merged people do not decide).
     The lens's focal length cannot be told from people alone: a wrong one stretches the depth
-    axis (PETS 2009's lens spans 36 degrees; its estimated pitch and height then are 26.5
-    degrees and 5.6 m against the true 16 and 7.1, and the tracks are still +6.5 HOTA better
+    axis (PETS 2009's lens spans 36 degrees; its estimated pitch and height then are 28
+    degrees and 6.2 m against the true 16 and 7.1, and the tracks are still +3.7 HOTA better
     than tracked in the image, ``bench/compare_trackers.py``).
 
     Args:
