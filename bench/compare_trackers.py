@@ -174,16 +174,13 @@ def _thresholded(src: Path, dst: Path) -> Path:
 def _clip_pitch(clip: rd.Clip) -> float:
     """Degrees down of an uncalibrated clip's camera, as :class:`mplt.selfcal.
     PerspectivePoseEstimator` fits it through the nominal lens from the YOLOv8s people."""
+    from mplt.io.mot import read_mot_detections
     from mplt.selfcal import PerspectivePoseEstimator
 
-    rows = rd.clip_detections(clip, "yolov8s")
-    est = PerspectivePoseEstimator(*clip.size)
-    for frame in np.unique(rows[:, 0]):
-        r = rows[rows[:, 0] == frame]
-        boxes = np.column_stack(
-            [r[:, 2] - 1, r[:, 3] - 1, r[:, 2] - 1 + r[:, 4], r[:, 3] - 1 + r[:, 5]]
-        )
-        est.add(boxes, r[:, 6], int(frame) - 1)
+    seq = rd.perspective_sequence(clip)
+    est = PerspectivePoseEstimator(seq.width, seq.height)
+    for index, dets in read_mot_detections(rd.sequence_detections(seq, "yolov8s")).items():
+        est.add(dets.boxes, dets.scores, index)
     found = est.estimate()
     return 0.0 if found is None else round(found.pitch_deg, 1)
 

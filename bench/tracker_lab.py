@@ -6,12 +6,12 @@ Run from the repository root::
 
 ``mplt track --detections`` is run once per sequence of :func:`compare_trackers.real_suite`
 with a recording tracker, which keeps the detections the tracker is given (boxes, scores,
-colour features) and the camera height in use in ``bench/.cache/lab``. Each later call
-replays only the localizer and the tracker with the given settings (and with ``--finish``
-the offline finishing) and prints HOTA / IDF1 / ID switches / median ground error per
-sequence: seconds instead of minutes per setting, the same scores as ``mplt track`` with the
-same settings (a camera height and tilt estimated from the people are those the recording
-settled on).
+colour features), the camera height and the tracker mode in use in ``bench/.cache/lab``.
+Each later call replays only the localizer and the tracker with the given settings (and
+with ``--finish`` the offline finishing) and prints HOTA / IDF1 / ID switches / median
+ground error per sequence: seconds instead of minutes per setting, the same scores as
+``mplt track`` with the same settings (a camera height and tilt estimated from the people,
+and the mode ``auto`` chose, are those of the recording).
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ from mplt.finish import FINISH_FIELDS, Finisher, FinishSettings
 from mplt.geometry import build_camera
 from mplt.io.mot import MotWriter
 from mplt.localize import Localizer
-from mplt.pipeline import MIN_GROUND_HEIGHT_RATIO
 from trackers import TRACKERS
 
 LAB = ct.rd.CACHE / "lab"
@@ -66,11 +65,11 @@ def record(seq: ct.Sequence) -> Path:
                 # foot rows are recorded whatever the default; the replay's feet.source decides
                 overrides=(*seq.overrides, "feet.source=foreground"),
             )
-            camera = result.summary["camera"]
+            camera, mode = result.summary["camera"], result.summary["tracker"]["mode"]
     finally:
         trackers.deepsort.DeepSortTracker.update = original
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(pickle.dumps({"detections": seen, "camera": camera}))
+    path.write_bytes(pickle.dumps({"detections": seen, "camera": camera, "mode": mode}))
     return path
 
 
@@ -89,7 +88,8 @@ def replay(
     ``features(frame_index, colour)`` replaces each frame's ``(N, D)`` colour features (for
     ``bench/appearance_lab.py``); ``observed`` collects each confirmed track's detected rows
     as ``(track id, 0-based frame, detection index, score)``."""
-    data = pickle.loads(record(seq).read_bytes())
+    path = record(seq)
+    data = pickle.loads(path.read_bytes())
     cfg_dict = config_to_dict(TrackConfig())
     for assignment in seq.overrides + tuple(sets) + tuple(localize):
         apply_override(cfg_dict, assignment)
@@ -103,13 +103,12 @@ def replay(
         changes["model"] = "nominal"
     camera = build_camera(updated(cfg.camera, changes), size)
     mode = cfg.tracker.mode
-    if mode == "auto":  # as mplt.pipeline: image mode without a camera height, or a low one
-        estimated = recorded.get("height_estimate") is not None and recorded["height_m"]
-        low = bool(estimated) and recorded["height_m"] < (
-            MIN_GROUND_HEIGHT_RATIO * cfg.localize.person_height_m
-        )
-        known = camera.camera_height is not None
-        mode = "ground" if camera.has_ground and known and not low else "image"
+    if mode == "auto":  # what mplt.pipeline chose in the recording
+        if "mode" not in data:
+            raise SystemExit(
+                f"{path} predates the recorded tracker mode: delete it to record again"
+            )
+        mode = data["mode"]
     tracker = TRACKERS.get(cfg.tracker.name)(
         **kwargs_of(cfg.tracker, exclude=("name", "mode", *FINISH_FIELDS)),
         mode=mode,
