@@ -82,6 +82,9 @@ def main() -> int:
     parser.add_argument("--localize", action="append", default=[], help="localize.key=value")
     parser.add_argument("--only", nargs="*", help="sequence labels (LABEL/SEQ)")
     parser.add_argument("--finish", action="store_true", help="score tracks_final.txt")
+    parser.add_argument(
+        "--reverse", action="store_true", help="replay last frame first (tracker_lab --reverse)"
+    )
     args = parser.parse_args()
     sets = [s if s.split("=")[0].count(".") else f"tracker.{s}" for s in args.set]
     loc = [s if s.split("=")[0].count(".") else f"localize.{s}" for s in args.localize]
@@ -90,8 +93,10 @@ def main() -> int:
         if args.only and name not in args.only:
             continue
         with tempfile.TemporaryDirectory() as tmp:
-            pred = lab.replay(seq, sets, loc, Path(tmp) / f"{seq.name}.txt", args.finish)
-            found = list(switches(seq.gt, pred, seq.width if seq.panorama else None))
+            pred = Path(tmp) / f"{seq.name}.txt"
+            pred = lab.replay(seq, sets, loc, pred, args.finish, reverse=args.reverse)
+            gt = lab.reversed_gt(seq, Path(tmp) / "gt.txt") if args.reverse else seq.gt
+            found = list(switches(gt, pred, seq.width if seq.panorama else None))
         print(f"{name}: {len(found)} switches")
         for t, a, old, new, gap, kind, alive in found:
             print(

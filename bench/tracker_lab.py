@@ -81,13 +81,16 @@ def replay(
     finish: bool,
     features: Callable[[int, np.ndarray], np.ndarray] | None = None,
     observed: list[tuple[int, int, int, float]] | None = None,
+    reverse: bool = False,
 ) -> Path:
     """Track the recorded detections of ``seq`` with ``sets`` (tracker.key=value) into the MOT
     file ``out``; returns it, or with ``finish`` the finished file written beside it.
 
     ``features(frame_index, colour)`` replaces each frame's ``(N, D)`` colour features (for
     ``bench/appearance_lab.py``); ``observed`` collects each confirmed track's detected rows
-    as ``(track id, 0-based frame, detection index, score)``."""
+    as ``(track id, 0-based frame, detection index, score)``. ``reverse`` replays the video's
+    detections last frame first (frame ``k`` becomes ``n - 1 - k``; score it against
+    :func:`reversed_gt`)."""
     path = record(seq)
     data = pickle.loads(path.read_bytes())
     cfg_dict = config_to_dict(TrackConfig())
@@ -117,8 +120,12 @@ def replay(
     )
     localizer = Localizer(camera, **kwargs_of(cfg.localize)) if camera.has_ground else None
     finisher = Finisher(camera.box_space, seq.fps, FinishSettings.of(cfg.tracker))
+    recorded_dets = data["detections"]
+    if reverse:
+        last = len(recorded_dets) - 1
+        recorded_dets = [d.replace(frame_index=last - d.frame_index) for d in recorded_dets[::-1]]
     with MotWriter(out) as writer:
-        for dets in data["detections"]:
+        for dets in recorded_dets:
             if localizer is not None and len(dets):
                 feet = dets.foot_rows if cfg.feet.source == "foreground" else None
                 loc = localizer.localize(dets.boxes, feet)
@@ -150,6 +157,19 @@ def replay(
     return finisher.write(out.parent, camera)[0]
 
 
+def reversed_gt(seq: ct.Sequence, out: Path) -> Path:
+    """``seq``'s ground truth with its frames numbered last first (MOT frame ``f`` becomes
+    ``n + 1 - f``), the truth of a :func:`replay` with ``reverse``: the same people and boxes
+    met in the opposite order, another test of association on the same real detections."""
+    rows = []
+    for line in seq.gt.read_text().splitlines():
+        if line.strip():
+            frame, rest = line.split(",", 1)
+            rows.append(f"{seq.frames + 1 - int(float(frame))},{rest}")
+    out.write_text("\n".join(rows) + "\n")
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--set", action="append", default=[], help="tracker.key=value")
@@ -158,24 +178,33 @@ def main() -> int:
     parser.add_argument("--brief", action="store_true", help="one line: HOTA/IDF1/IDSW each")
     parser.add_argument("--finish", action="store_true", help="score tracks_final.txt")
     parser.add_argument("--frcnn", action="store_true", help="only the Faster R-CNN sequences")
+    parser.add_argument(
+        "--reverse", action="store_true", help="also replay every sequence last frame first"
+    )
     args = parser.parse_args()
     sets = [s if s.split("=")[0].count(".") else f"tracker.{s}" for s in args.set]
     loc = [s if s.split("=")[0].count(".") else f"localize.{s}" for s in args.localize]
     rows = []
-    for seq in ct.real_suite(skip_yolo=args.frcnn):
-        if args.only and seq.label not in args.only:
-            continue
+    runs = [
+        (seq, backwards)
+        for backwards in ((False, True) if args.reverse else (False,))
+        for seq in ct.real_suite(skip_yolo=args.frcnn)
+        if not args.only or seq.label in args.only
+    ]
+    for seq, backwards in runs:
         with tempfile.TemporaryDirectory() as tmp:
             pred = Path(tmp) / f"{seq.name}.txt"
-            pred = replay(seq, sets, loc, pred, args.finish)
-            r = run_eval(seq.gt, pred, width=seq.width if seq.panorama else None).to_dict()
+            pred = replay(seq, sets, loc, pred, args.finish, reverse=backwards)
+            gt = reversed_gt(seq, Path(tmp) / "gt.txt") if backwards else seq.gt
+            r = run_eval(gt, pred, width=seq.width if seq.panorama else None).to_dict()
         c = r["combined"]
         ge = (c.get("ground_error") or {}).get("median_m") if seq.ground_comparable else None
         rows.append((c["HOTA"], c["IDF1"], c["IDSW"]))
         if args.brief:
             continue
+        label = f"{seq.label}{', reversed' if backwards else ''}"
         print(
-            f"{seq.label:28s} HOTA {100 * c['HOTA']:5.1f} IDF1 {100 * c['IDF1']:5.1f} "
+            f"{label:28s} HOTA {100 * c['HOTA']:5.1f} IDF1 {100 * c['IDF1']:5.1f} "
             f"IDSW {c['IDSW']:4d} MOTA {100 * c['MOTA']:5.1f} DetA {100 * c['DetA']:4.1f} "
             f"AssA {100 * c['AssA']:4.1f} ids {c['pred_ids']} "
             f"ground {'-' if ge is None else f'{ge:.3f}'}",
@@ -184,6 +213,11 @@ def main() -> int:
     mean = np.mean(rows, axis=0)
     if args.brief:
         cells = [f"{100 * h:.1f}/{100 * i:.1f}/{n}" for h, i, n in rows]
+        if args.reverse:  # forward and reversed means apart: one line each
+            half = len(rows) // 2
+            for name, part in (("forward", rows[:half]), ("reversed", rows[half:])):
+                m = np.mean(part, axis=0)
+                print(f"{name} mean {100 * m[0]:.1f}/{100 * m[1]:.1f}/{m[2]:.1f}")
         print(" ".join(cells), f"| mean {100 * mean[0]:.1f}/{100 * mean[1]:.1f}/{mean[2]:.1f}")
         return 0
     print(f"{'mean':28s} HOTA {100 * mean[0]:5.1f} IDF1 {100 * mean[1]:5.1f} IDSW {mean[2]:6.1f}")
