@@ -147,12 +147,14 @@ class TrackerConfig:
     max_iou_distance: float = 0.7
     min_score_new_track: float = 0.5
     high_score: float = 0.3  #: weaker detections only extend tracks seen last frame (BYTE)
-    low_max_iou_distance: float = 0.5
+    low_max_iou_distance: float = 0.4
     reupdate: bool = True  #: OC-SORT re-update of a track found again
     duplicate_iou: float = 0.85  #: a coasting track overlapping a matched one this much goes
+    occlusion_noise: float = 5.0  #: box noise std x (1 + this x fraction hidden by a nearer box)
+    occluded_feature_max: float = 0.2  #: a box more hidden than this adds no gallery feature
     ground_match_radius_m: float = 3.0
     max_speed_mps: float = 3.0
-    accel_std: float = 2.5
+    accel_std: float = 1.5
     init_speed_std: float = 1.5
     reid_window_s: float = 0.0  #: lost-track memory: a deleted track's ID taken back (0: off)
     reid_max_cosine: float = 0.2

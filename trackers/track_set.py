@@ -127,11 +127,21 @@ class TrackSet:
         return self.image.states_to_boxes(self.image_x[rows])
 
     def correct(
-        self, rows: np.ndarray, cols: np.ndarray, detections: Detections, reupdate: bool
+        self,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        detections: Detections,
+        reupdate: bool,
+        noise_scale: np.ndarray | None = None,
+        remember: np.ndarray | None = None,
     ) -> None:
         """Update tracks ``rows`` with detections ``cols`` (matched pairs, same length).
 
-        The ground filter is updated only from detections with a known ground position. With
+        ``noise_scale`` ``(len(rows),)`` multiplies the box filter's measurement noise std of
+        each pair (the occlusion noise of the tracker, stage 5); None = 1. ``remember``
+        ``(len(rows),)`` bool: whether each pair's appearance feature joins the track's gallery
+        (None = all). The ground filter is
+        updated only from detections with a known ground position. With
         ``reupdate``, a filter whose last measurement is more than one frame old is re-run
         from its posterior at that measurement along the straight line to the new one, one
         virtual measurement per missed frame (OC-SORT's observation-centric re-update): a
@@ -143,6 +153,8 @@ class TrackSet:
         image = self.image
         z = image.boxes_to_measurements(detections.boxes[cols])
         R = image.measurement_noise(self.image_x[rows])
+        if noise_scale is not None:
+            R = R * (noise_scale**2)[:, None, None]
         gaps = self.time_since_update[rows] if reupdate else np.ones(len(rows), np.int64)
         self.image_x[rows], self.image_P[rows] = self._observe(
             image,
@@ -174,7 +186,8 @@ class TrackSet:
         self.det_index[rows] = cols
         self.score[rows] = detections.scores[cols]
         if detections.embeddings is not None:
-            for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+            keep = np.ones(len(rows), bool) if remember is None else remember
+            for r, c in zip(rows[keep].tolist(), cols[keep].tolist(), strict=True):
                 self.galleries[r].add(detections.embeddings[c])
 
     def _observe(

@@ -151,7 +151,8 @@ def test_zero_detections_then_people_appear() -> None:
         straight((-3.0, 1.0), (0.0, -0.5), visible=present_during(range(25, 80))),
     ]
     scene = make_scene(people, 80, seed=8)
-    tracker = DeepSortTracker(box_space=FLAT, n_init=3)
+    # the second person stands at the seam (box columns about 2010-2085 of 2048): boxes wrap
+    tracker = DeepSortTracker(box_space=BoxSpace(WIDTH), n_init=3)
     grid, outputs = run_tracker(tracker, scene)
     for f in range(20):
         assert len(outputs[f]) == 0 and outputs[f].frame_index == f
@@ -420,6 +421,8 @@ def test_max_age_in_seconds_follows_the_frame_rate() -> None:
         {"reid_window_s": -1.0},
         {"reid_max_cosine": 3.0},
         {"reid_speed_mps": -0.5},
+        {"occlusion_noise": -1.0},
+        {"occluded_feature_max": 1.5},
     ],
 )
 def test_bad_settings_are_user_errors(kwargs) -> None:
