@@ -35,8 +35,7 @@ Per frame (:meth:`DeepSortTracker.update`):
    fraction of the box's area inside the nearer box (the largest over the nearer boxes), so
    the filter keeps more of the walk it knew; and a box more than ``occluded_feature_max``
    hidden adds no appearance feature to its track's gallery (its colours are partly the
-   occluder's). A track found again after missed frames has its
-   filters re-run from their
+   occluder's). A track found again after missed frames has its filters re-run from their
    state at the last measurement along the straight line to the new one (OC-SORT's
    observation-centric re-update, ``reupdate``), instead of keeping the velocity and
    covariance it drifted into while coasting.
@@ -561,7 +560,8 @@ class DeepSortTracker:
         from above their feet) scored ``high_score`` or more; the largest such fraction."""
         boxes = detections.boxes
         iou = self.box_space.iou(boxes, boxes)
-        area = np.prod(boxes[:, 2:] - boxes[:, :2], axis=1)
+        # a degenerate (zero-area) box is hidden by nothing rather than by 0 / 0
+        area = np.maximum(np.prod(boxes[:, 2:] - boxes[:, :2], axis=1), 1e-9)
         # the protocol gives IoU only: intersection = IoU (A + B) / (1 + IoU), seam-aware
         inter = iou * (area[:, None] + area[None, :]) / (1.0 + iou)
         front = boxes[None, :, 3] > boxes[:, None, 3]

@@ -140,13 +140,12 @@ class TrackSet:
         ``noise_scale`` ``(len(rows),)`` multiplies the box filter's measurement noise std of
         each pair (the occlusion noise of the tracker, stage 5); None = 1. ``remember``
         ``(len(rows),)`` bool: whether each pair's appearance feature joins the track's gallery
-        (None = all). The ground filter is
-        updated only from detections with a known ground position. With
-        ``reupdate``, a filter whose last measurement is more than one frame old is re-run
-        from its posterior at that measurement along the straight line to the new one, one
-        virtual measurement per missed frame (OC-SORT's observation-centric re-update): a
-        track that coasted through an occlusion otherwise keeps the velocity and the wide
-        covariance it drifted into, and loses the person again a few frames later.
+        (None = all). The ground filter is updated only from detections with a known ground
+        position. With ``reupdate``, a filter whose last measurement is more than one frame
+        old is re-run from its posterior at that measurement along the straight line to the
+        new one, one virtual measurement per missed frame (OC-SORT's observation-centric
+        re-update): a track that coasted through an occlusion otherwise keeps the velocity and
+        the wide covariance it drifted into, and loses the person again a few frames later.
         """
         if len(rows) == 0:
             return

@@ -323,6 +323,10 @@ def test_the_occluded_fraction_counts_only_nearer_strong_boxes() -> None:
     weak = Detections.from_boxes([behind, nearer], [0.9, 0.1])
     np.testing.assert_allclose(tracker._occlusion(weak), [0.0, 0.0])
     assert tracker._occlusion(Detections.empty()).shape == (0,)
+    flat = Detections.from_boxes(
+        [[120.0, 100.0, 120.0, 200.0], nearer, [130.0, 150.0, 130.0, 150.0]]
+    )
+    np.testing.assert_array_equal(tracker._occlusion(flat), [0.0, 0.0, 0.0])  # no 0 / 0
 
 
 def test_the_occluded_fraction_is_measured_across_the_seam() -> None:
