@@ -2,8 +2,8 @@
 
 Depends on numpy, scipy and filterpy plus the leaf package :mod:`core` (value types, errors,
 registry); it knows nothing of video, cameras or panoramas except through the box space it is
-given (:class:`trackers.space.BoxSpace`: IoU and the seam's wrap; ``mplt.geometry.BoxSpace``
-implements it), so it does no box arithmetic of its own::
+given (:class:`trackers.space.BoxSpace`: IoU, covered fractions and the seam's wrap;
+``mplt.geometry.BoxSpace`` implements it), so it does no box arithmetic of its own::
 
     tracker = TRACKERS.get("deepsort")(box_space=space, mode="image", fps=25.0)
 """

@@ -313,8 +313,9 @@ class DeepSortTracker:
 
     Args:
         box_space: the box arithmetic of the detections' image (:class:`trackers.space.BoxSpace`:
-            IoU, and on a panorama the wrap of x at the seam); ``mplt.geometry.BoxSpace()``
-            for a flat image, ``camera.box_space`` for an mplt camera.
+            IoU, covered fractions, and on a panorama the wrap of x at the seam);
+            ``mplt.geometry.BoxSpace()`` for a flat image, ``camera.box_space`` for an mplt
+            camera.
         mode: ``"ground"`` tracks ground positions (needs ``Detections.ground_xy`` and
             ``ground_cov``); ``"image"`` tracks boxes in pixels.
         fps: frames per second of the detections' ``frame_index``; sets the Kalman time step
@@ -560,15 +561,11 @@ class DeepSortTracker:
         nearer detection (bottom edge lower in the image: standing people on the ground, seen
         from above their feet) scored ``high_score`` or more; the largest such fraction."""
         boxes = detections.boxes
-        iou = self.box_space.iou(boxes, boxes)
-        # a degenerate (zero-area) box is hidden by nothing rather than by 0 / 0
-        area = np.maximum(np.prod(boxes[:, 2:] - boxes[:, :2], axis=1), 1e-9)
-        # the protocol gives IoU only: intersection = IoU (A + B) / (1 + IoU), seam-aware
-        inter = iou * (area[:, None] + area[None, :]) / (1.0 + iou)
         front = boxes[None, :, 3] > boxes[:, None, 3]
         front &= (detections.scores >= self.high_score)[None, :]
         np.fill_diagonal(front, False)
-        return np.where(front, inter / area[:, None], 0.0).max(axis=1, initial=0.0)
+        covered = self.box_space.covered(boxes, boxes)
+        return np.where(front, covered, 0.0).max(axis=1, initial=0.0)
 
     def _duplicates(self, matched: np.ndarray) -> np.ndarray:
         """``(N,)`` bool: the coasting confirmed tracks that duplicate one of the confirmed

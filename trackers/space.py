@@ -20,6 +20,11 @@ class BoxSpace(Protocol):
         """``(A, B)`` IoU in [0, 1] of boxes ``a`` ``(A, 4)`` and ``b`` ``(B, 4)``."""
         ...
 
+    def covered(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """``(A, B)`` fraction in [0, 1] of each box of ``a`` that lies inside each box of
+        ``b`` (0 for an empty box of ``a``)."""
+        ...
+
     def wrap(self, boxes: np.ndarray) -> np.ndarray:
         """``(N, 4)`` boxes moved to their canonical place (``x1`` in ``[0, W)`` on a panorama),
         as a new array."""

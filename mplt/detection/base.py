@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import numpy as np
 
 from core.registry import Registry
-from mplt.geometry import box_iou, nms
+from mplt.geometry import covered_fraction, nms
 
 if TYPE_CHECKING:
     from mplt.config import DetectorConfig
@@ -86,27 +86,6 @@ def filter_height(boxes: np.ndarray, scores: np.ndarray, min_height_px: float) -
     """Drop boxes lower than ``min_height_px`` (too small to be a person worth tracking)."""
     keep = (boxes[:, 3] - boxes[:, 1]) >= min_height_px
     return boxes[keep], scores[keep]
-
-
-def covered_fraction(a: np.ndarray, b: np.ndarray, period: float | None = None) -> np.ndarray:
-    """Fraction of each box of ``a`` that lies inside each box of ``b``.
-
-    Derived from the (seam-aware) IoU: with areas ``A``, ``B`` and ``iou = I / (A + B - I)``
-    the intersection is ``I = iou (A + B) / (1 + iou)``.
-
-    Args:
-        a: ``(N, 4)`` xyxy pixels.
-        b: ``(M, 4)`` xyxy pixels.
-        period: panorama width or None.
-
-    Returns:
-        ``(N, M)`` float64 in [0, 1]; 0 for empty boxes of ``a``.
-    """
-    iou = box_iou(a, b, period)
-    area_a = np.maximum(a[:, 2] - a[:, 0], 0) * np.maximum(a[:, 3] - a[:, 1], 0)
-    area_b = np.maximum(b[:, 2] - b[:, 0], 0) * np.maximum(b[:, 3] - b[:, 1], 0)
-    inter = iou * (area_a[:, None] + area_b[None, :]) / (1.0 + iou)
-    return np.divide(inter, area_a[:, None], out=np.zeros_like(inter), where=area_a[:, None] > 0)
 
 
 def suppress(

@@ -121,6 +121,27 @@ def box_iou(a: np.ndarray, b: np.ndarray, period: float | None = None) -> np.nda
     return np.divide(inter, np.maximum(union, np.finfo(float).tiny, out=union), out=inter)
 
 
+def covered_fraction(a: np.ndarray, b: np.ndarray, period: float | None = None) -> np.ndarray:
+    """Fraction of each box of ``a`` that lies inside each box of ``b``.
+
+    Derived from the (seam-aware) :func:`box_iou`: with areas ``A``, ``B`` and
+    ``iou = I / (A + B - I)`` the intersection is ``I = iou (A + B) / (1 + iou)``.
+
+    Args:
+        a: ``(N, 4)`` xyxy pixels.
+        b: ``(M, 4)`` xyxy pixels.
+        period: panorama width or None.
+
+    Returns:
+        ``(N, M)`` float64 in [0, 1]; 0 for empty boxes of ``a``.
+    """
+    iou = box_iou(a, b, period)
+    area_a = np.maximum(a[:, 2] - a[:, 0], 0) * np.maximum(a[:, 3] - a[:, 1], 0)
+    area_b = np.maximum(b[:, 2] - b[:, 0], 0) * np.maximum(b[:, 3] - b[:, 1], 0)
+    inter = iou * (area_a[:, None] + area_b[None, :]) / (1.0 + iou)
+    return np.divide(inter, area_a[:, None], out=np.zeros_like(inter), where=area_a[:, None] > 0)
+
+
 def box_center_distance(a: np.ndarray, b: np.ndarray, period: float | None = None) -> np.ndarray:
     """Euclidean distance between box centres, the shortest way round on a panorama.
 
@@ -245,6 +266,11 @@ class BoxSpace:
     def iou(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """``(N, M)`` IoU of boxes ``a`` ``(N, 4)`` and ``b`` ``(M, 4)``; see :func:`box_iou`."""
         return box_iou(a, b, self.period)
+
+    def covered(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """``(N, M)`` fraction of each box of ``a`` inside each box of ``b``; see
+        :func:`covered_fraction`."""
+        return covered_fraction(a, b, self.period)
 
     def wrap(self, boxes: np.ndarray) -> np.ndarray:
         """``(N, 4)`` boxes with ``x1`` in ``[0, W)`` (a copy); see :func:`wrap_boxes`."""

@@ -7,8 +7,8 @@ import pytest
 
 from core.errors import UserError
 from mplt.detection import hog
-from mplt.detection.base import covered_fraction, suppress
-from mplt.geometry import box_iou
+from mplt.detection.base import suppress
+from mplt.geometry import box_iou, covered_fraction
 
 from .test_weights import tud_frame, tud_ground_truth
 
