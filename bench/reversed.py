@@ -37,13 +37,10 @@ FIELD = ("ByteTrack", "OC-SORT", "BoT-SORT", "DeepSORT + app")
 
 
 def _reversed_detections(seq: ct.Sequence, tmp: Path) -> tuple[Path, Path]:
-    """``seq``'s detection file with frames renumbered last first, rows sorted by frame, and
-    its colour features (``.npy``) in the same row order."""
-    lines = [line for line in seq.det.read_text().splitlines() if line.strip()]
-    frames = np.array([seq.frames + 1 - int(float(line.split(",", 1)[0])) for line in lines])
-    order = np.argsort(frames, kind="stable")
+    """``seq``'s detection file with frames renumbered last first, and its colour features
+    (``.npy``) in the same row order."""
     det = tmp / "det-reversed.txt"
-    det.write_text("".join(f"{frames[i]},{lines[i].split(',', 1)[1]}\n" for i in order))
+    order = lab.reversed_mot(seq.det, seq.frames, det)
     features = tmp / "features-reversed.npy"
     np.save(features, np.load(ct.embeddings(seq))[order])
     return det, features

@@ -157,16 +157,22 @@ def replay(
     return finisher.write(out.parent, camera)[0]
 
 
+def reversed_mot(src: Path, frames: int, out: Path) -> np.ndarray:
+    """Write the MOT rows of ``src`` (ground truth or detections) to ``out`` with their frames
+    numbered last first (frame ``f`` becomes ``frames + 1 - f``), sorted by the new frame;
+    returns the order of ``src``'s rows in ``out`` (to reorder anything aligned with them)."""
+    lines = [line for line in src.read_text().splitlines() if line.strip()]
+    new = np.array([frames + 1 - int(float(line.split(",", 1)[0])) for line in lines], np.int64)
+    order = np.argsort(new, kind="stable")
+    out.write_text("".join(f"{new[i]},{lines[i].split(',', 1)[1]}\n" for i in order))
+    return order
+
+
 def reversed_gt(seq: ct.Sequence, out: Path) -> Path:
-    """``seq``'s ground truth with its frames numbered last first (MOT frame ``f`` becomes
-    ``n + 1 - f``), the truth of a :func:`replay` with ``reverse``: the same people and boxes
-    met in the opposite order, another test of association on the same real detections."""
-    rows = []
-    for line in seq.gt.read_text().splitlines():
-        if line.strip():
-            frame, rest = line.split(",", 1)
-            rows.append(f"{seq.frames + 1 - int(float(frame))},{rest}")
-    out.write_text("\n".join(rows) + "\n")
+    """``seq``'s ground truth with its frames numbered last first, the truth of a
+    :func:`replay` with ``reverse``: the same people and boxes met in the opposite order,
+    another test of association on the same real detections."""
+    reversed_mot(seq.gt, seq.frames, out)
     return out
 
 
