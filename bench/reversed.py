@@ -61,8 +61,10 @@ def _field(seq: ct.Sequence, label: str, det: Path, features: Path, out: Path) -
     return out
 
 
-def _cell(score: tuple[float, float, int]) -> str:
-    return f"{score[0]:.1f} / {score[1]:.1f} / {score[2]}"
+def _cell(score: tuple[float, float, float]) -> str:
+    """HOTA / IDF1 / ID switches; a mean's switches with one decimal."""
+    idsw = score[2] if isinstance(score[2], int) else f"{score[2]:.1f}"
+    return f"{score[0]:.1f} / {score[1]:.1f} / {idsw}"
 
 
 def main() -> int:
@@ -145,10 +147,9 @@ def _report(rows: list[tuple[str, dict[str, tuple]]], seconds: float) -> str:
             f"| {best[0]} | {best[1]} |"
         )
     mean = {k: [np.mean(v[d], axis=0) for d in (0, 1)] for k, v in means.items()}
-    fmt = lambda m: f"{m[0]:.1f} / {m[1]:.1f} / {m[2]:.1f}"  # noqa: E731
     lines.append(
-        f"| mean | {fmt(mean['mplt'][0])} | {fmt(mean['mplt'][1])} "
-        f"| {fmt(mean['mplt, finished'][0])} | {fmt(mean['mplt, finished'][1])} | | |"
+        f"| mean | {_cell(mean['mplt'][0])} | {_cell(mean['mplt'][1])} "
+        f"| {_cell(mean['mplt, finished'][0])} | {_cell(mean['mplt, finished'][1])} | | |"
     )
     lines += ["", "Each tracker of the field, forward -> reversed:", ""]
     lines += ["| sequence | " + " | ".join(FIELD) + " |", "|---|" + "---|" * len(FIELD)]
