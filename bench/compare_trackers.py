@@ -65,7 +65,7 @@ import mplt
 from mplt.config import CameraConfig, EmbedderConfig
 from mplt.io.mot import read_mot
 from mplt.io.sources import open_source
-from mplt.synthetic import write_sequence
+from mplt.synthetic import BODY_RADIUS_M, write_sequence
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -97,8 +97,10 @@ NOTE = (
     "detections >= 0.3. Every tracker gets the same detections. HOTA / IDF1 / MOTA in %. "
     "BoxMOT's packaged score thresholds discard most YOLOv8s boxes on PETS (their scores are "
     "mostly 0.3-0.6), hence its low figures there. Ground error: PETS' ground truth places "
-    "people at their foot point, mplt at the body centre (`localize.foot_offset_m` 0.12 m "
-    "behind it). 'mplt, finished': `tracks_final.txt` of the same run (`mplt.finish`). The "
+    "people at their foot point, like mplt's default (`localize.foot_offset_m` 0); the "
+    "synthetic truth is the centre of each person's cylinder, so that suite runs mplt with "
+    f"`localize.foot_offset_m={BODY_RADIUS_M}` (their mean radius). 'mplt, finished': "
+    "`tracks_final.txt` of the same run (`mplt.finish`). The "
     "height auto / unknown suites differ for mplt only (the others see the same boxes)."
 )
 
@@ -334,7 +336,10 @@ def synthetic_suite(work: Path, noise: dict | None = None) -> list[Sequence]:
                 SYNTH_FPS,
                 SYNTH_FRAMES,
                 True,
-                overrides=(f"camera.height_m={CAMERA_HEIGHT}",),
+                overrides=(
+                    f"camera.height_m={CAMERA_HEIGHT}",
+                    f"localize.foot_offset_m={BODY_RADIUS_M}",
+                ),
                 camera_height=CAMERA_HEIGHT,
             )
         )

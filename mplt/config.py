@@ -84,7 +84,7 @@ class LocalizeConfig:
     pixel_std_frac: float = 0.05  #: box-edge noise that grows with the box height
     horizon_margin_deg: float = 3.0
     edge_margin_px: float = 2.0
-    foot_offset_m: float = 0.12
+    foot_offset_m: float = 0.0  #: foot point (real ground truth); body centres: ~0.12
     too_short_sigma: float = 4.0  #: boxes too short for a person where their feet are: no position
     foot_row_std_px: float = 1.5  #: a foot row's (mplt.feet) noise: hypot(px, frac * box height)
     foot_row_std_frac: float = 0.04

@@ -19,6 +19,7 @@ from mplt.io.sources import open_source
 from mplt.pipeline import PanoramaTracker, run_track
 from mplt.render import render_run
 from mplt.render.run import load_run
+from mplt.synthetic import BODY_RADIUS_M
 from tests.conftest import (
     CLIP_CAMERA_HEIGHT,
     CLIP_FRAMES,
@@ -500,7 +501,10 @@ def _median_error(dets: Detections, truth: np.ndarray) -> float:
 
 def test_held_back_frames_are_localized_with_the_settled_height(pano_clip):
     video, det_file, gt = pano_clip
-    cfg = updated(TrackConfig(), {"camera.height_m": "auto"})
+    # the synthetic truth is the body centre: the localizer says so to be compared with it
+    cfg = updated(
+        TrackConfig(), {"camera.height_m": "auto", "localize.foot_offset_m": BODY_RADIUS_M}
+    )
     given = read_mot_detections(det_file)
     done, first_out = [], None
     with open_source(str(video)) as source:

@@ -17,10 +17,11 @@ occlusion; boxes are the exact silhouettes; everything is seeded.
 from mplt.synthetic.detections import DetectionNoise, occlusion_visibility, synthesize_detections
 from mplt.synthetic.render import Rendered, person_boxes, render, render_frame
 from mplt.synthetic.scenarios import DEFAULT_PEOPLE, SCENARIOS, make_scene
-from mplt.synthetic.scene import Scene, orbiting_scene
+from mplt.synthetic.scene import BODY_RADIUS_M, Scene, orbiting_scene
 from mplt.synthetic.sequence import ground_truth_rows, write_sequence
 
 __all__ = [
+    "BODY_RADIUS_M",
     "DEFAULT_PEOPLE",
     "SCENARIOS",
     "DetectionNoise",

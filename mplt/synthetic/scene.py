@@ -14,6 +14,10 @@ import numpy as np
 #: Body parts drawn by the renderer, rows of :attr:`Scene.colours`.
 LEGS, TORSO, SKIN, HAIR = range(4)
 
+#: Mean body radius of the people, metres: their ground truth is the cylinder's centre, this
+#: far behind the foot point a box bottom shows (``localize.foot_offset_m`` for that truth).
+BODY_RADIUS_M = 0.22
+
 # Realistic palettes (RGB) the clothing and skin colours are drawn from, jittered per person.
 _SKIN = np.array(
     [[255, 219, 172], [241, 194, 125], [224, 172, 105], [198, 134, 66], [141, 85, 36], [94, 60, 40]]
@@ -94,7 +98,7 @@ def sample_looks(
     n = len(groups)
     heights = np.clip(rng.normal(1.72, 0.09, n), 1.50, 1.98)
     # Taller people are a little broader.
-    radii = np.clip(0.22 + 0.12 * (heights - 1.72) + rng.normal(0.0, 0.012, n), 0.18, 0.27)
+    radii = np.clip(BODY_RADIUS_M + 0.12 * (heights - 1.72) + rng.normal(0.0, 0.012, n), 0.18, 0.27)
     colours = np.empty((n, 4, 3))
     colours[:, SKIN] = _jitter(rng, _SKIN[rng.integers(len(_SKIN), size=n)], 6.0)
     colours[:, HAIR] = _jitter(rng, _HAIR[rng.integers(len(_HAIR), size=n)], 8.0)
