@@ -152,6 +152,7 @@ class TrackerConfig:
     duplicate_iou: float = 0.85  #: a coasting track overlapping a matched one this much goes
     occlusion_noise: float = 5.0  #: box noise std x (1 + this x fraction hidden by a nearer box)
     occluded_feature_max: float = 0.2  #: a box more hidden than this adds no gallery feature
+    merged_boxes: bool = True  #: a box holding an unmatched neighbour's prediction counts as hidden
     ground_match_radius_m: float = 3.0
     max_speed_mps: float = 3.0
     accel_std: float = 1.5

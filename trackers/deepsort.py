@@ -35,7 +35,11 @@ Per frame (:meth:`DeepSortTracker.update`):
    fraction of the box's area inside the nearer box (the largest over the nearer boxes), so
    the filter keeps more of the walk it knew; and a box more than ``occluded_feature_max``
    hidden adds no appearance feature to its track's gallery (its colours are partly the
-   occluder's). A track found again after missed frames has its filters re-run from their
+   occluder's). A box that holds most of the predicted box of another confirmed track seen in
+   the previous frame and unmatched in this one (``merged_boxes``) likely boxes two people
+   walking together or crossing: it counts as hidden by that fraction, with the same noise
+   and gallery rule, so the track that has it keeps its own walk and colours while the other
+   coasts inside it. A track found again after missed frames has its filters re-run from their
    state at the last measurement along the straight line to the new one (OC-SORT's
    observation-centric re-update, ``reupdate``), instead of keeping the velocity and
    covariance it drifted into while coasting.
@@ -47,7 +51,10 @@ Per frame (:meth:`DeepSortTracker.update`):
    or at once when its box overlaps that of a confirmed track matched in this frame by
    ``duplicate_iou`` or more (ByteTrack's duplicate removal): two tracks on one person take
    the person's box in turns, a switch each time. Of the two the older ID (confirmed first)
-   lives on, with the matched track's state and the older one's appearance gallery.
+   lives on, with the matched track's state and the older one's appearance gallery. A pair
+   that had boxes of their own (IoU below ``duplicate_iou``) in the frame the coasting one was
+   last seen in is two people, not one person twice, and is left alone: the one who lost the
+   box to a merged box of both coasts until they part (it was removed as a duplicate before).
    The frames of a track before its confirmation are kept for offline back-filling
    (:meth:`DeepSortTracker.take_early_frames`, used by ``mplt.finish``).
 7. Lost-track memory (``reid_window_s``, off by default): a deleted confirmed track is
@@ -357,6 +364,9 @@ class DeepSortTracker:
             filter with its noise std times ``1 + occlusion_noise * f`` (stage 5); 0 = off.
         occluded_feature_max: a matched box hidden by a larger fraction ``f`` than this adds
             no feature to its track's appearance gallery (stage 5); 1 = every box adds one.
+        merged_boxes: a matched box that holds the predicted box of another confirmed track
+            seen in the previous frame and unmatched now (by a fraction ``f`` of that box's
+            area) is treated like a box hidden by ``f`` (stage 5): it likely boxes two people.
         ground_match_radius_m: ground mode, stage 1: largest distance in metres between a
             track's predicted position and a detection one frame after its last match.
         max_speed_mps: ground mode, stage 1: that radius grows by this many metres per second
@@ -398,6 +408,7 @@ class DeepSortTracker:
         duplicate_iou: float = 0.85,
         occlusion_noise: float = 5.0,
         occluded_feature_max: float = 0.2,
+        merged_boxes: bool = True,
         ground_match_radius_m: float = 3.0,
         max_speed_mps: float = 3.0,
         accel_std: float = 1.5,
@@ -478,6 +489,7 @@ class DeepSortTracker:
         )
         self.occlusion_noise = float(occlusion_noise)
         self.occluded_feature_max = float(occluded_feature_max)
+        self.merged_boxes = bool(merged_boxes)
         self.ground_match_radius_m = float(ground_match_radius_m)
         self.max_speed_mps = float(max_speed_mps)
         _check(
@@ -528,6 +540,8 @@ class DeepSortTracker:
         scale = remember = None
         if len(matches) and (self.occlusion_noise > 0 or self.occluded_feature_max < 1):
             hidden = self._occlusion(detections)[matches[:, 1]]
+            if self.merged_boxes:
+                hidden = np.maximum(hidden, self._merged(detections, matches, steps))
             scale = 1.0 + self.occlusion_noise * hidden
             remember = hidden <= self.occluded_feature_max
         tracks.correct(matches[:, 0], matches[:, 1], detections, self.reupdate, scale, remember)
@@ -554,7 +568,16 @@ class DeepSortTracker:
         tracks.record_early(new_rows, detections.frame_index)
         if self.n_init <= 1 or (first and self.confirm_first_frame):
             self._confirm(new_rows, detections.frame_index)
+        self._mark_apart(detections)
         return self._output(detections.frame_index)
+
+    def _mark_apart(self, detections: Detections) -> None:
+        """Note which tracks matched in this frame had boxes of their own (IoU below
+        ``duplicate_iou``): the duplicate removal of a later frame leaves such a pair alone."""
+        tracks = self._tracks
+        rows = np.flatnonzero(tracks.time_since_update == 0)
+        boxes = detections.boxes[tracks.det_index[rows]]
+        tracks.mark_apart(rows, self.box_space.iou(boxes, boxes) < self.duplicate_iou)
 
     def _occlusion(self, detections: Detections) -> np.ndarray:
         """``(N,)`` fraction in [0, 1] of each detection box's area inside the box of a
@@ -566,6 +589,24 @@ class DeepSortTracker:
         np.fill_diagonal(front, False)
         covered = self.box_space.covered(boxes, boxes)
         return np.where(front, covered, 0.0).max(axis=1, initial=0.0)
+
+    def _merged(self, detections: Detections, matches: np.ndarray, steps: int) -> np.ndarray:
+        """``(len(matches),)`` fraction in [0, 1] of the predicted box of another confirmed
+        track that lies inside each matched detection's box, the largest over the confirmed
+        tracks seen in the previous frame (``steps`` frames ago) and unmatched in this one:
+        their person is most likely inside that box too (two people walking together or
+        crossing, boxed as one). Tracks unseen for longer are left out: their predictions
+        drift, and a box would seem to hold people who have walked elsewhere."""
+        tracks = self._tracks
+        others = tracks.confirmed & (tracks.time_since_update <= steps)
+        others[matches[:, 0]] = False
+        rows = np.flatnonzero(others)
+        if not len(rows):
+            return np.zeros(len(matches))
+        inside = self.box_space.covered(
+            tracks.predicted_boxes(rows), detections.boxes[matches[:, 1]]
+        )
+        return inside.max(axis=0)
 
     def _duplicates(self, matched: np.ndarray) -> np.ndarray:
         """``(N,)`` bool: the coasting confirmed tracks that duplicate one of the confirmed
@@ -585,6 +626,8 @@ class DeepSortTracker:
         for i, j in pairs.tolist():
             m, c = int(matched[i]), int(coasting[j])
             if m in taken or c in taken:
+                continue
+            if tracks.seen_apart(m, c):  # two people boxed alike, not one person twice
                 continue
             taken.update((m, c))
             if tracks.ids[c] < tracks.ids[m]:

@@ -385,3 +385,60 @@ def test_a_box_hidden_behind_a_nearer_one_adds_no_feature_to_the_gallery(feature
     assert hidden_frames == 4
     assert len(galleries[1]) == 13
     assert len(galleries[0]) == 13 - (hidden_frames if feature_max < 1 else 0)
+
+
+# -- two people boxed as one ------------------------------------------------------------------
+
+
+def _crossing(f: int) -> tuple[Detections, int]:
+    """A (40 px wide) walks right at 8 px a frame, B left at 6 px a frame; while their centres
+    are less than 30 px apart (frames 13-16) the detector boxes both as one, and that box's
+    colours are a mix of theirs. Returns the frame's detections (A first when apart) and the
+    number of people in the merged box (0 when apart)."""
+    a = [100.0 + 8.0 * f, 100.0, 140.0 + 8.0 * f, 200.0]
+    b = [300.0 - 6.0 * f, 104.0, 340.0 - 6.0 * f, 208.0]
+    colour_a = np.array([1.0, 0.6, 0.0], np.float32) / np.hypot(1.0, 0.6)
+    colour_b = colour_a[[1, 0, 2]]
+    if abs(0.5 * (a[0] + a[2]) - 0.5 * (b[0] + b[2])) < 30.0:
+        box = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
+        mixed = (colour_a + colour_b) / np.linalg.norm(colour_a + colour_b)
+        return Detections.from_boxes([box], [0.9], frame_index=f).replace(embeddings=mixed[None]), 2
+    dets = Detections.from_boxes([a, b], [0.9, 0.9], frame_index=f)
+    return dets.replace(embeddings=np.stack([colour_a, colour_b])), 0
+
+
+@pytest.mark.parametrize("merged_boxes", [True, False])
+def test_two_people_boxed_as_one_keep_their_ids_after_they_part(merged_boxes) -> None:
+    """The track that loses the box to its neighbour coasts while the two are one box; it is
+    not taken for a duplicate of the one that has it (their boxes overlap by more than
+    ``duplicate_iou``), since the two had boxes of their own before: after they part each ID
+    is back on its person."""
+    tracker = DeepSortTracker(box_space=FLAT, mode="image", fps=10.0, merged_boxes=merged_boxes)
+    for f in range(30):
+        dets, merged = _crossing(f)
+        out = tracker.update(dets)
+        if merged:
+            assert sorted(out.ids.tolist()) == [1, 2]  # one matched, one coasting
+    confirmed = out.states == TrackState.CONFIRMED
+    pairs = zip(out.ids[confirmed].tolist(), out.detection_indices[confirmed].tolist(), strict=True)
+    assert dict(pairs) == {1: 0, 2: 1}  # A (detection 0) has ID 1 again, B ID 2
+
+
+@pytest.mark.parametrize("merged_boxes", [True, False])
+def test_a_box_holding_a_neighbour_adds_no_feature_to_the_gallery(merged_boxes) -> None:
+    """The first merged box holds the predicted box of B, seen in the previous frame and
+    unmatched now: with ``merged_boxes`` it counts as hidden by that fraction and its mixed
+    colours stay out of the matched track's gallery. B unseen for longer no longer counts
+    (its prediction drifts), so the later merged boxes add their feature."""
+    tracker = DeepSortTracker(box_space=FLAT, mode="image", fps=10.0, merged_boxes=merged_boxes)
+    before = None
+    merged_frames = 0
+    for f in range(17):
+        dets, merged = _crossing(f)
+        if merged and before is None:
+            before = [len(g) for g in tracker._tracks.galleries]
+        merged_frames += merged > 0
+        tracker.update(dets)
+    assert merged_frames == 4
+    added = sum(len(g) for g in tracker._tracks.galleries) - sum(before)
+    assert added == merged_frames - (1 if merged_boxes else 0)
