@@ -48,10 +48,9 @@ class TrackSet:
             (N, 0), (N, 0, 0) in image mode.
         image_x, image_P: (N, 8), (N, 8, 8) box Kalman states (cx, cy, w, h, v...), px, px/s.
         galleries: N :class:`FeatureGallery`.
-        serial: (N,) int64 numbers that tell the tracks of this set apart (unlike ``ids``,
-            tentative tracks have one too; never reused).
-        apart: N frozensets: the ``serial`` of each track matched in the frame of this
-            track's last match to a box clearly its own (:meth:`mark_apart`).
+        matched_bits: (N,) uint64, bit ``k`` set when the track was matched ``k`` frames ago.
+        twinned: (N,) bool, whether the box of the track's last match had a twin, another
+            matched box much like it (:meth:`mark_twins`).
         early: N lists of the frames of a tentative track (see :meth:`record_early`); None
             once confirmed.
         seen_*: each filter's posterior right after its last measurement, that measurement
@@ -77,7 +76,8 @@ class TrackSet:
         "seen_ground_P",
         "seen_ground",
         "seen_ground_gap",
-        "serial",
+        "matched_bits",
+        "twinned",
     )
 
     def __init__(
@@ -107,9 +107,8 @@ class TrackSet:
         self.seen_ground_P = np.zeros((0, g, g))
         self.seen_ground = np.zeros((0, 2 if g else 0))
         self.seen_ground_gap = np.zeros(0, np.int64)
-        self.serial = np.zeros(0, np.int64)
-        self._next_serial = 0
-        self.apart: list[frozenset[int]] = []
+        self.matched_bits = np.zeros(0, np.uint64)
+        self.twinned = np.zeros(0, bool)
         self.galleries: list[FeatureGallery] = []
         self.early: list[list[EarlyFrame] | None] = []
         self._frame_dt = 0.0
@@ -127,6 +126,9 @@ class TrackSet:
             self.ground_x, self.ground_P = self.ground.predict(self.ground_x, self.ground_P, dt)
         self.time_since_update += steps
         self.seen_ground_gap += steps
+        self.matched_bits <<= np.uint64(min(steps, 63))
+        if steps >= 64:
+            self.matched_bits[:] = 0
         self._frame_dt = dt / steps
 
     def predicted_boxes(self, rows: np.ndarray) -> np.ndarray:
@@ -134,19 +136,19 @@ class TrackSet:
         before :meth:`correct`, the posterior after it), seam-unwrapped when periodic."""
         return self.image.states_to_boxes(self.image_x[rows])
 
-    def mark_apart(self, rows: np.ndarray, apart: np.ndarray) -> None:
-        """Note for the tracks ``rows``, all matched in this frame, which of the others had a
-        box of their own: ``apart`` ``(len(rows), len(rows))`` bool, symmetric (e.g. their
-        boxes' IoU below a duplicate threshold). Two such tracks are two people, however
-        alike their boxes become later (:meth:`seen_apart`)."""
-        serials = self.serial[rows]
-        for k, r in enumerate(rows.tolist()):
-            self.apart[r] = frozenset(serials[apart[k]].tolist())
+    def mark_twins(self, rows: np.ndarray, twinned: np.ndarray) -> None:
+        """Note whether each of the tracks ``rows``, all matched in this frame, had a twin box
+        (``twinned`` ``(len(rows),)`` bool: another matched box much like its own, e.g. by IoU
+        above a duplicate threshold)."""
+        self.twinned[rows] = twinned
 
     def seen_apart(self, a: int, b: int) -> bool:
-        """Whether row ``a`` had a box of its own, apart from that of row ``b``, in the frame
-        ``b`` was last matched in."""
-        return int(self.serial[a]) in self.apart[b]
+        """Whether row ``a`` was matched too in the frame row ``b`` was last matched in (up to
+        63 frames back), with ``b``'s box no twin of another: then the two had boxes of their
+        own at once and are two people, however alike their boxes become later."""
+        k = int(self.time_since_update[b])
+        matched = k < 64 and bool((int(self.matched_bits[a]) >> k) & 1)
+        return matched and not bool(self.twinned[b])
 
     def correct(
         self,
@@ -203,6 +205,7 @@ class TrackSet:
             self.seen_ground[g_rows] = zg
             self.seen_ground_gap[g_rows] = 0
         self.time_since_update[rows] = 0
+        self.matched_bits[rows] |= np.uint64(1)
         self.hits[rows] += 1
         self.det_index[rows] = cols
         self.score[rows] = detections.scores[cols]
@@ -273,7 +276,8 @@ class TrackSet:
             "confirmed": np.zeros(n, bool),
             "hits": np.ones(n, np.int64),
             "time_since_update": np.zeros(n, np.int64),
-            "serial": np.arange(self._next_serial, self._next_serial + n),
+            "matched_bits": np.ones(n, np.uint64),
+            "twinned": np.zeros(n, bool),
             "det_index": np.asarray(cols, np.int64),
             "score": detections.scores[cols],
             "ground_x": ground_x,
@@ -284,9 +288,7 @@ class TrackSet:
         first = len(self)
         for name in self._ARRAYS:
             setattr(self, name, np.concatenate([getattr(self, name), new[name]]))
-        self._next_serial += n
         self.galleries.extend(galleries)
-        self.apart.extend(frozenset() for _ in range(n))
         self.early.extend([] for _ in range(n))
         return np.arange(first, first + n)
 
@@ -298,7 +300,6 @@ class TrackSet:
             setattr(self, name, getattr(self, name)[mask])
         self.galleries = [g for g, k in zip(self.galleries, mask.tolist(), strict=True) if k]
         self.early = [e for e, k in zip(self.early, mask.tolist(), strict=True) if k]
-        self.apart = [a for a, k in zip(self.apart, mask.tolist(), strict=True) if k]
 
     def record_early(self, rows: np.ndarray, frame_index: int) -> None:
         """Remember this frame's box, position, score and detection of the tentative tracks
