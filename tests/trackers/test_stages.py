@@ -442,3 +442,20 @@ def test_a_box_holding_a_neighbour_adds_no_feature_to_the_gallery(merged_boxes) 
     assert merged_frames == 4
     added = sum(len(g) for g in tracker._tracks.galleries) - sum(before)
     assert added == merged_frames - (1 if merged_boxes else 0)
+
+
+@pytest.mark.parametrize("merged_boxes", [True, False])
+def test_a_box_holding_a_neighbour_is_found_across_the_seam(merged_boxes) -> None:
+    """On a 1000 px panorama A stands left of the seam and B right of it; one box across the
+    seam then holds both: it is matched to one of them and, holding all of the other's
+    predicted box, adds no feature to its gallery (with ``merged_boxes``)."""
+    space = BoxSpace(period=1000.0)
+    tracker = DeepSortTracker(box_space=space, mode="image", fps=10.0, merged_boxes=merged_boxes)
+    colours = np.eye(3, dtype=np.float32)[:2]
+    apart = Detections.from_boxes([[955.0, 100.0, 995.0, 200.0], [5.0, 100.0, 45.0, 200.0]])
+    for f in range(3):
+        tracker.update(apart.replace(frame_index=f, embeddings=colours))
+    both = Detections.from_boxes([[955.0, 100.0, 1045.0, 200.0]], [0.9], frame_index=3)
+    out = tracker.update(both.replace(embeddings=colours.mean(axis=0, keepdims=True)))
+    assert sorted(out.ids.tolist()) == [1, 2] and (out.detection_indices == 0).sum() == 1
+    assert sum(len(g) for g in tracker._tracks.galleries) == (6 if merged_boxes else 7)
