@@ -153,6 +153,7 @@ class TrackerConfig:
     occlusion_noise: float = 5.0  #: box noise std x (1 + this x fraction hidden by a nearer box)
     occluded_feature_max: float = 0.2  #: a box more hidden than this adds no gallery feature
     merged_boxes: bool = True  #: a box holding an unmatched neighbour's prediction counts as hidden
+    wide_box_ratio: float = 1.2  #: a box this much wider (w/h) than its track's counts as hidden
     ground_match_radius_m: float = 3.0
     max_speed_mps: float = 3.0
     accel_std: float = 1.5

@@ -381,6 +381,10 @@ class DeepSortTracker:
         merged_boxes: a matched box that holds the predicted box of another confirmed track
             seen in the previous frame and unmatched now (by a fraction ``f`` of that box's
             area) is treated like a box hidden by ``f`` (stage 5): it likely boxes two people.
+        wide_box_ratio: a matched box whose width-to-height ratio exceeds that of its track's
+            predicted box by more than this factor is treated like a box hidden by its excess
+            width, ``f = 1 - ratio_track / ratio_box`` (stage 5): it boxes more than the
+            person (a neighbour, a group). 0 = off.
         ground_match_radius_m: ground mode, stage 1: largest distance in metres between a
             track's predicted position and a detection one frame after its last match.
         max_speed_mps: ground mode, stage 1: that radius grows by this many metres per second
@@ -423,6 +427,7 @@ class DeepSortTracker:
         occlusion_noise: float = 5.0,
         occluded_feature_max: float = 0.2,
         merged_boxes: bool = True,
+        wide_box_ratio: float = 1.2,
         ground_match_radius_m: float = 3.0,
         max_speed_mps: float = 3.0,
         accel_std: float = 1.5,
@@ -504,6 +509,11 @@ class DeepSortTracker:
         self.occlusion_noise = float(occlusion_noise)
         self.occluded_feature_max = float(occluded_feature_max)
         self.merged_boxes = bool(merged_boxes)
+        _check(
+            wide_box_ratio == 0 or wide_box_ratio >= 1,
+            f"tracker wide_box_ratio must be 0 (off) or >= 1, got {wide_box_ratio}",
+        )
+        self.wide_box_ratio = float(wide_box_ratio)
         self.ground_match_radius_m = float(ground_match_radius_m)
         self.max_speed_mps = float(max_speed_mps)
         _check(
@@ -556,6 +566,8 @@ class DeepSortTracker:
             hidden = self._occlusion(detections)[matches[:, 1]]
             if self.merged_boxes:
                 hidden = np.maximum(hidden, self._merged(detections, matches, steps))
+            if self.wide_box_ratio > 0:
+                hidden = np.maximum(hidden, self._excess_width(detections, matches))
             scale = 1.0 + self.occlusion_noise * hidden
             remember = hidden <= self.occluded_feature_max
         tracks.correct(matches[:, 0], matches[:, 1], detections, self.reupdate, scale, remember)
@@ -623,6 +635,24 @@ class DeepSortTracker:
             tracks.predicted_boxes(rows), detections.boxes[matches[:, 1]]
         )
         return inside.max(axis=0)
+
+    def _excess_width(self, detections: Detections, matches: np.ndarray) -> np.ndarray:
+        """``(len(matches),)`` fraction in [0, 1) of each matched detection box's width beyond
+        what its track's predicted box shape gives at the detection's height,
+        ``1 - ratio_track / ratio_box`` (width-to-height ratios), where ``ratio_box`` exceeds
+        ``ratio_track`` by more than ``wide_box_ratio``; 0 elsewhere. A person's outline
+        changes little from frame to frame; a box that suddenly grows wider also boxes a
+        neighbour or a group."""
+        predicted = self._tracks.predicted_boxes(matches[:, 0])
+        boxes = detections.boxes[matches[:, 1]]
+
+        def ratio(b: np.ndarray) -> np.ndarray:
+            return (b[:, 2] - b[:, 0]) / np.maximum(b[:, 3] - b[:, 1], 1e-9)
+
+        track, box = ratio(predicted), ratio(boxes)
+        wide = box > self.wide_box_ratio * track
+        excess = 1.0 - np.divide(track, box, out=np.ones_like(box), where=box > 0)
+        return np.where(wide, np.clip(excess, 0.0, 1.0), 0.0)
 
     def _duplicates(self, matched: np.ndarray) -> np.ndarray:
         """``(N,)`` bool: the coasting confirmed tracks that duplicate one of the confirmed

@@ -423,6 +423,7 @@ def test_max_age_in_seconds_follows_the_frame_rate() -> None:
         {"reid_speed_mps": -0.5},
         {"occlusion_noise": -1.0},
         {"occluded_feature_max": 1.5},
+        {"wide_box_ratio": 0.5},
     ],
 )
 def test_bad_settings_are_user_errors(kwargs) -> None:

@@ -430,7 +430,9 @@ def test_a_box_holding_a_neighbour_adds_no_feature_to_the_gallery(merged_boxes) 
     unmatched now: with ``merged_boxes`` it counts as hidden by that fraction and its mixed
     colours stay out of the matched track's gallery. B unseen for longer no longer counts
     (its prediction drifts), so the later merged boxes add their feature."""
-    tracker = DeepSortTracker(box_space=FLAT, mode="image", fps=10.0, merged_boxes=merged_boxes)
+    tracker = DeepSortTracker(  # the merged box is wide too: that rule off, to see this one
+        box_space=FLAT, mode="image", fps=10.0, merged_boxes=merged_boxes, wide_box_ratio=0
+    )
     before = None
     merged_frames = 0
     for f in range(17):
@@ -450,7 +452,9 @@ def test_a_box_holding_a_neighbour_is_found_across_the_seam(merged_boxes) -> Non
     seam then holds both: it is matched to one of them and, holding all of the other's
     predicted box, adds no feature to its gallery (with ``merged_boxes``)."""
     space = BoxSpace(period=1000.0)
-    tracker = DeepSortTracker(box_space=space, mode="image", fps=10.0, merged_boxes=merged_boxes)
+    tracker = DeepSortTracker(
+        box_space=space, mode="image", fps=10.0, merged_boxes=merged_boxes, wide_box_ratio=0
+    )
     colours = np.eye(3, dtype=np.float32)[:2]
     apart = Detections.from_boxes([[955.0, 100.0, 995.0, 200.0], [5.0, 100.0, 45.0, 200.0]])
     for f in range(3):
@@ -459,3 +463,28 @@ def test_a_box_holding_a_neighbour_is_found_across_the_seam(merged_boxes) -> Non
     out = tracker.update(both.replace(embeddings=colours.mean(axis=0, keepdims=True)))
     assert sorted(out.ids.tolist()) == [1, 2] and (out.detection_indices == 0).sum() == 1
     assert sum(len(g) for g in tracker._tracks.galleries) == (6 if merged_boxes else 7)
+
+
+@pytest.mark.parametrize("ratio", [1.2, 0.0])
+def test_a_box_suddenly_wider_than_its_track_is_trusted_less(ratio) -> None:
+    """A person stands still, boxed 40 x 100 px; then the detector boxes them with a
+    neighbour, 80 px wide (twice the track's width-to-height ratio: half the box is excess).
+    With ``wide_box_ratio`` that box adds no gallery feature and moves the track's box less;
+    a box 10 % wider (below the ratio) is an ordinary one."""
+    tracker = DeepSortTracker(box_space=FLAT, mode="image", fps=10.0, wide_box_ratio=ratio)
+    colour = np.array([[1.0, 0.0, 0.0]], np.float32)
+    person = [100.0, 100.0, 140.0, 200.0]
+    for f in range(10):
+        tracker.update(
+            Detections.from_boxes([person], [0.9], frame_index=f).replace(embeddings=colour)
+        )
+    wide = Detections.from_boxes([[100.0, 100.0, 180.0, 200.0]], [0.9], frame_index=10)
+    excess = tracker._excess_width(wide, np.array([[0, 0]]))
+    np.testing.assert_allclose(excess, [0.5], atol=0.01)  # the measure; used when ratio > 0
+    out = tracker.update(wide.replace(embeddings=colour))
+    width = out.boxes[0, 2] - out.boxes[0, 0]
+    assert len(tracker._tracks.galleries[0]) == (10 if ratio else 11)
+    assert (width < 55.0) if ratio else (width > 70.0)  # 53 against 74 px
+    slightly = Detections.from_boxes([[100.0, 100.0, 144.0, 200.0]], [0.9], frame_index=11)
+    tracker.update(slightly.replace(embeddings=colour))
+    assert len(tracker._tracks.galleries[0]) == (11 if ratio else 12)
