@@ -254,7 +254,7 @@ alone 44.7, the gallery rule alone 44.7, the ground covariance inflated as well 
 tentative neighbours too 44.4, a neighbour kept while it stays inside a merged box 43.8-44.3.
 
 Wide boxes (``wide_box_ratio`` 1.2, stage 5), on top: streaming 44.9 / 68.2 / 10.0 -> 45.7 /
-69.1 / 9.8 (forward 47.3 / 72.3 / 9.8 -> 47.3 / 72.2 / 9.9, reversed 42.6 / 64.1 / 10.2 -> 44.0 /
+69.1 / 9.8 (forward 47.3 / 72.3 / 9.8 -> 47.4 / 72.2 / 9.9, reversed 42.6 / 64.1 / 10.2 -> 44.0 /
 65.9 / 9.6), finished 48.3 / 70.2 / 8.0 -> 49.0 / 70.9 / 8.2; PETS perspective reversed 37.6 ->
 41.8, PETS 360 without a camera height forward 43.7 -> 41.2. Ratio 1.1 / 1.15 / 1.3 / 1.4 /
 1.5: 45.6 / 45.6 / 45.4 / 45.1 / 44.8; noise alone 45.5, gallery rule alone 45.1; narrow boxes
