@@ -41,10 +41,10 @@ Per frame (:meth:`DeepSortTracker.update`):
    and gallery rule, so the track that has it keeps its own walk and colours while the other
    coasts inside it. So does a box whose width-to-height ratio exceeds its track's predicted
    box's by more than ``wide_box_ratio``, by its excess width ``1 - ratio_track /
-   ratio_box``: it boxes more than the person. A track found again after missed frames has its filters re-run from their
-   state at the last measurement along the straight line to the new one (OC-SORT's
-   observation-centric re-update, ``reupdate``), instead of keeping the velocity and
-   covariance it drifted into while coasting.
+   ratio_box``: it boxes more than the person. A track found again after missed frames has
+   its filters re-run from their state at the last measurement along the straight line to
+   the new one (OC-SORT's observation-centric re-update, ``reupdate``), instead of keeping
+   the velocity and covariance it drifted into while coasting.
 6. Unmatched detections with ``score >= min_score_new_track`` start tentative tracks; a
    tentative track is confirmed after ``n_init`` consecutive hits and deleted on its first miss
    (the first update's tracks are confirmed at once, ``confirm_first_frame``: no earlier frame
