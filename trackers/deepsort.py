@@ -611,6 +611,8 @@ class DeepSortTracker:
         """Note which tracks matched in this frame had a twin box (another matched box by
         ``duplicate_iou`` or more): the duplicate removal of a later frame leaves a pair
         matched together alone unless the coasting one's last box was such a twin."""
+        if self.duplicate_iou <= 0:  # no duplicate removal: nothing to leave alone
+            return
         tracks = self._tracks
         rows = np.flatnonzero(tracks.time_since_update == 0)
         boxes = detections.boxes[tracks.det_index[rows]]
@@ -653,16 +655,12 @@ class DeepSortTracker:
         ``ratio_track`` by more than ``wide_box_ratio``; 0 elsewhere. A person's outline
         changes little from frame to frame; a box that suddenly grows wider also boxes a
         neighbour or a group."""
-        predicted = self._tracks.predicted_boxes(matches[:, 0])
-        boxes = detections.boxes[matches[:, 1]]
-
-        def ratio(b: np.ndarray) -> np.ndarray:
-            return (b[:, 2] - b[:, 0]) / np.maximum(b[:, 3] - b[:, 1], 1e-9)
-
-        track, box = ratio(predicted), ratio(boxes)
+        track_wh = self._tracks.image_x[matches[:, 0], 2:4]  # predicted (w, h), px
+        box_wh = self._image.boxes_to_measurements(detections.boxes[matches[:, 1]])[:, 2:4]
+        track = track_wh[:, 0] / np.maximum(track_wh[:, 1], 1e-9)
+        box = box_wh[:, 0] / np.maximum(box_wh[:, 1], 1e-9)
         wide = box > self.wide_box_ratio * track
-        excess = 1.0 - np.divide(track, box, out=np.ones_like(box), where=box > 0)
-        return np.where(wide, np.clip(excess, 0.0, 1.0), 0.0)
+        return np.where(wide, np.clip(1.0 - track / np.where(wide, box, 1.0), 0.0, 1.0), 0.0)
 
     def _duplicates(self, matched: np.ndarray) -> np.ndarray:
         """``(N,)`` bool: the coasting confirmed tracks that duplicate one of the confirmed
