@@ -34,7 +34,7 @@ from core.types import TrackState
 from mplt.config import TrackConfig
 from mplt.eval import run_eval
 from mplt.finish import FINISH_FIELDS, Finisher, FinishSettings
-from mplt.geometry import build_camera
+from mplt.geometry import Camera, build_camera
 from mplt.io.mot import MotWriter
 from mplt.localize import Localizer
 from trackers import TRACKERS
@@ -73,6 +73,17 @@ def record(seq: ct.Sequence) -> Path:
     return path
 
 
+def recorded_camera(seq: ct.Sequence, data: dict, cfg: TrackConfig) -> Camera:
+    """The camera of ``cfg`` with the height (and tilt, model) the recording ``data`` used."""
+    recorded = data["camera"]
+    changes = {"height_m": recorded["height_m"]}
+    if recorded.get("pitch_deg") is not None:  # the tilt in use (recorded since it is written)
+        changes |= {"pitch_deg": recorded["pitch_deg"], "roll_deg": recorded["roll_deg"]}
+    if recorded["model"] == "nominal":  # placed from its people
+        changes["model"] = "nominal"
+    return build_camera(updated(cfg.camera, changes), (seq.width, seq.height))
+
+
 def replay(
     seq: ct.Sequence,
     sets: list[str],
@@ -97,14 +108,7 @@ def replay(
     for assignment in seq.overrides + tuple(sets) + tuple(localize):
         apply_override(cfg_dict, assignment)
     cfg = config_from_dict(TrackConfig, cfg_dict)
-    size = (seq.width, seq.height)
-    recorded = data["camera"]
-    changes = {"height_m": recorded["height_m"]}
-    if recorded.get("pitch_deg") is not None:  # the tilt in use (recorded since it is written)
-        changes |= {"pitch_deg": recorded["pitch_deg"], "roll_deg": recorded["roll_deg"]}
-    if recorded["model"] == "nominal":  # placed from its people
-        changes["model"] = "nominal"
-    camera = build_camera(updated(cfg.camera, changes), size)
+    camera = recorded_camera(seq, data, cfg)
     mode = cfg.tracker.mode
     if mode == "auto":  # what mplt.pipeline chose in the recording
         if "mode" not in data:

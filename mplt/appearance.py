@@ -236,11 +236,14 @@ class ColourEmbedder:
         """``(N, D)`` float32 unit features of the people in ``boxes`` (see :class:`Embedder`)."""
         return self.embed_crops(extract_crops(frame, self.camera, boxes, self.crop_hw))
 
-    def embed_crops(self, crops: np.ndarray) -> np.ndarray:
+    def embed_crops(self, crops: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         """Features of rectified crops.
 
         Args:
             crops: ``(N, h, w, 3)`` RGB uint8 with ``(h, w)`` = the crop size.
+            weights: optional ``(N, h, w)`` non-negative per-pixel vote weights, multiplied
+                into the Gaussian across the width (e.g. a foreground mask cut like the
+                crops); a band whose weights are all zero gives an empty histogram.
 
         Returns:
             ``(N, D)`` float32, rows L2-normalised.
@@ -253,6 +256,8 @@ class ColourEmbedder:
                 f"crops must be (N, {self.crop_hw[0]}, {self.crop_hw[1]}, 3), got {crops.shape}"
             )
         h, w = self.crop_hw
+        if weights is not None and np.shape(weights) != (n, h, w):
+            raise ValueError(f"weights must be ({n}, {h}, {w}), got {np.shape(weights)}")
         # HSV_FULL: hue over the whole 0..255 range rather than OpenCV's 0..179
         hsv = cv2.cvtColor(
             np.ascontiguousarray(crops).reshape(n * h, w, 3), cv2.COLOR_RGB2HSV_FULL
@@ -261,6 +266,8 @@ class ColourEmbedder:
         colour = self._coloured_s[sat] & self._coloured_v[val]
         base = (np.arange(n)[:, None, None] * self.stripes + self._stripe) * self.bins
         weight = np.broadcast_to(self._weight, (n, h, w))
+        if weights is not None:
+            weight = weight * np.asarray(weights, np.float64)
         sat_bin = self._sat_bin[sat]
         bin_a = base + np.where(colour, self._hue0[hue] + sat_bin, self._grey[val])
         bin_b = base + self._hue1[hue] + sat_bin

@@ -253,3 +253,21 @@ def test_crops_cut_on_the_device_give_the_host_crops_features(scene, device) -> 
     a, b = ours.embed(frame, boxes), theirs.embed(frame, boxes)
     assert a.shape == (4, 64) and (a * b).sum(axis=1).min() > 0.999
     assert ours.embed(frame, np.zeros((0, 4))).shape == (0, 64)
+
+
+def test_pixel_weights_leave_the_background_out() -> None:
+    """The same person in front of a red and a blue wall: with a mask of the person the two
+    features agree (the walls no longer vote), and ones weights give the plain features."""
+    emb = ColourEmbedder(None, crop_height=64, crop_width=32)
+    crops = np.zeros((2, 64, 32, 3), np.uint8)
+    crops[0] = (200, 30, 30)  # red wall
+    crops[1] = (30, 30, 200)  # blue wall
+    crops[:, 4:60, 6:26] = (40, 160, 60)  # a green person filling the middle
+    mask = np.zeros((2, 64, 32))
+    mask[:, 4:60, 6:26] = 1.0
+    plain, masked = emb.embed_crops(crops), emb.embed_crops(crops, mask)
+    assert cosine(masked[0], masked[1]) > 0.99
+    assert cosine(plain[0], plain[1]) < cosine(masked[0], masked[1]) - 0.05
+    np.testing.assert_allclose(emb.embed_crops(crops, np.ones((2, 64, 32))), plain, atol=1e-7)
+    with pytest.raises(ValueError, match="weights must be"):
+        emb.embed_crops(crops, np.ones((1, 64, 32)))
