@@ -10,15 +10,16 @@ Per sequence of :func:`compare_trackers.real_suite` the recorded detections of
 features and the gates that compare them (``tracker.max_cosine_distance`` = ``reid_max_cosine``
 = g, ``finish_merge_max_cosine`` = 1.25 g, the defaults' ratio):
 
-* ``colour``: the default embedder's features (what the recording holds);
+* ``colour``: the default embedder's features (what the recording holds: the background's
+  votes cut to a fifth by the foot finder's foreground mask);
 * ``colour metric``: the colour features through a metric learned, without labels, from the
   colour run's own tracklets (mined as ``mplt adapt`` mines them, :func:`mplt.adapt.
   plan_tracklets`): KISSME (Koestinger et al. 2012) in a PCA space of the tracklets' features,
   same-tracklet differences against the differences of tracklets seen in the same frame,
   concatenated 50/50 with the colour features; ``auto`` gate: the colour gate scaled so that
   as many held-out nearest co-occurring pairs pass it as pass the colour gate;
-* ``colour, foreground-weighted``: the same colour histograms with the background's votes
-  cut to a fifth by a MOG2 foreground mask (:func:`foreground_features`);
+* ``colour, whole crops``: the colour histograms with the background voting like the person
+  (``embedder.foreground_floor`` 1, the default before the foreground mask);
 * ``colour + ImageNet``: the colour features fused 50/50 with those of the ImageNet
   MobileNetV2 that adaptation starts from (no adaptation: what fusion alone buys);
 * with ``--adapted WORK`` (a ``bench/bench_adapt.py --work`` directory): the encoder
@@ -42,14 +43,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import compare_trackers as ct
-import cv2
 import numpy as np
 import tracker_lab as tl
 
-from core.config import apply_override, config_from_dict, config_to_dict, updated
+from core.config import updated
 from mplt.adapt import CROP_HW, plan_tracklets
 from mplt.appearance import ColourEmbedder, extract_crops
-from mplt.config import AdaptConfig, TrackConfig
+from mplt.config import AdaptConfig
 from mplt.eval import run_eval
 from mplt.geometry import build_camera
 from mplt.io.sources import open_source
@@ -126,10 +126,7 @@ def encoder_features(
     stamp = checkpoint.stat().st_mtime if checkpoint else 0.0
     if cache.is_file() and cache.stat().st_mtime > stamp:
         return pickle.loads(cache.read_bytes())
-    cfg_dict = config_to_dict(TrackConfig())
-    for assignment in seq.overrides:
-        apply_override(cfg_dict, assignment)
-    cfg = config_from_dict(TrackConfig, cfg_dict)
+    cfg = tl.sequence_config(seq)
     height = data["camera"]["height_m"]
     camera = build_camera(updated(cfg.camera, {"height_m": height}), (seq.width, seq.height))
     if checkpoint is None:
@@ -147,35 +144,26 @@ def encoder_features(
     return out
 
 
-def foreground_features(seq: ct.Sequence, data: dict, floor: float = 0.2) -> dict[int, np.ndarray]:
-    """The default colour features of every recorded box with the votes of background pixels
-    cut to ``floor``: OpenCV's MOG2 with the foot finder's settings (``feet`` section, shadows
-    as background), its mask cut like the crops; a crop less than 15 % foreground (a young
-    background, someone standing still) keeps the plain weights. Cached."""
-    cache = tl.LAB / f"{seq.slug}-foreground-{floor:g}.pkl"
-    if cache.is_file():
+def whole_crop_features(seq: ct.Sequence, data: dict) -> dict[int, np.ndarray]:
+    """The colour features of every recorded box from whole crops (``embedder.
+    foreground_floor`` 1: the background votes like the person), cached. The crops are cut
+    with the recording's final camera: where ``mplt track`` estimated a perspective camera's
+    tilt during the run (the uncalibrated PETS cell) its first frames were cut with the
+    camera it started with, so that cell differs from a whole-crop recording."""
+    cache = tl.LAB / f"{seq.slug}-whole-crops.pkl"
+    if cache.is_file() and cache.stat().st_mtime > tl.record(seq).stat().st_mtime:
         return pickle.loads(cache.read_bytes())
-    cfg = TrackConfig()
+    cfg = tl.sequence_config(seq)
     camera = tl.recorded_camera(seq, data, cfg)
     embedder = ColourEmbedder(
         camera, crop_height=cfg.embedder.crop_height, crop_width=cfg.embedder.crop_width
-    )
-    subtractor = cv2.createBackgroundSubtractorMOG2(
-        history=cfg.feet.history_frames, varThreshold=cfg.feet.var_threshold, detectShadows=True
     )
     boxes = {d.frame_index: d.boxes for d in data["detections"] if len(d)}
     out = {}
     with open_source(seq.video, max_frames=seq.frames) as frames:
         for index, frame in frames:
-            mask = np.where(subtractor.apply(np.ascontiguousarray(frame)) == 255, 255, 0)
-            if index not in boxes:
-                continue
-            crops = extract_crops(frame, camera, boxes[index], embedder.crop_hw)
-            mask3 = np.repeat(mask.astype(np.uint8)[..., None], 3, axis=2)
-            fg = extract_crops(mask3, camera, boxes[index], embedder.crop_hw)[..., 0] / 255.0
-            weights = floor + (1.0 - floor) * fg
-            weights[fg.mean(axis=(1, 2)) < 0.15] = 1.0
-            out[index] = embedder.embed_crops(crops, weights)
+            if index in boxes:
+                out[index] = embedder.embed(frame, boxes[index])
     cache.write_bytes(pickle.dumps(out))
     return out
 
@@ -225,8 +213,8 @@ def main() -> int:
             ("colour metric", lambda i, f, m=metric: m(f), [auto_gate]),
             ("colour metric", lambda i, f, m=metric: m(f), gates),
         ]
-        foreground = foreground_features(seq, data)
-        variants += [("colour, foreground-weighted", lambda i, f, e=foreground: e[i], gates)]
+        whole = whole_crop_features(seq, data)
+        variants += [("colour, whole crops", lambda i, f, e=whole: e[i], gates)]
         imagenet = encoder_features(seq, data, None)
         variants += [
             ("colour + ImageNet", lambda i, f, e=imagenet: unit(np.hstack([f, e[i]])), gates)

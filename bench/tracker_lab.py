@@ -73,6 +73,14 @@ def record(seq: ct.Sequence) -> Path:
     return path
 
 
+def sequence_config(seq: ct.Sequence, *assignments: str) -> TrackConfig:
+    """The default config with ``seq``'s overrides and then ``assignments`` (key=value)."""
+    cfg_dict = config_to_dict(TrackConfig())
+    for assignment in seq.overrides + assignments:
+        apply_override(cfg_dict, assignment)
+    return config_from_dict(TrackConfig, cfg_dict)
+
+
 def recorded_camera(seq: ct.Sequence, data: dict, cfg: TrackConfig) -> Camera:
     """The camera of ``cfg`` with the height (and tilt, model) the recording ``data`` used."""
     recorded = data["camera"]
@@ -104,10 +112,7 @@ def replay(
     :func:`reversed_gt`)."""
     path = record(seq)
     data = pickle.loads(path.read_bytes())
-    cfg_dict = config_to_dict(TrackConfig())
-    for assignment in seq.overrides + tuple(sets) + tuple(localize):
-        apply_override(cfg_dict, assignment)
-    cfg = config_from_dict(TrackConfig, cfg_dict)
+    cfg = sequence_config(seq, *sets, *localize)
     camera = recorded_camera(seq, data, cfg)
     mode = cfg.tracker.mode
     if mode == "auto":  # what mplt.pipeline chose in the recording

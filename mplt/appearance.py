@@ -50,12 +50,17 @@ class Embedder(Protocol):
     dim: int
     camera: Camera | None
 
-    def embed(self, frame: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    def embed(
+        self, frame: np.ndarray, boxes: np.ndarray, foreground: np.ndarray | None = None
+    ) -> np.ndarray:
         """Features of each box.
 
         Args:
             frame: ``(H, W, 3)`` RGB uint8.
             boxes: ``(N, 4)`` xyxy pixels (seam-unwrapped on a panorama); N may be 0.
+            foreground: optional ``(H, W)`` uint8 mask of ``frame``, 255 where something
+                moves (:attr:`mplt.feet.FootFinder.foreground`); embedders that can use it
+                leave the background out, the others ignore it.
 
         Returns:
             ``(N, D)`` float32, rows L2-normalised.
@@ -107,7 +112,8 @@ def extract_crops(
     """Upright crops of people, seam-aware on panoramas.
 
     Args:
-        frame: ``(H, W, 3)`` RGB uint8 image of ``camera``.
+        frame: ``(H, W, 3)`` RGB uint8 image of ``camera`` (or ``(H, W)``: one channel,
+            such as a mask).
         camera: the camera of ``frame``; None for an uncalibrated image (plain axis-aligned
             crops).
         boxes: ``(N, 4)`` xyxy pixels (seam-unwrapped on a panorama).
@@ -115,13 +121,14 @@ def extract_crops(
         margin: relative enlargement of each box's vertical extent.
 
     Returns:
-        ``(N, h, w, 3)`` uint8 RGB crops; N = 0 gives ``(0, h, w, 3)``.
+        ``(N, h, w, 3)`` uint8 RGB crops (``(N, h, w)`` of a one-channel image); N = 0 gives
+        ``(0, h, w, 3)``.
     """
     h, w = int(out_hw[0]), int(out_hw[1])
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
     n = len(boxes)
     if n == 0:
-        return np.zeros((0, h, w, 3), np.uint8)
+        return np.zeros((0, h, w, *frame.shape[2:]), frame.dtype)
     map_x, map_y, wrap = crop_maps(camera, boxes, (h, w), margin)
     border = cv2.BORDER_WRAP if wrap else cv2.BORDER_REPLICATE
     # All crops stacked vertically: one remap call per chunk instead of one per crop.
@@ -133,7 +140,7 @@ def extract_crops(
         )
         for r in range(0, n * h, rows)
     ]
-    return np.concatenate(parts).reshape(n, h, w, 3)
+    return np.concatenate(parts).reshape(n, h, w, *frame.shape[2:])
 
 
 def device_crops(
@@ -169,7 +176,10 @@ class ColourEmbedder:
     Gaussian across the crop width (the person is in the middle; the sides are background).
     Each band's histogram is normalised to sum 1, square-rooted (Hellinger) and the whole
     vector L2-normalised, so the cosine of two features is the mean Bhattacharyya
-    coefficient of their bands.
+    coefficient of their bands. Given a static camera's foreground mask (:meth:`embed`), the
+    background's pixels vote with ``foreground_floor`` only: on the real suite's 20 replays
+    (README, *The person's colours, not the wall's*) streaming HOTA / IDF1 / ID switches 45.7
+    / 69.1 / 9.8 -> 46.1 / 69.5 / 9.2.
 
     Args:
         camera: the frames' camera (None: uncalibrated image).
@@ -177,6 +187,12 @@ class ColourEmbedder:
         stripes, hue_bins, sat_bins, grey_bins: histogram layout.
         min_saturation, min_value: in [0, 1]; below either a pixel counts as grey.
         sigma: width of the foreground weight, as a fraction of the crop width.
+        foreground_floor: with a foreground mask, a background pixel's vote weight (1: the
+            mask is not used).
+        foreground_min_px: boxes narrower than this (image pixels) ignore the mask (too
+            coarse there).
+        foreground_min_fill: crops less foreground than this (a young background, someone
+            standing still) ignore the mask.
     """
 
     name = "colour"
@@ -194,9 +210,20 @@ class ColourEmbedder:
         min_saturation: float = 0.2,
         min_value: float = 0.15,
         sigma: float = 0.25,
+        foreground_floor: float = 0.2,
+        foreground_min_px: float = 20.0,
+        foreground_min_fill: float = 0.15,
     ) -> None:
         if min(crop_height, crop_width, stripes, hue_bins, sat_bins, grey_bins) < 1:
             raise ValueError("crop size and histogram bins must be positive")
+        if not (0.0 <= foreground_floor <= 1.0 and foreground_min_px >= 0.0):
+            raise UserError(
+                "embedder foreground_floor must be in [0, 1] and foreground_min_px >= 0, got "
+                f"{foreground_floor} and {foreground_min_px}; fix the embedder section"
+            )
+        self.foreground_floor = float(foreground_floor)
+        self.foreground_min_px = float(foreground_min_px)
+        self.foreground_min_fill = float(foreground_min_fill)
         if crop_height < stripes:
             raise ValueError(f"crop_height {crop_height} is smaller than stripes {stripes}")
         self.camera = camera
@@ -232,9 +259,29 @@ class ColourEmbedder:
         )
         self._coloured_s, self._coloured_v = level >= self.min_saturation, level >= self.min_value
 
-    def embed(self, frame: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-        """``(N, D)`` float32 unit features of the people in ``boxes`` (see :class:`Embedder`)."""
-        return self.embed_crops(extract_crops(frame, self.camera, boxes, self.crop_hw))
+    def embed(
+        self, frame: np.ndarray, boxes: np.ndarray, foreground: np.ndarray | None = None
+    ) -> np.ndarray:
+        """``(N, D)`` float32 unit features of the people in ``boxes`` (see :class:`Embedder`).
+
+        With a ``foreground`` mask the background's pixels vote with ``foreground_floor``
+        (a static camera: the pavement or wall behind a person is not their clothes).
+        """
+        boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+        crops = extract_crops(frame, self.camera, boxes, self.crop_hw)
+        if foreground is None or self.foreground_floor >= 1.0 or not len(boxes):
+            return self.embed_crops(crops)
+        if foreground.shape != frame.shape[:2]:
+            raise ValueError(f"foreground must be {frame.shape[:2]}, got {foreground.shape}")
+        # the mask is cut exactly like the crops
+        mask = extract_crops(foreground, self.camera, boxes, self.crop_hw) / 255.0
+        weights = self.foreground_floor + (1.0 - self.foreground_floor) * mask
+        fill = (mask * self._weight).sum(axis=(1, 2)) / self._weight.sum()
+        plain = (fill < self.foreground_min_fill) | (
+            boxes[:, 2] - boxes[:, 0] < self.foreground_min_px
+        )
+        weights[plain] = 1.0
+        return self.embed_crops(crops, weights)
 
     def embed_crops(self, crops: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         """Features of rectified crops.
@@ -286,7 +333,13 @@ class ColourEmbedder:
 
 @EMBEDDERS.register("colour")
 def _colour(cfg: EmbedderConfig, camera: Camera | None) -> ColourEmbedder:
-    return ColourEmbedder(camera, crop_height=cfg.crop_height, crop_width=cfg.crop_width)
+    return ColourEmbedder(
+        camera,
+        crop_height=cfg.crop_height,
+        crop_width=cfg.crop_width,
+        foreground_floor=cfg.foreground_floor,
+        foreground_min_px=cfg.foreground_min_px,
+    )
 
 
 class EncoderEmbedder:
@@ -318,8 +371,11 @@ class EncoderEmbedder:
         self.crops_on_device = self._autocast if crops_on_device is None else bool(crops_on_device)
         self._torch = torch
 
-    def embed(self, frame: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-        """``(N, D)`` float32 unit features of the people in ``boxes``."""
+    def embed(
+        self, frame: np.ndarray, boxes: np.ndarray, foreground: np.ndarray | None = None
+    ) -> np.ndarray:
+        """``(N, D)`` float32 unit features of the people in ``boxes`` (``foreground`` unused:
+        the network sees whole crops, as it was trained)."""
         boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
         if len(boxes) == 0:
             return np.zeros((0, self.dim), np.float32)
@@ -416,9 +472,12 @@ class FusedEmbedder:
     def camera(self, camera: Camera | None) -> None:
         self.colour.camera = self.encoder.camera = camera
 
-    def embed(self, frame: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    def embed(
+        self, frame: np.ndarray, boxes: np.ndarray, foreground: np.ndarray | None = None
+    ) -> np.ndarray:
         """``(N, D_colour + D_encoder)`` float32 unit features of the people in ``boxes``."""
-        colour, encoder = self.colour.embed(frame, boxes), self.encoder.embed(frame, boxes)
+        colour = self.colour.embed(frame, boxes, foreground)
+        encoder = self.encoder.embed(frame, boxes)
         return fuse_features(colour, encoder, self.colour_weight)
 
 

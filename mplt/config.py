@@ -123,6 +123,10 @@ class EmbedderConfig:
     colour_weight: float = 0.5  #: fused: the colour features' share of the cosine, in (0, 1)
     crop_height: int = 128  #: colour / imagenet crop; a trained re-ID model uses its own size
     crop_width: int = 64
+    #: colour: a background pixel's vote where the foot finder's background model has a mask
+    #: (feet.source foreground, a static camera); 1 = whole crops
+    foreground_floor: float = 0.2
+    foreground_min_px: float = 20.0  #: colour: narrower boxes (pixels) use whole crops
     batch_size: int = 64  #: crops per forward pass of a network (imagenet, reid)
     device: str = "auto"  #: auto | cpu | cuda | cuda:N (imagenet, reid; fp16 on CUDA)
 

@@ -375,7 +375,8 @@ class PanoramaTracker:
                 dets = dets.replace(foot_rows=self.feet.update(frame, dets.boxes))
         if self.embedder is not None:
             with self.timer("embed"):
-                dets = dets.replace(embeddings=self.embedder.embed(frame, dets.boxes))
+                mask = None if self.feet is None else self.feet.foreground
+                dets = dets.replace(embeddings=self.embedder.embed(frame, dets.boxes, mask))
         if self._pose is not None:
             self._observe(dets)
         return self._release(dets)

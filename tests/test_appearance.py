@@ -271,3 +271,29 @@ def test_pixel_weights_leave_the_background_out() -> None:
     np.testing.assert_allclose(emb.embed_crops(crops, np.ones((2, 64, 32))), plain, atol=1e-7)
     with pytest.raises(ValueError, match="weights must be"):
         emb.embed_crops(crops, np.ones((1, 64, 32)))
+
+
+def test_a_foreground_mask_leaves_the_wall_behind_out() -> None:
+    """One person in front of a red and of a blue wall: with the foreground mask their two
+    features agree; a box narrower than ``foreground_min_px`` keeps its whole crop."""
+    frame = np.zeros((200, 400, 3), np.uint8)
+    frame[:, :200] = (200, 30, 30)
+    frame[:, 200:] = (30, 30, 200)
+    mask = np.zeros((200, 400), np.uint8)
+    boxes = np.array([[60.0, 20, 140, 180], [260, 20, 340, 180]])
+    for x1, y1, x2, y2 in boxes.astype(int):
+        frame[y1 + 8 : y2 - 8, x1 + 25 : x2 - 25] = (40, 160, 60)
+        mask[y1 + 8 : y2 - 8, x1 + 25 : x2 - 25] = 255
+    emb = ColourEmbedder(None)
+    plain, masked = emb.embed(frame, boxes), emb.embed(frame, boxes, mask)
+    assert cosine(masked[0], masked[1]) > cosine(plain[0], plain[1]) + 0.1
+    np.testing.assert_array_equal(
+        ColourEmbedder(None, foreground_floor=1.0).embed(frame, boxes, mask), plain
+    )
+    narrow = ColourEmbedder(None, foreground_min_px=100.0)
+    np.testing.assert_array_equal(narrow.embed(frame, boxes, mask), plain)
+    empty = np.zeros_like(mask)  # nothing moves (a young background): whole crops
+    np.testing.assert_array_equal(emb.embed(frame, boxes, empty), plain)
+    assert emb.embed(frame, np.zeros((0, 4)), mask).shape == (0, emb.dim)
+    with pytest.raises(UserError, match="foreground_floor"):
+        ColourEmbedder(None, foreground_floor=1.5)

@@ -237,3 +237,51 @@ def test_the_tracker_places_people_by_their_feet(source: str) -> None:
         assert err < 0.05
     else:
         assert err > 0.5 * np.linalg.norm(short - feet)
+
+
+def test_the_foreground_mask_of_the_last_frame() -> None:
+    """What moves is 255 in ``foreground``; rows not modelled (above a panorama's horizon)
+    count as foreground; a frame whose background changed as a whole has no mask."""
+    finder = FootFinder(still_camera(), warmup_frames=0, moving_frames=0)
+    assert finder.foreground is None
+    walk(finder, frames=10, start=50, step=25)  # no overlap with its earlier places
+    mask = finder.foreground
+    assert mask is not None and mask.shape == (480, 640) and mask.dtype == np.uint8
+    x = 50 + 25 * 9
+    assert (mask[205:255, x + 2 : x + 18] == 255).mean() > 0.95
+    outside = np.ones(mask.shape, bool)
+    outside[190:270, x - 10 : x + 30] = False
+    assert (mask[outside] == 255).mean() < 0.01
+    for frame in panned(6):
+        finder.update(frame, np.zeros((0, 4)))
+    assert finder.foreground is None  # the camera moved: nothing to tell people from
+
+    pano = FootFinder(Equirectangular(1024, 512, camera_height=2.0), warmup_frames=0)
+    walk(pano, frames=5, start=100, step=25, rows=(330, 400))
+    assert (pano.foreground[: pano.top] == 255).all()
+    assert (pano.foreground[pano.top :] == 255).mean() < 0.05
+
+
+@pytest.mark.parametrize("source", ["foreground", "box"])
+def test_the_colour_features_get_the_foreground_mask(source: str, monkeypatch) -> None:
+    camera = still_camera()
+    cfg = TrackConfig()
+    cfg = updated(cfg, {"feet": updated(cfg.feet, {"source": source, "warmup_frames": 0})})
+    tracker = PanoramaTracker(camera, cfg, fps=10.0)
+    masks = []
+    embed = tracker.embedder.embed
+
+    def spy(frame, boxes, foreground=None):
+        masks.append(foreground)
+        return embed(frame, boxes, foreground)
+
+    monkeypatch.setattr(tracker.embedder, "embed", spy)
+    ground = background(480, 640)
+    for t in range(4):
+        frame = ground.copy()
+        paint(frame, (100 + 8 * t, 200, 120 + 8 * t, 300))
+        tracker.update(frame, np.array([[100.0 + 8 * t, 200, 120 + 8 * t, 300, 0.9]]))
+    if source == "foreground":
+        assert all(m is not None and m.shape == (480, 640) for m in masks)
+    else:
+        assert masks == [None] * 4
