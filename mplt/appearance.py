@@ -49,6 +49,9 @@ class Embedder(Protocol):
     name: str
     dim: int
     camera: Camera | None
+    #: whether :meth:`embed` uses a ``foreground`` mask (the pipeline builds one only then;
+    #: an embedder without this attribute is called without it)
+    uses_foreground: bool
 
     def embed(
         self, frame: np.ndarray, boxes: np.ndarray, foreground: np.ndarray | None = None
@@ -91,6 +94,10 @@ def _axis_aligned_maps(
     return map_x.astype(np.float32), map_y.astype(np.float32)
 
 
+#: relative enlargement of each box's vertical extent in a crop
+CROP_MARGIN = 0.1
+
+
 def crop_maps(
     camera: Camera | None, boxes: np.ndarray, out_hw: tuple[int, int], margin: float
 ) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -107,7 +114,7 @@ def extract_crops(
     camera: Camera | None,
     boxes: np.ndarray,
     out_hw: tuple[int, int] = (128, 64),
-    margin: float = 0.1,
+    margin: float = CROP_MARGIN,
 ) -> np.ndarray:
     """Upright crops of people, seam-aware on panoramas.
 
@@ -126,21 +133,27 @@ def extract_crops(
     """
     h, w = int(out_hw[0]), int(out_hw[1])
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
-    n = len(boxes)
-    if n == 0:
+    if len(boxes) == 0:
         return np.zeros((0, h, w, *frame.shape[2:]), frame.dtype)
-    map_x, map_y, wrap = crop_maps(camera, boxes, (h, w), margin)
+    return remap_crops(frame, *crop_maps(camera, boxes, (h, w), margin))
+
+
+def remap_crops(image: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, wrap: bool) -> np.ndarray:
+    """The crops of ``image`` (``(H, W, C)`` or ``(H, W)``) along the ``(N, h, w)`` maps of
+    :func:`crop_maps`: ``(N, h, w, C)`` or ``(N, h, w)`` of ``image``'s dtype. Maps computed
+    once cut several images of one frame alike (a frame and its foreground mask)."""
+    n, h, w = map_x.shape
     border = cv2.BORDER_WRAP if wrap else cv2.BORDER_REPLICATE
     # All crops stacked vertically: one remap call per chunk instead of one per crop.
     map_x, map_y = map_x.reshape(n * h, w), map_y.reshape(n * h, w)
     rows = max(h, _MAX_REMAP_ROWS // h * h)
     parts = [
         cv2.remap(
-            frame, map_x[r : r + rows], map_y[r : r + rows], cv2.INTER_LINEAR, borderMode=border
+            image, map_x[r : r + rows], map_y[r : r + rows], cv2.INTER_LINEAR, borderMode=border
         )
         for r in range(0, n * h, rows)
     ]
-    return np.concatenate(parts).reshape(n, h, w, *frame.shape[2:])
+    return np.concatenate(parts).reshape(n, h, w, *image.shape[2:])
 
 
 def device_crops(
@@ -149,7 +162,7 @@ def device_crops(
     boxes: np.ndarray,
     out_hw: tuple[int, int],
     device: str | torch.device,
-    margin: float = 0.1,
+    margin: float = CROP_MARGIN,
 ) -> torch.Tensor:
     """The crops of :func:`extract_crops`, cut on a torch ``device`` (``grid_sample``): the
     frame goes there once, the crops stay there.
@@ -222,6 +235,7 @@ class ColourEmbedder:
                 f"{foreground_floor} and {foreground_min_px}; fix the embedder section"
             )
         self.foreground_floor = float(foreground_floor)
+        self.uses_foreground = self.foreground_floor < 1.0
         self.foreground_min_px = float(foreground_min_px)
         self.foreground_min_fill = float(foreground_min_fill)
         if crop_height < stripes:
@@ -268,19 +282,20 @@ class ColourEmbedder:
         (a static camera: the pavement or wall behind a person is not their clothes).
         """
         boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
-        crops = extract_crops(frame, self.camera, boxes, self.crop_hw)
         if foreground is None or self.foreground_floor >= 1.0 or not len(boxes):
-            return self.embed_crops(crops)
+            return self.embed_crops(extract_crops(frame, self.camera, boxes, self.crop_hw))
         if foreground.shape != frame.shape[:2]:
             raise ValueError(f"foreground must be {frame.shape[:2]}, got {foreground.shape}")
-        # the mask is cut exactly like the crops
-        mask = extract_crops(foreground, self.camera, boxes, self.crop_hw) / 255.0
-        weights = self.foreground_floor + (1.0 - self.foreground_floor) * mask
-        fill = (mask * self._weight).sum(axis=(1, 2)) / self._weight.sum()
-        plain = (fill < self.foreground_min_fill) | (
-            boxes[:, 2] - boxes[:, 0] < self.foreground_min_px
-        )
-        weights[plain] = 1.0
+        maps = crop_maps(self.camera, boxes, self.crop_hw, CROP_MARGIN)
+        crops = remap_crops(frame, *maps)
+        weights = np.ones(crops.shape[:3])
+        wide = np.flatnonzero(boxes[:, 2] - boxes[:, 0] >= self.foreground_min_px)
+        if len(wide):  # the mask cut exactly like their crops
+            map_x, map_y, wrap = maps
+            mask = remap_crops(foreground, map_x[wide], map_y[wide], wrap) / 255.0
+            fill = (mask * self._weight).sum(axis=(1, 2)) / self._weight.sum()
+            used = fill >= self.foreground_min_fill
+            weights[wide[used]] = self.foreground_floor + (1.0 - self.foreground_floor) * mask[used]
         return self.embed_crops(crops, weights)
 
     def embed_crops(self, crops: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
@@ -351,6 +366,8 @@ class EncoderEmbedder:
     encoder runs (:func:`device_crops`) and never come back to the host.
     """
 
+    uses_foreground = False  # the network sees whole crops, as it was trained
+
     def __init__(
         self,
         camera: Camera | None,
@@ -374,8 +391,8 @@ class EncoderEmbedder:
     def embed(
         self, frame: np.ndarray, boxes: np.ndarray, foreground: np.ndarray | None = None
     ) -> np.ndarray:
-        """``(N, D)`` float32 unit features of the people in ``boxes`` (``foreground`` unused:
-        the network sees whole crops, as it was trained)."""
+        """``(N, D)`` float32 unit features of the people in ``boxes`` (``foreground``
+        unused)."""
         boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
         if len(boxes) == 0:
             return np.zeros((0, self.dim), np.float32)
@@ -463,6 +480,7 @@ class FusedEmbedder:
         self.colour, self.encoder, self.colour_weight = colour, encoder, float(colour_weight)
         self.name = f"colour+{encoder.name}"
         self.dim = colour.dim + encoder.dim
+        self.uses_foreground = colour.uses_foreground
 
     @property
     def camera(self) -> Camera | None:

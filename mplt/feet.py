@@ -152,14 +152,24 @@ class FootFinder:
         self.stopped_at: int | None = None
         self._learnt = 0
         self._busy = 0  # consecutive frames over max_foreground after the warm-up
-        #: ``(H, W)`` uint8 mask of the last frame, 255 = foreground (rows above the modelled
-        #: ones too: unknown, so nothing is left out there); None before the first frame,
-        #: when the frame's background changed as a whole, and once stopped
-        self.foreground: np.ndarray | None = None
+        self._raw: np.ndarray | None = None  # MOG2's output for the last frame's modelled rows
         self.top = first_ground_row(camera) if camera.x_period is not None else 0
         self._subtractor = cv2.createBackgroundSubtractorMOG2(
             history=int(history_frames), varThreshold=float(var_threshold), detectShadows=True
         )
+
+    @property
+    def foreground(self) -> np.ndarray | None:
+        """``(H, W)`` uint8 mask of the last frame, 255 = foreground (rows above the modelled
+        ones too: unknown, so nothing is left out there); None before the first frame, when
+        the frame's background changed as a whole, and once stopped. Built when asked for
+        (only the colour embedder wants it)."""
+        if self._raw is None:
+            return None
+        mask = np.empty((self.camera.height, self.camera.width), np.uint8)
+        mask[: self.top] = 255
+        mask[self.top :] = cv2.threshold(self._raw, 254, 255, cv2.THRESH_BINARY)[1]
+        return mask
 
     def update(self, frame: np.ndarray, boxes: np.ndarray) -> np.ndarray:
         """Learn ``frame`` into the background and find the feet of ``boxes`` in it.
@@ -174,7 +184,7 @@ class FootFinder:
         """
         b = as_boxes(boxes)
         out = np.full(len(b), np.nan)
-        self.foreground = None
+        self._raw = None
         if self.top >= self.camera.height or self.stopped_at is not None:
             return out
         raw = self._subtractor.apply(np.ascontiguousarray(frame[self.top :]))
@@ -182,9 +192,7 @@ class FootFinder:
         self._learnt += 1
         busy = self._unexplained(mask, b) > self.max_foreground
         if not busy:
-            self.foreground = np.empty(frame.shape[:2], np.uint8)
-            self.foreground[: self.top] = 255
-            self.foreground[self.top :] = cv2.threshold(raw, 254, 255, cv2.THRESH_BINARY)[1]
+            self._raw = raw
         if self._learnt > self.warmup_frames:
             self._busy = self._busy + 1 if busy else 0
             if self.moving_frames and self._busy >= self.moving_frames:

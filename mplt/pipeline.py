@@ -375,8 +375,11 @@ class PanoramaTracker:
                 dets = dets.replace(foot_rows=self.feet.update(frame, dets.boxes))
         if self.embedder is not None:
             with self.timer("embed"):
-                mask = None if self.feet is None else self.feet.foreground
-                dets = dets.replace(embeddings=self.embedder.embed(frame, dets.boxes, mask))
+                if self.feet is not None and getattr(self.embedder, "uses_foreground", False):
+                    feats = self.embedder.embed(frame, dets.boxes, self.feet.foreground)
+                else:
+                    feats = self.embedder.embed(frame, dets.boxes)
+                dets = dets.replace(embeddings=feats)
         if self._pose is not None:
             self._observe(dets)
         return self._release(dets)

@@ -285,3 +285,28 @@ def test_the_colour_features_get_the_foreground_mask(source: str, monkeypatch) -
         assert all(m is not None and m.shape == (480, 640) for m in masks)
     else:
         assert masks == [None] * 4
+
+
+def test_an_embedder_that_takes_no_mask_is_called_without_one() -> None:
+    """An embedder without ``uses_foreground`` (one written before the mask, or a network)
+    gets ``embed(frame, boxes)``, and no mask is built for it."""
+    camera = still_camera()
+    cfg = TrackConfig()
+    cfg = updated(cfg, {"feet": updated(cfg.feet, {"warmup_frames": 0})})
+    tracker = PanoramaTracker(camera, cfg, fps=10.0)
+    calls = []
+
+    class Plain:
+        name, dim, camera = "plain", 4, None
+
+        def embed(self, frame, boxes):
+            calls.append(len(boxes))
+            return np.tile(np.float32([1, 0, 0, 0]), (len(boxes), 1))
+
+    tracker.embedder = Plain()
+    ground = background(480, 640)
+    for t in range(3):
+        frame = ground.copy()
+        paint(frame, (100 + 8 * t, 200, 120 + 8 * t, 300))
+        tracker.update(frame, np.array([[100.0 + 8 * t, 200, 120 + 8 * t, 300, 0.9]]))
+    assert calls == [1, 1, 1]

@@ -154,8 +154,8 @@ def test_detect_every_n_detects_and_embeds_every_nth_frame_and_writes_every_fram
         camera = build_camera(cfg.camera, (source.info.width, source.info.height))
         tracker = PanoramaTracker(camera, cfg, fps=source.info.fps)
         embed = tracker.embedder.embed
-        tracker.embedder.embed = lambda frame, boxes, foreground=None: (
-            embedded.append(len(boxes)) or embed(frame, boxes, foreground)
+        tracker.embedder.embed = lambda frame, boxes, *mask: (
+            embedded.append(len(boxes)) or embed(frame, boxes, *mask)
         )
         with MotWriter(tmp_path / "loop.txt") as writer:
             for index, frame in source:
