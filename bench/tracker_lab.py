@@ -128,7 +128,9 @@ def replay(
         box_space=camera.box_space,
     )
     localizer = Localizer(camera, **kwargs_of(cfg.localize)) if camera.has_ground else None
-    finisher = Finisher(camera.box_space, seq.fps, FinishSettings.of(cfg.tracker))
+    finisher = Finisher(
+        camera.box_space, seq.fps, FinishSettings.of(cfg.tracker), (camera.width, camera.height)
+    )
     recorded_dets = data["detections"]
     if reverse:
         last = len(recorded_dets) - 1

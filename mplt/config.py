@@ -171,7 +171,7 @@ class TrackerConfig:
     finish_max_gap_s: float = 2.0  #: longest gap interpolated
     finish_merge_gap_s: float = 3.0  #: longest gap between two fragments merged into one ID
     finish_merge_max_cosine: float = 0.25  #: their largest appearance (cosine) distance
-    finish_merge_speed_mps: float = 1.5  #: how far off the extrapolated walk they may be
+    finish_merge_speed_mps: float = 2.0  #: how far off the extrapolated walk they may be
     finish_merge_min_s: float = 0.5  #: shorter fragments are never merged
     finish_smooth_accel_mps2: float = 0.7  #: the smoother's walking acceleration (0: none)
 

@@ -928,7 +928,12 @@ class _Pipeline:
         self.confirmed_ids: set[int] = set()
         self.max_people = 0
         self.finisher = (
-            Finisher(camera.box_space, info.fps, FinishSettings.of(cfg.tracker))
+            Finisher(
+                camera.box_space,
+                info.fps,
+                FinishSettings.of(cfg.tracker),
+                (camera.width, camera.height),
+            )
             if cfg.tracker.finish
             else None
         )

@@ -50,8 +50,10 @@ def frame(index: int, people: list[tuple[int, tuple[float, float], int]]) -> tup
     return tracks, dets
 
 
-def finished(frames: list[list[tuple]], box_space=None, settings=SETTINGS) -> np.ndarray:
-    finisher = Finisher(box_space or BoxSpace(), FPS, settings)
+def finished(
+    frames: list[list[tuple]], box_space=None, settings=SETTINGS, frame_size=None
+) -> np.ndarray:
+    finisher = Finisher(box_space or BoxSpace(), FPS, settings, frame_size)
     for index, people in enumerate(frames):
         finisher.add(*frame(index, people), {})
     return finisher.finished()
@@ -189,6 +191,34 @@ def test_no_merge_of_people_seen_at_the_same_time_or_dressed_differently() -> No
     far_away += [[] for _ in range(5)]
     far_away += [[(2, (30.0, 0.0), 0)] for f in range(25, 40)]
     assert all_ids(finished(far_away)) == {1, 2}
+
+
+def walk(start: float, step: float, frames: range, track_id: int) -> list[list[tuple]]:
+    """One person (colour 0) at ground x ``start + step * k`` in the k-th of ``frames``."""
+    return [[(track_id, (start + step * k, 0.0), 0)] for k in range(len(frames))]
+
+
+def test_who_left_through_an_image_edge_comes_back_through_it() -> None:
+    """A 400 px wide image: a person walks out through its right edge (boxes at ``x * 50``
+    px, 40 px wide, x2 = 400 at x = 7.2); a look-alike seen 1 s later walking left from
+    inside the image is someone else, though appearance and motion would allow the merge.
+    One who comes back in through that edge, one who only stood at it and one on a full
+    panorama (no edges) are merged."""
+    size = (400, 300)
+    gap = [[] for _ in range(10)]
+    out_right = walk(6.0, 0.1, range(13), 1)  # ends at x = 7.2, touching, moving out
+    inside = walk(7.0, -0.1, range(10), 2)  # starts 10 px short of the edge
+    back_in = walk(7.2, -0.1, range(10), 2)  # starts touching it, moving in
+    assert all_ids(finished(out_right + gap + inside)) == {1}  # without the image's size
+    assert all_ids(finished(out_right + gap + inside, frame_size=size)) == {1, 2}
+    assert all_ids(finished(out_right + gap + back_in, frame_size=size)) == {1}
+    standing = walk(7.2, 0.0, range(13), 1)  # at the edge, not leaving through it
+    assert all_ids(finished(standing + gap + inside, frame_size=size)) == {1}
+    # someone coming in through an edge was outside the view, not hidden in it
+    into_view = walk(6.0, 0.1, range(10), 1) + gap + walk(7.2, -0.1, range(10), 2)
+    assert all_ids(finished(into_view, frame_size=size)) == {1, 2}
+    panorama = BoxSpace(period=400.0)  # its left and right are one seam, no edge
+    assert all_ids(finished(out_right + gap + inside, panorama, frame_size=size)) == {1}
 
 
 def test_write_gives_both_files_every_frame(tmp_path) -> None:
