@@ -615,7 +615,9 @@ def main() -> int:
         "panoramas matched seam-aware for every tracker. Tracker-only fps: time inside the "
         "tracker's update (mplt: the `track` stage of `summary.json`, which excludes "
         "localization and appearance features; the others: `update()`, one thread, appearance "
-        "features given). 'tracks': distinct IDs output."
+        "features given; one run each, so it swings between runs on a shared machine: "
+        "`bench/results/tracker_speed.md` times the trackers back to back, best of 5). "
+        "'tracks': distinct IDs output."
     )
     lines = ["# mplt's tracker vs ByteTrack, BoT-SORT, OC-SORT and DeepSORT", "", header, ""]
     lines += [NOTE, ""]
