@@ -92,6 +92,25 @@ def recorded_camera(seq: ct.Sequence, data: dict, cfg: TrackConfig) -> Camera:
     return build_camera(updated(cfg.camera, changes), (seq.width, seq.height))
 
 
+def recorded_tracker(seq: ct.Sequence, data: dict, cfg: TrackConfig, camera: Camera):
+    """A new tracker of ``cfg`` for ``seq`` and its mode (``auto``: the one the recording
+    ``data`` used, what mplt.pipeline chose)."""
+    mode = cfg.tracker.mode
+    if mode == "auto":
+        if "mode" not in data:
+            raise SystemExit(
+                f"{record(seq)} predates the recorded tracker mode: delete it to record again"
+            )
+        mode = data["mode"]
+    tracker = TRACKERS.get(cfg.tracker.name)(
+        **kwargs_of(cfg.tracker, exclude=("name", "mode", *FINISH_FIELDS)),
+        mode=mode,
+        fps=seq.fps,
+        box_space=camera.box_space,
+    )
+    return tracker, mode
+
+
 def replay(
     seq: ct.Sequence,
     sets: list[str],
@@ -110,23 +129,10 @@ def replay(
     as ``(track id, 0-based frame, detection index, score)``. ``reverse`` replays the video's
     detections last frame first (frame ``k`` becomes ``n - 1 - k``; score it against
     :func:`reversed_gt`)."""
-    path = record(seq)
-    data = pickle.loads(path.read_bytes())
+    data = pickle.loads(record(seq).read_bytes())
     cfg = sequence_config(seq, *sets, *localize)
     camera = recorded_camera(seq, data, cfg)
-    mode = cfg.tracker.mode
-    if mode == "auto":  # what mplt.pipeline chose in the recording
-        if "mode" not in data:
-            raise SystemExit(
-                f"{path} predates the recorded tracker mode: delete it to record again"
-            )
-        mode = data["mode"]
-    tracker = TRACKERS.get(cfg.tracker.name)(
-        **kwargs_of(cfg.tracker, exclude=("name", "mode", *FINISH_FIELDS)),
-        mode=mode,
-        fps=seq.fps,
-        box_space=camera.box_space,
-    )
+    tracker, mode = recorded_tracker(seq, data, cfg, camera)
     localizer = Localizer(camera, **kwargs_of(cfg.localize)) if camera.has_ground else None
     finisher = Finisher(
         camera.box_space, seq.fps, FinishSettings.of(cfg.tracker), (camera.width, camera.height)

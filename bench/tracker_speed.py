@@ -35,9 +35,7 @@ import numpy as np  # noqa: E402
 import tracker_lab as lab  # noqa: E402
 
 from core.config import kwargs_of  # noqa: E402
-from mplt.finish import FINISH_FIELDS  # noqa: E402
 from mplt.localize import Localizer  # noqa: E402
-from trackers import TRACKERS  # noqa: E402
 
 
 def mplt_seconds(seq: ct.Sequence, repeats: int) -> tuple[float, int]:
@@ -45,7 +43,6 @@ def mplt_seconds(seq: ct.Sequence, repeats: int) -> tuple[float, int]:
     data = pickle.loads(lab.record(seq).read_bytes())
     cfg = lab.sequence_config(seq)
     camera = lab.recorded_camera(seq, data, cfg)
-    mode = data["mode"] if cfg.tracker.mode == "auto" else cfg.tracker.mode
     frames = data["detections"]
     if camera.has_ground:  # positions as the pipeline gives them, before the clock starts
         localizer = Localizer(camera, **kwargs_of(cfg.localize))
@@ -58,12 +55,7 @@ def mplt_seconds(seq: ct.Sequence, repeats: int) -> tuple[float, int]:
         frames = placed
     best = np.inf
     for _ in range(repeats):
-        tracker = TRACKERS.get(cfg.tracker.name)(
-            **kwargs_of(cfg.tracker, exclude=("name", "mode", *FINISH_FIELDS)),
-            mode=mode,
-            fps=seq.fps,
-            box_space=camera.box_space,
-        )
+        tracker, _ = lab.recorded_tracker(seq, data, cfg, camera)
         spent = 0.0
         for dets in frames:
             start = time.perf_counter()

@@ -186,7 +186,7 @@ class Finisher:
         fps: frames per second of the input.
         settings: the finishing settings.
         frame_size: ``(width, height)`` of the frames in pixels, for the edges people leave
-            the view through; None: no edges known (every merge judged as inside the view).
+            the view through (a flat image's; a full panorama has none); None: no edges known.
     """
 
     def __init__(
@@ -267,8 +267,7 @@ class Finisher:
         image) and whether it is on the ground."""
         rows = rows if at_end else rows[::-1]
         frames = rows[:, _FRAME]
-        window = np.abs(frames - frames[-1]) <= _VELOCITY_WINDOW_S * self.fps
-        k = int(np.flatnonzero(window)[0])
+        k = self._window_start(frames)
         dt = abs(frames[-1] - frames[k]) / self.fps
         sign = 1.0 if at_end else -1.0
         xy, xy0 = rows[-1, _XY], rows[k, _XY]
@@ -282,19 +281,24 @@ class Finisher:
         v = d / dt if dt > 0 else np.zeros(2)
         return centre, sign * v, _PERSON_HEIGHT_M / max(box[3] - box[1], 1.0), False
 
+    def _window_start(self, frames: np.ndarray) -> int:
+        """Index of the first of ``frames`` within the velocity window of the last one."""
+        window = np.abs(frames - frames[-1]) <= _VELOCITY_WINDOW_S * self.fps
+        return int(np.flatnonzero(window)[0])
+
     def _crossed_edges(self, rows: np.ndarray, at_end: bool) -> np.ndarray:
         """``(4,)`` bool: the image edges (left, top, right, bottom) a track leaves the view
         through at its end (or, with ``at_end`` False, came into it through at its start): its
-        box there touches the edge and its centre moves out through it (in, at the start)."""
-        if self.frame_size is None:
+        box there touches the edge and its centre moves out through it (in, at the start). A
+        full panorama has no edge to leave through (its top and bottom are the poles)."""
+        if self.frame_size is None or self.box_space.period is not None:
             return np.zeros(4, bool)
         rows = rows if at_end else rows[::-1]
-        frames = rows[:, _FRAME]
-        k = int(np.flatnonzero(np.abs(frames - frames[-1]) <= _VELOCITY_WINDOW_S * self.fps)[0])
+        k = self._window_start(rows[:, _FRAME])
         box, box0 = rows[-1, _BOX], rows[k, _BOX]
         dx, dy = 0.5 * (box[:2] + box[2:]) - 0.5 * (box0[:2] + box0[2:])
         w, h = self.frame_size
-        touch = boxes_touch_edge(box[None], w, h, _EDGE_MARGIN_PX, self.box_space.period)[0]
+        touch = boxes_touch_edge(box[None], w, h, _EDGE_MARGIN_PX)[0]
         return touch & np.array([dx < 0, dy < 0, dx > 0, dy > 0])
 
     def _merge(self, tracks: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
@@ -307,6 +311,7 @@ class Finisher:
         }
         ids = sorted(tracks, key=lambda k: tracks[k][0, _FRAME])
         features = {k: self._tracks[k] for k in ids}
+        entered_by = {k: self._crossed_edges(tracks[k], at_end=False) for k in ids}
         candidates = []
         for a in ids:
             if not features[a].last or a not in long_enough:
@@ -322,8 +327,7 @@ class Finisher:
                     continue
                 # who left through an edge comes back through it, and who comes in through an
                 # edge was outside the view, not hidden inside it
-                entered_by = self._crossed_edges(tracks[b], at_end=False)
-                if (left_by.any() or entered_by.any()) and not (left_by & entered_by).any():
+                if (left_by.any() or entered_by[b].any()) and not (left_by & entered_by[b]).any():
                     continue
                 fb = np.mean(features[b].first, axis=0)
                 cosine = 1.0 - float(fa @ fb / (np.linalg.norm(fa) * np.linalg.norm(fb)))
