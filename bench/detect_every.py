@@ -59,7 +59,7 @@ def main() -> int:
         "",
     ]
     for suite, seqs in suites.items():
-        rows = ct.run_suite(suite, seqs, trackers, args.work, reuse=False)
+        rows, _ = ct.run_suite(suite, seqs, trackers, args.work, reuse=False)
         base = args.work / "".join(c if c.isalnum() else "_" for c in suite.lower())
         fps = {}
         for tracker in trackers:

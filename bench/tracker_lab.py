@@ -185,12 +185,18 @@ def reversed_mot(src: Path, frames: int, out: Path) -> np.ndarray:
     return order
 
 
-def reversed_gt(seq: ct.Sequence, out: Path) -> Path:
-    """``seq``'s ground truth with its frames numbered last first, the truth of a
+def reversed_gt(seq: ct.Sequence, out: Path, gt: Path | None = None) -> Path:
+    """``seq``'s ground truth (or ``gt``) with its frames numbered last first, the truth of a
     :func:`replay` with ``reverse``: the same people and boxes met in the opposite order,
     another test of association on the same real detections."""
-    reversed_mot(seq.gt, seq.frames, out)
+    reversed_mot(gt or seq.gt, seq.frames, out)
     return out
+
+
+def scored_gt(seq: ct.Sequence, people: bool) -> Path:
+    """``seq``'s ground truth; with ``people``, of people rather than visits where someone
+    leaves and comes back (:func:`realdata.person_gt`)."""
+    return (people and ct.rd.person_gt(seq.gt, seq.name)) or seq.gt
 
 
 def main() -> int:
@@ -203,6 +209,11 @@ def main() -> int:
     parser.add_argument("--frcnn", action="store_true", help="only the Faster R-CNN sequences")
     parser.add_argument(
         "--reverse", action="store_true", help="also replay every sequence last frame first"
+    )
+    parser.add_argument(
+        "--people",
+        action="store_true",
+        help="score against ground truth of people: who comes back keeps the ID (PETS)",
     )
     args = parser.parse_args()
     sets = [s if s.split("=")[0].count(".") else f"tracker.{s}" for s in args.set]
@@ -218,7 +229,8 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             pred = Path(tmp) / f"{seq.name}.txt"
             pred = replay(seq, sets, loc, pred, args.finish, reverse=backwards)
-            gt = reversed_gt(seq, Path(tmp) / "gt.txt") if backwards else seq.gt
+            gt = scored_gt(seq, args.people)
+            gt = reversed_gt(seq, Path(tmp) / "gt.txt", gt) if backwards else gt
             r = run_eval(gt, pred, width=seq.width if seq.panorama else None).to_dict()
         c = r["combined"]
         ge = (c.get("ground_error") or {}).get("median_m") if seq.ground_comparable else None

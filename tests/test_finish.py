@@ -221,6 +221,36 @@ def test_who_left_through_an_image_edge_comes_back_through_it() -> None:
     assert all_ids(finished(out_right + gap + inside, panorama, frame_size=size)) == {1}
 
 
+def test_who_comes_back_after_seconds_away_keeps_the_id() -> None:
+    """A person walks out through the right edge of a 400 px image and, 8 s later (past
+    ``finish_merge_gap_s``, within ``finish_return_gap_s``), back in through it: one ID, the
+    8 s left empty. Someone of another look, or coming in through the other edge, or after
+    longer than the return window, is a newcomer; so is everyone with returns off. On a full
+    panorama (no edges) the look alone decides."""
+    size = (400, 300)
+    away = [[] for _ in range(80)]
+    out_right = walk(6.0, 0.1, range(13), 1)  # leaves through the right edge at x = 7.2
+    back = walk(7.2, -0.1, range(10), 2)  # comes back in through it
+    out = finished(out_right + away + back, frame_size=size)
+    assert all_ids(out) == {1}
+    assert [len(rows_at(out, f)) for f in range(13, 93)] == [0] * 80  # not interpolated
+    other_look = [[(2, xy, 1)] for ((_, xy, _),) in back]
+    assert all_ids(finished(out_right + away + other_look, frame_size=size)) == {1, 2}
+    by_left = walk(-0.01, 0.1, range(10), 2)  # box x1 at -0.5 px, walking in from the left
+    assert all_ids(finished(out_right + away + by_left, frame_size=size)) == {1, 2}
+    too_late = [[] for _ in range(160)]  # 16 s
+    assert all_ids(finished(out_right + too_late + back, frame_size=size)) == {1, 2}
+    off = FinishSettings.of(TrackerConfig(finish_return_gap_s=0.0))
+    assert all_ids(finished(out_right + away + back, settings=off, frame_size=size)) == {1, 2}
+    panorama = BoxSpace(period=400.0)
+    mid = walk(3.0, 0.1, range(13), 1) + away + walk(5.0, -0.1, range(10), 2)
+    assert all_ids(finished(mid, panorama, frame_size=size)) == {1}
+    mid_other = walk(3.0, 0.1, range(13), 1) + away + [[(2, (5.0, 0.0), 1)]] * 10
+    assert all_ids(finished(mid_other, panorama, frame_size=size)) == {1, 2}
+    # inside a flat image a long gap is someone hidden, not returned: the walk cannot vouch
+    assert all_ids(finished(mid, frame_size=size)) == {1, 2}
+
+
 def test_write_gives_both_files_every_frame(tmp_path) -> None:
     camera = Equirectangular(2000, 1000, camera_height=2.0)
     finisher = Finisher(camera.box_space, FPS, SETTINGS)
