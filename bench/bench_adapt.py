@@ -28,7 +28,6 @@ the finished tracks (``tracks_final.txt``) and of the streaming ones (``tracks.t
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import shlex
@@ -171,11 +170,7 @@ def main() -> int:
         "whatever the stopping rule says, 'adapt (rule)' the run `mplt track --adapt` keeps.",
         "",
     ]
-    people = {
-        s.label: dataclasses.replace(s, gt=g)
-        for s in sequences
-        if (g := ct.rd.person_gt(s.gt, s.name)) is not None
-    }
+    people = {s.label: p for s in sequences if (p := ct.people_sequence(s)) is not None}
     tables = [
         ("tracks_final.txt", "finished tracks", {s.label: s for s in sequences}),
         ("tracks.txt", "streaming tracks", {s.label: s for s in sequences}),

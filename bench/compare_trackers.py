@@ -498,13 +498,17 @@ def sequence_notes(sequences: list[Sequence]) -> list[str]:
     return lines
 
 
+def people_sequence(seq: Sequence) -> Sequence | None:
+    """``seq`` scored against ground truth of people (who leaves the view and comes back keeps
+    the ID, :func:`realdata.person_gt`); None where nobody comes back."""
+    gt = rd.person_gt(seq.gt, seq.name)
+    return None if gt is None else dataclasses.replace(seq, gt=gt)
+
+
 def people_sequences(sequences: list[Sequence]) -> list[Sequence]:
-    """``sequences`` scored against ground truth of people (who leaves the view and comes back
-    keeps the ID, :func:`realdata.person_gt`); empty where none has someone coming back."""
-    people = [(s, rd.person_gt(s.gt, s.name)) for s in sequences]
-    if any(g is None for _, g in people):
-        return []
-    return [dataclasses.replace(s, gt=g) for s, g in people]
+    """:func:`people_sequence` of each of ``sequences``; empty unless every one has it."""
+    people = [people_sequence(s) for s in sequences]
+    return [] if any(p is None for p in people) else people
 
 
 def run_suite(

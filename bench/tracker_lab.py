@@ -196,7 +196,8 @@ def reversed_gt(seq: ct.Sequence, out: Path, gt: Path | None = None) -> Path:
 def scored_gt(seq: ct.Sequence, people: bool) -> Path:
     """``seq``'s ground truth; with ``people``, of people rather than visits where someone
     leaves and comes back (:func:`realdata.person_gt`)."""
-    return (people and ct.rd.person_gt(seq.gt, seq.name)) or seq.gt
+    person = ct.people_sequence(seq) if people else None
+    return seq.gt if person is None else person.gt
 
 
 def main() -> int:

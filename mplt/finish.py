@@ -332,6 +332,7 @@ class Finisher:
         ids = sorted(tracks, key=lambda k: tracks[k][0, _FRAME])
         features = {k: self._tracks[k] for k in ids}
         entered_by = {k: self._crossed_edges(tracks[k], at_end=False) for k in ids}
+        longest_s = max(s.merge_gap_s, s.return_gap_s)
         candidates = []
         for a in ids:
             if not features[a].last or a not in long_enough:
@@ -341,7 +342,7 @@ class Finisher:
             fa = np.mean(features[a].last, axis=0)
             for b in ids:
                 gap_s = (tracks[b][0, _FRAME] - tracks[a][-1, _FRAME]) / self.fps
-                if gap_s <= 0 or not features[b].first or b not in long_enough:
+                if not (0 < gap_s <= longest_s) or not features[b].first or b not in long_enough:
                     continue
                 through_edge = (left_by & entered_by[b]).any()
                 # who left through an edge comes back through it, and who comes in through an
