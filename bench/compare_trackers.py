@@ -8,6 +8,7 @@ Run from the repository root (BoxMOT lives in its own virtual environment, see
     bench/.venv-boxmot/bin/pip install boxmot
     python bench/compare_trackers.py [--suites real synthetic] [--work /tmp/mplt-compare] \
         [--out bench/results/compare_trackers.md]
+    python bench/compare_trackers.py --suites pillar --out bench/results/pillar.md
 
 Real suite (``bench/realdata.py``; footage from ``../shared/data``, cached in ``bench/.cache``):
 
@@ -27,6 +28,12 @@ Real suite (``bench/realdata.py``; footage from ``../shared/data``, cached in ``
   lens and the tilt mplt's perspective self-calibration fits to the clip; their YOLOv8s boxes
   carried there; no camera height: mplt estimates it from the people.
 * ``PETS perspective, YOLOv8s``: PETS again with the YOLOv8s detections (weak ones included).
+
+Pillar suite (``--suites pillar``, :func:`pillar_suite`): PETS (perspective and 360, height
+given) and TUD-Stadtmitte with a pillar painted over the clip, full height
+(:func:`realdata.pillar_clip`): long occlusions of real people with real detections, where
+association must hold for seconds with nothing seen. Boxes behind it are in no ground truth,
+and no tracker's box there is scored (a don't-care region, :func:`scored_predictions`).
 
 Synthetic suite: :func:`mplt.synthetic.write_sequence` panoramas (1920 x 960, 10 fps, camera
 2 m high) with detections from the ground truth and the default
@@ -129,6 +136,8 @@ class Sequence:
     #: mplt's positions are in the ground truth's frame (not so for a camera placed from its
     #: people: its ground frame is centred below the camera)
     ground_comparable: bool = True
+    #: ``(H, W)`` bool mask (.npy) where a pillar hides everyone: boxes there are not scored
+    hidden: Path | None = None
 
     @property
     def label(self) -> str:
@@ -219,6 +228,57 @@ def _pets_perspective(pets: rd.Clip, detector: str, suite: str, det_name: str) -
         calib=pets.calib,
         camera_height=seq.camera_height,
     )
+
+
+def _with_pillar(seq: Sequence, rd_seq: rd.Sequence) -> Sequence:
+    """``seq`` with its pillar's mask saved beside it (:meth:`realdata.Sequence.hidden_mask`)."""
+    path = rd_seq.folder / "hidden.npy"
+    if not path.is_file():
+        np.save(path, rd_seq.hidden_mask())
+    return dataclasses.replace(seq, hidden=path)
+
+
+def pillar_suite(skip_yolo: bool = False) -> list[Sequence]:
+    """Real sequences with a pillar in front (:func:`realdata.pillar_clip`): PETS with its
+    Faster R-CNN detections, perspective and on the sphere, and TUD-Stadtmitte with YOLOv8s
+    run on the painted video. Everyone who passes behind it is hidden for seconds."""
+    clips = rd.clips()
+    out: list[Sequence] = []
+    if "PETS09-S2L1" in clips:
+        pets = rd.pillar_clip(clips["PETS09-S2L1"])
+        persp = rd.perspective_sequence(pets)
+        out.append(
+            _with_pillar(
+                _pets_perspective(pets, "frcnn", "PETS perspective, pillar", "det-frcnn-t.txt"),
+                persp,
+            )
+        )
+        sph = rd.sphere_sequence(pets, SPHERE_WIDTH)
+        det = _thresholded(rd.sequence_detections(sph, "frcnn"), sph.folder / "det-frcnn-t.txt")
+        seq = _sequence(
+            sph,
+            "PETS 360, pillar, height given",
+            det,
+            overrides=(f"camera.height_m={sph.camera_height:.4f}",),
+            camera_height=sph.camera_height,
+        )
+        out.append(_with_pillar(seq, sph))
+    if "TUD-Stadtmitte" in clips and not skip_yolo:
+        tud = rd.perspective_sequence(rd.pillar_clip(clips["TUD-Stadtmitte"]))
+        det = _thresholded(rd.sequence_detections(tud, "yolov8s"), tud.folder / "det-yolov8s-t.txt")
+        out.append(_with_pillar(_sequence(tud, "TUD-Stadtmitte, pillar, YOLOv8s", det), tud))
+    return out
+
+
+def scored_predictions(seq: Sequence, pred: Path, out: Path) -> Path:
+    """``pred`` as scored: without the boxes the pillar hides (written to ``out``), or
+    ``pred`` itself where ``seq`` has none."""
+    if seq.hidden is None:
+        return pred
+    rows = read_mot(pred) if pred.stat().st_size else np.zeros((0, 10))
+    width = seq.width if seq.panorama else None
+    rd.write_rows(out, rd.visible_rows(rows, np.load(seq.hidden), width))
+    return out
 
 
 def real_suite(skip_yolo: bool = False) -> list[Sequence]:
@@ -443,6 +503,14 @@ def evaluate(sequences: list[Sequence], pred_dir: Path, gt_dir: Path) -> dict:
     gt_dir.mkdir(parents=True, exist_ok=True)
     for seq in sequences:
         shutil.copyfile(seq.gt, gt_dir / f"{seq.name}.txt")
+    if any(seq.hidden is not None for seq in sequences):
+        scored = gt_dir.parent / f"{gt_dir.name}_scored" / pred_dir.name
+        scored.mkdir(parents=True, exist_ok=True)
+        for seq in sequences:
+            pred, out = pred_dir / f"{seq.name}.txt", scored / f"{seq.name}.txt"
+            if scored_predictions(seq, pred, out) == pred:
+                shutil.copyfile(pred, out)
+        pred_dir = scored
     width = sequences[0].width if sequences[0].panorama else None
     return run_eval(gt_dir, pred_dir, width=width, iou_threshold=0.5).to_dict()
 
@@ -610,6 +678,9 @@ def main() -> int:
     suites: dict[str, list[Sequence]] = {}
     if "real" in args.suites:
         for seq in real_suite():
+            suites.setdefault(seq.suite, []).append(seq)
+    if "pillar" in args.suites:
+        for seq in pillar_suite():
             suites.setdefault(seq.suite, []).append(seq)
     if "synthetic" in args.suites:
         suites["synthetic 360"] = synthetic_suite(args.work)

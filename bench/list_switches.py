@@ -2,7 +2,7 @@
 
 Run from the repository root, like ``bench/tracker_lab.py`` (same cache, same settings)::
 
-    python bench/list_switches.py [--finish] [--only LABEL/SEQ ...] [--set key=value ...]
+    python bench/list_switches.py [--finish] [--pillar] [--only LABEL/SEQ ...] [--set key=value ...]
 
 Replays the tracker (and with ``--finish`` the offline finishing) on the real suite and
 re-runs TrackEval's CLEAR matching on the output, keeping the original IDs. Each switch is
@@ -10,7 +10,8 @@ printed with its frame, the ground-truth ID, the predicted ID it had and the one
 the frames since that person was last matched, and what the switch is: ``fragment`` (the new
 ID starts here), ``swap`` (the new ID was matched to another person before) or ``resume``
 (an ID seen before, not on another person); and whether the old ID is still alive at that
-frame (``old alive``: someone else or nobody now carries it).
+frame (``old alive``: someone else or nobody now carries it). ``--pillar``: the sequences of
+``compare_trackers.pillar_suite`` instead, their boxes on the pillar not scored.
 """
 
 from __future__ import annotations
@@ -82,13 +83,14 @@ def main() -> int:
     parser.add_argument("--localize", action="append", default=[], help="localize.key=value")
     parser.add_argument("--only", nargs="*", help="sequence labels (LABEL/SEQ)")
     parser.add_argument("--finish", action="store_true", help="score tracks_final.txt")
+    parser.add_argument("--pillar", action="store_true", help="the pillar suite instead")
     parser.add_argument(
         "--reverse", action="store_true", help="replay last frame first (tracker_lab --reverse)"
     )
     args = parser.parse_args()
     sets = [s if s.split("=")[0].count(".") else f"tracker.{s}" for s in args.set]
     loc = [s if s.split("=")[0].count(".") else f"localize.{s}" for s in args.localize]
-    for seq in ct.real_suite():
+    for seq in ct.pillar_suite() if args.pillar else ct.real_suite():
         name = seq.label
         if args.only and name not in args.only:
             continue
@@ -96,6 +98,7 @@ def main() -> int:
             pred = Path(tmp) / f"{seq.name}.txt"
             pred = lab.replay(seq, sets, loc, pred, args.finish, reverse=args.reverse)
             gt = lab.reversed_gt(seq, Path(tmp) / "gt.txt") if args.reverse else seq.gt
+            pred = ct.scored_predictions(seq, pred, Path(tmp) / "scored.txt")
             found = list(switches(gt, pred, seq.width if seq.panorama else None))
         print(f"{name}: {len(found)} switches")
         for t, a, old, new, gap, kind, alive in found:

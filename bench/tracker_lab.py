@@ -11,7 +11,8 @@ Each later call replays only the localizer and the tracker with the given settin
 with ``--finish`` the offline finishing) and prints HOTA / IDF1 / ID switches / median
 ground error per sequence: seconds instead of minutes per setting, the same scores as
 ``mplt track`` with the same settings (a camera height and tilt estimated from the people,
-and the mode ``auto`` chose, are those of the recording).
+and the mode ``auto`` chose, are those of the recording). ``--pillar``: the sequences of
+:func:`compare_trackers.pillar_suite` instead (long occlusions behind a painted pillar).
 """
 
 from __future__ import annotations
@@ -212,6 +213,11 @@ def main() -> int:
         "--reverse", action="store_true", help="also replay every sequence last frame first"
     )
     parser.add_argument(
+        "--pillar",
+        action="store_true",
+        help="the pillar suite (compare_trackers.pillar_suite: long occlusions) instead",
+    )
+    parser.add_argument(
         "--people",
         action="store_true",
         help="score against ground truth of people: who comes back keeps the ID (PETS)",
@@ -223,7 +229,7 @@ def main() -> int:
     runs = [
         (seq, backwards)
         for backwards in ((False, True) if args.reverse else (False,))
-        for seq in ct.real_suite(skip_yolo=args.frcnn)
+        for seq in (ct.pillar_suite if args.pillar else ct.real_suite)(skip_yolo=args.frcnn)
         if not args.only or seq.label in args.only
     ]
     for seq, backwards in runs:
@@ -232,6 +238,7 @@ def main() -> int:
             pred = replay(seq, sets, loc, pred, args.finish, reverse=backwards)
             gt = scored_gt(seq, args.people)
             gt = reversed_gt(seq, Path(tmp) / "gt.txt", gt) if backwards else gt
+            pred = ct.scored_predictions(seq, pred, Path(tmp) / "scored.txt")
             r = run_eval(gt, pred, width=seq.width if seq.panorama else None).to_dict()
         c = r["combined"]
         ge = (c.get("ground_error") or {}).get("median_m") if seq.ground_comparable else None

@@ -200,13 +200,19 @@ def cut_crops(source: str, camera: Any, plan: TrackletPlan, *, progress: bool = 
 
 
 def track_measure(run_dir: str | Path) -> dict[str, float]:
-    """The tracker's own fragmentation, without ground truth: confirmed track IDs and the
-    detected rows per ID (higher = fewer fragments of the same people)."""
+    """The fragmentation of a run's answer, without ground truth: its track IDs and rows per
+    ID (higher = fewer fragments of the same people). The answer is the finished tracks where
+    the run wrote them (``tracks_final.jsonl``: every row, the gaps it filled included), else
+    the streaming ones (``tracks.jsonl``: confirmed, detected rows)."""
+    finished = Path(run_dir) / "tracks_final.jsonl"
+    streaming = not finished.is_file()
     ids: set[int] = set()
     rows = 0
-    for record in read_jsonl(Path(run_dir) / "tracks.jsonl"):
+    for record in read_jsonl(Path(run_dir) / "tracks.jsonl" if streaming else finished):
         tracks = tracks_from_record(record)
-        keep = (tracks.states == TrackState.CONFIRMED) & (tracks.detection_indices >= 0)
+        keep = np.ones(len(tracks), bool)
+        if streaming:
+            keep = (tracks.states == TrackState.CONFIRMED) & (tracks.detection_indices >= 0)
         ids.update(int(i) for i in tracks.ids[keep])
         rows += int(keep.sum())
     return {"ids": len(ids), "rows": rows, "rows_per_id": rows / max(len(ids), 1)}
@@ -419,12 +425,12 @@ def track_and_adapt(
     first) into ``<run k-1>/adapt/`` and re-tracks with it into ``<run k-1>/adapt/track/``. The
     stopping rule, without ground truth (``adapt.stop_metric``): a round counts only if its
     encoder agrees better with the held-out tracklets than the one it started from (by
-    ``min_gain`` mAP); with ``fragmentation`` its tracks must also be less fragmented by
-    ``min_gain`` (relative rise of the detected rows per confirmed ID). A rejected round stops
-    the loop and the best earlier run stays the answer. ``adapt.json`` in the first run
-    directory lists the rounds. Why strict: on the real suite a re-tracking as fragmented as
-    its start (PETS perspective: +0.1 % rows per ID) still lost 5 IDF1 points to ID swaps
-    (``bench/results/adapt.md``), which the measure cannot see.
+    ``min_gain`` mAP); with ``fragmentation`` its answer must also be less fragmented by
+    ``min_gain`` (relative rise of the rows per ID, :func:`track_measure`: of the finished
+    tracks where the runs finish). A rejected round stops the loop and the best earlier run
+    stays the answer. ``adapt.json`` in the first run directory lists the rounds. Why strict:
+    a re-tracking as fragmented as its start can still lose IDF1 to ID swaps, which the
+    measure cannot see (``bench/results/adapt.md``).
 
     The re-tracking's features are ``adapt.retrack_embedder``: ``fused`` (default) = the colour
     statistics and the adapted encoder side by side (:class:`mplt.appearance.FusedEmbedder`),

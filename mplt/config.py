@@ -173,6 +173,8 @@ class TrackerConfig:
     finish_merge_max_cosine: float = 0.25  #: their largest appearance (cosine) distance
     finish_merge_speed_mps: float = 2.0  #: how far off the extrapolated walk they may be
     finish_merge_min_s: float = 0.5  #: shorter fragments are never merged
+    #: longest gap merged like a short one where both ends are away from the image edges
+    finish_hidden_gap_s: float = 5.0
     finish_return_gap_s: float = 15.0  #: longest absence after which one who left keeps the ID
     finish_return_max_cosine: float = 0.1  #: their largest appearance (cosine) distance
     finish_smooth_accel_mps2: float = 0.7  #: the smoother's walking acceleration (0: none)

@@ -22,6 +22,7 @@ from mplt.adapt import (
     observations,
     plan_tracklets,
     track_and_adapt,
+    track_measure,
 )
 from mplt.config import AdaptConfig, TrackConfig
 from mplt.geometry import Equirectangular
@@ -346,6 +347,44 @@ def _scripted_rounds(monkeypatch, tmp_path, gains, measures):
         adapt_mod, "track_measure", lambda run: {"rows_per_id": measures[runs.index(run)]}
     )
     return runs, configs, weights
+
+
+def _jsonl(path: Path, frames: list[list[tuple[int, str, int | None]]]) -> None:
+    """A tracks file: per frame, ``(id, state, detection index)`` of each track."""
+    lines = []
+    for index, tracks in enumerate(frames):
+        records = [
+            {
+                "id": i,
+                "box_xyxy": [0, 0, 10, 20],
+                "conf": 0.9,
+                "state": state,
+                "detection_index": det,
+            }
+            for i, state, det in tracks
+        ]
+        lines.append(json.dumps({"frame": index + 1, "time_s": index / 10, "tracks": records}))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_the_stopping_measure_counts_the_answer_of_a_run(tmp_path):
+    """Streaming: confirmed, detected rows per ID; where the run finished, every row of the
+    finished tracks (their filled gaps too), since those are what the run answers."""
+    _jsonl(
+        tmp_path / "tracks.jsonl",
+        [
+            [(1, "confirmed", 0), (2, "tentative", 1)],
+            [(1, "lost", None), (2, "tentative", 1)],
+            [(1, "confirmed", 0), (3, "confirmed", 1)],
+        ],
+    )
+    streaming = track_measure(tmp_path)
+    assert (streaming["ids"], streaming["rows"]) == (2, 3)
+    _jsonl(
+        tmp_path / "tracks_final.jsonl",
+        [[(1, "confirmed", 0), (2, "confirmed", 1)], [(1, "lost", None)], [(1, "confirmed", 0)]],
+    )
+    assert track_measure(tmp_path) == {"ids": 2, "rows": 4, "rows_per_id": 2.0}
 
 
 @pytest.mark.parametrize(

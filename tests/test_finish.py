@@ -221,6 +221,32 @@ def test_who_left_through_an_image_edge_comes_back_through_it() -> None:
     assert all_ids(finished(out_right + gap + inside, panorama, frame_size=size)) == {1}
 
 
+def test_someone_hidden_inside_the_view_for_seconds_keeps_the_id() -> None:
+    """A person walks 1 m/s across a 400 px image and is hidden for 4 s in the middle of it
+    (behind a pillar: past ``finish_merge_gap_s``, within ``finish_hidden_gap_s``), coming out
+    where the walk leads: one ID, the 4 s not interpolated. Not so after 6 s, with another
+    look, with the hidden gap off, or where the track ended at an image edge (who stood there
+    may have stepped out); on a full panorama there is no edge."""
+    size = (400, 300)
+    hidden = [[] for _ in range(40)]
+    before = walk(1.0, 0.1, range(13), 1)  # x 1.0 -> 2.2, box x2 150 px: inside
+    after = walk(6.3, 0.1, range(8), 2)  # where the walk leads 4.1 s on, box x2 <= 390 px
+    out = finished(before + hidden + after, frame_size=size)
+    assert all_ids(out) == {1}
+    assert [len(rows_at(out, f)) for f in range(13, 53)] == [0] * 40
+    longer = [[] for _ in range(60)]  # 6 s: the motion test alone would still allow it
+    assert all_ids(finished(before + longer + after, frame_size=size)) == {1, 2}
+    other_look = [[(2, xy, 1)] for ((_, xy, _),) in after]
+    assert all_ids(finished(before + hidden + other_look, frame_size=size)) == {1, 2}
+    off = FinishSettings.of(TrackerConfig(finish_hidden_gap_s=0.0))
+    assert all_ids(finished(before + hidden + after, settings=off, frame_size=size)) == {1, 2}
+    at_edge = walk(7.2, 0.0, range(13), 1)  # box x2 = 400 px, standing still
+    inside = walk(5.0, -0.1, range(8), 2)
+    assert all_ids(finished(at_edge + hidden + inside, frame_size=size)) == {1, 2}
+    panorama = BoxSpace(period=400.0)
+    assert all_ids(finished(at_edge + hidden + inside, panorama, frame_size=size)) == {1}
+
+
 def test_who_comes_back_after_seconds_away_keeps_the_id() -> None:
     """A person walks out through the right edge of a 400 px image and, 8 s later (past
     ``finish_merge_gap_s``, within ``finish_return_gap_s``), back in through it: one ID, the
