@@ -12,6 +12,9 @@ from them is committed except results tables):
   Darmstadt), 640 x 480 at 25 fps, uncalibrated, ground truth from the PyPI package
   ``motmetrics``.
 
+A *pillar clip* (:func:`pillar_clip`) is a clip with a full-height pillar painted over it, for
+long occlusions of real people: its ground truth and given detections lose what the pillar hides.
+
 A *sequence* is a clip as a tracker sees it: the perspective clip itself, or the clip placed
 on the sphere (:mod:`mplt.synthetic.placement`) at a panorama size, through the seam. Each
 sequence folder holds ``video.mp4`` (panoramas only; perspective sequences read the clip),
@@ -26,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -181,7 +185,13 @@ def pillar_clip(clip: Clip) -> Clip:
     meta = {"band": list(band), "hidden": HIDDEN, "colour": list(PILLAR_BGR)}
     meta_file = folder / "meta.json"
     given = {name: folder / f"det-{name}.txt" for name in clip.given_detections or {}}
+    name = clip.name + PILLAR_TAG
     if not meta_file.is_file() or json.loads(meta_file.read_text()) != meta:
+        # what was built from another pillar is stale: its sequences, detections, recordings
+        for stale in CACHE.glob(f"seq/{name}*"):
+            shutil.rmtree(stale)
+        for stale in (*CACHE.glob(f"det/{name}-*"), *CACHE.glob("lab/*pillar*")):
+            stale.unlink()
         write_rows(gt, _behind(gt_rows(clip), band, cut=False))
         for name, path in given.items():
             write_rows(path, _behind(read_mot(clip.given_detections[name]), band, cut=True))
@@ -196,7 +206,7 @@ def pillar_clip(clip: Clip) -> Clip:
         meta_file.write_text(json.dumps(meta, indent=2))
     return dataclasses.replace(
         clip,
-        name=clip.name + PILLAR_TAG,
+        name=name,
         video=video,
         gt=gt,
         given_detections=given or None,
