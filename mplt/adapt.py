@@ -199,23 +199,38 @@ def cut_crops(source: str, camera: Any, plan: TrackletPlan, *, progress: bool = 
     return crops
 
 
+def _count_rows(path: Path, detected_only: bool) -> tuple[int, int]:
+    """Track IDs and rows of a tracks file; ``detected_only``: confirmed rows with a
+    detection (a streaming file's coasting rows say nothing)."""
+    ids: set[int] = set()
+    rows = 0
+    for record in read_jsonl(path):
+        tracks = tracks_from_record(record)
+        keep = np.ones(len(tracks), bool)
+        if detected_only:
+            keep = (tracks.states == TrackState.CONFIRMED) & (tracks.detection_indices >= 0)
+        ids.update(int(i) for i in tracks.ids[keep])
+        rows += int(keep.sum())
+    return len(ids), rows
+
+
 def track_measure(run_dir: str | Path) -> dict[str, float]:
     """The fragmentation of a run's answer, without ground truth: its track IDs and rows per
     ID (higher = fewer fragments of the same people). The answer is the finished tracks where
     the run wrote them (``tracks_final.jsonl``: every row, the gaps it filled included), else
-    the streaming ones (``tracks.jsonl``: confirmed, detected rows)."""
-    finished = Path(run_dir) / "tracks_final.jsonl"
-    streaming = not finished.is_file()
-    ids: set[int] = set()
-    rows = 0
-    for record in read_jsonl(Path(run_dir) / "tracks.jsonl" if streaming else finished):
-        tracks = tracks_from_record(record)
-        keep = np.ones(len(tracks), bool)
-        if streaming:
-            keep = (tracks.states == TrackState.CONFIRMED) & (tracks.detection_indices >= 0)
-        ids.update(int(i) for i in tracks.ids[keep])
-        rows += int(keep.sum())
-    return {"ids": len(ids), "rows": rows, "rows_per_id": rows / max(len(ids), 1)}
+    the streaming ones (``tracks.jsonl``: confirmed, detected rows); ``streaming_ids`` counts
+    the streaming tracks' confirmed IDs either way."""
+    run = Path(run_dir)
+    streaming_ids, streaming_rows = _count_rows(run / "tracks.jsonl", detected_only=True)
+    ids, rows = streaming_ids, streaming_rows
+    if (run / "tracks_final.jsonl").is_file():
+        ids, rows = _count_rows(run / "tracks_final.jsonl", detected_only=False)
+    return {
+        "ids": ids,
+        "rows": rows,
+        "rows_per_id": rows / max(ids, 1),
+        "streaming_ids": streaming_ids,
+    }
 
 
 def appearance_gate(
@@ -427,10 +442,12 @@ def track_and_adapt(
     encoder agrees better with the held-out tracklets than the one it started from (by
     ``min_gain`` mAP); with ``fragmentation`` its answer must also be less fragmented by
     ``min_gain`` (relative rise of the rows per ID, :func:`track_measure`: of the finished
-    tracks where the runs finish). A rejected round stops the loop and the best earlier run
-    stays the answer. ``adapt.json`` in the first run directory lists the rounds. Why strict:
-    a re-tracking as fragmented as its start can still lose IDF1 to ID swaps, which the
-    measure cannot see (``bench/results/adapt.md``).
+    tracks where the runs finish) from streaming tracks that are not more numerous (confirmed
+    IDs): where the new features cut the streaming tracks into more pieces, the finishing
+    joins more of them, right or wrong, and its rows per ID rise either way. A rejected round
+    stops the loop and the best earlier run stays the answer. ``adapt.json`` in the first run
+    directory lists the rounds. Why strict: a re-tracking as fragmented as its start can still
+    lose IDF1 to ID swaps, which the measure cannot see (``bench/results/adapt.md``).
 
     The re-tracking's features are ``adapt.retrack_embedder``: ``fused`` (default) = the colour
     statistics and the adapted encoder side by side (:class:`mplt.appearance.FusedEmbedder`),
@@ -489,6 +506,11 @@ def track_and_adapt(
                 f"round {k}: the tracks are not less fragmented by {a.min_gain:.1%} "
                 f"({rel:+.1%} rows per ID)"
             )
+            break
+        more = measure["streaming_ids"] - best_measure["streaming_ids"]
+        if a.stop_metric == "fragmentation" and more > 0:
+            # the finishing had more pieces to join: its gain may be joins, right or wrong
+            stopped = f"round {k}: the streaming tracks are more fragmented ({more:+d} IDs)"
             break
         row["kept"] = True
         best_run, best_ckpt, best_measure = run_dir, adapted["adapted"], measure

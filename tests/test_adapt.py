@@ -310,10 +310,11 @@ def test_adapt_run_writes_its_outputs_and_never_corrupts_an_earlier_one(tmp_path
     assert _digest(out) == before
 
 
-def _scripted_rounds(monkeypatch, tmp_path, gains, measures):
+def _scripted_rounds(monkeypatch, tmp_path, gains, measures, streaming_ids=None):
     """track_and_adapt with the tracker and the adaptation replaced: round k's agreement gain
-    is ``gains[k - 1]``, run k's detected rows per ID ``measures[k]``. Returns the runs, the
-    config each was tracked with and the colour weight each adaptation was asked for."""
+    is ``gains[k - 1]``, run k's rows per ID ``measures[k]`` and its streaming IDs
+    ``streaming_ids[k]`` (default 10 each). Returns the runs, the config each was tracked with
+    and the colour weight each adaptation was asked for."""
     import mplt.api
 
     runs: list[Path] = []
@@ -343,9 +344,12 @@ def _scripted_rounds(monkeypatch, tmp_path, gains, measures):
 
     monkeypatch.setattr(mplt.api, "track", track)
     monkeypatch.setattr(adapt_mod, "adapt_run", adapt)
-    monkeypatch.setattr(
-        adapt_mod, "track_measure", lambda run: {"rows_per_id": measures[runs.index(run)]}
-    )
+
+    def measure(run):
+        k = runs.index(run)
+        return {"rows_per_id": measures[k], "streaming_ids": (streaming_ids or [10] * 4)[k]}
+
+    monkeypatch.setattr(adapt_mod, "track_measure", measure)
     return runs, configs, weights
 
 
@@ -384,23 +388,31 @@ def test_the_stopping_measure_counts_the_answer_of_a_run(tmp_path):
         tmp_path / "tracks_final.jsonl",
         [[(1, "confirmed", 0), (2, "confirmed", 1)], [(1, "lost", None)], [(1, "confirmed", 0)]],
     )
-    assert track_measure(tmp_path) == {"ids": 2, "rows": 4, "rows_per_id": 2.0}
+    assert track_measure(tmp_path) == {
+        "ids": 2,
+        "rows": 4,
+        "rows_per_id": 2.0,
+        "streaming_ids": 2,
+    }
 
 
 @pytest.mark.parametrize(
-    ("gains", "measures", "kept", "best"),
+    ("gains", "measures", "kept", "best", "streaming_ids"),
     [
-        ([0.0], [10.0], 0, 0),  # the encoder agrees no better: no re-tracking
-        ([0.1], [10.0, 9.0], 0, 0),  # more fragmented tracks: the round is rejected
-        ([0.1], [10.0, 10.01], 0, 0),  # as fragmented (swaps are invisible): rejected too
-        ([0.1, 0.1, 0.1], [10.0, 12.0, 12.01], 1, 1),  # the second gains too little: stop
-        ([0.1, 0.1, 0.1], [10.0, 12.0, 14.0, 16.0], 3, 3),  # every round better
+        ([0.0], [10.0], 0, 0, None),  # the encoder agrees no better: no re-tracking
+        ([0.1], [10.0, 9.0], 0, 0, None),  # more fragmented tracks: the round is rejected
+        ([0.1], [10.0, 10.01], 0, 0, None),  # as fragmented (swaps are invisible): rejected too
+        ([0.1, 0.1, 0.1], [10.0, 12.0, 12.01], 1, 1, None),  # the second gains too little: stop
+        ([0.1, 0.1, 0.1], [10.0, 12.0, 14.0, 16.0], 3, 3, None),  # every round better
+        # longer tracks from more streaming pieces: the finishing joined more, right or wrong
+        ([0.1], [10.0, 12.0], 0, 0, [10, 11]),
+        ([0.1, 0.0], [10.0, 12.0], 1, 1, [10, 9]),
     ],
 )
 def test_stopping_rule_keeps_the_best_run_and_stops_when_nothing_improves(
-    monkeypatch, tmp_path, gains, measures, kept, best
+    monkeypatch, tmp_path, gains, measures, kept, best, streaming_ids
 ):
-    runs, _, _ = _scripted_rounds(monkeypatch, tmp_path, gains, measures)
+    runs, _, _ = _scripted_rounds(monkeypatch, tmp_path, gains, measures, streaming_ids)
     cfg = updated(TrackConfig(), {"adapt.iterations": 3, "adapt.min_gain": 0.01})
     report = track_and_adapt("video.mp4", cfg, tmp_path / "run", progress=False)
     assert sum(r["kept"] for r in report["rounds"][1:]) == kept
