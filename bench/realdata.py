@@ -193,8 +193,9 @@ def pillar_clip(clip: Clip) -> Clip:
         for stale in (*CACHE.glob(f"det/{name}-*"), *CACHE.glob("lab/*pillar*")):
             stale.unlink()
         write_rows(gt, _behind(gt_rows(clip), band, cut=False))
-        for name, path in given.items():
-            write_rows(path, _behind(read_mot(clip.given_detections[name]), band, cut=True))
+        for detector, path in given.items():
+            rows = read_mot(clip.given_detections[detector])
+            write_rows(path, _behind(rows, band, cut=True))
         with (
             open_source(str(clip.video)) as src,
             VideoWriter(video, clip.fps, clip.size, crf=18) as writer,
