@@ -2,7 +2,8 @@
 
 Run from the repository root, like ``bench/tracker_lab.py`` (same cache, same settings)::
 
-    python bench/list_switches.py [--finish] [--pillar] [--only LABEL/SEQ ...] [--set key=value ...]
+    python bench/list_switches.py [--finish] [--pillar] [--people] [--only LABEL/SEQ ...] \
+        [--set key=value ...]
 
 Replays the tracker (and with ``--finish`` the offline finishing) on the real suite and
 re-runs TrackEval's CLEAR matching on the output, keeping the original IDs. Each switch is
@@ -85,6 +86,9 @@ def main() -> int:
     parser.add_argument("--finish", action="store_true", help="score tracks_final.txt")
     parser.add_argument("--pillar", action="store_true", help="the pillar suite instead")
     parser.add_argument(
+        "--people", action="store_true", help="against ground truth of people (tracker_lab)"
+    )
+    parser.add_argument(
         "--reverse", action="store_true", help="replay last frame first (tracker_lab --reverse)"
     )
     args = parser.parse_args()
@@ -97,7 +101,8 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             pred = Path(tmp) / f"{seq.name}.txt"
             pred = lab.replay(seq, sets, loc, pred, args.finish, reverse=args.reverse)
-            gt = lab.reversed_gt(seq, Path(tmp) / "gt.txt") if args.reverse else seq.gt
+            gt = lab.scored_gt(seq, args.people)
+            gt = lab.reversed_gt(seq, Path(tmp) / "gt.txt", gt) if args.reverse else gt
             pred = ct.scored_predictions(seq, pred, Path(tmp) / "scored.txt")
             found = list(switches(gt, pred, seq.width if seq.panorama else None))
         print(f"{name}: {len(found)} switches")
