@@ -323,28 +323,19 @@ class Finisher:
         window = np.abs(frames - frames[-1]) <= _VELOCITY_WINDOW_S * self.fps
         return int(np.flatnonzero(window)[0])
 
-    def _crossed_edges(self, rows: np.ndarray, at_end: bool) -> np.ndarray:
-        """``(4,)`` bool: the image edges (left, top, right, bottom) a track leaves the view
-        through at its end (or, with ``at_end`` False, came into it through at its start): its
-        box there touches the edge and its centre moves out through it (in, at the start). A
-        full panorama has no edge to leave through (its top and bottom are the poles)."""
+    def _edges(self, rows: np.ndarray, at_end: bool) -> tuple[np.ndarray, np.ndarray]:
+        """``(4,)`` bool of the image edges (left, top, right, bottom) a track's last box (or,
+        with ``at_end`` False, its first) touches, and ``(4,)`` of those it leaves the view
+        through there (comes into it through, at the start): its centre moves out through
+        them (in). A full panorama has no edges (its top and bottom are the poles)."""
         if self.frame_size is None or self.box_space.period is not None:
-            return np.zeros(4, bool)
+            return np.zeros(4, bool), np.zeros(4, bool)
         rows = rows if at_end else rows[::-1]
         k = self._window_start(rows[:, _FRAME])
         box, box0 = rows[-1, _BOX], rows[k, _BOX]
         dx, dy = 0.5 * (box[:2] + box[2:]) - 0.5 * (box0[:2] + box0[2:])
-        w, h = self.frame_size
-        touch = boxes_touch_edge(box[None], w, h, _EDGE_MARGIN_PX)[0]
-        return touch & np.array([dx < 0, dy < 0, dx > 0, dy > 0])
-
-    def _at_edge(self, rows: np.ndarray, at_end: bool) -> bool:
-        """Whether a track's last (or first) box touches an edge of a flat image: it may have
-        gone out (come in) there, whichever way it moved; never on a full panorama."""
-        if self.frame_size is None or self.box_space.period is not None:
-            return False
-        box = rows[-1 if at_end else 0, _BOX]
-        return bool(boxes_touch_edge(box[None], *self.frame_size, _EDGE_MARGIN_PX)[0].any())
+        touch = boxes_touch_edge(box[None], *self.frame_size, _EDGE_MARGIN_PX)[0]
+        return touch, touch & np.array([dx < 0, dy < 0, dx > 0, dy > 0])
 
     def _merge(self, tracks: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
         s = self.settings
@@ -356,31 +347,30 @@ class Finisher:
         }
         ids = sorted(tracks, key=lambda k: tracks[k][0, _FRAME])
         features = {k: self._tracks[k] for k in ids}
-        entered_by = {k: self._crossed_edges(tracks[k], at_end=False) for k in ids}
-        starts_at_edge = {k: self._at_edge(tracks[k], at_end=False) for k in ids}
+        starts = {k: self._edges(tracks[k], at_end=False) for k in ids}  # touched, entered by
         longest_s = max(s.merge_gap_s, s.hidden_gap_s, s.return_gap_s)
         candidates = []
         for a in ids:
             if not features[a].last or a not in long_enough:
                 continue
             end, velocity, scale_a, ground_a = self._position(tracks[a], at_end=True)
-            left_by = self._crossed_edges(tracks[a], at_end=True)
-            ends_at_edge = self._at_edge(tracks[a], at_end=True)
+            touched, left_by = self._edges(tracks[a], at_end=True)
             fa = np.mean(features[a].last, axis=0)
             for b in ids:
                 gap_s = (tracks[b][0, _FRAME] - tracks[a][-1, _FRAME]) / self.fps
                 if not (0 < gap_s <= longest_s) or not features[b].first or b not in long_enough:
                     continue
-                through_edge = (left_by & entered_by[b]).any()
+                entered_by = starts[b][1]
+                through_edge = (left_by & entered_by).any()
                 # who left through an edge comes back through it, and who comes in through an
                 # edge was outside the view, not hidden inside it
-                if (left_by.any() or entered_by[b].any()) and not through_edge:
+                if (left_by.any() or entered_by.any()) and not through_edge:
                     continue
                 fb = np.mean(features[b].first, axis=0)
                 cosine = 1.0 - float(fa @ fb / (np.linalg.norm(fa) * np.linalg.norm(fb)))
                 # the walk vouches for a short gap, and for a longer one of someone hidden
                 # inside the view: the track ended and the other started away from the edges
-                hidden = gap_s <= s.hidden_gap_s and not (ends_at_edge or starts_at_edge[b])
+                hidden = gap_s <= s.hidden_gap_s and not (touched.any() or starts[b][0].any())
                 if (gap_s <= s.merge_gap_s or hidden) and cosine <= s.merge_max_cosine:
                     start, _, scale_b, ground_b = self._position(tracks[b], at_end=False)
                     if ground_a == ground_b:
