@@ -99,11 +99,9 @@ def main() -> int:
         if args.only and name not in args.only:
             continue
         with tempfile.TemporaryDirectory() as tmp:
-            pred = Path(tmp) / f"{seq.name}.txt"
-            pred = lab.replay(seq, sets, loc, pred, args.finish, reverse=args.reverse)
-            gt = lab.scored_gt(seq, args.people)
-            gt = lab.reversed_gt(seq, Path(tmp) / "gt.txt", gt) if args.reverse else gt
-            pred = ct.scored_predictions(seq, pred, Path(tmp) / "scored.txt")
+            gt, pred = lab.scored_replay(
+                seq, sets, loc, Path(tmp), args.finish, reverse=args.reverse, people=args.people
+            )
             found = list(switches(gt, pred, seq.width if seq.panorama else None))
         print(f"{name}: {len(found)} switches")
         for t, a, old, new, gap, kind, alive in found:

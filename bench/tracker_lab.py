@@ -201,6 +201,25 @@ def scored_gt(seq: ct.Sequence, people: bool) -> Path:
     return seq.gt if person is None else person.gt
 
 
+def scored_replay(
+    seq: ct.Sequence,
+    sets: list[str],
+    localize: list[str],
+    tmp: Path,
+    finish: bool,
+    *,
+    reverse: bool = False,
+    people: bool = False,
+) -> tuple[Path, Path]:
+    """:func:`replay` into the folder ``tmp``; returns the ground truth and the predictions
+    as they are scored (:func:`scored_gt`, reversed with ``reverse``; without the boxes on a
+    pillar, :func:`compare_trackers.scored_predictions`)."""
+    pred = replay(seq, sets, localize, tmp / f"{seq.name}.txt", finish, reverse=reverse)
+    gt = scored_gt(seq, people)
+    gt = reversed_gt(seq, tmp / "gt.txt", gt) if reverse else gt
+    return gt, ct.scored_predictions(seq, pred, tmp / "scored.txt")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--set", action="append", default=[], help="tracker.key=value")
@@ -234,11 +253,9 @@ def main() -> int:
     ]
     for seq, backwards in runs:
         with tempfile.TemporaryDirectory() as tmp:
-            pred = Path(tmp) / f"{seq.name}.txt"
-            pred = replay(seq, sets, loc, pred, args.finish, reverse=backwards)
-            gt = scored_gt(seq, args.people)
-            gt = reversed_gt(seq, Path(tmp) / "gt.txt", gt) if backwards else gt
-            pred = ct.scored_predictions(seq, pred, Path(tmp) / "scored.txt")
+            gt, pred = scored_replay(
+                seq, sets, loc, Path(tmp), args.finish, reverse=backwards, people=args.people
+            )
             r = run_eval(gt, pred, width=seq.width if seq.panorama else None).to_dict()
         c = r["combined"]
         ge = (c.get("ground_error") or {}).get("median_m") if seq.ground_comparable else None
