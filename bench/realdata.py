@@ -187,10 +187,11 @@ def pillar_clip(clip: Clip) -> Clip:
     given = {name: folder / f"det-{name}.txt" for name in clip.given_detections or {}}
     name = clip.name + PILLAR_TAG
     if not meta_file.is_file() or json.loads(meta_file.read_text()) != meta:
-        # what was built from another pillar is stale: its sequences, detections, recordings
+        # what was built from another pillar is stale: its sequences and detections (the
+        # lab's recordings notice the new detections themselves)
         for stale in CACHE.glob(f"seq/{name}*"):
             shutil.rmtree(stale)
-        for stale in (*CACHE.glob(f"det/{name}-*"), *CACHE.glob("lab/*pillar*")):
+        for stale in CACHE.glob(f"det/{name}-*"):
             stale.unlink()
         write_rows(gt, _behind(gt_rows(clip), band, cut=False))
         for detector, path in given.items():

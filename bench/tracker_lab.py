@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
+import json
 import pickle
 import sys
 import tempfile
@@ -44,9 +46,16 @@ LAB = ct.rd.CACHE / "lab"
 
 
 def record(seq: ct.Sequence) -> Path:
-    """The detections the tracker gets in ``mplt track`` on ``seq``, pickled once."""
+    """The detections the tracker gets in ``mplt track`` on ``seq``, pickled once, and again
+    when the detections or the video it was recorded from changed (a stamp beside it: the
+    detections' digest and the video's size; the footage's mtimes change with every copy)."""
     path = LAB / f"{seq.slug}.pkl"
-    if path.is_file():
+    stamp_file = path.with_suffix(".inputs.json")
+    stamp = {
+        "det_sha1": hashlib.sha1(seq.det.read_bytes()).hexdigest(),
+        "video_bytes": seq.video.stat().st_size,
+    }
+    if path.is_file() and stamp_file.is_file() and json.loads(stamp_file.read_text()) == stamp:
         return path
     seen = []
     original = trackers.deepsort.DeepSortTracker.update
@@ -71,6 +80,7 @@ def record(seq: ct.Sequence) -> Path:
         trackers.deepsort.DeepSortTracker.update = original
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(pickle.dumps({"detections": seen, "camera": camera, "mode": mode}))
+    stamp_file.write_text(json.dumps(stamp))
     return path
 
 
