@@ -145,9 +145,7 @@ def replay(
     camera = recorded_camera(seq, data, cfg)
     tracker, mode = recorded_tracker(seq, data, cfg, camera)
     localizer = Localizer(camera, **kwargs_of(cfg.localize)) if camera.has_ground else None
-    finisher = Finisher(
-        camera.box_space, seq.fps, FinishSettings.of(cfg.tracker), (camera.width, camera.height)
-    )
+    finisher = Finisher(camera.box_space, seq.fps, FinishSettings.of(cfg.tracker))
     recorded_dets = data["detections"]
     if reverse:
         last = len(recorded_dets) - 1

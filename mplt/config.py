@@ -162,7 +162,7 @@ class TrackerConfig:
     max_speed_mps: float = 3.0
     accel_std: float = 1.5
     init_speed_std: float = 1.5
-    reid_window_s: float = 0.0  #: lost-track memory: a deleted track's ID taken back (0: off)
+    reid_window_s: float = 5.0  #: lost-track memory: a deleted track's ID taken back (0: off)
     reid_max_cosine: float = 0.2
     reid_speed_mps: float = 1.5
     #: after a whole input, also write tracks_final.txt/.jsonl (mplt.finish): back-filled,

@@ -928,12 +928,7 @@ class _Pipeline:
         self.confirmed_ids: set[int] = set()
         self.max_people = 0
         self.finisher = (
-            Finisher(
-                camera.box_space,
-                info.fps,
-                FinishSettings.of(cfg.tracker),
-                (camera.width, camera.height),
-            )
+            Finisher(camera.box_space, info.fps, FinishSettings.of(cfg.tracker))
             if cfg.tracker.finish
             else None
         )

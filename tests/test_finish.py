@@ -53,7 +53,10 @@ def frame(index: int, people: list[tuple[int, tuple[float, float], int]]) -> tup
 def finished(
     frames: list[list[tuple]], box_space=None, settings=SETTINGS, frame_size=None
 ) -> np.ndarray:
-    finisher = Finisher(box_space or BoxSpace(), FPS, settings, frame_size)
+    space = box_space or BoxSpace()
+    if frame_size is not None:
+        space = dataclasses.replace(space, size=frame_size)
+    finisher = Finisher(space, FPS, settings)
     for index, people in enumerate(frames):
         finisher.add(*frame(index, people), {})
     return finisher.finished()
@@ -275,6 +278,60 @@ def test_who_comes_back_after_seconds_away_keeps_the_id() -> None:
     assert all_ids(finished(mid_other, panorama, frame_size=size)) == {1, 2}
     # inside a flat image a long gap is someone hidden, not returned: the walk cannot vouch
     assert all_ids(finished(mid, frame_size=size)) == {1, 2}
+
+
+def test_an_id_the_tracker_took_back_is_judged_again() -> None:
+    """The tracker's lost-track memory gave a newly confirmed track an old ID (it lists the ID
+    among the confirmed ones again): the finishing keeps the new rows as a fragment of their
+    own and joins them to the old ID only if its own tests agree. Where the walk leads and
+    alike: ID 1 throughout. Another look, or two IDs taken back in one frame of which one
+    looks wrong: the wrong one gets an ID no streaming track had."""
+    size = (400, 300)
+    hidden = [[] for _ in range(40)]
+
+    def run(frames: list[list[tuple]], took_back: dict[int, list[int]]) -> np.ndarray:
+        finisher = Finisher(BoxSpace(size=size), FPS, SETTINGS)
+        for index, people in enumerate(frames):
+            early = {track_id: [] for track_id in took_back.get(index, [])}
+            finisher.add(*frame(index, people), early)
+        return finisher.finished()
+
+    before = walk(1.0, 0.1, range(13), 1)
+    after = walk(6.3, 0.1, range(8), 1)  # ID 1 again, 4 s later where the walk leads
+    assert all_ids(run(before + hidden + after, {53: [1]})) == {1}
+    other_look = [[(1, xy, 1)] for ((_, xy, _),) in after]
+    out = run(before + hidden + other_look, {53: [1]})
+    assert all_ids(out) == {1, 2}
+    assert ids_at(out, 12) == [1] and ids_at(out, 53) == [2]
+    # two people, IDs 1 and 3, both taken back in frame 53; 3 by someone who looks like 1
+    pair = [[*a, (3, (xy[0], 1.0), 2)] for a, ((_, xy, _),) in zip(before, before, strict=True)]
+    back = [[(1, xy, 0), (3, (xy[0], 1.0), 0)] for ((_, xy, _),) in walk(6.3, 0.1, range(8), 1)]
+    out = run(pair + hidden + back, {53: [1, 3]})
+    assert ids_at(out, 12) == [1, 3]
+    assert ids_at(out, 53)[0] == 1 and ids_at(out, 53)[1] not in (1, 3)
+    assert len(all_ids(out)) == 3  # no fragment shares a key with another
+
+
+def test_a_take_back_stands_where_the_finishing_cannot_test_the_walk() -> None:
+    """Image mode: the new fragment's rows have no ground position, so the finishing's
+    motion test compares nothing; the tracker's take-back (its own walk test, in the image)
+    stands when the look agrees. The same two tracks not taken back stay two, and a
+    take-back of another look is still undone."""
+    size = (400, 300)
+    hidden = [[] for _ in range(40)]
+    finisher_ids = []
+    for streaming_id, took_back, colour in ((1, True, 0), (2, False, 0), (1, True, 1)):
+        finisher = Finisher(BoxSpace(size=size), FPS, SETTINGS)
+        frames = walk(1.0, 0.1, range(13), 1) + hidden
+        frames += [[(streaming_id, xy, colour)] for ((_, xy, _),) in walk(6.3, 0.1, range(8), 1)]
+        for index, people in enumerate(frames):
+            tracks, dets = frame(index, people)
+            if index >= 53:  # no ground: image mode
+                tracks = dataclasses.replace(tracks, ground_xy=np.full((len(tracks), 2), np.nan))
+            early = {streaming_id: []} if took_back and index == 53 else {}
+            finisher.add(tracks, dets, early)
+        finisher_ids.append(all_ids(finisher.finished()))
+    assert finisher_ids == [{1}, {1, 2}, {1, 2}]
 
 
 def test_write_gives_both_files_every_frame(tmp_path) -> None:

@@ -37,3 +37,9 @@ class BoxSpace(Protocol):
     def x_difference(self, dx: np.ndarray) -> np.ndarray:
         """Column differences (any shape, pixels) the short way round on a panorama."""
         ...
+
+    def touches_edge(self, boxes: np.ndarray, margin_px: float) -> np.ndarray:
+        """``(N, 4)`` bool: the image edges (left, top, right, bottom) each box of ``boxes``
+        ``(N, 4)`` touches; all False where the image has none (a panorama's sides) or they
+        are unknown."""
+        ...

@@ -256,12 +256,28 @@ class BoxSpace:
 
     Args:
         period: the panorama width ``W`` in pixels (columns wrap), or None for a flat image.
+        size: ``(width, height)`` of the image in pixels, for :meth:`touches_edge`; None: its
+            edges are unknown (a mosaic of views, whose cells have edges inside it).
     """
 
     period: float | None = None
+    size: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "period", _check_period(self.period))
+        if self.size is not None:
+            w, h = (float(v) for v in self.size)
+            if not (w > 0 and h > 0):
+                raise ValueError(f"size must be two sizes > 0 or None, got {self.size}")
+            object.__setattr__(self, "size", (w, h))
+
+    def touches_edge(self, boxes: np.ndarray, margin_px: float) -> np.ndarray:
+        """``(N, 4)`` bool: which image edges (left, top, right, bottom) each box of ``boxes``
+        ``(N, 4)`` touches (within ``margin_px``); none on a panorama's left and right, none at
+        all when the size is unknown. See :func:`boxes_touch_edge`."""
+        if self.size is None:
+            return np.zeros((len(as_boxes(boxes)), 4), bool)
+        return boxes_touch_edge(boxes, *self.size, margin_px, self.period)
 
     def iou(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """``(N, M)`` IoU of boxes ``a`` ``(N, 4)`` and ``b`` ``(M, 4)``; see :func:`box_iou`."""

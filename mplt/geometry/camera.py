@@ -38,7 +38,7 @@ from typing import ClassVar, Protocol, runtime_checkable
 import numpy as np
 
 from core.errors import UserError
-from mplt.geometry.boxes import BoxSpace, as_boxes, boxes_touch_edge
+from mplt.geometry.boxes import BoxSpace, as_boxes
 from mplt.geometry.calibration import (
     as_matrix,
     check_dist,
@@ -175,7 +175,7 @@ class CameraBase:
 
     def cut_off(self, boxes: np.ndarray, margin_px: float) -> tuple[np.ndarray, np.ndarray]:
         """See :meth:`Camera.cut_off`; here the edges of the whole image (none at the seam)."""
-        touch = boxes_touch_edge(boxes, self.width, self.height, margin_px, self.x_period)
+        touch = self.box_space.touches_edge(boxes, margin_px)
         return touch[:, 1], touch[:, 3]
 
 
@@ -224,7 +224,7 @@ class Equirectangular(CameraBase):
                 "pinhole camera file"
             )
         self.width, self.height = int(width), int(height)
-        self.box_space = BoxSpace(float(width))
+        self.box_space = BoxSpace(float(width), (width, height))
         self.camera_height = _check_height(camera_height)
         self.yaw_deg, self.pitch_deg, self.roll_deg = (
             float(yaw_deg),
@@ -347,7 +347,7 @@ class Pinhole(CameraBase):
         self.rotation = CV_TO_RIG.T if R is None else check_R(R)
         self.t = None if t is None else as_matrix(t, (3,), "t", "3 numbers (metres)")
         self.K_inv = np.linalg.inv(self.K)
-        self.box_space = BoxSpace()
+        self.box_space = BoxSpace(size=(self.width, self.height))
 
     @classmethod
     def from_file(cls, path: str | Path) -> Pinhole:

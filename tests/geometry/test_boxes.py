@@ -10,6 +10,8 @@ from numpy.testing import assert_allclose
 
 from mplt.geometry import (
     BoxSpace,
+    Equirectangular,
+    ImageCamera,
     box_center_distance,
     box_iou,
     boxes_touch_edge,
@@ -236,3 +238,18 @@ def test_boxes_touch_edge() -> None:
     assert touch.tolist() == [[True, False, False, False], [False, True, True, True], [False] * 4]
     assert not boxes_touch_edge(b, 640, 480, 2.0, period=640)[:, [0, 2]].any()
     assert boxes_touch_edge(np.zeros((0, 4)), 640, 480, 2.0).shape == (0, 4)
+
+
+def test_a_box_space_knows_its_edges_where_its_size_is_given() -> None:
+    """The same answers as boxes_touch_edge; a panorama's sides are no edges; without a
+    size (a mosaic of views) no box touches any; every camera gives its size."""
+    b = np.array([[0.5, 10, 50, 100], [10, 1, 639, 479], [10, 10, 20, 20]])
+    flat = BoxSpace(size=(640, 480))
+    np.testing.assert_array_equal(flat.touches_edge(b, 2.0), boxes_touch_edge(b, 640, 480, 2.0))
+    assert not BoxSpace(640.0, (640, 480)).touches_edge(b, 2.0)[:, [0, 2]].any()
+    assert not BoxSpace().touches_edge(b, 2.0).any()
+    assert BoxSpace().touches_edge(np.zeros((0, 4)), 2.0).shape == (0, 4)
+    assert Equirectangular(2048, 1024).box_space.size == (2048.0, 1024.0)
+    assert ImageCamera(640, 480).box_space.size == (640.0, 480.0)
+    with pytest.raises(ValueError, match="size"):
+        BoxSpace(size=(0, 480))

@@ -309,6 +309,48 @@ def test_the_memory_needs_both_the_look_and_the_walk_to_agree() -> None:
         assert bool(grid[90, 1] == grid[20, 0]) is same
 
 
+def test_only_someone_hidden_inside_the_view_takes_their_id_back() -> None:
+    """Image mode, a 640 x 480 image whose edges the tracker knows, the default memory (5 s):
+    a person walking right is hidden for 3 s in the middle of the image (max_age 2 s) and
+    comes out where the walk leads: the same ID. One who stood at the right edge and one
+    seen again at the left edge left the view or came into it: new IDs. So does a box half
+    the height of the lost one (not seconds of a walk) and, after 6 s, anyone."""
+    fps = 10.0
+    look = np.zeros((1, 8), np.float32)
+    look[0, 0] = 1.0
+
+    def seen(x: float, height: float = 100.0, frame_index: int = 0) -> Detections:
+        box = [[x, 200.0, x + 0.4 * height, 200.0 + height]]
+        return Detections.from_boxes(box, [0.9], frame_index).replace(embeddings=look)
+
+    def ids(start: float, step: float, after: float, gap: int, height: float = 100.0):
+        tracker = DeepSortTracker(
+            box_space=BoxSpace(size=(640, 480)), mode="image", fps=fps, max_age_s=2.0
+        )
+        assert tracker.reid_window == 50  # frames: the default 5 s
+        out = []
+        for f in range(20):
+            out.append(tracker.update(seen(start + step * f, frame_index=f)))
+        for f in range(20, 20 + gap):
+            tracker.update(Detections.empty(f))
+        for f in range(20 + gap, 30 + gap):
+            x = after + step * (f - 20 - gap)
+            out.append(tracker.update(seen(x, height, f)))
+        confirmed = [o.ids[o.states == TrackState.CONFIRMED] for o in out]
+        return int(confirmed[19][0]), int(confirmed[-1][0])
+
+    first, last = ids(100.0, 5.0, 100.0 + 5.0 * 50, 30)  # x 100 -> 195, back at 350
+    assert first == last
+    at_edge = ids(600.0, 0.0, 550.0, 30)  # box x2 = 640: may have stepped out
+    assert at_edge[0] != at_edge[1]
+    by_left = ids(100.0, 5.0, 0.0, 30)  # seen again at x = 0: came in there
+    assert by_left[0] != by_left[1]
+    small = ids(100.0, 5.0, 350.0, 30, height=50.0)
+    assert small[0] != small[1]
+    late = ids(100.0, 5.0, 100.0 + 5.0 * 80, 60)
+    assert late[0] != late[1]
+
+
 # -- occlusion noise --------------------------------------------------------------------------
 
 
