@@ -16,9 +16,10 @@ detections, as ``mplt track --adapt`` runs as it ships:
 * ``colour (before)``: the default run (colour embedder), round 0 of ``--adapt``, whose
   tracklets the encoder adapts on (from the offline ImageNet MobileNetV2);
 * ``adapted encoder alone``: tracked again with the round-1 encoder alone
-  (``embedder.kind=reid``; ``adapt.retrack_embedder: reid``);
+  (``embedder.kind=reid``: one of the two re-trackings of the default ``adapt.retrack_embedder:
+  both``, ``adapt/track-reid``; tracked here when the round did not);
 * ``colour + adapted, round 1``: tracked again with the colour features and the round-1
-  encoder side by side (``embedder.kind=fused``, the default re-tracking), whatever the
+  encoder side by side (``embedder.kind=fused``, the other re-tracking), whatever the
   stopping rule says;
 * ``adapt (rule)``: the run the stopping rule keeps (``adapt.iterations`` rounds at most) --
   what ``mplt track --adapt`` answers.
@@ -53,12 +54,14 @@ def _result(base: Path) -> dict:
     """What :func:`run_sequence` returns, read back from the run directories under ``base``."""
     report = json.loads((base / "colour" / "adapt.json").read_text())
     first = report["rounds"][1] if len(report["rounds"]) > 1 else {}
-    alone = base / "adapted-alone"
+    # round 1's re-trackings by embedder kind (the default re-tracks with both)
+    retracked = {c["kind"]: Path(c["run_dir"]) for c in first.get("candidates", [])}
+    alone = retracked.get("reid", base / "adapted-alone")
     return {
         "runs": {
             "colour (before)": Path(report["rounds"][0]["run_dir"]),
             "adapted encoder alone": alone if (alone / "summary.json").is_file() else None,
-            "colour + adapted, round 1": Path(first["run_dir"]) if "run_dir" in first else None,
+            "colour + adapted, round 1": retracked.get("fused"),
             "adapt (rule)": Path(report["best_run"]),
         },
         "report": report,
@@ -87,7 +90,10 @@ def run_sequence(
             *overrides,
         ],
     )
-    track_and_adapt(str(seq.video), cfg, base / "colour", **kwargs)
+    report = track_and_adapt(str(seq.video), cfg, base / "colour", **kwargs)
+    first = report["rounds"][1] if len(report["rounds"]) > 1 else {}
+    if any(c["kind"] == "reid" for c in first.get("candidates", [])):
+        return _result(base)  # the round re-tracked with the encoder alone already
     adapted = base / "colour" / "adapt" / "adapted.pt"
     mplt.track(
         seq.video,

@@ -421,9 +421,16 @@ def adapt_run(
     return summary
 
 
+def retrack_kinds(cfg: TrackConfig) -> tuple[str, ...]:
+    """The embedder kinds ``mplt track --adapt`` re-tracks with, in order."""
+    kind = cfg.adapt.retrack_embedder
+    return ("fused", "reid") if kind == "both" else (kind,)
+
+
 def retrack_colour_weight(cfg: TrackConfig) -> float | None:
-    """The colour share of the re-tracking's fused features (None: the encoder alone)."""
-    return cfg.embedder.colour_weight if cfg.adapt.retrack_embedder == "fused" else None
+    """The colour share of the re-tracking's fused features, where it re-tracks with them
+    (None: the encoder alone); the adaptation's agreement is measured with it."""
+    return cfg.embedder.colour_weight if "fused" in retrack_kinds(cfg) else None
 
 
 def track_and_adapt(
@@ -449,12 +456,19 @@ def track_and_adapt(
     directory lists the rounds. Why strict: a re-tracking as fragmented as its start can still
     lose IDF1 to ID swaps, which the measure cannot see (``bench/results/adapt.md``).
 
-    The re-tracking's features are ``adapt.retrack_embedder``: ``fused`` (default) = the colour
+    The re-tracking's features are ``adapt.retrack_embedder``: ``fused`` = the colour
     statistics and the adapted encoder side by side (:class:`mplt.appearance.FusedEmbedder`),
-    ``reid`` = the encoder alone. Its appearance gate (``tracker.max_cosine_distance``, and the
-    finishing merge's in proportion) is ``adapt.retrack_gate``: null (default) = the run's own,
-    ``auto`` = measured on the tracklets for the re-tracking's features
-    (:func:`appearance_gate`), or a number.
+    ``reid`` = the encoder alone, ``both`` (default) = a re-tracking with each (into
+    ``adapt/track/`` and ``adapt/track-reid/``), of which the rule keeps the one with more
+    rows per ID among those it would keep (each round's ``candidates`` in ``adapt.json``).
+    Why both: behind the pillar of ``bench/compare_trackers.py --suites pillar`` the encoder
+    alone re-tracked PETS on the sphere at 70.3 / 8 and 76.0 / 8 (finished IDF1 / ID switches;
+    two trainings, seeds 0 and 1) where the fused features gave 57.1 / 15 and 57.5 / 11 and
+    colour 64.4 / 9, while on the real suite the fused round is the better one where either
+    gains (TUD-Campus 81.1 / 3 against 79.7 / 3 alone). Its appearance gate
+    (``tracker.max_cosine_distance``, and the finishing merge's in proportion) is
+    ``adapt.retrack_gate``: null (default) = the run's own, ``auto`` = measured on the
+    tracklets for the re-tracking's features (:func:`appearance_gate`), or a number.
 
     Returns:
         ``rounds`` (one dict per round), ``best_run`` (run directory), ``best_checkpoint``
@@ -464,6 +478,7 @@ def track_and_adapt(
 
     a = cfg.adapt
     weight = retrack_colour_weight(cfg)
+    kinds = retrack_kinds(cfg)
     first = track(source, config=cfg, out=out, progress=progress, **track_kwargs)
     best_run, best_ckpt = Path(first.summary["run_dir"]), None
     best_measure = track_measure(best_run)
@@ -479,41 +494,30 @@ def track_and_adapt(
         if gain < a.min_gain:
             stopped = f"round {k}: the encoder agrees no better with the tracklets ({gain:+.4f})"
             break
-        changes: dict[str, Any] = {
-            "embedder.kind": a.retrack_embedder,
-            "embedder.checkpoint": adapted["adapted"],
-        }
         gate = adapted["gate"] if a.retrack_gate == "auto" else a.retrack_gate
-        if gate is not None:
-            # the finishing merge keeps its margin over the gate
-            ratio = cfg.tracker.finish_merge_max_cosine / cfg.tracker.max_cosine_distance
-            changes["tracker.max_cosine_distance"] = gate
-            changes["tracker.finish_merge_max_cosine"] = min(gate * ratio, 2.0)
-        retrack_cfg = updated(cfg, changes)
-        result = track(
-            source,
-            config=retrack_cfg,
-            out=run_dir / "adapt" / "track",
-            progress=progress,
-            **track_kwargs,
-        )
-        run_dir = Path(result.summary["run_dir"])
-        measure = track_measure(run_dir)
-        rel = measure["rows_per_id"] / max(best_measure["rows_per_id"], 1e-9) - 1.0
-        row.update({"run_dir": str(run_dir), **measure, "rows_per_id_gain": round(rel, 4)})
-        if a.stop_metric == "fragmentation" and rel < a.min_gain:
-            stopped = (
-                f"round {k}: the tracks are not less fragmented by {a.min_gain:.1%} "
-                f"({rel:+.1%} rows per ID)"
+        candidates = [
+            _retrack(source, cfg, kind, adapted["adapted"], gate, folder, progress, track_kwargs)
+            for kind, folder in zip(kinds, _retrack_dirs(run_dir, kinds), strict=True)
+        ]
+        for c in candidates:
+            c["rows_per_id_gain"] = round(
+                c["rows_per_id"] / max(best_measure["rows_per_id"], 1e-9) - 1.0, 4
+            )
+            c["rejected"] = _rejected(c, best_measure, a)
+        row["candidates"] = candidates
+        passing = [c for c in candidates if c["rejected"] is None]
+        chosen = max(passing, key=lambda c: c["rows_per_id"]) if passing else candidates[0]
+        row.update({key: v for key, v in chosen.items() if key not in ("rejected", "kind")})
+        if not passing:
+            stopped = f"round {k}: " + "; ".join(
+                (f"{c['kind']}: " if len(candidates) > 1 else "") + c["rejected"]
+                for c in candidates
             )
             break
-        more = measure["streaming_ids"] - best_measure["streaming_ids"]
-        if a.stop_metric == "fragmentation" and more > 0:
-            # the finishing had more pieces to join: its gain may be joins, right or wrong
-            stopped = f"round {k}: the streaming tracks are more fragmented ({more:+d} IDs)"
-            break
-        row["kept"] = True
-        best_run, best_ckpt, best_measure = run_dir, adapted["adapted"], measure
+        row.update({"kept": True, "embedder": chosen["kind"]})
+        run_dir = Path(chosen["run_dir"])
+        best_run, best_ckpt = run_dir, adapted["adapted"]
+        best_measure = {key: v for key, v in chosen.items() if key in best_measure}
         init = adapted["adapted"]
     report = {
         "rounds": rounds,
@@ -523,3 +527,49 @@ def track_and_adapt(
     }
     write_atomic(Path(first.summary["run_dir"]) / "adapt.json", json.dumps(report, indent=2) + "\n")
     return report
+
+
+def _retrack_dirs(run_dir: Path, kinds: tuple[str, ...]) -> list[Path]:
+    """Where a round's re-trackings go: ``adapt/track``, then ``adapt/track-<kind>``."""
+    return [
+        run_dir / "adapt" / ("track" if n == 0 else f"track-{kind}") for n, kind in enumerate(kinds)
+    ]
+
+
+def _retrack(
+    source: str,
+    cfg: TrackConfig,
+    kind: str,
+    checkpoint: str,
+    gate: float | None,
+    out: Path,
+    progress: bool,
+    track_kwargs: dict[str, Any],
+) -> dict[str, Any]:
+    """One re-tracking of a round with the adapted encoder as ``kind``; its run directory,
+    embedder kind and :func:`track_measure`."""
+    from mplt.api import track
+
+    changes: dict[str, Any] = {"embedder.kind": kind, "embedder.checkpoint": checkpoint}
+    if gate is not None:
+        # the finishing merge keeps its margin over the gate
+        ratio = cfg.tracker.finish_merge_max_cosine / cfg.tracker.max_cosine_distance
+        changes["tracker.max_cosine_distance"] = gate
+        changes["tracker.finish_merge_max_cosine"] = min(gate * ratio, 2.0)
+    result = track(source, config=updated(cfg, changes), out=out, progress=progress, **track_kwargs)
+    run_dir = Path(result.summary["run_dir"])
+    return {"kind": kind, "run_dir": str(run_dir), **track_measure(run_dir)}
+
+
+def _rejected(candidate: dict[str, Any], best: dict[str, Any], a: AdaptConfig) -> str | None:
+    """Why the stopping rule rejects a re-tracking against the best run so far, or None."""
+    if a.stop_metric != "fragmentation":
+        return None
+    rel = candidate["rows_per_id_gain"]
+    if rel < a.min_gain:
+        return f"the tracks are not less fragmented by {a.min_gain:.1%} ({rel:+.1%} rows per ID)"
+    more = candidate["streaming_ids"] - best["streaming_ids"]
+    if more > 0:
+        # the finishing had more pieces to join: its gain may be joins, right or wrong
+        return f"the streaming tracks are more fragmented ({more:+d} IDs)"
+    return None

@@ -255,8 +255,9 @@ class AdaptConfig:
     #: too, by ``min_gain``)
     stop_metric: Literal["agreement", "fragmentation"] = "fragmentation"
     #: ``mplt track --adapt``: the re-tracking's features: ``fused`` = the colour statistics
-    #: and the adapted encoder side by side (embedder.kind fused), ``reid`` = the encoder alone
-    retrack_embedder: Literal["fused", "reid"] = "fused"
+    #: and the adapted encoder side by side (embedder.kind fused), ``reid`` = the encoder alone,
+    #: ``both`` = a re-tracking with each, the stopping rule keeping the better
+    retrack_embedder: Literal["fused", "reid", "both"] = "both"
     #: ``mplt track --adapt``: the appearance gate (tracker.max_cosine_distance) of the
     #: re-tracking: "auto" = measured on the tracklets for the re-tracking's features, a
     #: number, or None = the run's own

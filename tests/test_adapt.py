@@ -413,11 +413,48 @@ def test_stopping_rule_keeps_the_best_run_and_stops_when_nothing_improves(
     monkeypatch, tmp_path, gains, measures, kept, best, streaming_ids
 ):
     runs, _, _ = _scripted_rounds(monkeypatch, tmp_path, gains, measures, streaming_ids)
-    cfg = updated(TrackConfig(), {"adapt.iterations": 3, "adapt.min_gain": 0.01})
+    cfg = updated(
+        TrackConfig(),
+        {"adapt.iterations": 3, "adapt.min_gain": 0.01, "adapt.retrack_embedder": "fused"},
+    )
     report = track_and_adapt("video.mp4", cfg, tmp_path / "run", progress=False)
     assert sum(r["kept"] for r in report["rounds"][1:]) == kept
     assert report["best_run"] == str(runs[best])
     assert json.loads((tmp_path / "run" / "adapt.json").read_text()) == report
+
+
+@pytest.mark.parametrize(
+    ("measures", "streaming_ids", "best", "embedder"),
+    [
+        ([10.0, 10.0, 12.0], None, 2, "reid"),  # only the encoder alone is less fragmented
+        ([10.0, 11.0, 12.0], None, 2, "reid"),  # both are: the less fragmented one
+        ([10.0, 12.0, 11.0], None, 1, "fused"),
+        ([10.0, 12.0, 11.0], [10, 11, 10], 2, "reid"),  # fused from more streaming pieces
+        ([10.0, 9.0, 9.5], None, 0, None),  # neither: the colour run stays
+    ],
+)
+def test_both_re_trackings_are_judged_and_the_better_kept(
+    monkeypatch, tmp_path, measures, streaming_ids, best, embedder
+):
+    """The default ``adapt.retrack_embedder: both``: one round re-tracks with the fused
+    features into adapt/track and with the encoder alone into adapt/track-reid; the rule
+    judges each against the colour run and keeps the one with more rows per ID it accepts."""
+    runs, configs, weights = _scripted_rounds(monkeypatch, tmp_path, [0.1], measures, streaming_ids)
+    cfg = TrackConfig()
+    assert cfg.adapt.retrack_embedder == "both"
+    report = track_and_adapt("video.mp4", cfg, tmp_path / "run", progress=False)
+    assert [c.embedder.kind for c in configs[1:]] == ["fused", "reid"]
+    assert runs[1:] == [
+        tmp_path / "run" / "adapt" / "track",
+        tmp_path / "run" / "adapt" / "track-reid",
+    ]
+    assert weights == [cfg.embedder.colour_weight]  # the agreement is measured fused
+    row = report["rounds"][1]
+    assert [c["kind"] for c in row["candidates"]] == ["fused", "reid"]
+    assert report["best_run"] == str(runs[best])
+    assert row["kept"] is (embedder is not None) and row.get("embedder") == embedder
+    if embedder is None:
+        assert "fused: " in report["stopped"] and "reid: " in report["stopped"]
 
 
 @pytest.mark.parametrize(
