@@ -140,6 +140,10 @@ def plan_tracklets(
                 pieces.append((tid, piece))
             else:
                 dropped += 1
+    # numbered by where they start in the video, not by the tracker's IDs: the same pieces
+    # then train the same encoder whichever IDs a tracker gave them (the batches follow the
+    # numbering; a re-numbering alone moved a fused round by 12 IDF1, README *Adapting*)
+    pieces.sort(key=lambda item: (int(item[1][0, 0]), float(item[1][0, 1])))
     num = len(pieces)
     seen = [set(piece[:, 0].astype(np.int64).tolist()) for _, piece in pieces]
     cooccur = np.zeros((num, num), bool)
@@ -464,8 +468,8 @@ def track_and_adapt(
     Why both: behind the pillar of ``bench/compare_trackers.py --suites pillar`` the encoder
     alone re-tracked PETS on the sphere at 70.3 / 8 and 76.0 / 8 (finished IDF1 / ID switches;
     two trainings, seeds 0 and 1) where the fused features gave 57.1 / 15 and 57.5 / 11 and
-    colour 64.4 / 9, while on the real suite the fused round is the better one where either
-    gains (TUD-Campus 81.1 / 3 against 79.7 / 3 alone). Its appearance gate
+    colour 64.4 / 9, while behind the pillar on TUD-Stadtmitte the fused round is the better
+    (71.8 / 6 against 64.9 / 5 alone). Its appearance gate
     (``tracker.max_cosine_distance``, and the finishing merge's in proportion) is
     ``adapt.retrack_gate``: null (default) = the run's own, ``auto`` = measured on the
     tracklets for the re-tracking's features (:func:`appearance_gate`), or a number.

@@ -163,7 +163,7 @@ class TrackerConfig:
     accel_std: float = 1.5
     init_speed_std: float = 1.5
     reid_window_s: float = 5.0  #: lost-track memory: a deleted track's ID taken back (0: off)
-    reid_max_cosine: float = 0.2
+    reid_max_cosine: float = 0.3
     reid_speed_mps: float = 1.5
     #: after a whole input, also write tracks_final.txt/.jsonl (mplt.finish): back-filled,
     #: fragments merged, short gaps interpolated

@@ -31,8 +31,8 @@ Knowing the future allows repairs a streaming tracker cannot make:
    with the take-backs judged again, 61.0 with them kept). Where one end has no ground
    position (image mode: a back-filled start), so that nothing here can test the walk, the
    tracker's join stands when the look agrees (cost ``1 + cosine``, after the joins the walk
-   vouches for): in image mode PETS behind the pillar finished 44.7 -> 63.0 IDF1, the sphere's
-   45.4 -> 50.1.
+   vouches for): in image mode PETS behind the pillar finished 44.7 -> 61.4 IDF1, the sphere's
+   45.4 -> 62.5 (with the tracker's ``reid_max_cosine`` 0.3; 63.0 / 50.1 at 0.2).
    **Returns**: someone out of sight longer than ``finish_merge_gap_s``, for whom the walk
    can no longer vouch, keeps the ID if they come back within ``finish_return_gap_s`` (15 s)
    looking alike within ``finish_return_max_cosine`` (0.1, stricter than a merge: the look is
