@@ -90,10 +90,10 @@ def run_sequence(
             *overrides,
         ],
     )
-    report = track_and_adapt(str(seq.video), cfg, base / "colour", **kwargs)
-    first = report["rounds"][1] if len(report["rounds"]) > 1 else {}
-    if any(c["kind"] == "reid" for c in first.get("candidates", [])):
-        return _result(base)  # the round re-tracked with the encoder alone already
+    track_and_adapt(str(seq.video), cfg, base / "colour", **kwargs)
+    result = _result(base)
+    if result["runs"]["adapted encoder alone"] is not None:
+        return result  # the round re-tracked with the encoder alone already
     adapted = base / "colour" / "adapt" / "adapted.pt"
     mplt.track(
         seq.video,

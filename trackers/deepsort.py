@@ -792,7 +792,7 @@ class DeepSortTracker:
         tracks = self._tracks
         # who was lost at an image edge may have left the view: that is not for the walk to
         # vouch for (the finished files' returns are)
-        edge = self._touches_edge(tracks.seen_box[rows])
+        edge = self._touches_edge(self._image.measurements_to_boxes(tracks.seen_box[rows]))
         for r, at_edge in zip(rows.tolist(), edge.tolist(), strict=True):
             feature = _mean_feature(tracks.galleries[r].features)
             if feature is None or at_edge:
@@ -810,10 +810,8 @@ class DeepSortTracker:
             )
 
     def _touches_edge(self, boxes: np.ndarray) -> np.ndarray:
-        """``(N,)`` whether each box ``(N, 4)`` (centre and size, px) touches an image edge."""
-        half = 0.5 * boxes[:, 2:4]
-        xyxy = np.concatenate([boxes[:, :2] - half, boxes[:, :2] + half], axis=1)
-        return self.box_space.touches_edge(xyxy, _EDGE_MARGIN_PX).any(axis=1)
+        """``(N,)`` whether each ``xyxy`` box ``(N, 4)`` touches an image edge."""
+        return self.box_space.touches_edge(boxes, _EDGE_MARGIN_PX).any(axis=1)
 
     def _recall(self, rows: np.ndarray, frame_index: int) -> np.ndarray:
         """(len(rows),) the remembered ID each newly confirmed track takes back, -1 for none:
@@ -831,11 +829,12 @@ class DeepSortTracker:
                 continue
             first = early[0] if early else None
             start_frame = first.frame_index if first is not None else frame_index
-            start_box = self._image.boxes_to_measurements(
-                first.box[None] if first is not None else tracks.predicted_boxes(np.array([r]))
-            )[0]
-            if self._touches_edge(start_box[None])[0]:
+            box = first.box[None] if first is not None else tracks.predicted_boxes(np.array([r]))
+            if self._touches_edge(box)[0]:
                 continue  # came into the view, not out from behind something
+            start_box = self._image.boxes_to_measurements(box)[0]
+            if self._ground is not None:
+                start_xy = first.ground_xy if first is not None else tracks.ground_x[r, :2]
             for j, m in enumerate(memory):
                 gap_s = (start_frame - m.last_frame) / self.fps
                 if gap_s <= 0:
@@ -845,12 +844,11 @@ class DeepSortTracker:
                     continue
                 allowed = _REID_SLACK_M + self.reid_speed_mps * gap_s
                 if self._ground is not None and m.ground_xy is not None:
-                    start = first.ground_xy if first is not None else tracks.ground_x[r, :2]
-                    metres = float(np.hypot(*(start - (m.ground_xy + m.velocity * gap_s))))
+                    metres = float(np.hypot(*(start_xy - (m.ground_xy + m.velocity * gap_s))))
                 else:
                     low, high = sorted((start_box[3], m.box[3]))
                     if high > _REID_MAX_HEIGHT_RATIO * max(low, 1.0):
-                        continue  # one box twice the other's height: not seconds of a walk
+                        continue  # one box 1.5 times the other's height: not seconds of a walk
                     d = start_box[:2] - m.box[:2]
                     d[0] = self.box_space.x_difference(d[:1])[0]
                     metres = float(np.hypot(*d)) * _PERSON_HEIGHT_M / max(m.box[3], 1.0)

@@ -330,5 +330,10 @@ class ImageModel(_ConstantVelocity):
     def states_to_boxes(self, x: np.ndarray) -> np.ndarray:
         """States (N, 8) -> ``xyxy`` boxes (N, 4) in their canonical place (on a panorama
         seam-unwrapped, ``x1`` in [0, W))."""
-        half = 0.5 * x[:, 2:4]
-        return self.box_space.wrap(np.concatenate([x[:, :2] - half, x[:, :2] + half], axis=1))
+        return self.measurements_to_boxes(x[:, :4])
+
+    def measurements_to_boxes(self, z: np.ndarray) -> np.ndarray:
+        """Measurements (N, 4) ``(cx, cy, w, h)`` -> ``xyxy`` boxes (N, 4), placed as
+        :meth:`states_to_boxes` places them."""
+        half = 0.5 * z[:, 2:4]
+        return self.box_space.wrap(np.concatenate([z[:, :2] - half, z[:, :2] + half], axis=1))
